@@ -1,0 +1,27 @@
+"""`python -m benchmarks [NAME ...]`: run the named benchmarks (default: all)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+BENCHMARKS = {
+    "fixer": "benchmarks.fixer",
+    "dataset": "benchmarks.dataset",
+    "throughput": "benchmarks.throughput",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
+    args = parser.parse_args()
+    status = 0
+    for name in args.names or list(BENCHMARKS):
+        module = importlib.import_module(BENCHMARKS[name])
+        status |= int(module.main([]) or 0)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
