@@ -22,7 +22,8 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 
 # The CPU wheel of torch lies on these machines' disk; a bare `torch` would pull a multi-GB CUDA build.
-# GPU users set ATFT_TORCH_SPEC (for example "torch==2.13.0" from their CUDA index, or "" to keep theirs).
+# Elsewhere set ATFT_TORCH_SPEC: pip arguments, e.g. "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+# on a runner without the wheel, or "" to keep the torch (CUDA build) a GPU user already installed.
 TORCH_SPEC = os.environ.get("ATFT_TORCH_SPEC", "torch==2.13.0")
 # Real market data ships inside these PyPI packages; --no-deps keeps their web stacks out.
 DATA_PACKAGES = ["fastquant==0.1.8.1", "skfolio==1.12.2"]
@@ -39,7 +40,7 @@ def _install(session: nox.Session, *groups: str) -> None:
         return
     session.install("--upgrade", "pip")
     if TORCH_SPEC:
-        session.install(TORCH_SPEC)
+        session.install(*TORCH_SPEC.split())
     session.install("-e", ".")
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
