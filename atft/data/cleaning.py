@@ -1,0 +1,143 @@
+"""Cleaning: mask bad prices, pick the universe by coverage, count what was found per category.
+
+Every rule is causal: whether a value at day t is masked depends only on data up to day t, so the
+features of day t never see a later price (see tests/atft/test_data_causality.py).
+
+| category | rule | treatment |
+|---|---|---|
+| non_positive_prices | close <= 0 (PSE: 0 on 2020-11-23, 2021-01-14, 2 negatives) | close missing |
+| masked_jumps | |close_t / last close - 1| > max_abs_move (unadjusted splits) | that return missing; targets spanning it invalid |
+| ohlc_violations | high < max(open, close, low) or low > min(open, close) | open/high/low of the row missing (close kept) |
+| zero_returns | close equal to the last close | kept (stale quotes of illiquid stocks) |
+| stale_masked | no price change for `STALE_DAYS` days in a row | stock masked on that day |
+| dropped_low_coverage | close on fewer than min_coverage of days since start | stock dropped |
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atft.data.config import DataConfig
+from atft.data.panel import DataError, RawPanel
+
+logger = logging.getLogger(__name__)
+
+STALE_DAYS = 10  # a close unchanged for this many consecutive trading days masks the stock
+FILL_LIMIT = 10  # a return may bridge at most this many missing days back to the last close
+
+
+@dataclass
+class CleanPanel:
+    """Cleaned arrays [D, N] of the kept universe (all days, the warm-up before `start` included)."""
+
+    dates: np.ndarray
+    codes: list[str]
+    sector: list[str]
+    subsector: list[str]
+    close: np.ndarray  # float64, NaN where missing or non-positive
+    log_ret: (
+        np.ndarray
+    )  # float64 daily log return vs the last close (<= FILL_LIMIT days back), NaN when masked
+    jump: np.ndarray  # bool: the return of that day was masked as an absurd move
+    log_range: np.ndarray  # float64 log(high / low), NaN where absent or the OHLC row is inconsistent
+    log_value: np.ndarray  # float64 log(1 + traded value), NaN where absent
+    stale: np.ndarray  # bool: the close has not changed for STALE_DAYS days
+    first_day: int  # index of the first day on or after `start`
+    quality: dict[str, Any] = field(default_factory=dict)
+    signal: np.ndarray | None = None
+
+
+def _log_returns(close: np.ndarray) -> np.ndarray:
+    """Log return of each close vs the last valid close at most FILL_LIMIT days earlier (NaN otherwise)."""
+    previous = pd.DataFrame(close).ffill(limit=FILL_LIMIT).shift(1).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log(close) - np.log(previous)
+
+
+def _unchanged_run(log_ret: np.ndarray) -> np.ndarray:
+    """Length of the current run of exactly-zero returns, per day and stock (causal cumulative count)."""
+    zero = (log_ret == 0).astype(np.int32)
+    run = np.zeros_like(zero)
+    for t in range(1, zero.shape[0]):
+        run[t] = (run[t - 1] + 1) * zero[t]
+    run[0] = zero[0]
+    return run
+
+
+def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
+    """Mask bad values, keep stocks with enough coverage since `config.start`, and report counts."""
+    start = np.datetime64(config.start, "D")
+    first_day = int(np.searchsorted(raw.dates, start))
+    if first_day >= len(raw.dates):
+        raise DataError(
+            f"{raw.source}: no trading day on or after start={config.start} (last day {raw.dates[-1]}); "
+            "choose an earlier start"
+        )
+    since = slice(first_day, None)
+    quality: dict[str, Any] = {"source": raw.source, "stocks_in_source": len(raw.codes)}
+
+    close = raw.close.copy()
+    non_positive = np.isfinite(close) & (close <= 0)
+    quality["non_positive_prices"] = int(non_positive[since].sum())
+    close[non_positive] = np.nan
+
+    has_close = np.isfinite(close)
+    coverage = has_close[since].mean(axis=0)
+    keep = coverage >= config.min_coverage
+    quality["days_since_start"] = len(raw.dates) - first_day
+    quality["dropped_low_coverage"] = int((~keep).sum())
+    quality["stocks_kept"] = int(keep.sum())
+    if keep.sum() < 2:
+        raise DataError(
+            f"{raw.source}: only {int(keep.sum())} stock(s) have a close on >= {config.min_coverage:.0%} of "
+            f"the days since {config.start}; lower min_coverage or choose a later start"
+        )
+
+    log_ret = _log_returns(close)
+    with np.errstate(invalid="ignore"):
+        jump = np.isfinite(log_ret) & (np.abs(np.expm1(log_ret)) > config.max_abs_move)
+    quality["masked_jumps"] = int(jump[since].sum())
+    log_ret[jump] = np.nan
+    quality["zero_returns"] = int((log_ret[since] == 0).sum())
+    stale = _unchanged_run(log_ret) >= STALE_DAYS
+    quality["stale_masked"] = int((stale[since][:, keep]).sum())
+
+    prices = np.stack([raw.open, raw.high, raw.low, close])
+    present = np.isfinite(prices).all(axis=0)
+    with np.errstate(invalid="ignore"):
+        violation = present & (
+            (raw.high < np.maximum.reduce([raw.open, close, raw.low]))
+            | (raw.low > np.minimum(raw.open, close))
+            | (raw.low <= 0)
+        )
+        log_range = np.where(present & ~violation, np.log(raw.high / raw.low), np.nan)
+    quality["ohlc_violations"] = int(violation[since].sum())
+    with np.errstate(invalid="ignore"):
+        log_value = np.where(raw.value >= 0, np.log1p(raw.value), np.nan)
+
+    quality["stock_days_with_close"] = int(has_close[since][:, keep].sum())
+    quality["stock_days_missing"] = int((~has_close[since][:, keep]).sum())
+    for name in ("non_positive_prices", "masked_jumps", "zero_returns", "ohlc_violations"):
+        logger.info("%s: %s = %d", raw.source, name, quality[name])
+
+    codes = [c for c, k in zip(raw.codes, keep, strict=True) if k]
+    return CleanPanel(
+        dates=raw.dates,
+        codes=codes,
+        sector=[s for s, k in zip(raw.sector, keep, strict=True) if k],
+        subsector=[s for s, k in zip(raw.subsector, keep, strict=True) if k],
+        close=close[:, keep],
+        log_ret=log_ret[:, keep],
+        jump=jump[:, keep],
+        log_range=log_range[:, keep],
+        log_value=log_value[:, keep],
+        stale=stale[:, keep],
+        first_day=first_day,
+        quality=quality,
+        signal=None if raw.signal is None else raw.signal[:, keep],
+    )

@@ -1,0 +1,414 @@
+"""`MarketDataset`: the built arrays of one market and the day batches of docs/architecture.md.
+
+`load_dataset(config)` reads the market, cleans it, computes features, targets and splits, and caches
+the arrays in `config.cache_dir` under a hash of the config, the data-format version and the source
+file's identity; the second load reads one .npz file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from atft.data.cleaning import clean_panel
+from atft.data.config import DataConfig
+from atft.data.features import FEATURE_NAMES, forward_targets, normalised_features
+from atft.data.graph import day_graph
+from atft.data.panel import DataError, RawPanel
+from atft.data.splits import MIN_STOCKS_PER_DAY, SPLITS, split_days, split_ends
+from atft.data.synthetic import synthetic_panel
+
+logger = logging.getLogger(__name__)
+
+ARRAY_KEYS = ("features", "mask", "log_ret", "raw_targets", "targets", "target_mask")
+
+
+def horizon_key(horizon: int) -> str:
+    """Name of a horizon in model outputs: 1 -> "horizon_1d"."""
+    return f"horizon_{int(horizon)}d"
+
+
+def _label_ids(labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Integer id per label ("unknown" -> -1) and the sorted known labels."""
+    known = sorted({label for label in labels if label and label != "unknown"})
+    lookup = {label: i for i, label in enumerate(known)}
+    return np.array([lookup.get(label, -1) for label in labels], dtype=np.int64), known
+
+
+class MarketDataset:
+    """Arrays of one market: features [D, N, F], masks, targets [D, N, H], daily returns, splits.
+
+    Day index t runs over `dates` (the warm-up days before `config.start` included); `split_days`
+    gives the usable days of each split, `batch(t)` the batch dict of day t.
+    """
+
+    def __init__(
+        self,
+        config: DataConfig,
+        *,
+        dates: np.ndarray,
+        codes: list[str],
+        sectors: list[str],
+        subsectors: list[str],
+        arrays: dict[str, np.ndarray],
+        splits: dict[str, np.ndarray],
+        quality_report: dict[str, Any],
+        signal: np.ndarray | None = None,
+        oracle_ic: dict[int, float] | None = None,
+    ) -> None:
+        self.config = config
+        self.dates = np.asarray(dates, dtype="datetime64[D]")
+        self.codes = list(codes)
+        self.sectors = list(sectors)
+        self.subsectors = list(subsectors)
+        self.feature_names: list[str] = list(FEATURE_NAMES)
+        self.horizons: tuple[int, ...] = tuple(int(h) for h in config.horizons)
+        self.features: np.ndarray = arrays["features"]  # float32 [D, N, F], 0 where masked
+        self.mask: np.ndarray = arrays["mask"]  # bool [D, N], causal validity
+        self.log_ret: np.ndarray = arrays["log_ret"]  # float32 [D, N], cleaned daily log returns
+        self.raw_targets: np.ndarray = arrays["raw_targets"]  # float32 [D, N, H], NaN unknown
+        self.targets: np.ndarray = arrays["targets"]  # float32 [D, N, H], per-day z, 0 unknown
+        self.target_mask: np.ndarray = arrays["target_mask"]  # bool [D, N, H]
+        self.splits = {name: np.asarray(days, dtype=np.int64) for name, days in splits.items()}
+        self.quality_report = dict(quality_report)
+        self.signal = signal  # synthetic only: the planted signal [D, N]
+        self.oracle_ic = oracle_ic
+        self.sector_ids, self.sector_names = _label_ids(self.sectors)
+        self.subsector_ids, _ = _label_ids(self.subsectors)
+        static = np.zeros((len(self.codes), max(1, len(self.sector_names))), np.float32)
+        known = self.sector_ids >= 0
+        static[np.flatnonzero(known), self.sector_ids[known]] = 1.0
+        self.static_features = static  # float32 [N, S]: sector one-hot
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def n_stocks(self) -> int:
+        return len(self.codes)
+
+    @property
+    def n_static(self) -> int:
+        return int(self.static_features.shape[1])
+
+    @property
+    def lookback(self) -> int:
+        return self.config.lookback
+
+    @property
+    def market(self) -> str:
+        return self.config.market
+
+    def split_days(self, split: str) -> np.ndarray:
+        """Day indices (int64, increasing) of "train", "val" or "test"."""
+        if split not in self.splits:
+            raise KeyError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        return self.splits[split]
+
+    # ------------------------------------------------------------------ batches
+    def window(self, day: int) -> np.ndarray:
+        """features float32 [N, L, F] of day t: steps t-L+1 .. t, zero before the first day and for
+        stocks masked out on day t."""
+        length = self.lookback
+        lo = max(0, day - length + 1)
+        block = self.features[lo : day + 1]  # (l, N, F)
+        if block.shape[0] < length:
+            pad = np.zeros((length - block.shape[0], *block.shape[1:]), np.float32)
+            block = np.concatenate([pad, block])
+        out = np.ascontiguousarray(block.transpose(1, 0, 2))  # (N, L, F)
+        out[~self.mask[day]] = 0.0
+        return out
+
+    def graph(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """edge_index int64 [2, E], edge_attr float32 [E, 3] of day t (trailing correlation window)."""
+        lo = max(0, day - self.config.corr_window + 1)
+        return day_graph(
+            self.log_ret[lo : day + 1], self.mask[day], self.sector_ids, self.subsector_ids, self.config
+        )
+
+    def batch(self, day: int) -> dict[str, Any]:
+        """The batch dict of day `day` (docs/architecture.md): torch tensors, date string and codes."""
+        if not 0 <= day < len(self.dates):
+            raise IndexError(f"day {day} outside 0..{len(self.dates) - 1}")
+        edge_index, edge_attr = self.graph(day)
+        return {
+            "features": torch.from_numpy(self.window(day)),
+            "mask": torch.from_numpy(self.mask[day].copy()),
+            "edge_index": torch.from_numpy(edge_index),
+            "edge_attr": torch.from_numpy(edge_attr),
+            "static_features": torch.from_numpy(self.static_features.copy()),
+            "targets": torch.from_numpy(self.targets[day].copy()),
+            "raw_targets": torch.from_numpy(self.raw_targets[day].copy()),
+            "target_mask": torch.from_numpy(self.target_mask[day].copy()),
+            "date": str(self.dates[day]),
+            "codes": list(self.codes),
+        }
+
+    def iter_batches(self, split: str) -> Iterator[dict[str, Any]]:
+        """Batches of every day of a split, in date order."""
+        for day in self.split_days(split):
+            yield self.batch(int(day))
+
+    # ------------------------------------------------------------------ frames
+    def predictions_frame(self, split: str, predictions: np.ndarray) -> pd.DataFrame:
+        """The long predictions frame (docs/architecture.md) from predictions [len(days), N, H] of a split.
+
+        Rows: every stock masked in on the day, every horizon; `target` is the raw forward return (NaN
+        where unknown, so metrics skip it).
+        """
+        days = self.split_days(split)
+        values = np.asarray(predictions, dtype=np.float64)
+        expected = (len(days), self.n_stocks, len(self.horizons))
+        if values.shape != expected:
+            raise ValueError(
+                f"predictions have shape {values.shape}; expected (days, stocks, horizons) = {expected}"
+            )
+        day_idx, stock_idx = np.nonzero(self.mask[days])
+        parts = []
+        for k, horizon in enumerate(self.horizons):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "date": self.dates[days][day_idx].astype("datetime64[ns]"),
+                        "code": np.asarray(self.codes, dtype=object)[stock_idx],
+                        "horizon": np.full(len(day_idx), horizon, dtype=np.int64),
+                        "prediction": values[day_idx, stock_idx, k],
+                        "target": self.raw_targets[days][day_idx, stock_idx, k].astype(np.float64),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    def oracle_frame(self, split: str) -> pd.DataFrame:
+        """Synthetic only: the predictions of an oracle that knows the planted signal (S[t] at every
+        horizon)."""
+        if self.signal is None:
+            raise ValueError(f"the {self.market} market has no planted signal; only synthetic has an oracle")
+        days = self.split_days(split)
+        signal = self.signal[days][:, :, None].repeat(len(self.horizons), axis=2)
+        return self.predictions_frame(split, signal)
+
+    def describe(self) -> dict[str, Any]:
+        """Summary for the `data` command: shape, period, splits and the data-quality counts."""
+        first = int(self.quality_report.get("first_day", 0))
+        return {
+            "market": self.market,
+            "source": self.quality_report.get("source", ""),
+            "stocks": self.n_stocks,
+            "days": len(self.dates) - first,
+            "first_date": str(self.dates[first]),
+            "last_date": str(self.dates[-1]),
+            "lookback": self.lookback,
+            "features": self.feature_names,
+            "horizons": list(self.horizons),
+            "splits": {
+                name: {
+                    "days": len(days),
+                    "first": str(self.dates[days[0]]) if len(days) else None,
+                    "last": str(self.dates[days[-1]]) if len(days) else None,
+                }
+                for name, days in self.splits.items()
+            },
+            "embargo": self.config.effective_embargo,
+            "mean_stocks_per_day": float(self.mask[first:].sum(axis=1).mean()),
+            "quality": self.quality_report,
+            "oracle_ic": self.oracle_ic,
+        }
+
+
+# ---------------------------------------------------------------------------------------- building
+
+
+def build_from_panel(raw: RawPanel, config: DataConfig) -> MarketDataset:
+    """Clean a raw panel and compute every array of the dataset (no cache)."""
+    clean = clean_panel(raw, config)
+    features, mask, _ = normalised_features(clean, config)
+    raw_targets, targets, target_mask = forward_targets(clean, mask, config.horizons, config.clip_z)
+    usable = mask.sum(axis=1) >= MIN_STOCKS_PER_DAY
+    splits = split_days(clean.dates, clean.first_day, usable, config)
+    quality = dict(clean.quality)
+    quality["first_day"] = clean.first_day
+    quality["split_ends"] = list(split_ends(clean.dates, clean.first_day, config))
+    for name, days in splits.items():
+        if len(days) == 0:
+            raise DataError(
+                f"{raw.source}: the {name} split has no usable day (split ends {quality['split_ends']}, "
+                f"embargo {config.effective_embargo} days); widen the period or shorten the embargo"
+            )
+    arrays = {
+        "features": features,
+        "mask": mask,
+        "log_ret": clean.log_ret.astype(np.float32),
+        "raw_targets": raw_targets,
+        "targets": targets,
+        "target_mask": target_mask,
+    }
+    signal = None if clean.signal is None else clean.signal.astype(np.float32)
+    dataset = MarketDataset(
+        config,
+        dates=clean.dates,
+        codes=clean.codes,
+        sectors=clean.sector,
+        subsectors=clean.subsector,
+        arrays=arrays,
+        splits=splits,
+        quality_report=quality,
+        signal=signal,
+    )
+    if signal is not None:
+        from atft.metrics import evaluate_frame
+
+        rows = evaluate_frame(dataset.oracle_frame("test"))
+        dataset.oracle_ic = {int(row["horizon"]): float(row["ic"]) for row in rows}
+    return dataset
+
+
+def read_market(config: DataConfig) -> RawPanel:
+    """The raw panel of `config.market`."""
+    from atft.data import sources
+
+    if config.market == "synthetic":
+        return synthetic_panel(config)
+    if config.market == "pse":
+        return sources.load_pse()
+    if config.market == "sp500":
+        return sources.load_sp500()
+    return sources.load_panel_file(str(config.panel_path))
+
+
+def source_fingerprint(config: DataConfig) -> str:
+    """Identity of the source files (path, size, mtime) for the cache key; "" for synthetic."""
+    from atft.data import sources
+
+    if config.market == "pse":
+        return "|".join(sources.fingerprint(p) for p in sources.pse_files())
+    if config.market == "sp500":
+        return sources.fingerprint(sources.sp500_file())
+    if config.market == "panel":
+        path = Path(str(config.panel_path))
+        if not path.exists():
+            raise DataError(f"{path}: panel file not found; give an existing parquet or CSV file")
+        return sources.fingerprint(path)
+    return ""
+
+
+# ---------------------------------------------------------------------------------------- cache
+
+
+def cache_path(config: DataConfig) -> Path | None:
+    """Where the dataset of `config` is (or would be) cached; None without a cache_dir."""
+    if not config.cache_dir:
+        return None
+    return Path(config.cache_dir) / f"{config.market}-{config.cache_key(source_fingerprint(config))}.npz"
+
+
+def save_dataset(dataset: MarketDataset, path: Path) -> None:
+    """Write the arrays to `path` atomically (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "config": dataset.config.to_dict(),
+        "codes": dataset.codes,
+        "sectors": dataset.sectors,
+        "subsectors": dataset.subsectors,
+        "quality_report": dataset.quality_report,
+        "oracle_ic": None if dataset.oracle_ic is None else {str(k): v for k, v in dataset.oracle_ic.items()},
+    }
+    payload: dict[str, np.ndarray] = {key: getattr(dataset, key) for key in ARRAY_KEYS}
+    payload["dates"] = dataset.dates.astype("datetime64[D]").astype(np.int64)
+    payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    for name, days in dataset.splits.items():
+        payload[f"split_{name}"] = days
+    if dataset.signal is not None:
+        payload["signal"] = dataset.signal
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".npz.tmp")
+    try:
+        Path(temporary).chmod(0o644)
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **payload)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_cached(path: Path, config: DataConfig) -> MarketDataset:
+    """Load a dataset written by `save_dataset`."""
+    with np.load(path, allow_pickle=False) as stored:
+        meta = json.loads(stored["meta"].tobytes().decode())
+        arrays = {key: stored[key] for key in ARRAY_KEYS}
+        splits = {name: stored[f"split_{name}"] for name in SPLITS}
+        dates = stored["dates"].astype("datetime64[D]")
+        signal = stored["signal"] if "signal" in stored.files else None
+    oracle = meta["oracle_ic"]
+    return MarketDataset(
+        config,
+        dates=dates,
+        codes=meta["codes"],
+        sectors=meta["sectors"],
+        subsectors=meta["subsectors"],
+        arrays=arrays,
+        splits=splits,
+        quality_report=meta["quality_report"],
+        signal=signal,
+        oracle_ic=None if oracle is None else {int(k): float(v) for k, v in oracle.items()},
+    )
+
+
+def _stage_reporter(progress: bool) -> AbstractContextManager[Any]:
+    if not progress:
+        return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def load_dataset(config: DataConfig, *, progress: bool = False) -> MarketDataset:
+    """Build (or read from the cache) the dataset of `config`; `progress` shows a bar on stderr."""
+    path = cache_path(config)
+    if path is not None and path.exists():
+        started = time.perf_counter()
+        try:
+            dataset = read_cached(path, config)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            logger.warning("cache %s unreadable (%s); rebuilding it", path, exc)
+        else:
+            logger.info(
+                "loaded %s from cache %s in %.2fs", config.market, path, time.perf_counter() - started
+            )
+            return dataset
+    with _stage_reporter(progress) as bar:
+        task = None if bar is None else bar.add_task(f"building the {config.market} dataset", total=3)
+        started = time.perf_counter()
+        raw = read_market(config)
+        if bar is not None:
+            bar.update(task, advance=1, description=f"cleaning and features ({len(raw.codes)} stocks)")
+        dataset = build_from_panel(raw, config)
+        if bar is not None:
+            bar.update(task, advance=1, description="writing the cache")
+        if path is not None:
+            save_dataset(dataset, path)
+        if bar is not None:
+            bar.update(task, advance=1)
+    logger.info("built %s in %.2fs", config.market, time.perf_counter() - started)
+    return dataset
