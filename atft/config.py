@@ -1,0 +1,222 @@
+"""One typed configuration tree for an experiment, loaded from TOML with ``section.key=value`` overrides.
+
+    [data]          atft.data.config.DataConfig      market, universe, look-back, horizons, split
+    [model]         atft.model.ModelConfig           widths, quantiles, use_fan / use_gat switches
+    [loss]          atft.loss.LossConfig             pinball and correlation weights
+    [train]         TrainConfig                      optimiser, schedule, early stopping, threads, seed
+    [diagnostics]   DiagnosticsConfig                per-stage statistics during training
+
+Every section is a frozen dataclass; `ExperimentConfig.to_dict` / `from_dict` round-trip through JSON and
+travel inside every checkpoint. Nothing here reads the environment: the CLI maps the deprecated
+environment flags onto fields (see `atft.cli.train`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atft.data.config import DataConfig
+from atft.loss import LossConfig
+from atft.model import ModelConfig
+
+__all__ = [
+    "DataConfig",
+    "DiagnosticsConfig",
+    "ExperimentConfig",
+    "LossConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "load_config",
+]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and bookkeeping of one training run."""
+
+    epochs: int = 10  # passes over the training days (one day = one batch = one step)
+    learning_rate: float = 1e-3  # AdamW peak learning rate
+    weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    warmup_steps: int = 100  # linear warm-up steps, then cosine decay to min_lr_ratio * peak
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0  # max global gradient norm (0 = no clipping)
+    patience: int = 3  # early stopping: epochs without a better validation RankIC
+    seed: int = 0  # seeds torch, numpy and python's random (and the order of days)
+    shuffle_days: bool = True  # visit training days in a seeded random order each epoch
+    torch_threads: int = 2  # intra-op CPU threads (the CI machines have 2 cores)
+    device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
+    bf16: bool = True  # bf16 autocast on CUDA (never on CPU)
+    compile: bool = False  # torch.compile the model for training
+    max_train_days: int | None = None  # use at most this many (most recent) training days per epoch
+    checkpoint_name: str = "model.safetensors"  # best checkpoint inside the output directory
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"train.epochs must be >= 1; found {self.epochs}.")
+        if self.learning_rate <= 0:
+            raise ValueError(f"train.learning_rate must be > 0; found {self.learning_rate}.")
+        if self.torch_threads < 1:
+            raise ValueError(f"train.torch_threads must be >= 1; found {self.torch_threads}.")
+
+
+@dataclass(frozen=True)
+class DiagnosticsConfig:
+    """Per-stage cross-sectional statistics (replaces the ENABLE_*_DIAGNOSTICS environment flags)."""
+
+    enabled: bool = False  # collect stage statistics on validation days after every `every_epochs` epochs
+    encoder: bool = True  # include the encoder stages (fan .. fusion)
+    heads: bool = True  # include head_input and every head output
+    every_epochs: int = 1  # how often (in epochs) to collect while training
+    max_days: int = 8  # validation days fed through the hooks each time
+    collapse_ratio: float = 0.01  # a stage collapses when its spread < ratio * the largest earlier spread
+    collapse_abs: float = 1e-6  # ... or below this absolute cross-sectional std
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The whole experiment: data, model, loss, training and diagnostics."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
+
+    def __post_init__(self) -> None:
+        if tuple(self.model.horizons) != tuple(self.data.horizons):
+            raise ValueError(
+                f"model.horizons {list(self.model.horizons)} differ from data.horizons {list(self.data.horizons)}; "
+                "set both (load_config copies data.horizons to the model when only data.horizons is given)."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
+        """Inverse of `to_dict`; unknown sections or keys are an error naming them."""
+        unknown = sorted(set(data) - set(SECTIONS))
+        if unknown:
+            raise ValueError(f"unknown config sections {unknown}; expected {sorted(SECTIONS)}.")
+        return cls(**{name: _build(SECTIONS[name], data.get(name, {}), name) for name in SECTIONS})
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "loss": LossConfig,
+    "train": TrainConfig,
+    "diagnostics": DiagnosticsConfig,
+}
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Turn a TOML/JSON value into the field's type (lists -> tuples, ints -> floats)."""
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, where)
+            except (TypeError, ValueError) as error:
+                errors.append(str(error))
+        raise ValueError(f"{where}: {value!r} fits none of {annotation}: {errors}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{where}: expected a list, found {value!r}")
+        (item_type, *_rest) = typing.get_args(annotation)
+        return tuple(_coerce(item, item_type, where) for item in value)
+    if origin is typing.Literal:
+        if value not in typing.get_args(annotation):
+            raise ValueError(f"{where}: {value!r} is not one of {typing.get_args(annotation)}")
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"{where}: expected true/false, found {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{where}: expected an integer, found {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{where}: expected a number, found {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise TypeError(f"{where}: expected a string, found {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type, values: Mapping[str, Any], section: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown keys {unknown} in [{section}]; expected some of {sorted(known)}.")
+    return cls(**{key: _coerce(value, hints[key], f"{section}.{key}") for key, value in values.items()})
+
+
+def _parse_override(text: str) -> tuple[str, str, Any]:
+    """``section.key=value`` -> (section, key, value); the value is parsed as TOML, else taken as a string."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ValueError(f"override {text!r} is not of the form section.key=value (e.g. train.epochs=3).")
+    dotted, raw = text.split("=", 1)
+    section, key = dotted.strip().split(".", 1)
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return section, key, value
+
+
+def load_config(path: Path | None, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read an experiment config from TOML (None = all defaults) and apply ``section.key=value`` overrides.
+
+    When ``data.horizons`` is set and ``model.horizons`` is not, the model follows the data.
+    """
+    raw: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            with path.open("rb") as handle:
+                raw = tomllib.load(handle)
+        except FileNotFoundError as error:
+            raise FileNotFoundError(
+                f"config file {path} does not exist; give an existing TOML file."
+            ) from error
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"config file {path} is not valid TOML: {error}") from error
+    for text in overrides:
+        section, key, value = _parse_override(text)
+        if section not in SECTIONS:
+            raise ValueError(
+                f"override {text!r}: unknown section {section!r}; expected one of {sorted(SECTIONS)}."
+            )
+        raw.setdefault(section, {})[key] = value
+    if "horizons" in raw.get("data", {}) and "horizons" not in raw.get("model", {}):
+        raw.setdefault("model", {})["horizons"] = raw["data"]["horizons"]
+    return ExperimentConfig.from_dict(raw)
+
+
+def replace(config: ExperimentConfig, **sections: Mapping[str, Any]) -> ExperimentConfig:
+    """A copy of `config` with some fields of some sections changed: ``replace(c, model={"use_gat": False})``."""
+    changed = {
+        name: dataclasses.replace(getattr(config, name), **dict(values)) for name, values in sections.items()
+    }
+    return dataclasses.replace(config, **changed)
