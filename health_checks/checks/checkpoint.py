@@ -1,0 +1,118 @@
+"""Checkpoints: the safe format round-trips, and the committed legacy pickle is refused (or migrated)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from health_checks import ml
+from health_checks.checks.contract import synthetic_batch
+from health_checks.context import CheckContext
+from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
+
+LEGACY_GLOBS = ("tests/fixtures/*legacy*.pt", "tests/fixtures/*legacy*.pth", "tests/fixtures/*legacy*.ckpt")
+
+
+def _outputs_equal(a: Any, b: Any) -> float:
+    """Largest absolute difference between two model outputs."""
+    worst = 0.0
+    for key, value in a["predictions"].items():
+        worst = max(worst, float((value - b["predictions"][key]).abs().max()))
+    return worst
+
+
+class HC030(Check):
+    """A checkpoint round-trips through the safe format.
+
+    Saves the quick-trained model (or a small fresh one when there is no training) with
+    ``atft.checkpoint.save_checkpoint``, loads it back with ``load_checkpoint`` and compares the predictions
+    on one batch and the stored config. The file must not be a pickle.
+    """
+
+    name = "checkpoint-roundtrip"
+    severity = Severity.CRITICAL
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        ml.require_atft_tree(ctx)
+        import torch
+
+        save = ml.attribute("atft.checkpoint", "save_checkpoint")
+        load = ml.attribute("atft.checkpoint", "load_checkpoint")
+        trained = ctx.peek("quick_train")
+        if trained is not None:
+            config, result = trained
+            model = load(result.checkpoint_path).model
+            origin = "the quick-trained model"
+        else:
+            config = ml.attribute("atft.config", "load_config")(None, ["model.hidden_size=16"])
+            model = ml.attribute("atft.model", "ATFT_GAT_FAN")(config.model, n_features=4)
+            origin = "a fresh small model (no quick training in this run)"
+        model.eval()
+        path = ctx.scratch / "roundtrip.safetensors"
+        save(path, model, config, metadata={"purpose": "health check round trip"})
+        head = path.read_bytes()[:4]
+        if head[:1] == b"\x80" or head == b"PK\x03\x04":
+            return Outcome(Status.FAIL, f"{path.name} was written as a pickle/zip, not safetensors", {})
+        loaded = load(path)
+        batch = synthetic_batch(8, 20, model.n_features, model.config.edge_dim)
+        with torch.no_grad():
+            diff = _outputs_equal(model(batch), loaded.model(batch))
+        details: dict[str, Any] = {"model": origin, "bytes": path.stat().st_size, "max_abs_diff": diff}
+        problems = []
+        if diff > 1e-6:
+            problems.append(f"predictions differ after the round trip by up to {diff:.3g}")
+        if loaded.config.to_dict() != config.to_dict():
+            problems.append("the config read back differs from the config saved")
+        if problems:
+            return Outcome(Status.FAIL, "; ".join(problems) + ".", details, "pytest -m checkpoint")
+        return Outcome.passed(
+            f"{origin} saved ({details['bytes']} bytes, safetensors) and loaded back with identical predictions",
+            **details,
+        )
+
+
+class HC031(Check):
+    """The committed legacy pickle checkpoint is refused without trust and migrates with it.
+
+    ``load_checkpoint`` must refuse the legacy ``torch.save`` file under ``tests/fixtures/`` with a
+    ``CheckpointError`` (unpickling runs code). With ``--trust-pickle``, ``migrate_legacy`` converts it to the
+    safe format and the result loads.
+    """
+
+    name = "legacy-checkpoint"
+    severity = Severity.MAJOR
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        ml.require_atft_tree(ctx)
+        error_cls = ml.attribute("atft.checkpoint", "CheckpointError")
+        load = ml.attribute("atft.checkpoint", "load_checkpoint")
+        legacy = sorted(p for pattern in LEGACY_GLOBS for p in ctx.root.glob(pattern))
+        if not legacy:
+            raise SkipCheck(f"no legacy checkpoint matches {', '.join(LEGACY_GLOBS)}")
+        path = legacy[0]
+        details: dict[str, Any] = {"legacy": ctx.rel(path)}
+        try:
+            load(path)
+        except error_cls as error:
+            details["refused"] = str(error)[:200]
+        else:
+            return Outcome(
+                Status.FAIL,
+                f"load_checkpoint loaded the pickle {ctx.rel(path)} without --trust-pickle: loading a checkpoint "
+                "can run arbitrary code. Refuse pickles in atft.checkpoint.",
+                details,
+                "pytest -m checkpoint",
+            )
+        if not ctx.trust_pickle:
+            details["migrated"] = False
+            return Outcome.passed(
+                f"{ctx.rel(path)} is refused without trust (migration not attempted: pass --trust-pickle)",
+                **details,
+            )
+        migrate = ml.attribute("atft.checkpoint", "migrate_legacy")
+        new = migrate(path, ctx.scratch / "migrated.safetensors", trust_pickle=True)
+        loaded = load(new)
+        details["migrated"] = True
+        details["migrated_n_features"] = loaded.model.n_features
+        return Outcome.passed(
+            f"{ctx.rel(path)} is refused without trust and migrates with --trust-pickle", **details
+        )

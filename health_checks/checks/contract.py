@@ -1,0 +1,112 @@
+"""The model forward contract matches its golden file, and the model honours it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from health_checks import ml
+from health_checks.context import CheckContext
+from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
+
+GOLDEN_GLOB = "tests/fixtures/*contract*.json"
+
+
+def _diff(expected: Any, found: Any, path: str = "") -> list[str]:
+    """Paths where two JSON values differ (first few only)."""
+    if isinstance(expected, dict) and isinstance(found, dict):
+        out = []
+        for key in sorted(set(expected) | set(found)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in found:
+                out.append(f"{where}: missing now (golden has {json.dumps(expected[key])[:80]})")
+            elif key not in expected:
+                out.append(f"{where}: new (not in the golden file): {json.dumps(found[key])[:80]}")
+            else:
+                out += _diff(expected[key], found[key], where)
+        return out
+    if expected != found:
+        return [f"{path}: golden {json.dumps(expected)[:80]} != now {json.dumps(found)[:80]}"]
+    return []
+
+
+def synthetic_batch(n_stocks: int, lookback: int, n_features: int, edge_dim: int) -> dict[str, Any]:
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    src = torch.arange(n_stocks)
+    dst = (src + 1) % n_stocks
+    edge_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])  # (2, E)
+    return {
+        "features": torch.randn(n_stocks, lookback, n_features, generator=generator),  # (N, L, F)
+        "mask": torch.ones(n_stocks, dtype=torch.bool),  # (N,)
+        "edge_index": edge_index,
+        "edge_attr": torch.rand(edge_index.shape[1], edge_dim, generator=generator),  # (E, D_e)
+    }
+
+
+class HC011(Check):
+    """The model forward contract matches its golden file.
+
+    Compares ``atft.contract.contract_spec`` with the committed golden JSON under ``tests/fixtures/``,
+    then calls a small ATFT-GAT-FAN the only valid way (``model(batch)``, output validated) and the way
+    the old export did (four positional arguments), which must be refused with a ``ContractError``.
+    """
+
+    name = "forward-contract"
+    severity = Severity.CRITICAL
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        ml.require_atft_tree(ctx)
+        contract = ml.atft_module("atft.contract")
+        goldens = sorted(ctx.root.glob(GOLDEN_GLOB))
+        if not goldens:
+            raise SkipCheck(f"no golden contract file matches {GOLDEN_GLOB}; commit the snapshot first")
+        golden_path = goldens[0]
+        golden = json.loads(golden_path.read_text(encoding="utf-8"))
+        outputs = golden.get("outputs", {})
+        horizons = [int(k.removeprefix("horizon_").removesuffix("d")) for k in outputs.get("predictions", {})]
+        quantiles = outputs.get("quantiles", [0.1, 0.5, 0.9])
+        now = json.loads(json.dumps(contract.contract_spec(horizons, quantiles)))
+        differences = _diff(golden, now)
+        details: dict[str, Any] = {
+            "golden": ctx.rel(golden_path),
+            "contract_version": now.get("contract_version"),
+        }
+        if differences:
+            details["differences"] = differences[:20]
+            return Outcome(
+                Status.FAIL,
+                f"the forward contract differs from {ctx.rel(golden_path)} in {len(differences)} places: "
+                f"{differences[0]}. If the change is intended, bump CONTRACT_VERSION and regenerate the golden file.",
+                details,
+                "pytest -m signature",
+            )
+        model_cls = ml.attribute("atft.model", "ATFT_GAT_FAN")
+        config_cls = ml.attribute("atft.model", "ModelConfig")
+        import torch
+
+        config = config_cls(hidden_size=16, horizons=tuple(horizons), quantiles=tuple(quantiles), gat_heads=2)
+        model = model_cls(config, n_features=4).eval()
+        batch = synthetic_batch(6, 5, 4, config.edge_dim)
+        with torch.no_grad():
+            output = model(batch)
+        contract.validate_output(output, n_stocks=6, horizons=horizons, n_quantiles=len(quantiles))
+        try:
+            with torch.no_grad():
+                model(batch["features"], None, batch["edge_index"], batch["edge_attr"])
+        except contract.ContractError as error:
+            details["positional_call"] = f"refused: {str(error)[:160]}"
+        else:
+            return Outcome(
+                Status.FAIL,
+                "model(features, static, edge_index, edge_attr) was accepted; the contract allows only "
+                "model(batch). Restore the check_call guard in ATFT_GAT_FAN.__call__.",
+                details,
+                "pytest -m signature",
+            )
+        return Outcome.passed(
+            f"contract v{now.get('contract_version')} equals {ctx.rel(golden_path)}; model(batch) validates "
+            "and a positional call is refused",
+            **details,
+        )

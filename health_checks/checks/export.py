@@ -1,0 +1,70 @@
+"""The export of predictions writes rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from health_checks import ml
+from health_checks.context import CheckContext
+from health_checks.core import Check, NotApplicable, Outcome, Severity, Status
+
+
+def count_rows(path: Path) -> int:
+    import pandas as pd
+
+    if path.suffix == ".parquet":
+        return len(pd.read_parquet(path))
+    return len(pd.read_csv(path))
+
+
+class HC032(Check):
+    """The export of predictions writes rows.
+
+    ``atft.export.export_predictions`` of the quick-trained checkpoint on the test split: it must return a
+    positive row count and the file must hold exactly that many rows. (The project we replace "fixed" its
+    export and still wrote zero rows.)
+    """
+
+    name = "export"
+    severity = Severity.CRITICAL
+    requires = ("HC020", "HC030")
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        if ctx.settings.model_factory:
+            raise NotApplicable(
+                "the tree builds its own model (model_factory); there is no atft checkpoint to export"
+            )
+        ml.require_atft_tree(ctx)
+        export = ml.attribute("atft.export", "export_predictions")
+        _config, result = ml.quick_train(ctx)
+        data = ml.dataset(ctx)
+        split = "test"
+        out = ctx.scratch / "export" / "predictions.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        returned = int(export(result.checkpoint_path, data, split, out))
+        details: dict[str, Any] = {
+            "split": split,
+            "rows_returned": returned,
+            "days": len(list(data.split_days(split))),
+        }
+        if not out.is_file():
+            return Outcome(
+                Status.FAIL, f"export_predictions returned {returned} but wrote no file at {out}", details
+            )
+        on_disk = count_rows(out)
+        details["rows_in_file"] = on_disk
+        if returned <= 0 or on_disk <= 0:
+            return Outcome(
+                Status.FAIL,
+                f"the export wrote {on_disk} rows (returned {returned}) for {details['days']} {split} days.",
+                details,
+                f"python -m atft export --split {split} -v",
+            )
+        if on_disk != returned:
+            return Outcome(
+                Status.FAIL,
+                f"export_predictions returned {returned} rows but the file holds {on_disk}",
+                details,
+            )
+        return Outcome.passed(f"{on_disk} rows exported for {details['days']} {split} days", **details)

@@ -1,0 +1,91 @@
+"""Loss sanity: positive, depends on the predictions, and every parameter group gets a gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from health_checks import ml
+from health_checks.checks.contract import synthetic_batch
+from health_checks.context import CheckContext
+from health_checks.core import Check, Outcome, Severity, Status
+
+
+class HC012(Check):
+    """The loss is positive, depends on the predictions and reaches every parameter group.
+
+    One synthetic day through a small ATFT-GAT-FAN and ``QuantileCorrelationLoss``: the loss must be finite
+    and > 0, change when the predictions change (the project we replace handed the loss the wrapper dict,
+    matched no horizon and trained on a constant 0), and give a non-zero gradient to every stage.
+    """
+
+    name = "loss-sanity"
+    severity = Severity.CRITICAL
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        ml.require_atft_tree(ctx)
+        import torch
+
+        model_cls = ml.attribute("atft.model", "ATFT_GAT_FAN")
+        config_cls = ml.attribute("atft.model", "ModelConfig")
+        loss_cls = ml.attribute("atft.loss", "QuantileCorrelationLoss")
+        loss_config = ml.attribute("atft.loss", "LossConfig")
+        contract_error = ml.attribute("atft.loss", "LossContractError")
+        torch.manual_seed(0)
+        config = config_cls(hidden_size=16, dropout=0.0)
+        n_stocks, horizons = 12, config.horizons
+        model = model_cls(config, n_features=4)
+        batch = synthetic_batch(n_stocks, 8, 4, config.edge_dim)
+        targets = torch.randn(n_stocks, len(horizons))
+        batch |= {"targets": targets, "target_mask": torch.ones(n_stocks, len(horizons), dtype=torch.bool)}
+        batch["raw_targets"] = targets * 0.02
+        loss_fn = loss_cls(loss_config(), horizons, config.quantiles)
+        problems: list[str] = []
+        details: dict[str, Any] = {}
+
+        output = model(batch)
+        loss, parts = loss_fn(output, batch)
+        details["loss"] = float(loss.detach())
+        details["per_horizon"] = {str(k): round(float(v), 6) for k, v in parts.items()}
+        if not torch.isfinite(loss) or float(loss) <= 0:
+            problems.append(f"loss is {float(loss)!r}, expected finite and > 0")
+
+        shifted = {
+            "predictions": {k: v.detach() * 3.0 + 1.0 for k, v in output["predictions"].items()},
+            "point": {k: v.detach() * 3.0 + 1.0 for k, v in output.get("point", {}).items()},
+        }
+        other, _ = loss_fn(shifted, batch)
+        details["loss_after_changing_predictions"] = float(other)
+        if abs(float(other) - float(loss)) < 1e-9:
+            problems.append("changing every prediction leaves the loss unchanged: it does not depend on them")
+        try:
+            loss_fn(batch, batch)
+        except contract_error as error:
+            details["wrapper_dict_refused"] = str(error)[:120]
+        else:
+            problems.append(
+                "the loss accepted the batch dict instead of the model output (LossContractError expected)"
+            )
+
+        model.zero_grad()
+        loss.backward()
+        stages = model.stages() if hasattr(model, "stages") else dict(model.named_children())
+        no_grad = []
+        norms = {}
+        for name, stage in stages.items():
+            params = [p for p in stage.parameters() if p.requires_grad]
+            if not params:
+                continue
+            norm = sum(float(p.grad.norm()) for p in params if p.grad is not None)
+            norms[name] = norm
+            if norm == 0.0:
+                no_grad.append(name)
+        details["grad_norm_by_stage"] = {k: float(f"{v:.3g}") for k, v in norms.items()}
+        if no_grad:
+            problems.append(f"no gradient reaches {', '.join(no_grad)}")
+        if problems:
+            return Outcome(Status.FAIL, "; ".join(problems) + ".", details, "pytest tests/atft -k loss")
+        return Outcome.passed(
+            f"loss {details['loss']:.4f} > 0, changes with the predictions, and all {len(norms)} stages get a "
+            "gradient",
+            **details,
+        )

@@ -1,0 +1,112 @@
+"""Pending maintenance.fix findings by code, and static call-arity (MNT004) findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from health_checks.context import CheckContext
+from health_checks.core import Check, Outcome, Severity, Status
+
+DRY_RUN = "maintenance_fix_dry_run"
+
+
+def fix_dry_run(ctx: CheckContext) -> Any:
+    """The ``maintenance.fix`` dry run of the tree (``run_fix(apply=False)``), computed once per run."""
+
+    def compute() -> Any:
+        from maintenance.fix import run_fix  # the fixer is optional for a plain import of this module
+
+        return run_fix([ctx.root], apply=False, root=ctx.root)
+
+    return ctx.memo(DRY_RUN, compute)
+
+
+def fixer_or_skip(ctx: CheckContext) -> tuple[Any, Outcome | None]:
+    """The dry-run report, or a skip outcome saying why the fixer cannot run."""
+    try:
+        return fix_dry_run(ctx), None
+    except ImportError as error:
+        return None, Outcome.skipped(f"maintenance.fix is not importable ({error}); install the project")
+
+
+def finding_row(ctx: CheckContext, finding: Any) -> dict[str, Any]:
+    path = Path(str(finding.path))
+    return {
+        "file": ctx.rel(path if path.is_absolute() else ctx.root / path),
+        "line": finding.line,
+        "code": finding.code,
+        "message": finding.message,
+    }
+
+
+class HC003(Check):
+    """No safe maintenance fix is pending.
+
+    Runs ``maintenance.fix`` as a dry run (MNT codemods and ruff) and counts the findings by code. Fixable
+    findings left in the tree are a warning: ``nox -s maintain`` (or ``python -m maintenance.fix --apply``)
+    applies them.
+    """
+
+    name = "pending-fixes"
+    severity = Severity.MINOR
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        report, skip = fixer_or_skip(ctx)
+        if skip:
+            return skip
+        findings = list(report.findings)
+        by_code = dict(sorted(Counter(f.code for f in findings).items(), key=lambda kv: (-kv[1], kv[0])))
+        fixable = [f for f in findings if f.fixable]
+        fixable_by_code = dict(
+            sorted(Counter(f.code for f in fixable).items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        details: dict[str, Any] = {
+            "files_scanned": report.files_scanned,
+            "findings": len(findings),
+            "by_code": by_code,
+            "fixable": len(fixable),
+            "fixable_by_code": fixable_by_code,
+        }
+        if report.errors:
+            details["errors"] = [finding_row(ctx, e) for e in report.errors[:10]]
+        if fixable:
+            details["pending"] = [finding_row(ctx, f) for f in fixable[:15]]
+            return Outcome(
+                Status.WARN,
+                f"{len(fixable)} safe fixes are pending ({', '.join(f'{c} ×{n}' for c, n in fixable_by_code.items())}) "
+                f"in {report.files_scanned} files scanned; apply them.",
+                details,
+                "python -m maintenance.fix --apply",
+            )
+        rest = f"; {len(findings)} report-only findings remain" if findings else ""
+        return Outcome.passed(f"no safe fix pending in {report.files_scanned} files{rest}", **details)
+
+
+class HC004(Check):
+    """Every call binds to its callee's signature (MNT004).
+
+    The static call-arity check of ``maintenance.fix``: a call whose arguments cannot bind to the callee
+    (for an ``nn.Module``, to ``forward``) — the export that called ``model(a, b, c, d)`` when
+    ``forward(self, batch)`` takes one argument. Such a call crashes when it runs, so it fails the run.
+    """
+
+    name = "call-arity"
+    severity = Severity.CRITICAL
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        report, skip = fixer_or_skip(ctx)
+        if skip:
+            return skip
+        bad = [finding_row(ctx, f) for f in report.findings if f.code == "MNT004"]
+        if not bad:
+            return Outcome.passed(f"every resolvable call binds ({report.files_scanned} files)")
+        where = "; ".join(f"{b['file']}:{b['line']} {b['message']}" for b in bad[:3])
+        return Outcome(
+            Status.FAIL,
+            f"{len(bad)} calls cannot bind to their callee: {where}. Pass the arguments the signature takes "
+            "(for a model: one batch dict).",
+            {"calls": bad},
+            f"python -m maintenance.fix --select MNT004 {' '.join(sorted({b['file'] for b in bad}))}",
+        )

@@ -1,0 +1,173 @@
+"""Quick training on the embedded market, prediction spread per horizon, and where a collapse happens."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from health_checks import ml
+from health_checks.context import CheckContext
+from health_checks.core import Check, NotApplicable, Outcome, Severity, SkipCheck, Status
+
+# a horizon whose predictions are constant on more than this share of days has collapsed
+MAX_CONSTANT_DAY_SHARE = 0.5
+
+
+def _losses(history: list[dict[str, Any]]) -> list[float]:
+    values = []
+    for epoch in history:
+        for key in ("train_loss", "loss"):
+            if isinstance(epoch.get(key), int | float):
+                values.append(float(epoch[key]))
+                break
+    return values
+
+
+class HC020(Check):
+    """A quick training on the embedded market runs and learns.
+
+    ``atft.train.train`` on ``quick_train_market`` for ``quick_train_epochs`` epochs, bounded by
+    ``quick_train_max_seconds`` ([tool.health_checks]). The training loss must be finite and non-zero (a
+    loss of exactly 0 means nothing is trained) and the run must produce a checkpoint.
+    """
+
+    name = "quick-train"
+    severity = Severity.CRITICAL
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        if ctx.settings.model_factory:
+            raise NotApplicable(
+                f"the tree builds its own model (model_factory = {ctx.settings.model_factory}); nothing to train"
+            )
+        config, result = ml.quick_train(ctx)
+        history = list(result.history)
+        losses = _losses(history)
+        data = ml.dataset(ctx)
+        details: dict[str, Any] = {
+            "market": config.data.market,
+            "epochs": config.train.epochs,
+            "epochs_run": len(history),
+            "best_epoch": result.best_epoch,
+            "seconds": round(float(getattr(result, "seconds", 0.0)), 1),
+            "stop_reason": getattr(result, "stop_reason", None),
+            "stopped_by_budget": getattr(result, "stop_reason", None) == "max_seconds",
+            "max_seconds": ctx.settings.quick_train_max_seconds,
+            "train_days": len(list(data.split_days("train"))),
+            "val_days": len(list(data.split_days("val"))),
+            "train_loss": [round(v, 5) for v in losses],
+        }
+        problems = []
+        if not result.checkpoint_path or not result.checkpoint_path.is_file():
+            problems.append(f"no checkpoint was written (expected {result.checkpoint_path})")
+        if not losses:
+            problems.append(
+                f"the history has no training loss (keys {sorted(history[0]) if history else []})"
+            )
+        elif any(not math.isfinite(v) for v in losses):
+            problems.append(f"the training loss is not finite: {losses}")
+        elif all(v == 0.0 for v in losses):
+            problems.append("the training loss is exactly 0 in every epoch: nothing is being trained")
+        if problems:
+            return Outcome(
+                Status.FAIL,
+                "; ".join(problems) + ".",
+                details,
+                f"python -m atft train --set data.market={config.data.market} --set train.epochs=1 -v",
+            )
+        budget = " (stopped by the time budget)" if details["stopped_by_budget"] else ""
+        return Outcome.passed(
+            f"{len(history)} epochs on {config.data.market} in {details['seconds']} s{budget}; training loss "
+            f"{' → '.join(f'{v:.4f}' for v in losses)}; best epoch {result.best_epoch}",
+            **details,
+        )
+
+
+class HC021(Check):
+    """Predictions keep their spread at every horizon.
+
+    Per horizon, on the validation days: the cross-sectional std of the point prediction, its ratio to the
+    std of the forward return (scale ratio) and the share of days with a constant prediction. A horizon whose
+    scale ratio is below ``min_scale_ratio`` or that is constant on most days has collapsed; the message then
+    names the stage where the spread collapses (``atft.diagnostics``).
+    """
+
+    name = "prediction-spread"
+    severity = Severity.CRITICAL
+    requires = ("HC020",)
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        rows = ml.metrics(ctx, "val")
+        under = ml.model_under_check(ctx)
+        threshold = ctx.settings.min_scale_ratio
+        horizons = []
+        collapsed = []
+        for row in rows:
+            label = ml.horizon_label(row["horizon"])
+            entry = {
+                "horizon": label,
+                "pred_std": ml.clean(row.get("pred_std")),
+                "scale_ratio": ml.clean(row.get("scale_ratio")),
+                "constant_day_share": ml.clean(row.get("constant_day_share")),
+                "n_days": ml.clean(row.get("n_days")),
+            }
+            horizons.append(entry)
+            ratio = entry["scale_ratio"]
+            constant = entry["constant_day_share"] or 0.0
+            if ratio is None or ratio < threshold or constant > MAX_CONSTANT_DAY_SHARE:
+                collapsed.append(label)
+        details: dict[str, Any] = {"model": under.label, "min_scale_ratio": threshold, "horizons": horizons}
+        if not collapsed:
+            worst = min(horizons, key=lambda e: e["scale_ratio"] or 0.0)
+            return Outcome.passed(
+                f"spread kept at every horizon (lowest scale ratio {worst['scale_ratio']:.3f} at "
+                f"{worst['horizon']} ≥ {threshold})",
+                **details,
+            )
+        stage_text = ""
+        try:
+            report = ml.diagnostics(ctx)
+            details["collapse_stage"] = report.collapse_stage
+            if report.collapse_stage:
+                stage_text = f"; the spread collapses at stage `{report.collapse_stage}`"
+        except SkipCheck as reason:
+            stage_text = f"; the collapse stage is unknown ({reason})"
+        return Outcome(
+            Status.FAIL,
+            f"predictions collapsed at {', '.join(collapsed)} (scale ratio < {threshold} or constant on most "
+            f"days){stage_text}. A constant model has IC 0 and a meaningless Sharpe.",
+            details,
+            "python -m atft diagnose --split val",
+        )
+
+
+class HC022(Check):
+    """Per-stage diagnostics find no collapse.
+
+    ``atft.diagnostics.collect`` hooks every stage of the model (FAN, VSN, projection, temporal encoder,
+    GAT, fusion, head input, each head) on a few validation days and records the cross-sectional spread of
+    each stage's output; the first stage whose spread vanishes is the collapse stage. The table and its
+    plot go into the report.
+    """
+
+    name = "diagnostics"
+    severity = Severity.MAJOR
+    requires = ("HC020",)
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        report = ml.diagnostics(ctx)
+        rows = [{k: ml.clean(v) for k, v in row.items()} for row in report.rows]
+        details: dict[str, Any] = {"collapse_stage": report.collapse_stage, "rows": rows}
+        path = ml.plot_path(ctx)
+        if path is not None and hasattr(report, "plot"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            report.plot(path)
+            details["plot"] = ctx.rel(path)
+        if report.collapse_stage:
+            return Outcome(
+                Status.FAIL,
+                f"the spread across stocks collapses at stage `{report.collapse_stage}` "
+                f"({len(rows)} stages measured); everything after it predicts a constant.",
+                details,
+                "python -m atft diagnose --split val",
+            )
+        return Outcome.passed(f"no stage collapses ({len(rows)} stages measured)", **details)

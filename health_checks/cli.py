@@ -1,0 +1,215 @@
+"""Command line: ``python -m health_checks`` (``nox -s health``) and ``--apply-fixes`` (``nox -s maintain``).
+
+This is the only layer that reads argv and the tree's pyproject; checks get a frozen settings object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from health_checks import gitinfo
+from health_checks.context import CheckContext
+from health_checks.core import CheckResult
+from health_checks.markdown import render_markdown
+from health_checks.registry import all_checks, select
+from health_checks.report import atomic_write, build_report, find_previous, json_name, markdown_name
+from health_checks.runner import exit_code, run_checks
+from health_checks.settings import load_settings
+
+logger = logging.getLogger("health_checks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m health_checks",
+        description=(
+            "Run the ML-aware health checks of a tree (imports, lint, pending fixes, hygiene, the model "
+            "contract, loss sanity, a quick training with collapse diagnostics, metrics against the previous "
+            "report and the baselines, checkpoints, export, data quality) and write the dated JSON and "
+            "markdown reports. Exit 0 healthy, 1 warnings, 2 critical."
+        ),
+        epilog="Settings come from [tool.health_checks] of ROOT/pyproject.toml; see docs/health_checks.md.",
+    )
+    parser.add_argument(
+        "--root", type=Path, default=Path(), help="tree to check (default: current directory)"
+    )
+    parser.add_argument("--only", metavar="CODE_OR_NAME,...", help="run only these checks (e.g. HC001,lint)")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="stdout format (default text)"
+    )
+    parser.add_argument("--json-dir", type=Path, help="where the JSON report goes (default from pyproject)")
+    parser.add_argument(
+        "--markdown-dir", type=Path, help="where the dated markdown goes (default from pyproject)"
+    )
+    parser.add_argument("--no-report", action="store_true", help="write no report file (stdout only)")
+    parser.add_argument(
+        "--apply-fixes",
+        action="store_true",
+        help="first apply the safe fixes of maintenance.fix (the `nox -s maintain` flow), then run the checks "
+        "and list every applied fix in the report",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow the legacy-checkpoint check to migrate the committed pickle checkpoint (runs its code)",
+    )
+    parser.add_argument("--max-train-seconds", type=float, help="override quick_train_max_seconds")
+    parser.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
+    parser.add_argument(
+        "--list", action="store_true", help="list the checks with their descriptions and exit"
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    return parser
+
+
+def _list_checks(console: Console) -> int:
+    for check in all_checks():
+        requires = f" (requires {', '.join(check.requires)})" if check.requires else ""
+        console.print(f"[bold]{check.code()}[/] {check.name} — {check.title()}{requires}", highlight=False)
+        if check.description():
+            console.print(f"    {check.description()}".replace("\n", "\n    "), highlight=False, markup=False)
+    return 0
+
+
+def _apply_fixes(root: Path) -> dict[str, Any]:
+    """Run ``maintenance.fix.run_fix(apply=True)`` on the tree and keep every applied fix."""
+    from maintenance.fix import run_fix  # the maintain flow alone needs the fixer
+
+    fix_report = run_fix([root], apply=True, root=root)
+    applied = []
+    for finding in fix_report.findings:
+        if not getattr(finding, "fixed", False):
+            continue
+        path = Path(str(finding.path))
+        rel = (
+            path.relative_to(root).as_posix()
+            if path.is_absolute() and path.is_relative_to(root)
+            else str(path)
+        )
+        applied.append(
+            {
+                "path": rel,
+                "line": finding.line,
+                "code": finding.code,
+                "message": finding.message,
+                "before": finding.before,
+                "after": finding.after,
+            }
+        )
+    return {
+        "applied": applied,
+        "counts_before": dict(fix_report.counts_before),
+        "counts_after": dict(fix_report.counts_after),
+        "changed_files": [str(p) for p in fix_report.changed_files],
+        "errors": [str(e) for e in fix_report.errors],
+    }
+
+
+def _print_text(console: Console, results: Sequence[CheckResult], code: int, paths: Sequence[str]) -> None:
+    table = Table(title="health checks", show_lines=False)
+    for column in ("", "code", "check", "result", "s"):
+        table.add_column(column, overflow="fold")
+    style = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+    for r in results:
+        message = r.message if len(r.message) < 200 else r.message[:199] + "…"
+        table.add_row(f"[{style[r.status]}]{r.status}[/]", r.code, r.title, message, f"{r.duration:.1f}")
+    console.print(table)
+    word = {0: "[green]healthy[/]", 1: "[yellow]warnings[/]", 2: "[red]critical[/]"}[code]
+    console.print(f"status: {word} (exit {code})")
+    for path in paths:
+        console.print(f"wrote {path}", highlight=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    out = Console(soft_wrap=True)
+    err = Console(stderr=True)
+    if args.list:
+        return _list_checks(out)
+    root = args.root.resolve()
+    if not root.is_dir():
+        err.print(f"[red]--root {args.root} is not a directory[/]; pass the tree to check")
+        return 2
+    overrides = {} if args.max_train_seconds is None else {"quick_train_max_seconds": args.max_train_seconds}
+    settings = load_settings(root, overrides)
+    try:
+        checks = all_checks()
+        if args.only:
+            checks = select(checks, args.only.split(","))
+    except ValueError as error:
+        err.print(f"[red]{error}[/]")
+        return 2
+
+    started = time.perf_counter()
+    now = datetime.now(UTC).replace(microsecond=0)
+    json_dir = args.json_dir or settings.resolve(root, settings.json_dir)
+    markdown_dir = args.markdown_dir or settings.resolve(root, settings.markdown_dir)
+    found = find_previous(json_dir, markdown_dir, now)
+    previous, previous_path = found if found else (None, None)
+    repo = gitinfo.open_repo(root)
+    head_before = gitinfo.head_info(repo)
+
+    fixes = None
+    if args.apply_fixes:
+        err.print("applying the safe fixes of maintenance.fix …")
+        fixes = _apply_fixes(root)
+        err.print(f"applied {len(fixes['applied'])} fixes in {len(fixes['changed_files'])} files")
+
+    ctx = CheckContext(
+        root=root,
+        settings=settings,
+        previous=previous,
+        trust_pickle=args.trust_pickle,
+        applied_fixes=fixes,
+        artifact_dir=None if args.no_report else markdown_dir,
+        report_date=now.date(),
+    )
+    try:
+        results = run_checks(checks, ctx, console=err, progress=not args.no_progress)
+    finally:
+        ctx.close()
+    code = exit_code(results)
+
+    previous_commit = (previous or {}).get("git", {}) or {}
+    history = gitinfo.commits_since(repo, previous_commit.get("commit"))
+    json_path = json_dir / json_name(now)
+    markdown_path = markdown_dir / markdown_name(now)
+    command = shlex.join(["python", "-m", "health_checks", *(sys.argv[1:] if argv is None else argv)])
+    report = build_report(
+        results=results,
+        exit_code=code,
+        timestamp=now,
+        root=str(args.root),
+        git=head_before,
+        command=command,
+        duration=time.perf_counter() - started,
+        commits=history,
+        fixes=fixes,
+        previous_path=ctx.rel(previous_path) if previous_path else None,
+        json_path=ctx.rel(json_path),
+        markdown_path=ctx.rel(markdown_path),
+    )
+    written = []
+    if not args.no_report:
+        atomic_write(json_path, json.dumps(report, indent=2, default=str) + "\n")
+        atomic_write(markdown_path, render_markdown(report, previous))
+        written = [ctx.rel(json_path), ctx.rel(markdown_path)]
+    if args.format == "json":
+        out.print_json(json.dumps(report, default=str))
+    else:
+        _print_text(out, results, code, written)
+    return code

@@ -1,0 +1,234 @@
+"""Shared ML artefacts of a run: the dataset, the model under check, its predictions and diagnostics.
+
+Each is computed once per run through :meth:`CheckContext.memo`. A missing part of atft (a module not
+built, an API that changed) raises :class:`SkipCheck` with the reason, so the checks that need it are
+skipped and say why; they never pass on a fake.
+
+The model under check is the atft model after a quick training on the market of ``[tool.health_checks]``
+(``quick_train_market``, ``quick_train_epochs``, bounded by ``quick_train_max_seconds``), or, when the
+tree sets ``model_factory = "module:callable"``, the model that callable builds from
+``(n_features, horizons)`` (used by fixture trees to plant a broken model).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from health_checks.context import CheckContext
+from health_checks.core import NotApplicable, SkipCheck
+
+logger = logging.getLogger(__name__)
+
+# validation days fed through the diagnostics hooks
+DIAGNOSTIC_DAYS = 8
+
+
+def atft_module(name: str) -> Any:
+    """Import ``name`` (an atft module) or raise SkipCheck naming what is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise SkipCheck(
+            f"`{name}` cannot be imported ({type(error).__name__}: {error}); see HC001"
+        ) from error
+
+
+def attribute(module_name: str, name: str) -> Any:
+    module = atft_module(module_name)
+    if not hasattr(module, name):
+        raise SkipCheck(f"`{module_name}` has no `{name}`; the check needs `{module_name}.{name}`")
+    return getattr(module, name)
+
+
+def require_atft_tree(ctx: CheckContext) -> None:
+    """Skip atft-specific checks on a tree that has no atft package (a fixture tree, another repo)."""
+    if not (ctx.root / "atft" / "__init__.py").is_file():
+        raise NotApplicable(f"the tree {ctx.root.name}/ has no atft package; this check is about atft")
+    root = str(ctx.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def market(ctx: CheckContext) -> str:
+    return ctx.settings.quick_train_market
+
+
+def dataset(ctx: CheckContext, market_name: str | None = None) -> Any:
+    """The ``MarketDataset`` of ``market_name`` (default: the quick-training market), built once."""
+    name = market_name or market(ctx)
+
+    def compute() -> Any:
+        load_dataset = attribute("atft.data", "load_dataset")
+        data_config = attribute("atft.data.config", "DataConfig")
+        return load_dataset(data_config(market=name), progress=False)
+
+    return ctx.memo(f"dataset:{name}", compute)
+
+
+@dataclass(frozen=True)
+class ModelUnderCheck:
+    """The model the model checks look at, where it came from and how it was obtained."""
+
+    model: Any
+    dataset: Any
+    source: str  # "quick-train" or "factory"
+    label: str  # "atft.model.ATFT_GAT_FAN after 2 epochs on pse" / "planted.model:build_model"
+    train_result: Any = None  # atft.train.TrainResult for "quick-train"
+    config: Any = None  # atft.config.ExperimentConfig for "quick-train"
+
+
+def quick_train(ctx: CheckContext) -> Any:
+    """``atft.train.train`` on the quick-training market, bounded by ``quick_train_max_seconds``."""
+    settings = ctx.settings
+
+    def compute() -> tuple[Any, Any]:
+        require_atft_tree(ctx)
+        load_config = attribute("atft.config", "load_config")
+        train = attribute("atft.train", "train")
+        config = load_config(
+            None,
+            [f'data.market="{settings.quick_train_market}"', f"train.epochs={settings.quick_train_epochs}"],
+        )
+        data = dataset(ctx)
+        out_dir = ctx.scratch / "quick-train"
+        result = train(
+            config, out_dir, dataset=data, progress=False, max_seconds=settings.quick_train_max_seconds
+        )
+        return config, result
+
+    return ctx.memo("quick_train", compute)
+
+
+def load_factory(ctx: CheckContext, spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise SkipCheck(f"model_factory = {spec!r} is not of the form 'module:callable'")
+    root = str(ctx.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise SkipCheck(f"model_factory module {module_name!r} cannot be imported: {error}") from error
+    if not hasattr(module, attr):
+        raise SkipCheck(f"model_factory: {module_name} has no {attr!r}")
+    return getattr(module, attr)
+
+
+def model_under_check(ctx: CheckContext) -> ModelUnderCheck:
+    """The quick-trained atft model, or the tree's ``model_factory`` model (untrained) on its market."""
+
+    def compute() -> ModelUnderCheck:
+        spec = ctx.settings.model_factory
+        if spec:
+            factory = load_factory(ctx, spec)
+            data = dataset(ctx)
+            model = factory(len(data.feature_names), tuple(data.horizons))
+            model.eval()
+            return ModelUnderCheck(model, data, "factory", spec)
+        config, result = quick_train(ctx)
+        loaded = attribute("atft.checkpoint", "load_checkpoint")(result.checkpoint_path)
+        label = f"ATFT-GAT-FAN after a quick training on {config.data.market}"
+        return ModelUnderCheck(loaded.model, dataset(ctx), "quick-train", label, result, config)
+
+    return ctx.memo("model_under_check", compute)
+
+
+def _to_torch(batch: Mapping[str, Any]) -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    return {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
+def _generic_frame(model: Any, batches: Iterable[Mapping[str, Any]], horizons: tuple[int, ...]) -> Any:
+    """Predictions frame of a model that only follows the forward contract (median = middle quantile)."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    pieces = []
+    with torch.no_grad():
+        for raw in batches:
+            batch = _to_torch(raw)
+            output = model(batch)
+            mask = batch["mask"].cpu().numpy().astype(bool)
+            targets = batch["raw_targets"].float().cpu().numpy()[mask]
+            codes = np.asarray(batch["codes"], dtype=object)[mask]
+            for column, horizon in enumerate(horizons):
+                key = f"horizon_{horizon}d"
+                point = (output.get("point") or {}).get(key)
+                if point is None:
+                    values = output["predictions"][key]
+                    point = values[:, values.shape[1] // 2]
+                pieces.append(
+                    pd.DataFrame(
+                        {
+                            "date": np.repeat(np.datetime64(str(batch["date"]), "ns"), len(codes)),
+                            "code": codes,
+                            "horizon": np.full(len(codes), horizon, dtype=np.int64),
+                            "prediction": point.float().cpu().numpy()[mask],
+                            "target": targets[:, column],
+                        }
+                    )
+                )
+    return pd.concat(pieces, ignore_index=True)
+
+
+def predictions(ctx: CheckContext, split: str = "val") -> Any:
+    """Long predictions frame (date, code, horizon, prediction, target) of the model under check."""
+
+    def compute() -> Any:
+        under = model_under_check(ctx)
+        if under.source == "quick-train":
+            predict_frame = attribute("atft.inference", "predict_frame")
+            return predict_frame(under.model, under.dataset, split)
+        return _generic_frame(under.model, under.dataset.iter_batches(split), tuple(under.dataset.horizons))
+
+    return ctx.memo(f"predictions:{split}", compute)
+
+
+def metrics(ctx: CheckContext, split: str = "val") -> list[dict[str, Any]]:
+    """``atft.metrics.evaluate_frame`` of the model's predictions on ``split`` (one row per horizon)."""
+    evaluate_frame = attribute("atft.metrics", "evaluate_frame")
+    return ctx.memo(f"metrics:{split}", lambda: evaluate_frame(predictions(ctx, split)))
+
+
+def diagnostics(ctx: CheckContext) -> Any:
+    """``atft.diagnostics.collect`` on a few validation days of the model under check."""
+
+    def compute() -> Any:
+        collect = attribute("atft.diagnostics", "collect")
+        under = model_under_check(ctx)
+        days = list(under.dataset.split_days("val"))[:DIAGNOSTIC_DAYS]
+        batches = [_to_torch(under.dataset.batch(day)) for day in days]
+        return collect(under.model, batches)
+
+    return ctx.memo("diagnostics", compute)
+
+
+def plot_path(ctx: CheckContext) -> Path | None:
+    """Where the diagnostics PNG goes: next to the dated markdown, or None when no report is written."""
+    if ctx.artifact_dir is None or ctx.report_date is None:
+        return None
+    return ctx.artifact_dir / f"{ctx.report_date:%Y-%m-%d}-diagnostics.png"
+
+
+def horizon_label(horizon: Any) -> str:
+    text = str(horizon)
+    return text if text.endswith("d") else f"{text}d"
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe scalar: numpy scalars to Python, NaN kept as None."""
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

@@ -1,0 +1,166 @@
+"""The JSON report: building it from the results, writing it atomically, finding the previous one.
+
+The JSON dict is the single source of the markdown report (see :mod:`health_checks.markdown`): the
+markdown is rendered from it and from a *digest* of the previous report. The digest is embedded at the
+end of each markdown file, so a fresh clone (whose ``_logs/`` is empty) still compares against the last
+committed report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from health_checks.core import CheckResult, Status
+
+SCHEMA_VERSION = 1
+JSON_PATTERN = re.compile(r"^health-check-(\d{8})-(\d{6})\.json$")
+MARKDOWN_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
+DIGEST_MARK = "health-checks-digest"
+DIGEST_RE = re.compile(r"<!--\s*" + DIGEST_MARK + r"\s*(\{.*?\})\s*-->", re.DOTALL)
+STATUS_WORD = {0: "healthy", 1: "warnings", 2: "critical"}
+
+
+def summarize(results: Sequence[CheckResult], exit_code: int) -> dict[str, Any]:
+    counts = {str(s): sum(r.status == s for r in results) for s in Status}
+    return {"total": len(results), **counts, "exit_code": exit_code, "status": STATUS_WORD[exit_code]}
+
+
+def environment() -> dict[str, Any]:
+    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    env["cpus"] = os.cpu_count()
+    try:
+        import torch  # optional: the report names the torch that measured the model
+
+        env["torch"] = torch.__version__
+    except ImportError:
+        env["torch"] = None
+    return env
+
+
+def build_report(
+    *,
+    results: Sequence[CheckResult],
+    exit_code: int,
+    timestamp: datetime,
+    root: str,
+    git: Mapping[str, Any] | None,
+    command: str,
+    duration: float,
+    commits: Mapping[str, Any],
+    fixes: Mapping[str, Any] | None,
+    previous_path: str | None,
+    json_path: str,
+    markdown_path: str,
+) -> dict[str, Any]:
+    """The JSON document of one run (``schema_version`` 1)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": timestamp.isoformat(timespec="seconds"),
+        "root": root,
+        "git": dict(git) if git else None,
+        "command": command,
+        "duration": round(duration, 1),
+        "environment": environment(),
+        "summary": summarize(results, exit_code),
+        "checks": [r.to_dict() for r in results],
+        "maintenance_fixes": dict(fixes) if fixes else None,
+        "commits": dict(commits),
+        "previous_report": previous_path,
+        "json_report": json_path,
+        "markdown_report": markdown_path,
+    }
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def json_name(timestamp: datetime) -> str:
+    return f"health-check-{timestamp:%Y%m%d-%H%M%S}.json"
+
+
+def markdown_name(timestamp: datetime) -> str:
+    return f"{timestamp:%Y-%m-%d}.md"
+
+
+def _check_map(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {c["code"]: c for c in report.get("checks", [])}
+
+
+def digest(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures the next report compares against: statuses, lint counts, model metrics per horizon."""
+    checks = _check_map(report)
+    lint = checks.get("HC002", {}).get("details", {}).get("counts")
+    model = checks.get("HC023", {}).get("details", {}).get("horizons")
+    spread = checks.get("HC021", {}).get("details", {}).get("horizons")
+    return {
+        "schema_version": report.get("schema_version", SCHEMA_VERSION),
+        "timestamp": report.get("timestamp"),
+        "git": report.get("git"),
+        "summary": report.get("summary"),
+        "checks": [
+            {"code": c["code"], "name": c["name"], "title": c["title"], "status": c["status"]}
+            for c in report.get("checks", [])
+        ],
+        "lint": lint,
+        "model": model,
+        "spread": spread,
+        "source": report.get("json_report"),
+    }
+
+
+def find_previous(json_dir: Path, markdown_dir: Path, before: datetime) -> tuple[dict[str, Any], str] | None:
+    """Digest and path of the newest report older than ``before``: a JSON in ``json_dir`` first, else
+    the digest embedded in the newest markdown report (what a fresh clone has)."""
+    stamp = f"{before:%Y%m%d-%H%M%S}"
+    candidates = []
+    if json_dir.is_dir():
+        for path in json_dir.iterdir():
+            match = JSON_PATTERN.match(path.name)
+            if match and f"{match[1]}-{match[2]}" < stamp:
+                candidates.append(path)
+    for path in sorted(candidates, reverse=True):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        return digest(data), str(path)
+    if markdown_dir.is_dir():
+        for path in sorted(markdown_dir.glob("*.md"), reverse=True):
+            if not MARKDOWN_PATTERN.match(path.name):
+                continue
+            match = DIGEST_RE.search(path.read_text(encoding="utf-8"))
+            if not match:
+                continue
+            try:
+                data = json.loads(match[1])
+            except json.JSONDecodeError:
+                continue
+            if str(data.get("timestamp", "")) < before.isoformat(timespec="seconds"):
+                return data, str(path)
+    return None
+
+
+def embed_digest(report: Mapping[str, Any]) -> str:
+    """The HTML comment that carries the digest inside the markdown (invisible when rendered)."""
+    text = json.dumps(digest(report), sort_keys=True, separators=(",", ":"))
+    # "--" may not appear inside an HTML comment; inside JSON strings "\u002d" is the same character
+    safe = text.replace("--", "-\\u002d")
+    return f"<!-- {DIGEST_MARK} {safe} -->\n"

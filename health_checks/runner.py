@@ -1,0 +1,108 @@
+"""Run checks in order, honouring ``requires``, timing each, with a rich progress display on stderr."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from health_checks.context import CheckContext
+from health_checks.core import Check, CheckResult, NotApplicable, Outcome, SkipCheck, Status
+
+logger = logging.getLogger(__name__)
+
+# A failed prerequisite blocks; a skipped one does not (the dependent check needs the same missing
+# artefact and skips with its own reason, or it can do without).
+BLOCKING = (Status.FAIL,)
+
+
+def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResult]) -> CheckResult:
+    """Run one check; skip it when a prerequisite that ran has failed.
+
+    A prerequisite that was not selected (``--only``) does not block: the shared artefacts are computed
+    lazily, so a check can run on its own. An exception escaping a check is a failure of that check,
+    reported with its type, message and the innermost frame.
+    """
+    blocked = [code for code in check_cls.requires if code in done and done[code].status in BLOCKING]
+    start = time.perf_counter()
+    if blocked:
+        reasons = "; ".join(f"{code} {done[code].status}: {done[code].message}" for code in blocked)
+        outcome = Outcome(Status.SKIP, f"prerequisite {', '.join(blocked)} did not pass ({reasons})")
+    else:
+        try:
+            outcome = check_cls().check(ctx)
+        except NotApplicable as reason:
+            outcome = Outcome(Status.SKIP, str(reason), {"not_applicable": True})
+        except SkipCheck as reason:
+            outcome = Outcome(Status.SKIP, str(reason))
+        except Exception as error:  # a crashing check is reported as its failure
+            frames = traceback.extract_tb(error.__traceback__)
+            where = f" at {ctx.rel(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+            logger.debug("check %s crashed", check_cls.code(), exc_info=True)
+            outcome = Outcome(
+                Status.FAIL,
+                f"the check itself crashed: {type(error).__name__}: {error}{where}",
+                {"traceback": traceback.format_exception(error)[-6:]},
+            )
+    return CheckResult(
+        code=check_cls.code(),
+        name=check_cls.name,
+        title=check_cls.title(),
+        status=outcome.status,
+        severity=check_cls.severity,
+        message=outcome.message,
+        details=outcome.details,
+        duration=time.perf_counter() - start,
+        command=outcome.command,
+    )
+
+
+def run_checks(
+    checks: Sequence[type[Check]], ctx: CheckContext, *, console: Console | None = None, progress: bool = True
+) -> list[CheckResult]:
+    """Run ``checks`` in order and return their results (same order)."""
+    done: dict[str, CheckResult] = {}
+    console = console or Console(stderr=True)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
+        task = bar.add_task("health checks", total=len(checks))
+        for check_cls in checks:
+            bar.update(task, description=f"{check_cls.code()} {check_cls.title()}")
+            result = run_one(check_cls, ctx, done)
+            done[result.code] = result
+            style = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}[result.status]
+            bar.console.print(
+                f"[{style}]{result.status.upper():4}[/] {result.code} {result.title} "
+                f"[dim]({result.duration:.1f}s)[/]",
+                highlight=False,
+            )
+            bar.advance(task)
+        bar.update(task, description="health checks done")
+    return list(done.values())
+
+
+def exit_code(results: Sequence[CheckResult]) -> int:
+    """0 healthy, 1 warnings, 2 critical (any failed check)."""
+    statuses = {r.status for r in results}
+    if Status.FAIL in statuses:
+        return 2
+    if Status.WARN in statuses:
+        return 1
+    return 0

@@ -1,0 +1,75 @@
+"""Settings of a run, read from ``[tool.health_checks]`` (and ``[tool.maintenance].exclude``) of a tree.
+
+The CLI reads the pyproject of ``--root`` once and hands a frozen :class:`HealthSettings` down; nothing
+below reads files named by the user or the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EXCLUDE = (".venv", ".nox", ".git", "build", "dist", "_logs", "docs", "tests", "node_modules")
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Every knob of a health-check run; defaults match the project's pyproject."""
+
+    # where the reports go, relative to the root unless absolute
+    json_dir: str = "_logs/health-checks"
+    markdown_dir: str = "docs/improvements"
+    # quick training on the embedded market, bounded on 2 cores
+    quick_train_market: str = "pse"
+    quick_train_epochs: int = 2
+    quick_train_max_seconds: float = 240.0
+    # a horizon whose per-day prediction std / target std falls below this is a collapse
+    min_scale_ratio: float = 0.05
+    # per-module import timeout (seconds) and the third-party libraries imported once before forking
+    import_timeout: float = 60.0
+    import_preload: tuple[str, ...] = ("numpy", "pandas", "torch", "torch_geometric")
+    # "module:callable" returning the nn.Module under check instead of a quick training (fixture trees)
+    model_factory: str | None = None
+    # a drop of the validation IC larger than this (absolute) against the previous report is a warning
+    ic_drop_tolerance: float = 0.01
+    # paths (relative, prefix match) that no check walks
+    exclude: tuple[str, ...] = field(default=DEFAULT_EXCLUDE)
+
+    def resolve(self, root: Path, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else root / path
+
+
+def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> HealthSettings:
+    """Read ``root/pyproject.toml``; unknown keys are logged (a typo should not silently do nothing)."""
+    table: dict[str, Any] = {}
+    maintenance_exclude: list[str] = []
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        with pyproject.open("rb") as handle:
+            data = tomllib.load(handle)
+        table = dict(data.get("tool", {}).get("health_checks", {}))
+        maintenance_exclude = list(data.get("tool", {}).get("maintenance", {}).get("exclude", []))
+    table.update(overrides or {})
+    known = {f.name for f in dataclasses.fields(HealthSettings)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        logger.warning(
+            "ignoring unknown [tool.health_checks] keys %s in %s; known keys: %s",
+            unknown,
+            pyproject,
+            sorted(known),
+        )
+    values = {k: v for k, v in table.items() if k in known}
+    for key in ("import_preload", "exclude"):
+        if key in values:
+            values[key] = tuple(values[key])
+    exclude = tuple(dict.fromkeys([*values.get("exclude", DEFAULT_EXCLUDE), *maintenance_exclude]))
+    values["exclude"] = exclude
+    return HealthSettings(**values)
