@@ -1,0 +1,100 @@
+"""`python -m atft evaluate`: baselines and trained checkpoints side by side on one split, honest metrics."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from atft.baselines import BASELINES, run_baselines
+from atft.cli.data import add_data_arguments, data_config_from_args
+from atft.data import DataError, load_dataset
+from atft.data.splits import SPLITS
+from atft.evaluate import evaluate_models
+
+NAME = "evaluate"
+HELP = "measure baselines and checkpoints on one split: IC, RankIC, ICIR, scale ratio, long-short Sharpe"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_data_arguments(parser)
+    parser.add_argument(
+        "--split", choices=SPLITS, default="test", help="split to evaluate on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--baselines",
+        nargs="?",
+        const=",".join(BASELINES),
+        default=None,
+        metavar="NAMES",
+        help=f"evaluate baselines: all, or a comma list of {', '.join(BASELINES)}",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="a trained checkpoint to evaluate (repeatable); its rows are named atft:<file stem>",
+    )
+    parser.add_argument(
+        "--cost-bps",
+        type=float,
+        default=10.0,
+        help="cost per unit of traded notional in the long-short backtest (default %(default)s)",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[str, pd.DataFrame]:
+    """Predictions frames of trained checkpoints via `atft.inference.predict_frame` (imported lazily)."""
+    if not paths:
+        return {}
+    try:
+        module = importlib.import_module("atft.inference")
+        predict_frame = module.predict_frame
+    except (ImportError, AttributeError) as exc:
+        raise DataError(
+            f"--checkpoint needs atft.inference.predict_frame, which is not available ({exc}); "
+            "evaluate baselines only or update atft"
+        ) from exc
+    frames = {}
+    for path in paths:
+        if not path.exists():
+            raise DataError(f"{path}: checkpoint not found; give the file written by `python -m atft train`")
+        frames[f"atft:{path.stem}"] = predict_frame(path, dataset, split)
+    return frames
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.baselines and not args.checkpoint:
+        print("error: nothing to evaluate; give --baselines and/or --checkpoint PATH", file=sys.stderr)
+        return 2
+    try:
+        config = data_config_from_args(args)
+        dataset = load_dataset(config, progress=args.format == "text" and sys.stderr.isatty())
+        names = [] if not args.baselines else [n.strip() for n in args.baselines.split(",") if n.strip()]
+        if names == ["all"]:
+            names = list(BASELINES)
+        unknown = [n for n in names if n not in BASELINES]
+        if unknown:
+            raise DataError(f"unknown baseline(s) {unknown}; expected some of {', '.join(BASELINES)}")
+        predictors: dict[str, pd.DataFrame] = {}
+        if dataset.signal is not None:
+            predictors["oracle"] = dataset.oracle_frame(args.split)
+        predictors |= run_baselines(dataset, args.split, names) if names else {}
+        predictors |= checkpoint_frames(args.checkpoint, dataset, args.split)
+        report = evaluate_models(dataset, args.split, predictors, cost_bps=args.cost_bps)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        Console(width=160).print(report.table())
+    return 0
