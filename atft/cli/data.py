@@ -113,11 +113,11 @@ def run(args: argparse.Namespace) -> int:
         config = data_config_from_args(args)
         dataset = load_dataset(config, progress=args.format == "text" and sys.stderr.isatty())
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 2
     summary = dataset.describe()
     if args.format == "json":
-        print(json.dumps(summary, indent=2, default=str))
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
     else:
         _render(summary)
     return 0

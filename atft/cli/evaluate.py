@@ -73,7 +73,7 @@ def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[st
 
 def run(args: argparse.Namespace) -> int:
     if not args.baselines and not args.checkpoint:
-        print("error: nothing to evaluate; give --baselines and/or --checkpoint PATH", file=sys.stderr)
+        sys.stderr.write("error: nothing to evaluate; give --baselines and/or --checkpoint PATH\n")
         return 2
     try:
         config = data_config_from_args(args)
@@ -91,10 +91,10 @@ def run(args: argparse.Namespace) -> int:
         predictors |= checkpoint_frames(args.checkpoint, dataset, args.split)
         report = evaluate_models(dataset, args.split, predictors, cost_bps=args.cost_bps)
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 2
     if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2))
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         Console(width=160).print(report.table())
     return 0
