@@ -1,0 +1,40 @@
+"""maintenance: find and fix the bug classes that cost the project we replace days, in any Python tree.
+
+Command line (dry run by default; see `python -m maintenance.fix --help` and `--list`)::
+
+    python -m maintenance.fix [PATH ...] [--apply] [--select CODES] [--ignore CODES] [--unsafe-fixes]
+                              [--format text|json|sarif|github] [--no-ruff]
+
+Exit status: 0 no findings left, 1 findings left, 2 usage or internal error.
+
+Python API (what `health_checks` calls)::
+
+    from maintenance.fix import run_fix
+
+    report = run_fix(
+        paths,                     # Sequence[str | Path]: files and directories
+        apply=False,               # True: write the fixes (atomically) and run `ruff check --fix`
+        select=None,               # codes or prefixes ("MNT", "MNT001", "ruff", "F"); None: [tool.maintenance]
+        ignore=None,               # same syntax; added to the config's ignore
+        use_ruff=True,             # merge ruff's findings (its own config applies) under ruff's codes
+        unsafe_fixes=False,        # also apply unsafe fixes (MNT005 deletion, ruff's unsafe fixes)
+        root=None,                 # project root (pyproject.toml with [tool.maintenance]); None: found from paths
+    )
+
+`run_fix` returns a `FixReport` (`maintenance.findings`): `findings: list[Finding]`, `counts_before` /
+`counts_after: dict[str, int]` (by code, ruff codes included; in a dry run `counts_after` is what `--apply`
+would leave), `changed_files: list[Path]`, `diff: str` (unified diff), `files_scanned: int` and
+`errors: list[Finding]` (the MNT000 findings). A `Finding` is a frozen dataclass with `path, line, column,
+code, message, fixable, fixed, before, after` and `to_dict()`.
+
+Codes: MNT000 file does not parse (untouched), MNT001 unreachable code, MNT002 mutable dataclass default,
+MNT003 `torch.load` without `weights_only`, MNT004 call that cannot bind to the callee's signature
+(`forward` for `nn.Module` instances), MNT005 code parked in a string or in commented-out lines.
+
+This package imports only the standard library, libcst, ruff (run as a subprocess) and gitpython: it never
+imports `atft` or `health_checks`, so it serves any repository.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,30 @@
+"""The registry of codemods: one module per problem, each a `Codemod` subclass with a unique code.
+
+To add a codemod: write `maintenance/codemods/<problem>.py` with a `Codemod` subclass (CODE, NAME, a
+docstring with What it does / Why is this bad? / Example / Use instead / Fix safety, INVALID and VALID
+examples) and add it to `REGISTRY` below; the examples test picks it up.
+"""
+
+from __future__ import annotations
+
+from maintenance.codemods.base import Codemod, FileContext, Invalid, Violation
+from maintenance.codemods.call_signature_mismatch import CallSignatureMismatch
+from maintenance.codemods.mutable_dataclass_default import MutableDataclassDefault
+from maintenance.codemods.parked_code import ParkedCode
+from maintenance.codemods.unreachable_code import UnreachableCode
+from maintenance.codemods.unsafe_torch_load import UnsafeTorchLoad
+
+REGISTRY: tuple[type[Codemod], ...] = (
+    UnreachableCode,
+    MutableDataclassDefault,
+    UnsafeTorchLoad,
+    CallSignatureMismatch,
+    ParkedCode,
+)
+
+__all__ = ["REGISTRY", "Codemod", "FileContext", "Invalid", "Violation", "by_code"]
+
+
+def by_code() -> dict[str, type[Codemod]]:
+    """The registered codemods keyed by their code."""
+    return {codemod.CODE: codemod for codemod in REGISTRY}

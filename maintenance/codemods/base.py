@@ -1,0 +1,153 @@
+"""The base every codemod shares: one libcst visitor per problem, run together in one pass per file.
+
+A codemod is a `libcst.BatchableCSTVisitor` that calls `report()` for each problem it sees; a report may
+carry a fix (a function from the updated node to its replacement, or `RemoveFromParent`). The engine
+(`maintenance.engine`) runs every selected codemod over one parsed module with `visit_batched`, then applies
+all fixes in one transform. Each codemod also carries a cheap prefilter (`may_match`) on the raw text and the
+`ast` tree, so that libcst, which is two orders of magnitude slower than `ast`, only parses files where a
+finding is possible, and its own VALID / INVALID examples, which one parametrized test runs.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+Replacement = Callable[[cst.CSTNode], cst.CSTNode | cst.RemovalSentinel]
+FixSafety = Literal["safe", "unsafe", "none"]
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An example the codemod must flag; `expected` is the source after the fix (`None`: report only)."""
+
+    code: str
+    expected: str | None = None
+    unsafe_fixes: bool = False
+
+
+@dataclass
+class Violation:
+    """One report of a codemod, still tied to its libcst node."""
+
+    code: str
+    node: cst.CSTNode
+    message: str
+    fixes: dict[cst.CSTNode, Replacement] = field(default_factory=dict)
+    unsafe: bool = False
+    imports: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass
+class FileContext:
+    """What a codemod may know about the file it visits."""
+
+    path: str
+    source: str
+    unsafe_fixes: bool = False
+    options: dict[str, object] = field(default_factory=dict)
+
+
+class Codemod(cst.BatchableCSTVisitor):
+    """Base of every codemod. Subclasses set the class constants and implement `visit_*` methods.
+
+    The docstring of a subclass is its user-facing documentation (`--list`) with the headings
+    What it does / Why is this bad? / Example / Use instead / Fix safety.
+    """
+
+    CODE: ClassVar[str]
+    NAME: ClassVar[str]
+    FIX_TITLE: ClassVar[str] = ""
+    FIX_SAFETY: ClassVar[FixSafety] = "none"
+    # the raw text must contain at least one of these before anything is parsed (empty: always parse)
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
+    INVALID: ClassVar[tuple[Invalid, ...]] = ()
+    VALID: ClassVar[tuple[str, ...]] = ()
+    METADATA_DEPENDENCIES: ClassVar[tuple[type, ...]] = (PositionProvider,)
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__()
+        self.context = context
+        self.violations: list[Violation] = []
+
+    @classmethod
+    def text_may_match(cls, source: str) -> bool:
+        """Cheapest prefilter: can this text contain a finding at all?"""
+        return not cls.TRIGGERS or any(trigger in source for trigger in cls.TRIGGERS)
+
+    @classmethod
+    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+        """Second prefilter on the `ast` tree (a superset of what the libcst visitor reports)."""
+        return True
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        replacement: Replacement | None = None,
+        fixes: dict[cst.CSTNode, Replacement] | None = None,
+        unsafe: bool = False,
+        imports: tuple[tuple[str, str | None], ...] = (),
+    ) -> None:
+        """Record one finding at `node`.
+
+        The fix is `replacement` (applied to `node` itself) and/or `fixes` (node -> replacement, for a fix
+        that touches several nodes, such as deleting a run of dead statements); no fix means report only.
+        """
+        all_fixes = dict(fixes or {})
+        if replacement is not None:
+            all_fixes[node] = replacement
+        self.violations.append(Violation(self.CODE, node, message, all_fixes, unsafe, imports))
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The rule's documentation: its docstring, dedented."""
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` for an `ast` Name/Attribute chain, else `None` (used by the `ast` prefilters)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def import_aliases(tree: ast.Module) -> dict[str, str]:
+    """Local name -> qualified name for every import in the module (any depth), for the prefilters."""
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    aliases[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases
+
+
+def resolve_dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """The qualified name of an `ast` Name/Attribute chain after import aliases (prefilter helper)."""
+    name = dotted_name(node)
+    if name is None:
+        return None
+    head, _, rest = name.partition(".")
+    if head in aliases:
+        return aliases[head] + ("." + rest if rest else "")
+    return name

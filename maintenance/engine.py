@@ -1,0 +1,279 @@
+"""Analyse and fix one file: prefilter, one libcst parse, all codemods in one batched pass, one transform.
+
+The stages, cheapest first (the anchors in PRODUCT.md say why: `ast` parses ~13x faster than libcst and
+libcst with scope metadata is two orders of magnitude slower again):
+1. text triggers: a codemod whose trigger words are absent is skipped;
+2. `ast.parse` once, then each remaining codemod's `ast_may_match`;
+3. only if some codemod may match: `libcst.parse_module`, metadata for the union of their needs, one
+   `visit_batched` pass, then all fixes in one transform plus `AddImportsVisitor` for new imports.
+The fixed text is re-analysed until it no longer changes (at most `MAX_ROUNDS`), so the output is a
+fixpoint: a second run changes nothing. A fix whose output does not parse is dropped, never written.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import io
+import logging
+import re
+import tokenize
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
+from maintenance.findings import PARSE_ERROR_CODE, Finding
+
+LOG = logging.getLogger(__name__)
+MAX_ROUNDS = 3
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass
+class DecodedSource:
+    """A file's text plus what is needed to write it back byte-for-byte in the same form."""
+
+    text: str
+    encoding: str
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        """`text` in the file's encoding, with its BOM when it had one (newlines are kept as they are)."""
+        return (codecs.BOM_UTF8 if self.bom else b"") + text.encode(self.encoding)
+
+
+def decode(data: bytes) -> DecodedSource:
+    """Decode Python source bytes by PEP 263 (coding cookie, BOM), keeping `\\r\\n` as it is."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    if bom:
+        data, encoding = data[len(codecs.BOM_UTF8) :], "utf-8"
+    return DecodedSource(data.decode(encoding), encoding, bom)
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file: findings, the fixed text (`None`: unchanged) and what the fix leaves."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    new_source: str | None = None
+    remaining: list[Finding] = field(default_factory=list)
+    libcst_parsed: bool = False
+
+
+def _noqa_codes(line: str) -> set[str] | None:
+    """The codes a `# noqa` comment on this line suppresses ({"*"} for a bare noqa), or `None`."""
+    match = _NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    return {c.upper() for c in re.split(r"[\s,]+", codes) if c} if codes else {"*"}
+
+
+def is_suppressed(lines: Sequence[str], code: str, first: int, last: int) -> bool:
+    """Whether a `# noqa` on the first or last line (1-based) of a finding suppresses `code`."""
+    for number in {first, last}:
+        if 1 <= number <= len(lines):
+            codes = _noqa_codes(lines[number - 1])
+            if codes is not None and ("*" in codes or code in codes):
+                return True
+    return False
+
+
+def parse_error(path: str, line: int, column: int, message: str) -> Finding:
+    """The MNT000 finding of a file that cannot be parsed (it is left untouched)."""
+    return Finding(
+        path=path,
+        line=max(line, 1),
+        column=max(column, 1),
+        code=PARSE_ERROR_CODE,
+        message=f"{message}; the file was left untouched: fix the syntax error and run again",
+        fixable=False,
+    )
+
+
+def _parse_ast(source: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
+class _Applier(cst.CSTTransformer):
+    """Applies every fix of one file in one transform; a fix receives the already-updated node."""
+
+    def __init__(self, fixes: dict[cst.CSTNode, object]) -> None:
+        super().__init__()
+        self.fixes = fixes
+
+    def on_leave(self, original_node, updated_node):  # noqa: ANN001, ANN201 - libcst's signature
+        fix = self.fixes.get(original_node)
+        return fix(updated_node) if fix is not None else updated_node  # type: ignore[operator]
+
+
+def _select(codes: Sequence[str] | None) -> list[type[Codemod]]:
+    return [c for c in REGISTRY if codes is None or c.CODE in codes]
+
+
+def analyze_text(
+    source: str,
+    path: str,
+    codes: Sequence[str] | None = None,
+    *,
+    unsafe_fixes: bool = False,
+    _round: int = 0,
+) -> FileResult:
+    """Run the selected codemods (`codes`; `None` = all) on `source`; pure, writes nothing."""
+    result = FileResult(path=path)
+    try:
+        tree = _parse_ast(source)
+    except SyntaxError as err:
+        result.findings = [parse_error(path, err.lineno or 1, err.offset or 1, f"SyntaxError: {err.msg}")]
+        result.remaining = list(result.findings)
+        return result
+    except ValueError as err:  # source with NUL bytes
+        result.findings = [parse_error(path, 1, 1, f"cannot parse: {err}")]
+        result.remaining = list(result.findings)
+        return result
+    active = [c for c in _select(codes) if c.text_may_match(source) and c.ast_may_match(tree, source)]
+    if not active:
+        return result
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as err:
+        result.findings = [parse_error(path, err.raw_line, err.raw_column + 1, f"libcst cannot parse it: {err.message}")]
+        result.remaining = list(result.findings)
+        return result
+    result.libcst_parsed = True
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    context = FileContext(path=path, source=source, unsafe_fixes=unsafe_fixes)
+    visitors = [codemod(context) for codemod in active]
+    wrapper.visit_batched(visitors)
+    positions = wrapper.resolve(PositionProvider)
+    lines = source.splitlines()
+
+    kept: list[tuple[Violation, bool]] = []
+    for visitor in visitors:
+        for violation in visitor.violations:
+            nodes = [violation.node, *violation.fixes]
+            first = min(positions[n].start.line for n in nodes)
+            last = max(positions[n].end.line for n in nodes)
+            if is_suppressed(lines, violation.code, first, last):
+                continue
+            applies = bool(violation.fixes) and (unsafe_fixes or not violation.unsafe)
+            kept.append((violation, applies))
+
+    fixes: dict[cst.CSTNode, object] = {}
+    imports: set[tuple[str, str | None]] = set()
+    for violation, applies in kept:
+        if applies:
+            fixes.update(violation.fixes)
+            imports.update(violation.imports)
+    new_source = None
+    if fixes:
+        new_source = _apply(wrapper.module, fixes, imports, path)
+    fix_ok = new_source is not None
+
+    for violation, applies in kept:
+        result.findings.append(_finding(violation, applies and fix_ok, positions, lines, path, wrapper.module))
+
+    if new_source is None or new_source == source:
+        result.remaining = [f for f in result.findings]
+        return result
+    result.new_source = new_source
+    if _round + 1 >= MAX_ROUNDS:
+        LOG.warning("%s: fixes did not reach a fixpoint in %d rounds; keeping the last output", path, MAX_ROUNDS)
+        result.remaining = [f for f in result.findings if not f.fixable]
+        return result
+    again = analyze_text(new_source, path, codes, unsafe_fixes=unsafe_fixes, _round=_round + 1)
+    if again.new_source is not None:
+        result.new_source = again.new_source
+    result.remaining = again.remaining
+    return result
+
+
+def _apply(module: cst.Module, fixes: dict, imports: set[tuple[str, str | None]], path: str) -> str | None:
+    """The module with all fixes applied, or `None` when the result would not parse (a bug: logged)."""
+    new_module = module.visit(_Applier(fixes))
+    if imports:
+        context = CodemodContext()
+        for module_name, obj in sorted(imports, key=lambda item: (item[0], item[1] or "")):
+            AddImportsVisitor.add_needed_import(context, module_name, obj)
+        new_module = AddImportsVisitor(context).transform_module(new_module)
+    new_source = new_module.code
+    try:
+        _parse_ast(new_source)
+    except (SyntaxError, ValueError) as err:
+        LOG.error("%s: the fixes produced code that does not parse (%s); no fix is applied to this file", path, err)
+        return None
+    return new_source
+
+
+def _finding(
+    violation: Violation,
+    applies: bool,
+    positions,  # noqa: ANN001 - libcst's position mapping
+    lines: list[str],
+    path: str,
+    module: cst.Module,
+) -> Finding:
+    start = positions[violation.node].start
+    nodes = [violation.node, *violation.fixes]
+    first = min(positions[n].start.line for n in nodes)
+    last = max(positions[n].end.line for n in nodes)
+    before = "\n".join(lines[first - 1 : last])
+    after = None
+    if violation.fixes:
+        after = _after_text(violation, positions, lines, module, first, last)
+    return Finding(
+        path=path,
+        line=start.line,
+        column=start.column + 1,
+        code=violation.code,
+        message=violation.message,
+        fixable=applies,
+        before=before,
+        after=after,
+    )
+
+
+def _after_text(violation: Violation, positions, lines: list[str], module: cst.Module, first: int, last: int) -> str:  # noqa: ANN001
+    """The lines `first..last` as the fix of this violation alone rewrites them."""
+    if len(violation.fixes) != 1:
+        return ""  # a multi-node fix here is always a deletion of lines
+    (node, fix), = violation.fixes.items()
+    new = fix(node)
+    if isinstance(new, cst.RemovalSentinel):
+        return ""
+    code = module.code_for_node(new)
+    if isinstance(node, cst.BaseStatement):
+        indent = re.match(r"[ \t]*", lines[first - 1]).group(0)  # type: ignore[union-attr]
+        return "\n".join(indent + line if line else line for line in code.strip("\n").splitlines())
+    span = positions[node]
+    head = lines[span.start.line - 1][: span.start.column]
+    tail = lines[span.end.line - 1][span.end.column :]
+    return head + code + tail
+
+
+def analyze_file(path: Path, display: str, codes: Sequence[str] | None, unsafe_fixes: bool) -> tuple[FileResult, DecodedSource | None]:
+    """Read and analyse one file; a file that cannot be read or decoded is an MNT000 finding."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        result = FileResult(path=display, findings=[parse_error(display, 1, 1, f"cannot read: {err}")])
+        result.remaining = list(result.findings)
+        return result, None
+    try:
+        decoded = decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as err:
+        result = FileResult(path=display, findings=[parse_error(display, 1, 1, f"cannot decode: {err}")])
+        result.remaining = list(result.findings)
+        return result, None
+    return analyze_text(decoded.text, display, codes, unsafe_fixes=unsafe_fixes), decoded

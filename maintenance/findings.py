@@ -1,0 +1,72 @@
+"""The two records every part of the fixer exchanges: one `Finding` per problem, one `FixReport` per run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PARSE_ERROR_CODE = "MNT000"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place; `fixed` is true once `--apply` has rewritten it.
+
+    `before` / `after` are the source lines before and after the fix (for the maintenance report);
+    `after` is `None` when there is no fix and `""` when the fix deletes the lines.
+    """
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    fixable: bool
+    fixed: bool = False
+    before: str | None = None
+    after: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of this finding (the fields of `--format json`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Inverse of `to_dict` (used by the cache)."""
+        return cls(**data)
+
+
+@dataclass
+class FixReport:
+    """What one run found and changed.
+
+    `counts_before` / `counts_after` count findings by code (ruff's codes included) before the run and
+    what is left after it (after `--apply`, or, in a dry run, what is left unless the fixes are applied).
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    counts_before: dict[str, int] = field(default_factory=dict)
+    counts_after: dict[str, int] = field(default_factory=dict)
+    changed_files: list[Path] = field(default_factory=list)
+    diff: str = ""
+    files_scanned: int = 0
+    errors: list[Finding] = field(default_factory=list)
+    applied: bool = False
+
+    @property
+    def remaining(self) -> list[Finding]:
+        """Findings still present in the files on disk after this run."""
+        return [f for f in self.findings if not f.fixed]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary of the whole run."""
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "counts_before": dict(self.counts_before),
+            "counts_after": dict(self.counts_after),
+            "changed_files": [str(p) for p in self.changed_files],
+            "files_scanned": self.files_scanned,
+            "errors": [f.to_dict() for f in self.errors],
+            "applied": self.applied,
+        }
