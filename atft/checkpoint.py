@@ -100,6 +100,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp_name).chmod(0o666 & ~umask)  # mkstemp creates 0600; a checkpoint is an ordinary file
         Path(tmp_name).replace(path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

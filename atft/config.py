@@ -119,12 +119,15 @@ SECTIONS: dict[str, type] = {
 }
 
 
+NONE_WORDS = ("none", "null")  # TOML has no null: `train.max_train_days=none` clears an optional field
+
+
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     """Turn a TOML/JSON value into the field's type (lists -> tuples, ints -> floats)."""
     origin = typing.get_origin(annotation)
     if origin in (types.UnionType, typing.Union):
         options = typing.get_args(annotation)
-        if value is None and type(None) in options:
+        if type(None) in options and (value is None or (isinstance(value, str) and value.lower() in NONE_WORDS)):
             return None
         errors = []
         for option in options:
@@ -188,7 +191,8 @@ def _parse_override(text: str) -> tuple[str, str, Any]:
 def load_config(path: Path | None, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Read an experiment config from TOML (None = all defaults) and apply ``section.key=value`` overrides.
 
-    When ``data.horizons`` is set and ``model.horizons`` is not, the model follows the data.
+    When ``data.horizons`` is set and ``model.horizons`` is not, the model follows the data. An optional
+    field is cleared with the value ``none`` (TOML has no null).
     """
     raw: dict[str, dict[str, Any]] = {}
     if path is not None:

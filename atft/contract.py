@@ -138,7 +138,7 @@ def validate_batch(
             )
         for name, size in zip(spec.dims, value.shape, strict=True):
             if name in bound and bound[name] != size:
-                shown = [bound.get(d, d) for d in spec.dims]
+                shown = "[" + ", ".join(str(bound.get(d, d)) for d in spec.dims) + "]"
                 raise ContractError(
                     f"batch[{spec.key!r}]: expected shape {shown} with {name}={bound[name]}, "
                     f"received shape {list(value.shape)}."
