@@ -113,7 +113,7 @@ class _Applier(cst.CSTTransformer):
         super().__init__()
         self.fixes = fixes
 
-    def on_leave(self, original_node, updated_node):  # noqa: ANN001, ANN201 - libcst's signature
+    def on_leave(self, original_node, updated_node):
         fix = self.fixes.get(original_node)
         return fix(updated_node) if fix is not None else updated_node  # type: ignore[operator]
 
@@ -148,7 +148,9 @@ def analyze_text(
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
-        result.findings = [parse_error(path, err.raw_line, err.raw_column + 1, f"libcst cannot parse it: {err.message}")]
+        result.findings = [
+            parse_error(path, err.raw_line, err.raw_column + 1, f"libcst cannot parse it: {err.message}")
+        ]
         result.remaining = list(result.findings)
         return result
     result.libcst_parsed = True
@@ -182,14 +184,18 @@ def analyze_text(
     fix_ok = new_source is not None
 
     for violation, applies in kept:
-        result.findings.append(_finding(violation, applies and fix_ok, positions, lines, path, wrapper.module))
+        result.findings.append(
+            _finding(violation, applies and fix_ok, positions, lines, path, wrapper.module)
+        )
 
     if new_source is None or new_source == source:
-        result.remaining = [f for f in result.findings]
+        result.remaining = list(result.findings)
         return result
     result.new_source = new_source
     if _round + 1 >= MAX_ROUNDS:
-        LOG.warning("%s: fixes did not reach a fixpoint in %d rounds; keeping the last output", path, MAX_ROUNDS)
+        LOG.warning(
+            "%s: fixes did not reach a fixpoint in %d rounds; keeping the last output", path, MAX_ROUNDS
+        )
         result.remaining = [f for f in result.findings if not f.fixable]
         return result
     again = analyze_text(new_source, path, codes, unsafe_fixes=unsafe_fixes, _round=_round + 1)
@@ -211,7 +217,9 @@ def _apply(module: cst.Module, fixes: dict, imports: set[tuple[str, str | None]]
     try:
         _parse_ast(new_source)
     except (SyntaxError, ValueError) as err:
-        LOG.error("%s: the fixes produced code that does not parse (%s); no fix is applied to this file", path, err)
+        LOG.error(
+            "%s: the fixes produced code that does not parse (%s); no fix is applied to this file", path, err
+        )
         return None
     return new_source
 
@@ -219,7 +227,7 @@ def _apply(module: cst.Module, fixes: dict, imports: set[tuple[str, str | None]]
 def _finding(
     violation: Violation,
     applies: bool,
-    positions,  # noqa: ANN001 - libcst's position mapping
+    positions,
     lines: list[str],
     path: str,
     module: cst.Module,
@@ -244,11 +252,13 @@ def _finding(
     )
 
 
-def _after_text(violation: Violation, positions, lines: list[str], module: cst.Module, first: int, last: int) -> str:  # noqa: ANN001
+def _after_text(
+    violation: Violation, positions, lines: list[str], module: cst.Module, first: int, last: int
+) -> str:
     """The lines `first..last` as the fix of this violation alone rewrites them."""
     if len(violation.fixes) != 1:
         return ""  # a multi-node fix here is always a deletion of lines
-    (node, fix), = violation.fixes.items()
+    ((node, fix),) = violation.fixes.items()
     new = fix(node)
     if isinstance(new, cst.RemovalSentinel):
         return ""
@@ -262,7 +272,9 @@ def _after_text(violation: Violation, positions, lines: list[str], module: cst.M
     return head + code + tail
 
 
-def analyze_file(path: Path, display: str, codes: Sequence[str] | None, unsafe_fixes: bool) -> tuple[FileResult, DecodedSource | None]:
+def analyze_file(
+    path: Path, display: str, codes: Sequence[str] | None, unsafe_fixes: bool
+) -> tuple[FileResult, DecodedSource | None]:
     """Read and analyse one file; a file that cannot be read or decoded is an MNT000 finding."""
     try:
         data = path.read_bytes()

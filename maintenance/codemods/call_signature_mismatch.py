@@ -197,7 +197,7 @@ class CallSignatureMismatch(Codemod):
         candidates = _AstCandidates(tree)
         return candidates.any_mismatch()
 
-    def __init__(self, context) -> None:  # noqa: ANN001 - FileContext, see base
+    def __init__(self, context) -> None:
         super().__init__(context)
         self.module: cst.Module | None = None
         self.classes: dict[str, cst.ClassDef] = {}
@@ -260,7 +260,9 @@ class CallSignatureMismatch(Codemod):
         problem = signature.bind(n_positional, keywords)
         if problem is not None:
             assert self.module is not None
-            self.report(call, f"`{self.module.code_for_node(call.func)}(...)` {problem}: the call raises TypeError")
+            self.report(
+                call, f"`{self.module.code_for_node(call.func)}(...)` {problem}: the call raises TypeError"
+            )
 
     def _callee_signature(self, func: cst.Name) -> Signature | None:
         assignment = self._single_assignment(func)
@@ -370,8 +372,12 @@ class _AstCandidates:
             if isinstance(target, ast.Name) and cls_name in self.classes:
                 self.instances.setdefault(target.id, set()).add(cls_name)
 
-    def _methods(self, cls: ast.ClassDef, name: str, depth: int = 0) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-        found = [s for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == name]
+    def _methods(
+        self, cls: ast.ClassDef, name: str, depth: int = 0
+    ) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+        found = [
+            s for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == name
+        ]
         if found or depth > 20:
             return found
         out = []
@@ -385,7 +391,10 @@ class _AstCandidates:
         if name in self.functions:
             sigs.append(signature_from_ast(name, self.functions[name].args, drop_first=False))
         if name in self.classes:
-            sigs += [signature_from_ast(name, m.args, drop_first=True) for m in self._methods(self.classes[name], "__init__")]
+            sigs += [
+                signature_from_ast(name, m.args, drop_first=True)
+                for m in self._methods(self.classes[name], "__init__")
+            ]
         for cls_name in self.instances.get(name, ()):
             if cls_name in self.classes:
                 for method in ("forward", "__call__"):
@@ -402,7 +411,9 @@ class _AstCandidates:
         for node in ast.walk(self.tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
                 continue
-            if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(
+                k.arg is None for k in node.keywords
+            ):
                 continue
             name = node.func.id
             if name not in cache:

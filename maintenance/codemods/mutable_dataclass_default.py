@@ -147,7 +147,7 @@ class MutableDataclassDefault(Codemod):
                 return True
         return False
 
-    def __init__(self, context) -> None:  # noqa: ANN001 - FileContext, see base
+    def __init__(self, context) -> None:
         super().__init__(context)
         self.module: cst.Module | None = None
         self.unhashable_classes: set[str] = set()
@@ -169,9 +169,9 @@ class MutableDataclassDefault(Codemod):
         for stmt in node.body:
             if isinstance(stmt, cst.ClassDef):
                 deco = self._dataclass_decorator(stmt)
-                if deco is not None and not _hashable_dataclass(deco):
-                    self.unhashable_classes.add(stmt.name.value)
-                elif deco is None and _defines_eq_without_hash(stmt):
+                if (deco is not None and not _hashable_dataclass(deco)) or (
+                    deco is None and _defines_eq_without_hash(stmt)
+                ):
                     self.unhashable_classes.add(stmt.name.value)
         self._choose_field_spelling(node)
 

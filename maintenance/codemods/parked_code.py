@@ -14,8 +14,10 @@ from libcst.metadata import PositionProvider
 from maintenance.codemods.base import Codemod, Invalid
 
 MIN_LINES = 3
-_COMMENT_RUN = re.compile(r"(?m)(?:^[ \t]*#[^\n]*\n){%d}" % MIN_LINES)
-_DIRECTIVE = re.compile(r"noqa|type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.I)
+_COMMENT_RUN = re.compile(r"(?m)(?:^[ \t]*#[^\n]*\n){" + str(MIN_LINES) + "}")
+_DIRECTIVE = re.compile(
+    r"noqa|type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.I
+)
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
 
 
@@ -90,9 +92,11 @@ class ParkedCode(Codemod):
             "main()\n",
             unsafe_fixes=True,
         ),
-        Invalid("main()\n'''\np = sub.add_parser('x')\np.add_argument('--y')\np.set_defaults(f=g)\n'''\n", None),
         Invalid(
-            "def f():\n    x = 1\n    \"\"\"\n    for i in range(3):\n        x += i\n    return x\n    \"\"\"\n    return x\n",
+            "main()\n'''\np = sub.add_parser('x')\np.add_argument('--y')\np.set_defaults(f=g)\n'''\n", None
+        ),
+        Invalid(
+            'def f():\n    x = 1\n    """\n    for i in range(3):\n        x += i\n    return x\n    """\n    return x\n',
             "def f():\n    x = 1\n    return x\n",
             unsafe_fixes=True,
         ),
@@ -111,7 +115,9 @@ class ParkedCode(Codemod):
             "class C:\n    x = 1\n",
             unsafe_fixes=True,
         ),
-        Invalid("import os\n\n# import sys\n# import json\n# import re\n", "import os\n\n", unsafe_fixes=True),
+        Invalid(
+            "import os\n\n# import sys\n# import json\n# import re\n", "import os\n\n", unsafe_fixes=True
+        ),
         Invalid(
             "if ok:\n    run()\n    '''\n    a = 1\n    b = 2\n    c = a + b\n    '''\n",
             "if ok:\n    run()\n",
@@ -146,7 +152,11 @@ class ParkedCode(Codemod):
             body = getattr(node, "body", None)
             if not isinstance(body, list):
                 continue
-            start = 1 if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else 0
+            start = (
+                1
+                if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                else 0
+            )
             for stmt in body[start:]:
                 if (
                     isinstance(stmt, ast.Expr)
@@ -157,7 +167,7 @@ class ParkedCode(Codemod):
                     return True
         return False
 
-    def __init__(self, context) -> None:  # noqa: ANN001 - FileContext, see base
+    def __init__(self, context) -> None:
         super().__init__(context)
         self.docstrings: set[cst.CSTNode] = set()
 
@@ -191,10 +201,16 @@ class ParkedCode(Codemod):
 
     def _check_block(self, body: Sequence[cst.BaseStatement]) -> None:
         for stmt in body:
-            if stmt in self.docstrings or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            if (
+                stmt in self.docstrings
+                or not isinstance(stmt, cst.SimpleStatementLine)
+                or len(stmt.body) != 1
+            ):
                 continue
             expr = stmt.body[0]
-            if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.SimpleString | cst.ConcatenatedString):
+            if not isinstance(expr, cst.Expr) or not isinstance(
+                expr.value, cst.SimpleString | cst.ConcatenatedString
+            ):
                 continue
             value = expr.value.evaluated_value
             if not isinstance(value, str) or not looks_like_code(value):

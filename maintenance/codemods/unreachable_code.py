@@ -262,7 +262,7 @@ class _CstAnalysis:
             return {RAISE}
         return {NORMAL}
 
-    def kinds(self, stmt: cst.CSTNode) -> set[str]:  # noqa: PLR0911 - one branch per statement type
+    def kinds(self, stmt: cst.CSTNode) -> set[str]:
         if isinstance(stmt, cst.SimpleStatementLine | cst.SimpleStatementSuite):
             return self.block_kinds(stmt.body, small=True)
         if isinstance(stmt, cst.If):
@@ -359,7 +359,9 @@ def _bound_names(stmt: cst.CSTNode) -> Iterator[str]:
                         yield target.target.value
             elif isinstance(small, cst.AnnAssign | cst.AugAssign) and isinstance(small.target, cst.Name):
                 yield small.target.value
-            elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+                small.names, cst.ImportStar
+            ):
                 for alias in small.names:
                     name = alias.asname.name if alias.asname else alias.name
                     if isinstance(name, cst.Name):
@@ -417,7 +419,7 @@ class _AstAnalysis:
                     self.never_returns.add(func.name)
                     changed = True
 
-    def kinds(self, stmt: ast.stmt) -> set[str]:  # noqa: PLR0911 - one branch per statement type
+    def kinds(self, stmt: ast.stmt) -> set[str]:
         if isinstance(stmt, ast.Return):
             return {RETURN}
         if isinstance(stmt, ast.Raise):
@@ -478,7 +480,11 @@ class _AstAnalysis:
         for node in ast.walk(self.tree):
             for attr in ("body", "orelse", "finalbody"):
                 block = getattr(node, attr, None)
-                if isinstance(block, list) and len(block) > 1 and block and isinstance(block[0], ast.stmt):
-                    if any(NORMAL not in self.kinds(stmt) for stmt in block[:-1]):
-                        return True
+                if (
+                    isinstance(block, list)
+                    and len(block) > 1
+                    and isinstance(block[0], ast.stmt)
+                    and any(NORMAL not in self.kinds(stmt) for stmt in block[:-1])
+                ):
+                    return True
         return False

@@ -53,7 +53,9 @@ class UnsafeTorchLoad(Codemod):
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
 
     INVALID = (
-        Invalid("import torch\n\nsd = torch.load(p)\n", "import torch\n\nsd = torch.load(p, weights_only=True)\n"),
+        Invalid(
+            "import torch\n\nsd = torch.load(p)\n", "import torch\n\nsd = torch.load(p, weights_only=True)\n"
+        ),
         Invalid(
             "import torch\n\nsd = torch.load(p, map_location='cpu')\n",
             "import torch\n\nsd = torch.load(p, map_location='cpu', weights_only=True)\n",
@@ -136,7 +138,9 @@ class UnsafeTorchLoad(Codemod):
 def _add_weights_only(node: cst.CSTNode) -> cst.CSTNode:
     assert isinstance(node, cst.Call)
     args = list(node.args)
-    tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    tight = cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
     new_arg = cst.Arg(value=cst.Name("True"), keyword=cst.Name("weights_only"), equal=tight)
     if args:
         last = args[-1]

@@ -32,7 +32,9 @@ def test_invalid_example_is_found_and_fixed(codemod: type[Codemod], example: Inv
     else:
         assert result.new_source == example.expected
         ast.parse(result.new_source)
-        again = analyze_text(result.new_source, "example.py", [codemod.CODE], unsafe_fixes=example.unsafe_fixes)
+        again = analyze_text(
+            result.new_source, "example.py", [codemod.CODE], unsafe_fixes=example.unsafe_fixes
+        )
         assert again.new_source is None, "the fix is not idempotent"
 
 
@@ -48,7 +50,13 @@ def test_each_codemod_has_enough_examples_and_documentation(codemod: type[Codemo
     assert len(codemod.INVALID) >= 8
     assert len(codemod.VALID) >= 8
     doc = codemod.documentation()
-    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+    for heading in (
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+        "## Fix safety",
+    ):
         assert heading in doc, f"{codemod.CODE} docstring lacks {heading!r}"
 
 

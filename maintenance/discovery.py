@@ -1,0 +1,82 @@
+"""Which Python files a run looks at: the given files, and the `.py` files under the given directories.
+
+Directories named in `DEFAULT_EXCLUDED_DIRS`, `exclude` patterns and (in a git work tree) git-ignored files
+are skipped while walking, but never a path the user named explicitly: `maintenance.fix
+.venv/lib/python3.11/site-packages/numpy` checks numpy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import git
+
+from maintenance.config import DEFAULT_EXCLUDED_DIRS, Config
+
+LOG = logging.getLogger(__name__)
+_GIT_BATCH = 500
+
+
+def relative(path: Path, root: Path) -> str:
+    """`path` relative to `root` in posix form, or the absolute path when it lies outside the root."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def discover(paths: Sequence[Path], config: Config) -> list[Path]:
+    """The Python files to check, sorted and without duplicates."""
+    root = config.root
+    found: dict[Path, None] = {}
+    walked: list[tuple[Path, list[Path]]] = []
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or directory; pass existing files or directories")
+        if path.is_file():
+            found[path.resolve()] = None
+            continue
+        files: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            here = Path(dirpath)
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if d not in DEFAULT_EXCLUDED_DIRS
+                and not d.endswith(".egg-info")
+                and not config.excluded(relative(here / d, root))
+            )
+            for name in sorted(filenames):
+                if name.endswith(".py") and not config.excluded(relative(here / name, root)):
+                    files.append((here / name).resolve())
+        walked.append((path, files))
+    for given, files in walked:
+        for file in _drop_git_ignored(given, files):
+            found[file] = None
+    return sorted(found)
+
+
+def _drop_git_ignored(given: Path, files: list[Path]) -> list[Path]:
+    """Files under `given` that git does not ignore (all of them outside a work tree, or if `given` is ignored)."""
+    if not files:
+        return files
+    try:
+        repo = git.Repo(given, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return files
+    try:
+        top = Path(repo.working_tree_dir or given).resolve()
+        if given.resolve() != top and repo.ignored(str(given.resolve())):
+            return files  # the user asked for an ignored directory on purpose
+        ignored: set[str] = set()
+        names = [str(f) for f in files]
+        for start in range(0, len(names), _GIT_BATCH):
+            ignored.update(repo.ignored(*names[start : start + _GIT_BATCH]))
+    except git.GitCommandError as err:
+        LOG.warning("git check-ignore failed (%s); checking every file under %s", err, given)
+        return files
+    ignored_resolved = {str(Path(p) if Path(p).is_absolute() else (top / p)) for p in ignored}
+    return [f for f in files if str(f) not in ignored_resolved]

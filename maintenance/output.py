@@ -1,0 +1,130 @@
+"""Renderings of a `FixReport`: text (findings, diff, a before/after table), json, sarif and github."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from maintenance.codemods import REGISTRY
+from maintenance.findings import Finding, FixReport
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+RUFF_RULES_URL = "https://docs.astral.sh/ruff/rules/"
+
+
+def render_json(report: FixReport) -> str:
+    """A JSON array of findings (`path, line, column, code, message, fixable, fixed, before, after`)."""
+    return json.dumps([f.to_dict() for f in report.findings], indent=2)
+
+
+def render_github(report: FixReport) -> str:
+    """GitHub Actions workflow commands: one annotation per finding left."""
+    out = []
+    for f in report.remaining:
+        message = f.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        out.append(f"::error file={f.path},line={f.line},col={f.column},title={f.code}::{f.code} {message}")
+    return "\n".join(out)
+
+
+def render_sarif(report: FixReport, version: str) -> str:
+    """SARIF 2.1.0 for code-scanning uploads."""
+    docs = {c.CODE: c for c in REGISTRY}
+    codes = sorted({f.code for f in report.findings})
+    rules = []
+    for code in codes:
+        rule: dict[str, object] = {"id": code}
+        if code in docs:
+            doc = docs[code].documentation()
+            rule["name"] = docs[code].NAME
+            rule["shortDescription"] = {"text": doc.splitlines()[0] if doc else code}
+            rule["fullDescription"] = {"text": doc}
+        elif code != "MNT000":
+            rule["helpUri"] = RUFF_RULES_URL
+        rules.append(rule)
+    results = [
+        {
+            "ruleId": f.code,
+            "level": "error" if f.code.startswith("MNT") else "warning",
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path},
+                        "region": {"startLine": f.line, "startColumn": f.column},
+                    }
+                }
+            ],
+            "properties": {"fixable": f.fixable, "fixed": f.fixed},
+        }
+        for f in report.findings
+    ]
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "maintenance.fix", "version": version, "rules": rules}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def summary_table(report: FixReport) -> Table:
+    """Counts by code, before and after (after `--apply`, or what `--apply` would leave in a dry run)."""
+    after_label = "after" if report.applied else "after --apply"
+    table = Table(title=f"maintenance.fix: {report.files_scanned} files", show_footer=True)
+    codes = sorted(set(report.counts_before) | set(report.counts_after))
+    before_total = sum(report.counts_before.values())
+    after_total = sum(report.counts_after.values())
+    table.add_column("code", footer="total")
+    table.add_column("before", justify="right", footer=str(before_total))
+    table.add_column(after_label, justify="right", footer=str(after_total))
+    for code in codes:
+        table.add_row(code, str(report.counts_before.get(code, 0)), str(report.counts_after.get(code, 0)))
+    return table
+
+
+def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -> None:
+    """Findings one per line (`[*]` marks a fix `--apply` would make), the diff in a dry run, the table."""
+    for f in report.findings:
+        mark = " (fixed)" if f.fixed else (" [*]" if f.fixable else "")
+        console.print(
+            f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}{mark}", markup=False, highlight=False
+        )
+    if show_diff and report.diff and not report.applied:
+        console.print(report.diff, markup=False, highlight=False, end="")
+    if report.counts_before or report.counts_after:
+        console.print(summary_table(report))
+    fixable = sum(1 for f in report.findings if f.fixable and not f.fixed)
+    if report.applied:
+        console.print(f"changed {len(report.changed_files)} files; {len(report.remaining)} findings left")
+    elif fixable:
+        console.print(f"{fixable} findings are fixable with --apply (dry run: nothing was written)")
+    elif not report.findings:
+        console.print("no findings")
+
+
+def render_list(codes: Sequence[str] | None = None) -> str:
+    """Every codemod's documentation, for `--list`."""
+    parts = []
+    for codemod in REGISTRY:
+        if codes and codemod.CODE not in codes:
+            continue
+        parts.append(
+            f"# {codemod.CODE} {codemod.NAME} (fix: {codemod.FIX_SAFETY})\n\n{codemod.documentation()}\n"
+        )
+    parts.append(
+        "# MNT000 ParseError (fix: none)\n\nA file that does not parse (or decode) is reported and left untouched; "
+        "the run goes on with the other files.\n"
+    )
+    return "\n".join(parts)
+
+
+def finding_sort_key(f: Finding) -> tuple[str, int, int, str]:
+    """Order findings by file, line, column, code."""
+    return (f.path, f.line, f.column, f.code)

@@ -1,0 +1,128 @@
+"""Run the ruff of this environment (`python -m ruff`) and turn its JSON output into `Finding`s.
+
+Ruff runs from the project root with the paths the user gave, so the target repository's own ruff
+configuration (rules, excludes, per-file-ignores) applies to ruff's findings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from maintenance.findings import Finding
+
+LOG = logging.getLogger(__name__)
+
+
+class RuffError(RuntimeError):
+    """ruff could not run or failed."""
+
+
+def ruff_command() -> list[str]:
+    """The ruff that this environment depends on."""
+    return [sys.executable, "-m", "ruff"]
+
+
+def _run(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
+    command = [*ruff_command(), *args]
+    try:
+        proc = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    except OSError as err:
+        raise RuffError(f"cannot run {' '.join(command)}: {err}; install ruff or pass --no-ruff") from err
+    if proc.returncode not in (0, 1):
+        raise RuffError(
+            f"`{' '.join(command[:6])} ...` exited {proc.returncode}: {proc.stderr.strip()[-800:]}; "
+            "fix ruff's configuration or pass --no-ruff"
+        )
+    return proc
+
+
+def check(
+    paths: Sequence[str], root: Path, *, fix: bool = False, unsafe_fixes: bool = False
+) -> list[dict[str, Any]]:
+    """ruff's JSON diagnostics for `paths` (after fixing them in place when `fix`)."""
+    args = ["check", "--output-format", "json", "--exit-zero", "--no-fix"]
+    if fix:
+        args = ["check", "--output-format", "json", "--exit-zero", "--fix"]
+        if unsafe_fixes:
+            args.append("--unsafe-fixes")
+    proc = _run([*args, "--", *paths], root)
+    try:
+        return json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError as err:
+        raise RuffError(f"ruff printed something that is not JSON ({err}): {proc.stdout[:200]!r}") from err
+
+
+def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False) -> str:
+    """The unified diff of ruff's fixes for `paths`, without writing anything."""
+    args = ["check", "--diff", "--exit-zero"] + (["--unsafe-fixes"] if unsafe_fixes else [])
+    return _run([*args, "--", *paths], root).stdout
+
+
+def is_fixable(diagnostic: dict[str, Any], unsafe_fixes: bool) -> bool:
+    """Whether `ruff check --fix` (with `--unsafe-fixes` when asked) applies this diagnostic's fix."""
+    fix = diagnostic.get("fix")
+    if not fix:
+        return False
+    applicability = fix.get("applicability", "safe")
+    return applicability == "safe" or (unsafe_fixes and applicability == "unsafe")
+
+
+def to_findings(
+    diagnostics: Sequence[dict[str, Any]], display: dict[str, str], unsafe_fixes: bool
+) -> list[Finding]:
+    """Findings from ruff's JSON; `display` maps absolute file names to the paths to show.
+
+    Diagnostics of files outside `display` (excluded by our configuration) and ruff's syntax errors
+    (reported by us as MNT000) are dropped.
+    """
+    findings = []
+    lines_of: dict[str, list[str]] = {}
+    for diag in diagnostics:
+        filename = str(Path(diag.get("filename", "")).resolve())
+        code = diag.get("code")
+        if filename not in display or not code:
+            continue
+        row = diag["location"]["row"]
+        column = diag["location"]["column"]
+        fixable = is_fixable(diag, unsafe_fixes)
+        if filename not in lines_of:
+            try:
+                lines_of[filename] = Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                lines_of[filename] = []
+        lines = lines_of[filename]
+        before = lines[row - 1] if 0 < row <= len(lines) else None
+        after = _after_line(diag, before, row) if fixable else None
+        findings.append(
+            Finding(
+                path=display[filename],
+                line=row,
+                column=column,
+                code=code,
+                message=diag.get("message", ""),
+                fixable=fixable,
+                before=before,
+                after=after,
+            )
+        )
+    return findings
+
+
+def _after_line(diag: dict[str, Any], before: str | None, row: int) -> str | None:
+    """The line after ruff's fix when every edit stays on that line (else `None`: see the diff)."""
+    if before is None:
+        return None
+    edits = diag["fix"].get("edits", [])
+    if not all(e["location"]["row"] == row and e["end_location"]["row"] == row for e in edits):
+        return None
+    text = before
+    for edit in sorted(edits, key=lambda e: e["location"]["column"], reverse=True):
+        start, end = edit["location"]["column"] - 1, edit["end_location"]["column"] - 1
+        text = text[:start] + (edit.get("content") or "") + text[end:]
+    return text
