@@ -56,7 +56,9 @@ def test_output_follows_the_contract(model: ATFT_GAT_FAN) -> None:
 
 def test_positional_multi_argument_call_names_the_problem(model: ATFT_GAT_FAN) -> None:
     batch = make_batch()
-    with pytest.raises(ContractError, match=r"exactly one positional argument.*received 4 positional arguments"):
+    with pytest.raises(
+        ContractError, match=r"exactly one positional argument.*received 4 positional arguments"
+    ):
         model(batch["features"], None, batch["edge_index"], batch["edge_attr"])
 
 
@@ -78,11 +80,27 @@ def test_missing_key_names_key_and_expected_shape(model: ATFT_GAT_FAN) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "pattern"),
     [
-        ("features", torch.zeros(7, 6, 4), r"batch\['features'\]: expected shape \[7, 6, 5\] with F=5, received shape \[7, 6, 4\]"),
-        ("features", torch.zeros(7, 5), r"batch\['features'\]: expected shape \[N, L, F\] \(3 dims\), received shape \[7, 5\]"),
-        ("mask", torch.ones(6, dtype=torch.bool), r"batch\['mask'\]: expected shape \[7\].*received shape \[6\]"),
+        (
+            "features",
+            torch.zeros(7, 6, 4),
+            r"batch\['features'\]: expected shape \[7, 6, 5\] with F=5, received shape \[7, 6, 4\]",
+        ),
+        (
+            "features",
+            torch.zeros(7, 5),
+            r"batch\['features'\]: expected shape \[N, L, F\] \(3 dims\), received shape \[7, 5\]",
+        ),
+        (
+            "mask",
+            torch.ones(6, dtype=torch.bool),
+            r"batch\['mask'\]: expected shape \[7\].*received shape \[6\]",
+        ),
         ("mask", torch.ones(7), r"batch\['mask'\]: expected dtype torch.bool"),
-        ("edge_attr", torch.zeros(14, 2), r"batch\['edge_attr'\]: expected shape \[14, 3\] with D_e=3, received shape \[14, 2\]"),
+        (
+            "edge_attr",
+            torch.zeros(14, 2),
+            r"batch\['edge_attr'\]: expected shape \[14, 3\] with D_e=3, received shape \[14, 2\]",
+        ),
         ("edge_index", torch.tensor([[0, 9], [1, 2]]), r"refers to node 9"),
     ],
 )
@@ -130,7 +148,9 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_every_path_goes_through_the_forward_contract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_every_path_goes_through_the_forward_contract(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Train step, validation, export and reload-then-predict all call model(batch) and nothing else."""
     import pandas as pd
 
@@ -163,7 +183,9 @@ def test_every_path_goes_through_the_forward_contract(monkeypatch: pytest.Monkey
 
     calls.clear()
     rows = export_predictions(result.checkpoint_path, dataset, "test", tmp_path / "test.parquet")
-    assert len(calls) == len(dataset.split_days("test")) and rows == len(pd.read_parquet(tmp_path / "test.parquet"))
+    assert len(calls) == len(dataset.split_days("test")) and rows == len(
+        pd.read_parquet(tmp_path / "test.parquet")
+    )
 
     calls.clear()
     loaded = load_checkpoint(result.checkpoint_path)

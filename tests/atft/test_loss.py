@@ -16,7 +16,8 @@ def make(n: int = 32, seed: int = 0) -> tuple[dict, dict]:
     targets = torch.randn(n, 2, generator=generator)
     raw = torch.randn(n, 3, 2, generator=generator)
     predictions = {
-        f"horizon_{h}d": torch.sort(raw[:, :, i], dim=1).values.requires_grad_() for i, h in enumerate(HORIZONS)
+        f"horizon_{h}d": torch.sort(raw[:, :, i], dim=1).values.requires_grad_()
+        for i, h in enumerate(HORIZONS)
     }
     output = {"predictions": predictions, "point": {k: v[:, 1] for k, v in predictions.items()}}
     batch = {
@@ -57,7 +58,9 @@ def test_correlation_term_rewards_ranking() -> None:
     assert pearson(-target, target).item() == pytest.approx(-1.0, abs=1e-6)
     output, batch = make(n=20)
     batch["targets"] = torch.stack([target, target], dim=1)
-    perfect = {k: (target[:, None] + torch.tensor([-0.5, 0.0, 0.5])).requires_grad_() for k in output["predictions"]}
+    perfect = {
+        k: (target[:, None] + torch.tensor([-0.5, 0.0, 0.5])).requires_grad_() for k in output["predictions"]
+    }
     pinball_only, _ = loss_fn(correlation_weight=0.0)({"predictions": perfect}, batch)
     full, parts = loss_fn(correlation_weight=1.0)({"predictions": perfect}, batch)
     assert parts["corr_horizon_1d"] == pytest.approx(1.0, abs=1e-6)
@@ -73,7 +76,10 @@ def test_wrapper_dict_without_predictions_is_an_error_not_a_zero() -> None:
 
 def test_horizon_keys_that_do_not_match_are_an_error() -> None:
     output, batch = make()
-    output["predictions"] = {"1d": output["predictions"]["horizon_1d"], "5d": output["predictions"]["horizon_5d"]}
+    output["predictions"] = {
+        "1d": output["predictions"]["horizon_1d"],
+        "5d": output["predictions"]["horizon_5d"],
+    }
     with pytest.raises(LossContractError, match=r"missing \['horizon_1d', 'horizon_5d'\]"):
         loss_fn()(output, batch)
 
@@ -103,12 +109,16 @@ def test_masked_rows_do_not_count() -> None:
 
 def test_loss_runs_in_fp32_under_bf16_predictions() -> None:
     output, batch = make()
-    output["predictions"] = {k: v.detach().bfloat16().requires_grad_() for k, v in output["predictions"].items()}
+    output["predictions"] = {
+        k: v.detach().bfloat16().requires_grad_() for k, v in output["predictions"].items()
+    }
     loss, _ = loss_fn()(output, batch)
     assert loss.dtype == torch.float32
 
 
-@pytest.mark.parametrize("changes", [{"pinball_weight": 0.0, "correlation_weight": 0.0}, {"pinball_weight": -1.0}])
+@pytest.mark.parametrize(
+    "changes", [{"pinball_weight": 0.0, "correlation_weight": 0.0}, {"pinball_weight": -1.0}]
+)
 def test_degenerate_weights_are_refused(changes: dict) -> None:
     with pytest.raises(ValueError, match="loss"):
         LossConfig(**changes)

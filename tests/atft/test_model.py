@@ -59,7 +59,9 @@ def test_with_gat_a_stock_depends_on_its_neighbours() -> None:
     before = model(batch)["point"]["horizon_5d"]
     batch["features"][1:] = torch.randn_like(batch["features"][1:])
     after = model(batch)["point"]["horizon_5d"]
-    assert abs(float((after[0] - before[0]).detach())) > 1e-5, "GAT on: stock 0 must see its neighbours change"
+    assert abs(float((after[0] - before[0]).detach())) > 1e-5, (
+        "GAT on: stock 0 must see its neighbours change"
+    )
 
 
 def test_with_gat_an_isolated_stock_ignores_the_others() -> None:
@@ -98,7 +100,9 @@ def test_with_fan_the_dominant_oscillation_does_not_reach_the_encoder() -> None:
     seed=st.integers(0, 10_000),
     remove_mean=st.booleans(),
 )
-def test_fan_residual_equals_the_numpy_reference(top_k: int, length: int, seed: int, remove_mean: bool) -> None:
+def test_fan_residual_equals_the_numpy_reference(
+    top_k: int, length: int, seed: int, remove_mean: bool
+) -> None:
     x = np.random.default_rng(seed).normal(size=(3, length, 2)).astype(np.float32)
     spectrum = np.fft.rfft(x.astype(np.float64), axis=1)
     amplitude = np.abs(spectrum)
@@ -117,7 +121,9 @@ def test_fan_residual_equals_the_numpy_reference(top_k: int, length: int, seed: 
 
 
 def test_fan_removes_a_pure_k_component_signal_completely() -> None:
-    wave = 5.0 * _dominant_wave(4, 32, 3, frequency=3, seed=0) + 2.0 * _dominant_wave(4, 32, 3, frequency=7, seed=1)
+    wave = 5.0 * _dominant_wave(4, 32, 3, frequency=3, seed=0) + 2.0 * _dominant_wave(
+        4, 32, 3, frequency=7, seed=1
+    )
     residual = FrequencyAdaptiveNorm(top_k=2, remove_mean=False)(wave)
     assert residual.abs().max() < 1e-4
 
