@@ -134,7 +134,7 @@ def test_corrupt_header_is_refused(saved, tmp_path: Path) -> None:
 
 
 def test_future_schema_version_is_refused(saved, tmp_path: Path) -> None:
-    path, model = saved
+    _path, model = saved
     from atft import checkpoint
 
     future = tmp_path / "future.safetensors"
