@@ -163,12 +163,20 @@ def read_panel_table(path: Path) -> pd.DataFrame:
         if suffixes.endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
         if ".csv" in suffixes or ".txt" in suffixes:
-            return pd.read_csv(path)
+            # only empty cells are missing: "n/a" or "-" stay text, so the error can quote them
+            return pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (OSError, ValueError) as exc:
         raise DataError(
             f"{path}: cannot be read as {suffixes or 'a table'} ({exc}); fix or re-export it"
         ) from exc
     raise DataError(f"{path}: unknown file type {suffixes!r}; expected .parquet or .csv")
+
+
+def _show(value: object) -> str:
+    """A cell as an error message quotes it."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "an empty cell"
+    return repr(str(value))
 
 
 def _first_bad_row(frame: pd.DataFrame, bad: np.ndarray) -> int:
@@ -202,7 +210,7 @@ def load_panel_file(path_text: str) -> RawPanel:
         bad = dates.isna().to_numpy()
         row = _first_bad_row(frame, bad)
         raise DataError(
-            f"{path}: column date, row {row}: {frame['date'].iloc[row - 2]!r} is not a date; "
+            f"{path}: column date, row {row}: {_show(frame['date'].iloc[row - 2])} is not a date; "
             "write dates as YYYY-MM-DD"
         )
     codes = frame["code"].astype(str).str.strip()
@@ -223,7 +231,7 @@ def load_panel_file(path_text: str) -> RawPanel:
             row = _first_bad_row(frame, bad)
             expected = "a positive number" if column in PRICE_FIELDS else "a number >= 0"
             raise DataError(
-                f"{path}: column {column}, row {row}: {frame[column].iloc[row - 2]!r} is not {expected}; "
+                f"{path}: column {column}, row {row}: {_show(frame[column].iloc[row - 2])} is not {expected}; "
                 "fix the value or drop the row"
             )
         numeric[column] = values
@@ -234,15 +242,15 @@ def load_panel_file(path_text: str) -> RawPanel:
     if duplicated.any():
         row = _first_bad_row(frame, duplicated)
         raise DataError(
-            f"{path}: row {row} repeats (date, code) = ({keys['date'].iloc[row - 2]}, "
-            f"{keys['code'].iloc[row - 2]}); keep one row per stock and day"
+            f"{path}: row {row} repeats (date, code) = ({ordinal[row - 2]}, {keys['code'].iloc[row - 2]}); "
+            "keep one row per stock and day"
         )
     order = keys.groupby("code", sort=False)["date"].diff()
     unsorted = (order <= pd.Timedelta(0)).to_numpy()
     if unsorted.any():
         row = _first_bad_row(frame, unsorted)
         raise DataError(
-            f"{path}: column date, row {row}: {keys['date'].iloc[row - 2]} comes after a later date of "
+            f"{path}: column date, row {row}: {ordinal[row - 2]} comes after a later date of "
             f"stock {keys['code'].iloc[row - 2]}; sort the file by code and date (or by date)"
         )
 
