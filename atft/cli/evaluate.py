@@ -55,6 +55,9 @@ def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[st
     """Predictions frames of trained checkpoints via `atft.inference.predict_frame` (imported lazily)."""
     if not paths:
         return {}
+    for path in paths:
+        if not path.exists():
+            raise DataError(f"{path}: checkpoint not found; give the file written by `python -m atft train`")
     try:
         module = importlib.import_module("atft.inference")
         predict_frame = module.predict_frame
@@ -65,8 +68,6 @@ def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[st
         ) from exc
     frames = {}
     for path in paths:
-        if not path.exists():
-            raise DataError(f"{path}: checkpoint not found; give the file written by `python -m atft train`")
         frames[f"atft:{path.stem}"] = predict_frame(path, dataset, split)
     return frames
 

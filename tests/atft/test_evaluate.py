@@ -1,0 +1,94 @@
+"""evaluate_models and `python -m atft evaluate`: the JSON shape of issue 4, the table, clear failures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from atft import baselines
+from atft.cli import evaluate as evaluate_cli
+from atft.data import MarketDataset
+from atft.evaluate import evaluate_models
+
+REQUIRED = {"model", "horizon", "ic", "rank_ic", "icir", "scale_ratio", "sharpe", "max_drawdown", "n_days"}
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    evaluate_cli.configure(parser)
+    return evaluate_cli.run(parser.parse_args(argv))
+
+
+def test_report_has_the_issue_json_shape(synthetic_dataset: MarketDataset) -> None:
+    frames = {
+        "zero": baselines.zero_baseline(synthetic_dataset, "val"),
+        "ridge": baselines.ridge_baseline(synthetic_dataset, "val"),
+    }
+    report = evaluate_models(synthetic_dataset, "val", frames)
+    data = report.to_dict()
+    assert data["market"] == "synthetic" and data["split"] == "val"
+    assert len(data["results"]) == 2 * len(synthetic_dataset.horizons)
+    for row in data["results"]:
+        assert set(row) >= REQUIRED
+    json.dumps(data, allow_nan=False)  # NaN (the zero model's ICIR) is written as null
+    assert report.models() == ["zero", "ridge"]
+    markdown = report.to_markdown()
+    assert markdown.count("\n") == len(data["results"]) + 1 and "| ridge |" in markdown
+
+
+def test_frames_are_cut_to_the_split_period(synthetic_dataset: MarketDataset) -> None:
+    frame = baselines.zero_baseline(synthetic_dataset, "val")
+    with pytest.raises(ValueError, match="no row in the test period"):
+        evaluate_models(synthetic_dataset, "test", {"zero": frame})
+
+
+def test_cli_json_on_synthetic_includes_the_oracle(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--market", "synthetic", "--no-cache", "--baselines", "zero,ridge", "--format", "json"]
+    assert run_cli(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    models = {row["model"] for row in data["results"]}
+    assert models == {"oracle", "zero", "ridge"}
+    ic = {(r["model"], r["horizon"]): r["ic"] for r in data["results"]}
+    assert ic[("ridge", 1)] > 0.05 and ic[("zero", 1)] == 0
+
+
+def test_cli_text_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--market", "synthetic", "--no-cache", "--baselines", "reversal"]) == 0
+    out = capsys.readouterr().out
+    assert "reversal" in out and "RankIC" in out and "Sharpe" in out
+
+
+def test_cli_without_predictors_or_with_a_missing_checkpoint_fails_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["--market", "synthetic", "--no-cache"]) == 2
+    assert "nothing to evaluate" in capsys.readouterr().err
+    missing = tmp_path / "model.safetensors"
+    assert run_cli(["--market", "synthetic", "--no-cache", "--checkpoint", str(missing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "checkpoint not found" in err and str(missing) in err
+
+
+def test_cli_unknown_baseline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--market", "synthetic", "--no-cache", "--baselines", "zero,magic"]) == 2
+    assert "magic" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_pse_baseline_table_on_the_test_period(
+    pse_cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--market", "pse", "--cache-dir", str(pse_cache_dir), "--baselines", "--format", "json"]
+    assert run_cli(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["period"]["first"].startswith("2019-01") and data["period"]["last"].startswith("2021-12")
+    rows = {(r["model"], r["horizon"]): r for r in data["results"]}
+    assert {m for m, _ in rows} == {"zero", "reversal", "momentum", "ridge", "lightgbm"}
+    assert rows[("zero", 1)]["ic"] == 0 and rows[("zero", 1)]["scale_ratio"] == 0
+    # the fitted baselines find real structure out of sample (PSE short-term reversal)
+    assert rows[("ridge", 1)]["ic"] > 0.02 and rows[("lightgbm", 1)]["ic"] > 0.02
+    assert all(math.isfinite(r["ic"]) for r in data["results"])
