@@ -61,6 +61,11 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], limit: int | No
     return lines
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """``3 files`` / ``1 file`` (``plural`` for irregular words)."""
+    return f"{count} {word}" if count == 1 else f"{count} {plural or word + 's'}"
+
+
 def _first_sentence(text: str, limit: int = 160) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -197,12 +202,15 @@ def _summary(report: Mapping[str, Any], previous: Mapping[str, Any] | None) -> l
     applied = fixes.get("applied") or []
     if applied:
         files = len({f["path"] for f in applied})
-        impact.append(f"- 🔧 {len(applied)} maintenance fixes applied in {files} files (listed below)")
+        fixes_text = _n(len(applied), "maintenance fix", "maintenance fixes")
+        impact.append(f"- 🔧 {fixes_text} applied in {_n(files, 'file')} (listed below)")
     commits = (report.get("commits") or {}).get("commits") or []
     if previous is not None and commits:
         plus = sum(c["insertions"] for c in commits)
         minus = sum(c["deletions"] for c in commits)
-        impact.append(f"- 📝 {len(commits)} commits since the previous report (+{plus}, -{minus} lines)")
+        impact.append(
+            f"- 📝 {_n(len(commits), 'commit')} since the previous report (+{plus}, -{minus} lines)"
+        )
     if previous is not None and len(impact) == 0:
         impact.append("- No check changed status and no tracked figure moved since the previous report.")
     return [*lines, *impact, "", "---", ""]
@@ -507,8 +515,13 @@ def _file_changes(report: Mapping[str, Any]) -> list[str]:
     minus = sum(v[1] for v in per_file.values())
     lines += [
         "",
-        f"**Total Impact**: +{plus} lines added, -{minus} lines removed in {len(per_file)} files"
-        f"{f'; {sum(fixed.values())} maintenance fixes in {len(fixed)} files' if fixed else ''}.",
+        f"**Total Impact**: +{plus} lines added, -{minus} lines removed in {_n(len(per_file), 'file')}"
+        + (
+            f"; {_n(sum(fixed.values()), 'maintenance fix', 'maintenance fixes')} in {_n(len(fixed), 'file')}"
+            if fixed
+            else ""
+        )
+        + ".",
     ]
     return [*lines, "", "---", ""]
 

@@ -195,9 +195,20 @@ def predictions(ctx: CheckContext, split: str = "val") -> Any:
 
 
 def metrics(ctx: CheckContext, split: str = "val") -> list[dict[str, Any]]:
-    """``atft.metrics.evaluate_frame`` of the model's predictions on ``split`` (one row per horizon)."""
+    """``atft.metrics.evaluate_frame`` of the model's predictions on ``split`` (one row per horizon).
+
+    For the quick-trained model on the validation split these are the trainer's own ``val_metrics`` of
+    the best epoch (the same ``evaluate_frame`` of the same checkpoint's predictions), not recomputed.
+    """
     evaluate_frame = attribute("atft.metrics", "evaluate_frame")
-    return ctx.memo(f"metrics:{split}", lambda: evaluate_frame(predictions(ctx, split)))
+
+    def compute() -> list[dict[str, Any]]:
+        under = model_under_check(ctx)
+        if under.source == "quick-train" and split == "val" and under.train_result.val_metrics:
+            return list(under.train_result.val_metrics)
+        return evaluate_frame(predictions(ctx, split))
+
+    return ctx.memo(f"metrics:{split}", compute)
 
 
 def diagnostics(ctx: CheckContext) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +76,31 @@ def locate(ctx: CheckContext, frames: list[list[Any]]) -> tuple[str, int, str]:
     return "?", 0, ""
 
 
+FIELD_ERROR = re.compile(r"for field (\w+) is not allowed")
+
+
+def field_line(path: Path, line: int, error: str) -> int:
+    """For a dataclass field error raised at the decorator line, the line of the offending field."""
+    match = FIELD_ERROR.search(error)
+    if not match or not path.is_file():
+        return line
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        return line
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        if not start <= line <= (node.end_lineno or node.lineno):
+            continue
+        for stmt in node.body:
+            target = getattr(stmt, "target", None)
+            if isinstance(stmt, ast.AnnAssign) and isinstance(target, ast.Name) and target.id == match[1]:
+                return stmt.lineno
+    return line
+
+
 class HC001(Check):
     """Every module of the tree imports.
 
@@ -96,12 +123,17 @@ class HC001(Check):
             if result["ok"]:
                 continue
             file, line, text = locate(ctx, result.get("frames", []))
+            error = f"{result['type']}: {result['error']}"
+            fixed_line = field_line(ctx.root / file, line, error)
+            if fixed_line != line:
+                line = fixed_line
+                text = (ctx.root / file).read_text(encoding="utf-8").splitlines()[line - 1].strip()
             failures.append(
                 {
                     "module": result["module"],
                     "file": file,
                     "line": line,
-                    "error": f"{result['type']}: {result['error']}",
+                    "error": error,
                     "source": text,
                 }
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from health_checks import ml
@@ -44,10 +45,11 @@ class HC012(Check):
 
         output = model(batch)
         loss, parts = loss_fn(output, batch)
-        details["loss"] = float(loss.detach())
+        value = float(loss.detach())
+        details["loss"] = value
         details["per_horizon"] = {str(k): round(float(v), 6) for k, v in parts.items()}
-        if not torch.isfinite(loss) or float(loss) <= 0:
-            problems.append(f"loss is {float(loss)!r}, expected finite and > 0")
+        if not math.isfinite(value) or value <= 0:
+            problems.append(f"loss is {value!r}, expected finite and > 0")
 
         shifted = {
             "predictions": {k: v.detach() * 3.0 + 1.0 for k, v in output["predictions"].items()},
@@ -55,7 +57,7 @@ class HC012(Check):
         }
         other, _ = loss_fn(shifted, batch)
         details["loss_after_changing_predictions"] = float(other)
-        if abs(float(other) - float(loss)) < 1e-9:
+        if abs(float(other) - value) < 1e-9:
             problems.append("changing every prediction leaves the loss unchanged: it does not depend on them")
         try:
             loss_fn(batch, batch)

@@ -16,20 +16,14 @@ def baseline_table(ctx: CheckContext, split: str) -> dict[str, dict[str, dict[st
 
     def compute() -> dict[str, dict[str, dict[str, Any]]]:
         evaluate_models = ml.attribute("atft.evaluate", "evaluate_models")
-        baselines = ml.atft_module("atft.baselines")
-        factory = getattr(baselines, "default_predictors", None) or getattr(
-            baselines, "baseline_predictors", None
-        )
-        if factory is None:
-            raise SkipCheck("atft.baselines has no default_predictors(); cannot compare with the baselines")
+        run_baselines = ml.attribute("atft.baselines", "run_baselines")
         under = ml.model_under_check(ctx)
-        report = evaluate_models(under.dataset, split, factory(under.dataset))
-        data = report.to_dict()
+        report = evaluate_models(under.dataset, split, run_baselines(under.dataset, split))
         table: dict[str, dict[str, dict[str, Any]]] = {}
-        for name, rows in (data.get("models") or data.get("results") or {}).items():
-            table[name] = {
-                ml.horizon_label(r["horizon"]): {k: ml.clean(r.get(k)) for k in ("ic", "rank_ic", "sharpe")}
-                for r in rows
+        for row in report.to_dict()["results"]:
+            per_model = table.setdefault(str(row["model"]), {})
+            per_model[ml.horizon_label(row["horizon"])] = {
+                k: ml.clean(row.get(k)) for k in ("ic", "rank_ic", "sharpe")
             }
         return table
 

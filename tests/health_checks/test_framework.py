@@ -1,0 +1,165 @@
+"""The check vocabulary, the registry and the runner (requires, skips, crashes, exit codes)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from health_checks.context import CheckContext
+from health_checks.core import Check, CheckResult, Outcome, Severity, SkipCheck, Status
+from health_checks.registry import CODE_PATTERN, all_checks, select
+from health_checks.runner import exit_code, run_checks
+from health_checks.settings import HealthSettings, load_settings
+
+
+class HC901(Check):
+    """Always fails."""
+
+    name = "always-fails"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        return Outcome(Status.FAIL, "broken", {"where": "here"})
+
+
+class HC902(Check):
+    """Needs HC901."""
+
+    name = "needs-901"
+    requires = ("HC901",)
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        return Outcome.passed("ran")
+
+
+class HC903(Check):
+    """Skips itself."""
+
+    name = "skips"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        raise SkipCheck("no data")
+
+
+class HC904(Check):
+    """Needs HC903 (skipped: does not block)."""
+
+    name = "needs-903"
+    requires = ("HC903",)
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        return Outcome(Status.WARN, "careful")
+
+
+class HC905(Check):
+    """Crashes."""
+
+    name = "crashes"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        raise KeyError("missing-key")
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> CheckContext:
+    return CheckContext(root=tmp_path, settings=HealthSettings())
+
+
+def test_result_is_frozen_and_round_trips() -> None:
+    result = CheckResult(
+        "HC001", "imports", "Title", Status.FAIL, Severity.CRITICAL, "msg", {"a": [1, {"b": 2}]}, 1.5
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.status = Status.PASS  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        result.details["a"] = 3  # type: ignore[index]
+    assert CheckResult.from_dict(result.to_dict()) == result
+    assert result.to_dict()["details"] == {"a": [1, {"b": 2}]}
+
+
+def test_registry_codes_names_titles_are_unique_and_documented() -> None:
+    checks = all_checks()
+    assert len(checks) >= 14
+    assert all(CODE_PATTERN.match(c.code()) for c in checks)
+    assert len({c.code() for c in checks}) == len(checks)
+    assert len({c.name for c in checks}) == len(checks)
+    assert all(c.__doc__ and c.title() and c.description() for c in checks), "docstring = title + description"
+    known = {c.code() for c in checks}
+    assert all(set(c.requires) <= known for c in checks), "requires must name registered checks"
+
+
+def test_select_by_code_or_name_and_unknown_is_an_error() -> None:
+    checks = all_checks()
+    chosen = select(checks, ["hc001", "lint", " "])
+    assert [c.code() for c in chosen] == ["HC001", "HC002"]
+    with pytest.raises(ValueError, match="unknown check"):
+        select(checks, ["HC999"])
+
+
+def test_failed_prerequisite_skips_the_dependent_and_says_why(ctx: CheckContext) -> None:
+    results = {r.code: r for r in run_checks([HC901, HC902], ctx, progress=False)}
+    assert results["HC901"].status == Status.FAIL
+    assert results["HC902"].status == Status.SKIP
+    assert "HC901" in results["HC902"].message and "broken" in results["HC902"].message
+
+
+def test_unselected_prerequisite_does_not_block(ctx: CheckContext) -> None:
+    (result,) = run_checks([HC902], ctx, progress=False)
+    assert result.status == Status.PASS
+
+
+def test_skipped_prerequisite_does_not_block_and_skipcheck_is_a_skip(ctx: CheckContext) -> None:
+    results = {r.code: r for r in run_checks([HC903, HC904], ctx, progress=False)}
+    assert results["HC903"].status == Status.SKIP and results["HC903"].message == "no data"
+    assert results["HC904"].status == Status.WARN
+
+
+def test_a_crashing_check_fails_with_the_error_and_where(ctx: CheckContext) -> None:
+    (result,) = run_checks([HC905], ctx, progress=False)
+    assert result.status == Status.FAIL
+    assert "KeyError" in result.message and "missing-key" in result.message
+    assert "test_framework.py" in result.message
+    assert result.duration >= 0
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ((Status.PASS, Status.SKIP), 0),
+        ((Status.PASS, Status.WARN), 1),
+        ((Status.WARN, Status.FAIL), 2),
+        ((), 0),
+    ],
+)
+def test_exit_codes(statuses: tuple[Status, ...], expected: int) -> None:
+    results = [
+        CheckResult(f"HC{i:03d}", f"n{i}", "t", s, Severity.MINOR, "m") for i, s in enumerate(statuses)
+    ]
+    assert exit_code(results) == expected
+
+
+def test_settings_read_the_tree_and_flag_unknown_keys(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.health_checks]\nquick_train_epochs = 1\njson_dirr = "x"\n[tool.maintenance]\nexclude = ["vendored"]\n'
+    )
+    settings = load_settings(tmp_path, {"min_scale_ratio": 0.2})
+    assert settings.quick_train_epochs == 1 and settings.min_scale_ratio == 0.2
+    assert "vendored" in settings.exclude and ".venv" in settings.exclude
+    assert "json_dirr" in caplog.text
+
+
+def test_memo_computes_once_and_remembers_failures(ctx: CheckContext) -> None:
+    calls = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="boom"):
+            ctx.memo("x", broken)
+    assert len(calls) == 1
+    assert ctx.memo("y", lambda: 41 + 1) == 42 and ctx.peek("y") == 42 and ctx.peek("x") is None
