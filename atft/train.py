@@ -50,7 +50,7 @@ class TrainResult:
     val_metrics: list[dict]  # per horizon, atft.metrics.evaluate_frame of the best epoch
     best_epoch: int
     last_checkpoint_path: Path  # resumable checkpoint of the last epoch
-    stop_reason: str  # "epochs", "early_stopping" or "max_seconds"
+    stop_reason: str  # "epochs", "early_stopping", "max_seconds" or "stop_after_epoch"
     seconds: float
 
 
@@ -126,12 +126,15 @@ def train(
     max_seconds: float | None = None,
     resume: Path | None = None,
     distributed_run: bool = False,
+    stop_after_epoch: int | None = None,
 ) -> TrainResult:
     """Train ATFT-GAT-FAN on `config.data` (or the given `dataset`) and write checkpoints into `out_dir`.
 
     `max_seconds` bounds the wall time (the epoch in progress is cut short and still validated).
     `resume` continues from a ``last.safetensors`` written by an earlier run with the same config.
     `distributed_run` joins the torchrun process group (the CLI sets it under torchrun).
+    `stop_after_epoch` ends the run after that epoch index (the schedule still spans ``train.epochs``), so
+    a long training can run in chunks: stop, then ``resume`` from ``last.safetensors``.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -316,6 +319,9 @@ def train(
                 )
             distributed.barrier(context)
             if stop_reason == "max_seconds":
+                break
+            if stop_after_epoch is not None and epoch >= stop_after_epoch:
+                stop_reason = "stop_after_epoch"
                 break
             if bad_epochs >= config.train.patience:
                 stop_reason = "early_stopping"

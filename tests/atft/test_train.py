@@ -1,0 +1,161 @@
+"""The trainer: variance gate on the synthetic market, reproducibility, exact resume, history, time limit."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from atft.checkpoint import load_checkpoint
+from atft.config import load_config
+from atft.data import load_dataset
+from atft.inference import predict_frame
+from atft.metrics import evaluate_frame
+from atft.train import lr_factor, train
+
+TINY = [
+    "data.market=synthetic",
+    "data.n_stocks=20",
+    "data.n_days=160",
+    "data.cache_dir=none",
+    "train.max_train_days=12",
+    "train.warmup_steps=3",
+    "train.torch_threads=1",
+    "model.hidden_size=8",
+    "model.gat_heads=2",
+    "model.attention_heads=2",
+]
+
+
+RESUMABLE = [*TINY, "train.epochs=2", "train.patience=5", "model.dropout=0.2"]
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset():
+    return load_dataset(load_config(None, TINY).data)
+
+
+@pytest.fixture(scope="module")
+def straight_run(tiny_dataset, tmp_path_factory):
+    """One uninterrupted 2-epoch run, shared by the history and resume tests."""
+    out = tmp_path_factory.mktemp("straight")
+    return out, train(load_config(None, RESUMABLE), out, dataset=tiny_dataset, progress=False)
+
+
+@pytest.mark.variance
+def test_synthetic_training_keeps_variance_and_recovers_the_signal(tmp_path: Path) -> None:
+    """The CI variance gate: about a minute of CPU training, every horizon keeps its spread and ranks."""
+    config = load_config(
+        None,
+        [
+            "data.market=synthetic",
+            "data.cache_dir=none",
+            "model.hidden_size=32",
+            "train.epochs=2",
+            "train.learning_rate=2e-3",
+            "train.torch_threads=1",
+        ],
+    )
+    dataset = load_dataset(config.data)
+    started = time.perf_counter()
+    result = train(config, tmp_path, dataset=dataset, progress=False, max_seconds=60)
+    assert time.perf_counter() - started < 100, "the gate training must stay about a minute"
+    frame = predict_frame(load_checkpoint(result.checkpoint_path), dataset, "test")
+    model_rows = {row["horizon"]: row for row in evaluate_frame(frame)}
+    oracle_rows = {row["horizon"]: row for row in evaluate_frame(dataset.oracle_frame("test"))}
+    # per-day prediction std / std of the per-day normalised target the model is trained on
+    normalised = []
+    for (_day, group), batch in zip(
+        frame.groupby("date", sort=True), dataset.iter_batches("test"), strict=True
+    ):
+        assert len(group) > 0 and str(batch["date"]) == str(_day.date())
+    for horizon in dataset.horizons:
+        column = dataset.horizons.index(horizon)
+        ratios = []
+        for batch in dataset.iter_batches("test"):
+            day = frame[(frame["date"] == np.datetime64(batch["date"])) & (frame["horizon"] == horizon)]
+            known = (batch["target_mask"][:, column] & batch["mask"]).numpy()
+            if known.sum() < 2:
+                continue
+            ratios.append(
+                day["prediction"].std(ddof=0) / batch["targets"][known, column].std(unbiased=False).item()
+            )
+        normalised.append((horizon, float(np.mean(ratios))))
+    for horizon, ratio in normalised:
+        row, oracle = model_rows[horizon], oracle_rows[horizon]
+        assert row["scale_ratio"] >= 0.05, f"{horizon}d: raw scale ratio {row['scale_ratio']:.3f}"
+        assert ratio >= 0.05, f"{horizon}d: prediction std / normalised target std {ratio:.3f}"
+        assert row["constant_day_share"] == 0.0
+        assert row["rank_ic"] >= 0.5 * oracle["rank_ic"], (
+            f"{horizon}d: RankIC {row['rank_ic']:.3f} < 50% of the oracle's {oracle['rank_ic']:.3f}"
+        )
+
+
+def test_training_is_reproducible(tmp_path: Path, tiny_dataset) -> None:
+    config = load_config(None, [*TINY, "train.epochs=1", "train.max_train_days=6"])
+    first = train(config, tmp_path / "a", dataset=tiny_dataset, progress=False)
+    second = train(config, tmp_path / "b", dataset=tiny_dataset, progress=False)
+    a, b = load_checkpoint(first.last_checkpoint_path), load_checkpoint(second.last_checkpoint_path)
+    for key, value in a.model.state_dict().items():
+        assert torch.equal(value, b.model.state_dict()[key]), key
+    assert [row["train_loss"] for row in first.history] == [row["train_loss"] for row in second.history]
+
+
+def test_resume_continues_exactly(tmp_path: Path, tiny_dataset, straight_run) -> None:
+    config = load_config(None, RESUMABLE)
+    _, straight = straight_run
+    part = train(config, tmp_path / "chunked", dataset=tiny_dataset, progress=False, stop_after_epoch=0)
+    assert part.stop_reason == "stop_after_epoch" and len(part.history) == 1
+    resumed = train(
+        config, tmp_path / "chunked", dataset=tiny_dataset, progress=False, resume=part.last_checkpoint_path
+    )
+    a, b = load_checkpoint(straight.last_checkpoint_path), load_checkpoint(resumed.last_checkpoint_path)
+    for key, value in a.model.state_dict().items():
+        assert torch.equal(value, b.model.state_dict()[key]), key
+    assert [r["train_loss"] for r in straight.history] == [r["train_loss"] for r in resumed.history]
+    lines = (tmp_path / "chunked" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [0, 1]
+
+
+def test_resume_refuses_another_config(tmp_path: Path, tiny_dataset, straight_run) -> None:
+    _, straight = straight_run
+    other = load_config(None, [*RESUMABLE, "train.learning_rate=0.01"])
+    with pytest.raises(ValueError, match="different config"):
+        train(other, tmp_path, dataset=tiny_dataset, progress=False, resume=straight.last_checkpoint_path)
+
+
+def test_history_and_checkpoints_are_written(tiny_dataset, straight_run) -> None:
+    out, result = straight_run
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert rows == json.loads(json.dumps(result.history))
+    assert {"epoch", "train_loss", "val_rank_ic", "lr", "steps", "val"} <= set(rows[0])
+    assert rows[0]["steps"] == 12
+    assert [m["horizon"] for m in result.val_metrics] == [1, 5, 10, 20]
+    meta = load_checkpoint(result.checkpoint_path).metadata
+    assert meta["user"]["epoch"] == result.best_epoch
+    assert meta["user"]["feature_names"] == list(tiny_dataset.feature_names)
+
+
+def test_max_seconds_cuts_the_run_short(tmp_path: Path, tiny_dataset) -> None:
+    config = load_config(None, [*TINY, "train.epochs=50"])
+    result = train(config, tmp_path, dataset=tiny_dataset, progress=False, max_seconds=0.0)
+    assert result.stop_reason == "max_seconds" and len(result.history) == 1
+    assert result.history[0]["steps"] == 1 and result.checkpoint_path.exists()
+
+
+def test_dataset_with_other_horizons_is_refused(tmp_path: Path, tiny_dataset) -> None:
+    config = load_config(None, [*TINY, "data.horizons=[1, 5]"])
+    with pytest.raises(ValueError, match="horizons"):
+        train(config, tmp_path, dataset=tiny_dataset, progress=False)
+
+
+def test_learning_rate_schedule_warms_up_then_decays() -> None:
+    values = [lr_factor(step, warmup=10, total=100, min_ratio=0.1) for step in range(101)]
+    assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in itertools.pairwise(values[9:]))
+    assert values[100] == pytest.approx(0.1)
