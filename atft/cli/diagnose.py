@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
+from rich.table import Table
 
 from atft.cli.export import load_checkpoint_and_dataset
 from atft.cli.train import add_data_options
@@ -56,7 +56,27 @@ def run(args: argparse.Namespace) -> int:
     )
     text = report.to_markdown()
     console = Console()
-    console.print(Markdown(text))
+    table = Table(title=f"stage statistics over {report.days} {args.split} days (std = cross-sectional)")
+    for column in ("stage", "mean", "std", "min", "max", "dead", "grad norm"):
+        table.add_column(column, justify="left" if column == "stage" else "right", no_wrap=column == "stage")
+    for row in report.rows:
+        grad = "-" if row["grad_norm"] is None else f"{row['grad_norm']:.3g}"
+        style = "bold red" if row["stage"] == report.collapse_stage else None
+        table.add_row(
+            row["stage"],
+            f"{row['mean']:+.3g}",
+            f"{row['std']:.3g}",
+            f"{row['min']:+.3g}",
+            f"{row['max']:+.3g}",
+            f"{row['dead_share']:.0%}",
+            grad,
+            style=style,
+        )
+    console.print(table)
+    verdict = (
+        f"[bold red]collapse at {report.collapse_stage}[/]" if report.collapse_stage else "no stage collapses"
+    )
+    console.print(verdict)
     plot = args.plot or args.checkpoint.with_suffix(".diagnostics.png")
     report.plot(plot)
     console.print(f"plot: {plot}")

@@ -118,10 +118,10 @@ def run(args: argparse.Namespace) -> int:
     from atft.config import load_config
     from atft.train import train
 
-    overrides = [*overrides_from_environment(os.environ), *data_overrides(args)]
+    # later wins: legacy environment flags, then --set, then the dedicated options
+    overrides = [*overrides_from_environment(os.environ), *args.overrides, *data_overrides(args)]
     if args.epochs is not None:
         overrides.append(f"train.epochs={args.epochs}")
-    overrides.extend(args.overrides)
     config = load_config(args.config, overrides)
     # torchrun sets WORLD_SIZE; the CLI is the layer that may look at the environment.
     distributed_run = int(os.environ.get("WORLD_SIZE", "1")) > 1

@@ -1,0 +1,93 @@
+"""`python -m atft train`: legacy environment flags are mapped (with a warning) and really do what they say."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from atft.checkpoint import load_checkpoint, read_metadata
+from atft.cli import main
+from atft.cli.train import overrides_from_environment
+from atft.config import load_config
+
+TINY_SET = [
+    "data.n_stocks=16",
+    "data.n_days=140",
+    "data.cache_dir=none",
+    "train.epochs=1",
+    "train.max_train_days=3",
+    "train.torch_threads=1",
+    "model.hidden_size=8",
+    "model.gat_heads=2",
+    "model.attention_heads=2",
+]
+
+
+def _train(tmp_path: Path, *extra: str) -> Path:
+    args = ["train", "--market", "synthetic", "--out", str(tmp_path), "--no-progress"]
+    for item in TINY_SET:
+        args += ["--set", item]
+    assert main([*args, *extra]) == 0
+    return tmp_path / "model.safetensors"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"BYPASS_GAT_COMPLETELY": "1"}, ["model.use_gat=false"]),
+        ({"BYPASS_GAT_COMPLETELY": "0"}, ["model.use_gat=true"]),
+        ({"BYPASS_ADAPTIVE_NORM": "true"}, ["model.use_fan=false"]),
+        ({"ENABLE_ENCODER_DIAGNOSTICS": "1"}, ["diagnostics.enabled=true", "diagnostics.encoder=true"]),
+        (
+            {"ENABLE_PREDICTION_HEAD_DIAGNOSTICS": "yes"},
+            ["diagnostics.enabled=true", "diagnostics.heads=true"],
+        ),
+        ({"ENCODER_DIAG_EVERY": "3"}, ["diagnostics.every_epochs=3"]),
+        ({"UNRELATED": "1"}, []),
+    ],
+)
+def test_legacy_flags_map_onto_config_fields(environ: dict, expected: list[str]) -> None:
+    if expected:
+        with pytest.warns(DeprecationWarning, match="deprecated"):
+            overrides = overrides_from_environment(environ)
+    else:
+        overrides = overrides_from_environment(environ)
+    assert overrides == expected
+    load_config(None, overrides)  # every mapped override is a valid config field
+
+
+def test_bad_flag_value_is_refused() -> None:
+    with pytest.raises(SystemExit, match="BYPASS_GAT_COMPLETELY='maybe'"):
+        overrides_from_environment({"BYPASS_GAT_COMPLETELY": "maybe"})
+
+
+def test_bypass_gat_completely_really_turns_gat_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old flag did the opposite of its name; here the trained model has no GAT stage at all."""
+    monkeypatch.setenv("BYPASS_GAT_COMPLETELY", "1")
+    with pytest.warns(DeprecationWarning, match="BYPASS_GAT_COMPLETELY"):
+        checkpoint = _train(tmp_path / "off")
+    loaded = load_checkpoint(checkpoint)
+    assert loaded.config.model.use_gat is False
+    assert loaded.model.gat is None and "gat" not in loaded.model.stages()
+    assert not any(name.startswith("gat.") for name in loaded.model.state_dict())
+
+
+def test_train_cli_writes_checkpoints_history_and_respects_overrides(tmp_path: Path) -> None:
+    checkpoint = _train(tmp_path, "--set", "model.use_fan=false", "--epochs", "2")
+    meta = read_metadata(checkpoint)
+    assert meta["config"]["model"]["use_fan"] is False and meta["config"]["train"]["epochs"] == 2
+    assert meta["config"]["data"]["market"] == "synthetic"
+    lines = (tmp_path / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [0, 1]
+    assert (tmp_path / "last.safetensors").exists()
+
+
+def test_config_file_and_bad_override(tmp_path: Path) -> None:
+    config = tmp_path / "exp.toml"
+    config.write_text("[model]\nhidden_size = 8\ngat_heads = 2\nattention_heads = 2\n[train]\nepochs = 1\n")
+    loaded = load_config(config, ["train.seed=5"])
+    assert loaded.model.hidden_size == 8 and loaded.train.seed == 5
+    with pytest.raises(ValueError, match=r"unknown keys \['hiden_size'\] in \[model\]"):
+        load_config(None, ["model.hiden_size=8"])
