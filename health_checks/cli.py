@@ -113,7 +113,10 @@ def _apply_fixes(root: Path) -> dict[str, Any]:
         "counts_before": dict(fix_report.counts_before),
         "counts_after": dict(fix_report.counts_after),
         "changed_files": [str(p) for p in fix_report.changed_files],
-        "errors": [str(e) for e in fix_report.errors],
+        "errors": [
+            f"{e.path}:{e.line} {e.code} {e.message}" if hasattr(e, "code") else str(e)
+            for e in fix_report.errors
+        ],
     }
 
 

@@ -9,7 +9,11 @@ from health_checks.checks.contract import synthetic_batch
 from health_checks.context import CheckContext
 from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
 
-LEGACY_GLOBS = ("tests/fixtures/*legacy*.pt", "tests/fixtures/*legacy*.pth", "tests/fixtures/*legacy*.ckpt")
+LEGACY_GLOBS = (
+    "tests/fixtures/**/*legacy*.pt",
+    "tests/fixtures/**/*legacy*.pth",
+    "tests/fixtures/**/*legacy*.ckpt",
+)
 
 
 def _outputs_equal(a: Any, b: Any) -> float:

@@ -9,7 +9,7 @@ from health_checks import ml
 from health_checks.context import CheckContext
 from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
 
-GOLDEN_GLOB = "tests/fixtures/*contract*.json"
+GOLDEN_GLOB = "tests/fixtures/**/*contract*.json"
 
 
 def _diff(expected: Any, found: Any, path: str = "") -> list[str]:

@@ -56,8 +56,8 @@ class HC012(Check):
             "point": {k: v.detach() * 3.0 + 1.0 for k, v in output.get("point", {}).items()},
         }
         other, _ = loss_fn(shifted, batch)
-        details["loss_after_changing_predictions"] = float(other)
-        if abs(float(other) - value) < 1e-9:
+        details["loss_after_changing_predictions"] = float(other.detach())
+        if abs(float(other.detach()) - value) < 1e-9:
             problems.append("changing every prediction leaves the loss unchanged: it does not depend on them")
         try:
             loss_fn(batch, batch)
