@@ -8,6 +8,28 @@ from health_checks import ml
 from health_checks.context import CheckContext
 from health_checks.core import Check, Outcome, Severity, Status
 
+# shares of stock-days above which the data is too thin to trust a model trained on it
+MAX_MISSING_SHARE = 0.25
+MAX_ZERO_RETURN_SHARE = 0.35
+
+
+def shares(quality: dict[str, Any]) -> dict[str, float]:
+    """Missing closes, stale (zero) returns, masked jumps and OHLC breaks as shares of the stock-days."""
+    have = quality.get("stock_days_with_close")
+    missing = quality.get("stock_days_missing")
+    if not isinstance(have, int) or not isinstance(missing, int) or have + missing == 0:
+        return {}
+    total = have + missing
+    out = {"missing_close": missing / total}
+    for key, name in (
+        ("zero_returns", "zero_return"),
+        ("masked_jumps", "masked_jump"),
+        ("ohlc_violations", "ohlc_break"),
+    ):
+        if isinstance(quality.get(key), int):
+            out[name] = quality[key] / max(have, 1)
+    return {k: round(v, 4) for k, v in out.items()}
+
 
 def _scalars(report: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
@@ -32,7 +54,16 @@ class HC010(Check):
     severity = Severity.MAJOR
 
     def check(self, ctx: CheckContext) -> Outcome:
-        data = ml.dataset(ctx)
+        data_error = getattr(ml.atft_module("atft.data"), "DataError", ())
+        try:
+            data = ml.dataset(ctx)
+        except data_error as error:
+            return Outcome(
+                Status.FAIL,
+                f"the {ctx.settings.quick_train_market} dataset does not build: {error}",
+                {"market": ctx.settings.quick_train_market},
+                f"python -m atft data --market {ctx.settings.quick_train_market}",
+            )
         splits = {split: len(list(data.split_days(split))) for split in ("train", "val", "test")}
         quality = dict(getattr(data, "quality_report", {}) or {})
         details: dict[str, Any] = {
@@ -55,10 +86,26 @@ class HC010(Check):
                 details,
                 f"python -m atft data --market {details['market']}",
             )
+        share = shares(quality)
+        details["shares"] = share
         warnings = [str(w) for w in quality.get("warnings", []) or []]
+        if share.get("missing_close", 0.0) > MAX_MISSING_SHARE:
+            warnings.append(
+                f"{share['missing_close']:.0%} of stock-days have no close (limit {MAX_MISSING_SHARE:.0%})"
+            )
+        if share.get("zero_return", 0.0) > MAX_ZERO_RETURN_SHARE:
+            warnings.append(
+                f"{share['zero_return']:.0%} of returns are exactly 0 (stale prices; limit {MAX_ZERO_RETURN_SHARE:.0%})"
+            )
         summary = (
             f"{details['stocks']} stocks, {details['features']} features, "
             f"{splits['train']}/{splits['val']}/{splits['test']} train/val/test days"
+            + (
+                f"; {share['missing_close']:.1%} closes missing, {share.get('zero_return', 0):.1%} zero returns, "
+                f"{quality.get('masked_jumps', 0)} jumps masked, {quality.get('ohlc_violations', 0)} OHLC breaks"
+                if share
+                else ""
+            )
         )
         if warnings:
             details["warnings"] = warnings

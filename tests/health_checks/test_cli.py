@@ -94,3 +94,57 @@ def test_list_prints_every_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "HC001" in out and "HC021" in out and "prediction-spread" in out
+
+
+def test_hygiene_flags_copies_and_uncommitted_changes_and_the_report_lists_commits(tiny_tree: Path) -> None:
+    import git
+
+    repo = git.Repo.init(tiny_tree)
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "tester")
+        config.set_value("user", "email", "tester@example.com")
+    (tiny_tree / ".gitignore").write_text("_logs/\nreports/\n")
+    repo.index.add([".gitignore", "pyproject.toml", "tiny/__init__.py", "tiny/core.py"])
+    repo.index.commit("Add the tiny package")
+    assert run(tiny_tree, "--only", "hygiene") == 0
+
+    (tiny_tree / "tiny" / "core.py").write_text(
+        '"""Core."""\n\n\ndef add(a: int, b: int) -> int:\n    return b + a\n'
+    )
+    (tiny_tree / "tiny" / "core_fixed.py").write_text('"""A copy."""\n')
+    time.sleep(1.1)
+    assert run(tiny_tree, "--only", "hygiene") == 1
+    (json_path,) = sorted((tiny_tree / "_logs" / "health-checks").glob("*.json"))[-1:]
+    report = json.loads(json_path.read_text())
+    (hygiene,) = report["checks"]
+    assert hygiene["status"] == "warn"
+    assert hygiene["details"]["uncommitted"] == ["tiny/core.py"]
+    assert hygiene["details"]["copies"] == ["tiny/core_fixed.py"]
+    assert report["git"]["dirty"] is True and len(report["git"]["commit"]) == 40
+    markdown = next((tiny_tree / "reports").glob("*.md")).read_text()
+    assert "tiny/core_fixed.py" in markdown
+
+
+def test_commits_since_the_previous_report_come_from_git(tiny_tree: Path) -> None:
+    import git
+
+    repo = git.Repo.init(tiny_tree)
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "tester")
+        config.set_value("user", "email", "tester@example.com")
+    (tiny_tree / ".gitignore").write_text("_logs/\nreports/\n")
+    repo.index.add([".gitignore", "pyproject.toml", "tiny/__init__.py", "tiny/core.py"])
+    repo.index.commit("First commit")
+    assert run(tiny_tree, "--only", "lint") == 0
+    (tiny_tree / "tiny" / "more.py").write_text('"""More."""\n\nVALUE = 1\n')
+    repo.index.add(["tiny/more.py"])
+    repo.index.commit("Add more")
+    time.sleep(1.1)
+    assert run(tiny_tree, "--only", "lint") == 0
+    (json_path,) = sorted((tiny_tree / "_logs" / "health-checks").glob("*.json"))[-1:]
+    history = json.loads(json_path.read_text())["commits"]
+    assert [c["message"] for c in history["commits"]] == ["Add more"]
+    assert history["commits"][0]["files"] == {"tiny/more.py": {"insertions": 3, "deletions": 0}}
+    markdown = next((tiny_tree / "reports").glob("*.md")).read_text()
+    assert "| Add more | `tiny/more.py` | +3, -0 |" in markdown
+    assert "1 commit since the previous report (+3, -0 lines)" in markdown
