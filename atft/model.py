@@ -39,7 +39,7 @@ class ModelConfig:
     `atft.config.ModelConfig` is the same class.
     """
 
-    hidden_size: int = 64  # D, width of every stage
+    hidden_size: int = 32  # D, width of every stage
     horizons: tuple[int, ...] = (1, 5, 10, 20)  # forecast horizons in trading days, one head each
     quantiles: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)  # must include the median 0.5
     edge_dim: int = 3  # D_e, attributes per edge: [return correlation, same sector, same subsector]
