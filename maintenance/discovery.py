@@ -14,7 +14,7 @@ from pathlib import Path
 
 import git
 
-from maintenance.config import DEFAULT_EXCLUDED_DIRS, Config
+from maintenance.config import DEFAULT_EXCLUDED_DIRS, Config, path_matches
 
 LOG = logging.getLogger(__name__)
 _GIT_BATCH = 500
@@ -39,6 +39,9 @@ def discover(paths: Sequence[Path], config: Config) -> list[Path]:
         if path.is_file():
             found[path.resolve()] = None
             continue
+        # patterns that exclude the given directory itself are overridden by naming it
+        given_rel = relative(path, root)
+        patterns = [p for p in config.exclude if not path_matches(given_rel, p)]
         files: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(path):
             here = Path(dirpath)
@@ -47,16 +50,20 @@ def discover(paths: Sequence[Path], config: Config) -> list[Path]:
                 for d in dirnames
                 if d not in DEFAULT_EXCLUDED_DIRS
                 and not d.endswith(".egg-info")
-                and not config.excluded(relative(here / d, root))
+                and not _excluded(relative(here / d, root), patterns)
             )
             for name in sorted(filenames):
-                if name.endswith(".py") and not config.excluded(relative(here / name, root)):
+                if name.endswith(".py") and not _excluded(relative(here / name, root), patterns):
                     files.append((here / name).resolve())
         walked.append((path, files))
     for given, files in walked:
         for file in _drop_git_ignored(given, files):
             found[file] = None
     return sorted(found)
+
+
+def _excluded(relpath: str, patterns: list[str]) -> bool:
+    return any(path_matches(relpath, pattern) for pattern in patterns)
 
 
 def _drop_git_ignored(given: Path, files: list[Path]) -> list[Path]:

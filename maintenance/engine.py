@@ -142,8 +142,25 @@ def analyze_text(
         result.findings = [parse_error(path, 1, 1, f"cannot parse: {err}")]
         result.remaining = list(result.findings)
         return result
-    active = [c for c in _select(codes) if c.text_may_match(source) and c.ast_may_match(tree, source)]
+    lines = source.splitlines()
+    active = []
+    for codemod in _select(codes):
+        if not (codemod.text_may_match(source) and codemod.ast_may_match(tree, source)):
+            continue
+        fast = codemod.fast_findings(tree, source, unsafe_fixes)
+        if fast is None:
+            active.append(codemod)
+            continue
+        for item in fast:
+            if not is_suppressed(lines, codemod.CODE, item.line, item.end_line):
+                before = "\n".join(lines[item.line - 1 : item.end_line])
+                result.findings.append(
+                    Finding(
+                        path, item.line, item.column, codemod.CODE, item.message, fixable=False, before=before
+                    )
+                )
     if not active:
+        result.remaining = list(result.findings)
         return result
     try:
         module = cst.parse_module(source)
@@ -155,18 +172,15 @@ def analyze_text(
         return result
     result.libcst_parsed = True
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    context = FileContext(path=path, source=source, unsafe_fixes=unsafe_fixes)
+    context = FileContext(path=path, source=source, unsafe_fixes=unsafe_fixes, tree=tree)
     visitors = [codemod(context) for codemod in active]
     wrapper.visit_batched(visitors)
     positions = wrapper.resolve(PositionProvider)
-    lines = source.splitlines()
 
     kept: list[tuple[Violation, bool]] = []
     for visitor in visitors:
         for violation in visitor.violations:
-            nodes = [violation.node, *violation.fixes]
-            first = min(positions[n].start.line for n in nodes)
-            last = max(positions[n].end.line for n in nodes)
+            first, last = _line_span(violation, positions)
             if is_suppressed(lines, violation.code, first, last):
                 continue
             applies = bool(violation.fixes) and (unsafe_fixes or not violation.unsafe)
@@ -233,9 +247,7 @@ def _finding(
     module: cst.Module,
 ) -> Finding:
     start = positions[violation.node].start
-    nodes = [violation.node, *violation.fixes]
-    first = min(positions[n].start.line for n in nodes)
-    last = max(positions[n].end.line for n in nodes)
+    first, last = _line_span(violation, positions)
     before = "\n".join(lines[first - 1 : last])
     after = None
     if violation.fixes:
@@ -250,6 +262,16 @@ def _finding(
         before=before,
         after=after,
     )
+
+
+def _line_span(violation: Violation, positions) -> tuple[int, int]:
+    """First and last line (1-based) that a violation and its fix touch."""
+    first = last = positions[violation.node].start.line
+    for node in [violation.node, *violation.fixes]:
+        span = positions[node]
+        end = span.end.line - 1 if span.end.column == 0 and span.end.line > span.start.line else span.end.line
+        first, last = min(first, span.start.line), max(last, end)
+    return first, last
 
 
 def _after_text(

@@ -7,7 +7,7 @@ examples) and add it to `REGISTRY` below; the examples test picks it up.
 
 from __future__ import annotations
 
-from maintenance.codemods.base import Codemod, FileContext, Invalid, Violation
+from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, Violation
 from maintenance.codemods.call_signature_mismatch import CallSignatureMismatch
 from maintenance.codemods.mutable_dataclass_default import MutableDataclassDefault
 from maintenance.codemods.parked_code import ParkedCode
@@ -22,7 +22,7 @@ REGISTRY: tuple[type[Codemod], ...] = (
     ParkedCode,
 )
 
-__all__ = ["REGISTRY", "Codemod", "FileContext", "Invalid", "Violation", "by_code"]
+__all__ = ["REGISTRY", "Codemod", "FastFinding", "FileContext", "Invalid", "Violation", "by_code"]
 
 
 def by_code() -> dict[str, type[Codemod]]:

@@ -11,7 +11,7 @@ finding is possible, and its own VALID / INVALID examples, which one parametrize
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -43,6 +43,16 @@ class Violation:
     imports: tuple[tuple[str, str | None], ...] = ()
 
 
+@dataclass(frozen=True)
+class FastFinding:
+    """A report-only finding computed without libcst (see `Codemod.fast_findings`)."""
+
+    line: int
+    column: int
+    end_line: int
+    message: str
+
+
 @dataclass
 class FileContext:
     """What a codemod may know about the file it visits."""
@@ -50,6 +60,7 @@ class FileContext:
     path: str
     source: str
     unsafe_fixes: bool = False
+    tree: ast.Module | None = None
     options: dict[str, object] = field(default_factory=dict)
 
 
@@ -84,6 +95,14 @@ class Codemod(cst.BatchableCSTVisitor):
     def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
         """Second prefilter on the `ast` tree (a superset of what the libcst visitor reports)."""
         return True
+
+    @classmethod
+    def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:
+        """Findings from `ast` and text alone when this run has nothing for the codemod to rewrite.
+
+        `None` (the default) means the codemod needs the libcst pass.
+        """
+        return None
 
     def report(
         self,
@@ -128,7 +147,7 @@ def dotted_name(node: ast.expr) -> str | None:
 def import_aliases(tree: ast.Module) -> dict[str, str]:
     """Local name -> qualified name for every import in the module (any depth), for the prefilters."""
     aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in statements(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -140,6 +159,26 @@ def import_aliases(tree: ast.Module) -> dict[str, str]:
             for alias in node.names:
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return aliases
+
+
+def statements(tree: ast.Module) -> list[ast.stmt]:
+    """Every statement of the module at any depth (cheaper than `ast.walk`: expressions are skipped)."""
+    return [stmt for _owner, block in iter_blocks(tree) for stmt in block]
+
+
+def iter_blocks(tree: ast.Module) -> Iterator[tuple[ast.AST, list[ast.stmt]]]:
+    """(owner, statement list) for every statement list of the module, descending through statements only."""
+    stack: list[tuple[ast.AST, list[ast.stmt]]] = [(tree, tree.body)]
+    while stack:
+        owner, block = stack.pop()
+        yield owner, block
+        for stmt in block:
+            for attr in ("body", "orelse", "finalbody"):
+                child = getattr(stmt, attr, None)
+                if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                    stack.append((stmt if attr == "body" else ast.Pass(), child))
+            for sub_node in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+                stack.append((sub_node, sub_node.body))
 
 
 def resolve_dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
 from libcst.metadata import Assignment, PositionProvider, QualifiedNameProvider, ScopeProvider
 
-from maintenance.codemods.base import Codemod, Invalid, import_aliases, resolve_dotted
+from maintenance.codemods.base import Codemod, Invalid, import_aliases, resolve_dotted, statements
 
 NN_MODULE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
 
@@ -194,7 +195,7 @@ class CallSignatureMismatch(Codemod):
     @classmethod
     def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
         """Some call to a module-level name that, under some reading, does not bind (by name, no scopes)."""
-        candidates = _AstCandidates(tree)
+        candidates = _AstCandidates(tree, source)
         return candidates.any_mismatch()
 
     def __init__(self, context) -> None:
@@ -348,7 +349,7 @@ class _CallCollector(cst.CSTVisitor):
 class _AstCandidates:
     """Name-based, scope-free version of the check: a superset of what the libcst visitor reports."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, source: str) -> None:
         self.tree = tree
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.classes: dict[str, ast.ClassDef] = {}
@@ -358,19 +359,36 @@ class _AstCandidates:
             elif isinstance(stmt, ast.ClassDef):
                 self.classes[stmt.name] = stmt
         self.instances: dict[str, set[str]] = {}
+        self.calls: list[ast.Call] = []
+        if not (self.functions or self.classes):
+            return
         aliases = import_aliases(tree)
-        for node in ast.walk(tree):
+        for node in statements(tree):  # assignments and parameters are statements: no full walk needed
             cls_name = None
             target = None
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Call):
                 target, cls_name = node.targets[0], resolve_dotted(node.value.func, aliases)
             elif isinstance(node, ast.AnnAssign):
                 target, cls_name = node.target, resolve_dotted(node.annotation, aliases)
-            elif isinstance(node, ast.arg) and node.annotation is not None:
-                self.instances.setdefault(node.arg, set()).add(resolve_dotted(node.annotation, aliases) or "")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                a = node.args
+                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
+                    if arg.annotation is not None:
+                        resolved = resolve_dotted(arg.annotation, aliases) or ""
+                        self.instances.setdefault(arg.arg, set()).add(resolved)
                 continue
             if isinstance(target, ast.Name) and cls_name in self.classes:
                 self.instances.setdefault(target.id, set()).add(cls_name)
+        # the text must call one of these names somewhere (not only define it) before expressions are walked
+        names = sorted(set(self.functions) | set(self.classes) | set(self.instances))
+        call_site = re.compile(
+            r"(?<!def )(?<!class )(?<![\w.])(?:" + "|".join(map(re.escape, names)) + r")\s*\("
+        )
+        if call_site.search(source) is None:
+            return
+        self.calls = [
+            node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        ]
 
     def _methods(
         self, cls: ast.ClassDef, name: str, depth: int = 0
@@ -405,17 +423,16 @@ class _AstCandidates:
         return sigs
 
     def any_mismatch(self) -> bool:
-        if not (self.functions or self.classes):
-            return False
         cache: dict[str, list[Signature]] = {}
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        names = set(self.functions) | set(self.classes) | set(self.instances)
+        for node in self.calls:
+            name = node.func.id  # type: ignore[attr-defined]
+            if name not in names:
                 continue
             if any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords
             ):
                 continue
-            name = node.func.id
             if name not in cache:
                 cache[name] = self._signatures(name)
             keywords = [k.arg for k in node.keywords if k.arg is not None]

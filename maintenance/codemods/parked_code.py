@@ -1,24 +1,32 @@
-"""MNT005 ParkedCode: code parked in a string literal statement or in a block of commented-out lines."""
+"""MNT005 ParkedCode: code parked in a string literal statement or in a block of commented-out lines.
+
+Detection works on the `ast` tree and the raw text (comment lines inside multi-line strings excluded), so a
+dry run never needs libcst for this rule; libcst is only used to delete the code with `--unsafe-fixes`.
+"""
 
 from __future__ import annotations
 
 import ast
 import re
 import textwrap
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from maintenance.codemods.base import Codemod, Invalid
+from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, iter_blocks
 
 MIN_LINES = 3
 _COMMENT_RUN = re.compile(r"(?m)(?:^[ \t]*#[^\n]*\n){" + str(MIN_LINES) + "}")
 _DIRECTIVE = re.compile(
-    r"noqa|type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.I
+    r"noqa|type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
 )
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
+STRING_MESSAGE = "{n} lines of code parked in a string literal: delete them (git keeps history) or restore them as code that runs"
+COMMENT_MESSAGE = (
+    "{n} commented-out lines of code: delete them (git keeps history) or restore them as code that runs"
+)
 
 
 def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
@@ -42,6 +50,81 @@ def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
             continue
         return True
     return False
+
+
+@dataclass(frozen=True)
+class ParkedSpan:
+    """One piece of parked code: lines `line..end_line` (1-based, inclusive)."""
+
+    kind: str  # "string" or "comment"
+    line: int
+    column: int
+    end_line: int
+    n_lines: int
+
+    @property
+    def message(self) -> str:
+        template = STRING_MESSAGE if self.kind == "string" else COMMENT_MESSAGE
+        return template.format(n=self.n_lines)
+
+
+def find_parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
+    """Every parked string statement and commented-out block of a module."""
+    spans: list[ParkedSpan] = []
+    for owner, body in iter_blocks(tree):
+        has_docstring = isinstance(owner, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        for stmt in body[1:] if has_docstring else body:
+            if (
+                isinstance(stmt, ast.Expr)
+                and isinstance(stmt.value, ast.Constant)
+                and isinstance(stmt.value.value, str)
+                and stmt.value.value.count("\n") >= MIN_LINES - 1
+                and looks_like_code(stmt.value.value)
+            ):
+                n_lines = len([line for line in stmt.value.value.splitlines() if line.strip()])
+                end = stmt.end_lineno or stmt.lineno
+                spans.append(ParkedSpan("string", stmt.lineno, stmt.col_offset + 1, end, n_lines))
+    if _COMMENT_RUN.search(source):
+        runs = [run for run in _comment_runs_in_text(source) if looks_like_code(run[2])]
+        if runs:
+            inside = _string_interior_lines(tree)
+            for first, last, _text, column in runs:
+                if not any(line in inside for line in range(first, last + 1)):
+                    spans.append(ParkedSpan("comment", first, column, last, last - first + 1))
+    return sorted(spans, key=lambda s: s.line)
+
+
+def _string_interior_lines(tree: ast.Module) -> set[int]:
+    """Lines that lie inside a multi-line string (after its first line), where `#` is not a comment."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant | ast.JoinedStr)
+            and node.end_lineno
+            and node.end_lineno > node.lineno
+        ):
+            lines.update(range(node.lineno + 1, node.end_lineno + 1))
+    return lines
+
+
+def _comment_runs_in_text(source: str) -> list[tuple[int, int, str, int]]:
+    """(first line, last line, uncommented text, column) of each run of >= MIN_LINES comment-only lines."""
+    runs: list[tuple[int, int, str, int]] = []
+    run: list[tuple[int, str, int]] = []
+    for number, line in enumerate([*source.splitlines(), ""], start=1):
+        stripped = line.strip()
+        if stripped.startswith("#") and not _DIRECTIVE.search(stripped):
+            run.append((number, _uncomment(stripped), len(line) - len(line.lstrip()) + 1))
+            continue
+        if len(run) >= MIN_LINES:
+            runs.append((run[0][0], run[-1][0], "\n".join(text for _, text, _ in run), run[0][2]))
+        run = []
+    return runs
+
+
+def _uncomment(comment: str) -> str:
+    text = comment[1:]
+    return text[1:] if text.startswith(" ") else text
 
 
 class ParkedCode(Codemod):
@@ -145,90 +228,54 @@ class ParkedCode(Codemod):
 
     @classmethod
     def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
-        """A long string statement outside docstring position, or a run of comment lines."""
-        if _COMMENT_RUN.search(source):
-            return True
-        for node in ast.walk(tree):
-            body = getattr(node, "body", None)
-            if not isinstance(body, list):
-                continue
-            start = (
-                1
-                if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                else 0
-            )
-            for stmt in body[start:]:
-                if (
-                    isinstance(stmt, ast.Expr)
-                    and isinstance(stmt.value, ast.Constant)
-                    and isinstance(stmt.value.value, str)
-                    and stmt.value.value.count("\n") >= MIN_LINES - 1
-                ):
-                    return True
-        return False
+        """Whether the module has any parked code at all (the detection itself: it needs no libcst)."""
+        return bool(find_parked(tree, source))
 
-    def __init__(self, context) -> None:
+    @classmethod
+    def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:
+        """Without --unsafe-fixes there is nothing to rewrite, so the findings come straight from `ast`."""
+        if unsafe_fixes:
+            return None
+        return [FastFinding(s.line, s.column, s.end_line, s.message) for s in find_parked(tree, source)]
+
+    def __init__(self, context: FileContext) -> None:
         super().__init__(context)
-        self.docstrings: set[cst.CSTNode] = set()
+        tree = context.tree if context.tree is not None else ast.parse(context.source)
+        self.spans = find_parked(tree, context.source)
+        self.string_lines = {s.line: s for s in self.spans if s.kind == "string"}
+        self.comment_of_line = {
+            line: span
+            for span in self.spans
+            if span.kind == "comment"
+            for line in range(span.line, span.end_line + 1)
+        }
+        self.comment_nodes: dict[ParkedSpan, list[cst.EmptyLine]] = {}
+        self.blocks: list[tuple[cst.CSTNode, ...]] = []
 
     def visit_Module(self, node: cst.Module) -> None:
-        if node.body:
-            self.docstrings.add(node.body[0])
         self._check_block(node.body)
-        finder = _CommentRuns()
-        node.visit(finder)
-        for run in finder.runs:
-            text = "\n".join(_uncomment(line.comment.value) for line in run if line.comment is not None)
-            if looks_like_code(text):
-                self.report(
-                    run[0],
-                    f"{len(run)} commented-out lines of code: delete them (git keeps history) "
-                    "or restore them as code that runs",
-                    fixes=dict.fromkeys(run, _remove),
-                    unsafe=True,
-                )
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if isinstance(node.body, cst.IndentedBlock) and node.body.body:
-            self.docstrings.add(node.body.body[0])
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if isinstance(node.body, cst.IndentedBlock) and node.body.body:
-            self.docstrings.add(node.body.body[0])
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._check_block(node.body)
 
-    def _check_block(self, body: Sequence[cst.BaseStatement]) -> None:
+    def _check_block(self, body) -> None:
         for stmt in body:
-            if (
-                stmt in self.docstrings
-                or not isinstance(stmt, cst.SimpleStatementLine)
-                or len(stmt.body) != 1
-            ):
+            if not isinstance(stmt, cst.SimpleStatementLine):
                 continue
-            expr = stmt.body[0]
-            if not isinstance(expr, cst.Expr) or not isinstance(
-                expr.value, cst.SimpleString | cst.ConcatenatedString
-            ):
-                continue
-            value = expr.value.evaluated_value
-            if not isinstance(value, str) or not looks_like_code(value):
-                continue
-            n_lines = len([line for line in value.splitlines() if line.strip()])
-            replacement = _remove if len(body) > 1 else _pass
-            self.report(
-                stmt,
-                f"{n_lines} lines of code parked in a string literal: delete them (git keeps history) "
-                "or restore them as code that runs",
-                replacement=replacement,
-                unsafe=True,
-            )
+            span = self.string_lines.get(self.get_metadata(PositionProvider, stmt).start.line)
+            if span is not None:
+                self.report(stmt, span.message, replacement=_remove if len(body) > 1 else _pass, unsafe=True)
 
+    def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
+        if node.comment is None:
+            return
+        span = self.comment_of_line.get(self.get_metadata(PositionProvider, node).start.line)
+        if span is not None:
+            self.comment_nodes.setdefault(span, []).append(node)
 
-def _uncomment(comment: str) -> str:
-    text = comment[1:]
-    return text[1:] if text.startswith(" ") else text
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for span, nodes in self.comment_nodes.items():
+            self.report(nodes[0], span.message, fixes=dict.fromkeys(nodes, _remove), unsafe=True)
 
 
 def _remove(_node: cst.CSTNode) -> cst.RemovalSentinel:
@@ -238,27 +285,3 @@ def _remove(_node: cst.CSTNode) -> cst.RemovalSentinel:
 def _pass(node: cst.CSTNode) -> cst.CSTNode:
     assert isinstance(node, cst.SimpleStatementLine)
     return node.with_changes(body=[cst.Pass()])
-
-
-class _CommentRuns(cst.CSTVisitor):
-    """Runs of at least MIN_LINES consecutive comment-only lines (not directives) in any line list."""
-
-    def __init__(self) -> None:
-        self.runs: list[list[cst.EmptyLine]] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        for attr in ("leading_lines", "lines_after_decorators", "footer", "header"):
-            lines = getattr(node, attr, None)
-            if isinstance(lines, Sequence) and lines and all(isinstance(x, cst.EmptyLine) for x in lines):
-                self._collect(lines)
-        return True
-
-    def _collect(self, lines: Sequence[cst.EmptyLine]) -> None:
-        run: list[cst.EmptyLine] = []
-        for line in [*lines, None]:
-            if line is not None and line.comment is not None and not _DIRECTIVE.search(line.comment.value):
-                run.append(line)
-                continue
-            if len(run) >= MIN_LINES:
-                self.runs.append(run)
-            run = []

@@ -9,7 +9,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from maintenance.codemods.base import Codemod, Invalid, import_aliases, resolve_dotted
+from maintenance.codemods.base import Codemod, Invalid, import_aliases, iter_blocks, resolve_dotted
 
 # How a statement can end: fall through to the next one, or leave the block.
 NORMAL, RETURN, RAISE, BREAK, CONTINUE = "normal", "return", "raise", "break", "continue"
@@ -394,6 +394,7 @@ class _AstAnalysis:
         self.tree = tree
         self.aliases = import_aliases(tree)
         self.never_returns: set[str] = set()
+        self._memo: dict[int, set[str]] = {}
         defined: dict[str, int] = {}
         for stmt in tree.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -417,9 +418,16 @@ class _AstAnalysis:
             for func in funcs:
                 if func.name not in self.never_returns and self.block_kinds(func.body) == {RAISE}:
                     self.never_returns.add(func.name)
+                    self._memo.clear()
                     changed = True
 
     def kinds(self, stmt: ast.stmt) -> set[str]:
+        key = id(stmt)
+        if key not in self._memo:
+            self._memo[key] = self._kinds(stmt)
+        return self._memo[key]
+
+    def _kinds(self, stmt: ast.stmt) -> set[str]:
         if isinstance(stmt, ast.Return):
             return {RETURN}
         if isinstance(stmt, ast.Raise):
@@ -477,14 +485,8 @@ class _AstAnalysis:
         return acc | {NORMAL}
 
     def has_dead_code(self) -> bool:
-        for node in ast.walk(self.tree):
-            for attr in ("body", "orelse", "finalbody"):
-                block = getattr(node, attr, None)
-                if (
-                    isinstance(block, list)
-                    and len(block) > 1
-                    and isinstance(block[0], ast.stmt)
-                    and any(NORMAL not in self.kinds(stmt) for stmt in block[:-1])
-                ):
-                    return True
-        return False
+        """Whether any statement list (descending through statements only, never expressions) has dead code."""
+        return any(
+            len(block) > 1 and any(NORMAL not in self.kinds(stmt) for stmt in block[:-1])
+            for _owner, block in iter_blocks(self.tree)
+        )
