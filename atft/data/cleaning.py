@@ -104,6 +104,9 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
     quality["masked_jumps"] = int(jump[since].sum())
     log_ret[jump] = np.nan
     quality["zero_returns"] = int((log_ret[since] == 0).sum())
+    kept_returns = log_ret[since][:, keep]
+    zero_share = (kept_returns == 0).sum() / max(1, int(np.isfinite(kept_returns).sum()))
+    quality["zero_return_share_kept"] = round(float(zero_share), 4)
     stale = _unchanged_run(log_ret) >= STALE_DAYS
     quality["stale_masked"] = int((stale[since][:, keep]).sum())
 
