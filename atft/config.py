@@ -51,7 +51,7 @@ class TrainConfig:
     patience: int = 3  # early stopping: epochs without a better validation RankIC
     seed: int = 0  # seeds torch, numpy and python's random (and the order of days)
     shuffle_days: bool = True  # visit training days in a seeded random order each epoch
-    torch_threads: int = 2  # intra-op CPU threads (the CI machines have 2 cores)
+    torch_threads: int = 1  # intra-op CPU threads; 1 avoids oversubscription on the shared 2-core CI machines
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
     bf16: bool = True  # bf16 autocast on CUDA (never on CPU)
     compile: bool = False  # torch.compile the model for training

@@ -170,6 +170,7 @@ def test_every_path_goes_through_the_forward_contract(
             "data.cache_dir=none",
             "train.epochs=1",
             "train.max_train_days=4",
+            "train.torch_threads=1",
             "model.hidden_size=8",
             "model.gat_heads=2",
             "model.attention_heads=2",
