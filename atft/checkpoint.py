@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import logging
 import os
+import pickle
 import platform
 import tempfile
 from collections.abc import Mapping
@@ -181,6 +182,11 @@ def save_checkpoint(
     return path
 
 
+def _check_exists(path: Path) -> None:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist (or is not a file).")
+
+
 def _check_not_pickle(path: Path) -> None:
     try:
         with path.open("rb") as handle:
@@ -261,24 +267,26 @@ def load_checkpoint(path: Path, *, map_location: str | torch.device = "cpu") -> 
 
 
 def migrate_legacy(old: Path, new: Path, *, trust_pickle: bool) -> Path:
-    """Convert a legacy full-pickle checkpoint (``torch.save`` of a dict) into the safe format.
+    """Convert a legacy ``torch.save`` checkpoint (a pickled dict) into the safe format.
 
     The legacy dict holds ``state_dict`` (or ``model_state_dict``), ``config`` (an ExperimentConfig dict)
-    and optionally ``feature_names`` and ``metrics``. Unpickling runs code from the file, so this only
-    happens with ``trust_pickle=True``, given by a person who knows where the file came from.
+    and optionally ``feature_names`` and ``metrics``. Without `trust_pickle` the file is read with torch's
+    restricted unpickler (``weights_only=True``: tensors and plain containers only, nothing runs); a file
+    that needs more (arbitrary classes such as ``TorchVersion``) is refused. With ``trust_pickle=True``,
+    given by a person who knows where the file came from, it is fully unpickled, once, to convert it.
     """
     old, new = Path(old), Path(new)
-    if not trust_pickle:
-        raise CheckpointError(
-            f"{old} would be unpickled, which runs any code inside it; pass --trust-pickle only if you trust "
-            "its origin."
-        )
+    _check_exists(old)
     try:
-        legacy = torch.load(
-            old, map_location="cpu", weights_only=False
-        )  # explicit, user-trusted migration only
+        legacy = torch.load(old, map_location="cpu", weights_only=not trust_pickle)
+    except pickle.UnpicklingError as error:
+        first = str(error).strip().splitlines()[-1][:300]
+        raise CheckpointError(
+            f"{old} holds objects beyond tensors and plain data ({first}); converting it means unpickling "
+            "it, which runs any code inside it. Pass --trust-pickle only if you trust its origin."
+        ) from error
     except (OSError, RuntimeError, EOFError, ValueError) as error:
-        raise CheckpointError(f"legacy checkpoint {old} cannot be unpickled: {error}") from error
+        raise CheckpointError(f"legacy checkpoint {old} cannot be read: {error}") from error
     if not isinstance(legacy, Mapping):
         raise CheckpointError(f"legacy checkpoint {old} holds a {type(legacy).__name__}, expected a dict.")
     state = legacy.get("state_dict", legacy.get("model_state_dict"))

@@ -18,8 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     inspect.add_argument("path", type=Path)
     migrate = sub.add_parser(
         "migrate",
-        help="convert a legacy torch.save (pickle) checkpoint into the safe format; unpickling runs code, "
-        "so --trust-pickle is required",
+        help="convert a legacy torch.save (pickle) checkpoint into the safe format; tensors and plain data "
+        "are read with torch's restricted unpickler, anything more needs --trust-pickle",
     )
     migrate.add_argument("old", type=Path, metavar="OLD", help="legacy .pt/.pth file (a pickle)")
     migrate.add_argument("new", type=Path, metavar="NEW", help="output .safetensors checkpoint")

@@ -207,3 +207,23 @@ def test_legacy_pickle_is_refused_then_migrated_explicitly(tmp_path: Path) -> No
     torch.testing.assert_close(output["predictions"]["horizon_1d"], torch.tensor(expected["horizon_1d"]))
     assert loaded.metadata["user"]["migrated_from"] == "legacy_checkpoint.pt"
     assert loaded.metadata["user"]["feature_names"] == ["ret_1d", "ret_5d", "vol_20d", "turnover_z"]
+
+
+def test_plain_legacy_file_migrates_without_trust(tmp_path: Path) -> None:
+    """Tensors and plain containers load through torch's restricted unpickler: no --trust-pickle needed."""
+    config = load_config(None, TINY)
+    torch.manual_seed(1)
+    model = ATFT_GAT_FAN(config.model, n_features=4, n_static=2)
+    old = tmp_path / "plain.pt"
+    torch.save({"model_state_dict": model.state_dict(), "config": config.to_dict()}, old)
+    loaded = load_checkpoint(migrate_legacy(old, tmp_path / "plain.safetensors", trust_pickle=False))
+    assert torch.equal(loaded.model.vsn.weight, model.vsn.weight)
+
+
+def test_migrate_without_trust_does_not_run_a_payload(tmp_path: Path) -> None:
+    marker = tmp_path / "payload_ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"state_dict": _Payload(marker), "config": {}}, evil)
+    with pytest.raises(CheckpointError, match="--trust-pickle"):
+        migrate_legacy(evil, tmp_path / "out.safetensors", trust_pickle=False)
+    assert not marker.exists()
