@@ -49,7 +49,7 @@ def test_oracle_ic_equals_the_metric_of_the_oracle_frame(synthetic_dataset: Mark
 
 
 def test_lightgbm_finds_the_signal(synthetic_dataset: MarketDataset) -> None:
-    frame = baselines.lightgbm_baseline(synthetic_dataset, "test", max_rounds=60)
+    frame = baselines.lightgbm_baseline(synthetic_dataset, "test", max_rounds=60, num_threads=1)
     oracle = synthetic_dataset.oracle_ic
     assert oracle is not None
     for horizon, ic in ic_by_horizon(frame).items():
