@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 
 from rich.console import Console
 from rich.table import Table
@@ -64,16 +63,22 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
     market = args.market or ("panel" if args.data else "pse")
     if args.data and market != "panel":
         raise DataError(f"--data {args.data} is a panel file but --market is {market}; drop one of them")
-    return replace(
-        DataConfig(market=market, panel_path=args.data),
-        start=args.start,
-        min_coverage=args.min_coverage,
-        lookback=args.lookback,
-        cache_dir=None if args.no_cache else args.cache_dir,
-        seed=args.seed,
-        n_stocks=args.synthetic_stocks,
-        n_days=args.synthetic_days,
-    )
+    if market == "panel" and not args.data:
+        raise DataError("--market panel needs --data PATH (your long parquet or CSV panel file)")
+    try:
+        return DataConfig(
+            market=market,
+            panel_path=args.data,
+            start=args.start,
+            min_coverage=args.min_coverage,
+            lookback=args.lookback,
+            cache_dir=None if args.no_cache else args.cache_dir,
+            seed=args.seed,
+            n_stocks=args.synthetic_stocks,
+            n_days=args.synthetic_days,
+        )
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
