@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from atft.checkpoint import LoadedCheckpoint, load_checkpoint, unwrap
-from atft.contract import horizon_key
+from atft.contract import horizon_key, validate_output
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,12 @@ def predict_frame(
     try:
         for batch in dataset.iter_batches(split):
             output = model(to_device(batch, device))
+            validate_output(
+                output,
+                n_stocks=int(batch["mask"].shape[0]),
+                horizons=config.horizons,
+                n_quantiles=len(config.quantiles),
+            )
             frames.append(batch_frame(output, batch, tuple(config.horizons), tuple(config.quantiles)))
     finally:
         model.train(was_training)
