@@ -11,6 +11,9 @@ features of day t never see a later price (see tests/atft/test_data_causality.py
 | zero_returns | close equal to the last close | kept (stale quotes of illiquid stocks) |
 | stale_masked | no price change for `STALE_DAYS` days in a row | stock masked on that day |
 | dropped_low_coverage | close on fewer than min_coverage of days since start | stock dropped |
+
+Counts are over the kept universe since `start`; `source_<category>` repeats them over every stock of
+the source. `returns` is the number of valid daily returns, the base of `zero_returns`.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class CleanPanel:
     log_value: np.ndarray  # float64 log(1 + traded value), NaN where absent
     stale: np.ndarray  # bool: the close has not changed for STALE_DAYS days
     first_day: int  # index of the first day on or after `start`
-    quality: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)  # counts per category, see the module doc
     signal: np.ndarray | None = None
 
 
@@ -83,7 +86,6 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
 
     close = raw.close.copy()
     non_positive = np.isfinite(close) & (close <= 0)
-    quality["non_positive_prices"] = int(non_positive[since].sum())
     close[non_positive] = np.nan
 
     has_close = np.isfinite(close)
@@ -101,14 +103,8 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
     log_ret = _log_returns(close)
     with np.errstate(invalid="ignore"):
         jump = np.isfinite(log_ret) & (np.abs(np.expm1(log_ret)) > config.max_abs_move)
-    quality["masked_jumps"] = int(jump[since].sum())
     log_ret[jump] = np.nan
-    quality["zero_returns"] = int((log_ret[since] == 0).sum())
-    kept_returns = log_ret[since][:, keep]
-    zero_share = (kept_returns == 0).sum() / max(1, int(np.isfinite(kept_returns).sum()))
-    quality["zero_return_share_kept"] = round(float(zero_share), 4)
     stale = _unchanged_run(log_ret) >= STALE_DAYS
-    quality["stale_masked"] = int((stale[since][:, keep]).sum())
 
     prices = np.stack([raw.open, raw.high, raw.low, close])
     present = np.isfinite(prices).all(axis=0)
@@ -119,14 +115,29 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
             | (raw.low <= 0)
         )
         log_range = np.where(present & ~violation, np.log(raw.high / raw.low), np.nan)
-    quality["ohlc_violations"] = int(violation[since].sum())
     with np.errstate(invalid="ignore"):
         log_value = np.where(raw.value >= 0, np.log1p(raw.value), np.nan)
 
+    # Counts over the kept universe since `start` (shares of stock_days_with_close are meaningful), then
+    # the same categories over every stock of the source (`source_*`), as the source's own facts.
+    categories = {
+        "non_positive_prices": non_positive,
+        "masked_jumps": jump,
+        "ohlc_violations": violation,
+        "zero_returns": log_ret == 0,
+    }
     quality["stock_days_with_close"] = int(has_close[since][:, keep].sum())
     quality["stock_days_missing"] = int((~has_close[since][:, keep]).sum())
-    for name in ("non_positive_prices", "masked_jumps", "zero_returns", "ohlc_violations"):
-        logger.info("%s: %s = %d", raw.source, name, quality[name])
+    for name, flags in categories.items():
+        quality[name] = int(flags[since][:, keep].sum())
+    quality["stale_masked"] = int(stale[since][:, keep].sum())
+    quality["returns"] = int(np.isfinite(log_ret[since][:, keep]).sum())
+    for name, flags in categories.items():
+        quality[f"source_{name}"] = int(flags[since].sum())
+    for name in categories:
+        logger.info(
+            "%s: %s = %d (source-wide %d)", raw.source, name, quality[name], quality[f"source_{name}"]
+        )
 
     codes = [c for c, k in zip(raw.codes, keep, strict=True) if k]
     return CleanPanel(
