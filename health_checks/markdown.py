@@ -87,11 +87,35 @@ def _details(report: Mapping[str, Any], code: str) -> Mapping[str, Any]:
     return _by_code(report).get(code, {}).get("details", {}) or {}
 
 
-def _evidence(details: Mapping[str, Any]) -> list[str]:
+# details that have their own section in the report: the issue points there instead of repeating them
+ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
+    "HC002": (("counts", "names"), "Linting"),
+    "HC021": (("horizons",), "Model Health"),
+    "HC022": (("rows",), "Diagnostics"),
+    "HC023": (("horizons", "baselines", "best_baseline"), "Model Health"),
+}
+
+
+def _nested_table(value: Mapping[str, Any]) -> list[str] | None:
+    """``{row: {column: scalar}}`` as a table, or None when ``value`` is not of that shape."""
+    if not value or not all(isinstance(v, Mapping) for v in value.values()):
+        return None
+    inner = [v for row in value.values() for v in row.values()]
+    if any(isinstance(v, Mapping | list) for v in inner):
+        return None
+    columns = list(dict.fromkeys(k for row in value.values() for k in row))
+    return _table(
+        ("", *columns), ((f"`{name}`", *(row.get(c) for c in columns)) for name, row in value.items())
+    )
+
+
+def _evidence(details: Mapping[str, Any], code: str = "") -> list[str]:
     """Details as readable evidence: scalars as bullets, lists of records as tables, text as code."""
     lines: list[str] = []
+    skipped, section = ELSEWHERE.get(code, ((), ""))
+    shown_elsewhere = [key for key in skipped if details.get(key)]
     for key, value in details.items():
-        if key in {"traceback", "plot"} or value in (None, [], {}):
+        if key in {"traceback", "plot", "not_applicable"} or key in skipped or value in (None, [], {}):
             continue
         label = key.replace("_", " ")
         if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
@@ -103,6 +127,8 @@ def _evidence(details: Mapping[str, Any]) -> list[str]:
                 *_table(columns, ([v.get(c) for c in columns] for v in value), MAX_TABLE_ROWS),
             ]
             lines.append("")
+        elif isinstance(value, Mapping) and _nested_table(value) is not None:
+            lines += ["", f"*{label}*:", "", *(_nested_table(value) or []), ""]
         elif isinstance(value, Mapping):
             flat = all(not isinstance(v, Mapping | list) for v in value.values())
             if flat:
@@ -126,6 +152,8 @@ def _evidence(details: Mapping[str, Any]) -> list[str]:
             lines += [f"- {label}:", "", "```", value.strip(), "```", ""]
         else:
             lines.append(f"- {label}: {_fmt(value)}")
+    if shown_elsewhere:
+        lines.append(f"- {', '.join(k.replace('_', ' ') for k in shown_elsewhere)}: see {section} below")
     if "traceback" in details:
         lines += ["", "```text", "".join(details["traceback"]).strip(), "```"]
     return lines
@@ -253,7 +281,7 @@ def _issue_block(index: int, check: Mapping[str, Any], previous: Mapping[str, An
         "",
         check["message"],
     ]
-    evidence = _evidence(check.get("details") or {})
+    evidence = _evidence(check.get("details") or {}, check["code"])
     if evidence:
         lines += ["", *evidence]
     lines += ["", "**Next step**:", "", "```bash", check.get("command") or _default_command(check), "```", ""]

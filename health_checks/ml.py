@@ -105,6 +105,27 @@ def quick_train(ctx: CheckContext) -> Any:
     return ctx.memo("quick_train", compute)
 
 
+QUICK_RUN_DIR = "runs/quick-train"
+
+
+def train_command(ctx: CheckContext) -> str:
+    """The shell command that reproduces the quick training, leaving its checkpoint in runs/quick-train."""
+    s = ctx.settings
+    return (
+        f"python -m atft train --market {s.quick_train_market} --epochs {s.quick_train_epochs} "
+        f"--max-seconds {s.quick_train_max_seconds:g} --out {QUICK_RUN_DIR}"
+    )
+
+
+def with_checkpoint(ctx: CheckContext, command: str) -> str:
+    """``command`` (which takes ``--checkpoint CKPT``) after the quick training that produces CKPT; for a
+    tree that builds its own model, the health check that looks at it."""
+    if ctx.settings.model_factory:
+        return f"python -m health_checks --root {ctx.root} --only HC021,HC022"
+    checkpoint = f"{QUICK_RUN_DIR}/model.safetensors"
+    return f"{train_command(ctx)} && {command.replace('CKPT', checkpoint)}"
+
+
 def load_factory(ctx: CheckContext, spec: str) -> Any:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
@@ -140,7 +161,7 @@ def model_under_check(ctx: CheckContext) -> ModelUnderCheck:
     return ctx.memo("model_under_check", compute)
 
 
-def _to_torch(batch: Mapping[str, Any]) -> dict[str, Any]:
+def to_torch(batch: Mapping[str, Any]) -> dict[str, Any]:
     import numpy as np
     import torch
 
@@ -156,7 +177,7 @@ def _generic_frame(model: Any, batches: Iterable[Mapping[str, Any]], horizons: t
     pieces = []
     with torch.no_grad():
         for raw in batches:
-            batch = _to_torch(raw)
+            batch = to_torch(raw)
             output = model(batch)
             mask = batch["mask"].cpu().numpy().astype(bool)
             targets = batch["raw_targets"].float().cpu().numpy()[mask]
@@ -218,7 +239,7 @@ def diagnostics(ctx: CheckContext) -> Any:
         collect = attribute("atft.diagnostics", "collect")
         under = model_under_check(ctx)
         days = list(under.dataset.split_days("val"))[:DIAGNOSTIC_DAYS]
-        batches = [_to_torch(under.dataset.batch(day)) for day in days]
+        batches = [to_torch(under.dataset.batch(day)) for day in days]
         return collect(under.model, batches)
 
     return ctx.memo("diagnostics", compute)

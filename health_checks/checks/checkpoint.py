@@ -42,10 +42,13 @@ class HC030(Check):
         save = ml.attribute("atft.checkpoint", "save_checkpoint")
         load = ml.attribute("atft.checkpoint", "load_checkpoint")
         trained = ctx.peek("quick_train")
+        batch = None
         if trained is not None:
             config, result = trained
             model = load(result.checkpoint_path).model
             origin = "the quick-trained model"
+            data = ml.dataset(ctx)
+            batch = ml.to_torch(data.batch(next(iter(data.split_days("val")))))
         else:
             config = ml.attribute("atft.config", "load_config")(None, ["model.hidden_size=16"])
             model = ml.attribute("atft.model", "ATFT_GAT_FAN")(config.model, n_features=4)
@@ -57,7 +60,8 @@ class HC030(Check):
         if head[:1] == b"\x80" or head == b"PK\x03\x04":
             return Outcome(Status.FAIL, f"{path.name} was written as a pickle/zip, not safetensors", {})
         loaded = load(path)
-        batch = synthetic_batch(8, 20, model.n_features, model.config.edge_dim)
+        if batch is None:
+            batch = synthetic_batch(8, 20, model.n_features, model.config.edge_dim)
         with torch.no_grad():
             diff = _outputs_equal(model(batch), loaded.model(batch))
         details: dict[str, Any] = {"model": origin, "bytes": path.stat().st_size, "max_abs_diff": diff}

@@ -51,7 +51,10 @@ class HC032(Check):
                 Status.FAIL,
                 f"the export of {days} {split} days wrote no row: {error}",
                 {"split": split, "days": days},
-                f"python -m atft export --split {split} -v",
+                ml.with_checkpoint(
+                    ctx,
+                    f"python -m atft export --checkpoint CKPT --market {ml.market(ctx)} --split {split} --out predictions.parquet",
+                ),
             )
         details: dict[str, Any] = {
             "split": split,
@@ -69,7 +72,10 @@ class HC032(Check):
                 Status.FAIL,
                 f"the export wrote {on_disk} rows (returned {returned}) for {details['days']} {split} days.",
                 details,
-                f"python -m atft export --split {split} -v",
+                ml.with_checkpoint(
+                    ctx,
+                    f"python -m atft export --checkpoint CKPT --market {ml.market(ctx)} --split {split} --out predictions.parquet",
+                ),
             )
         if on_disk != returned:
             return Outcome(

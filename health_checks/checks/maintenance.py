@@ -80,7 +80,11 @@ class HC003(Check):
                 details,
                 "python -m maintenance.fix --apply",
             )
-        rest = f"; {len(findings)} report-only findings remain" if findings else ""
+        rest = (
+            f"; {len(findings)} report-only finding{'s' if len(findings) != 1 else ''} remain"
+            if findings
+            else ""
+        )
         return Outcome.passed(f"no safe fix pending in {report.files_scanned} files{rest}", **details)
 
 

@@ -111,6 +111,8 @@ class HC023(Check):
                 "; ".join(problems)
                 + f" ({summary}). Train longer or check the features before trusting the model.",
                 details,
-                "python -m atft evaluate --split val",
+                ml.with_checkpoint(
+                    ctx, f"python -m atft evaluate --checkpoint CKPT --market {ml.market(ctx)} --split val"
+                ),
             )
         return Outcome.passed(f"{summary} on {details['n_days']} {split} days", **details)

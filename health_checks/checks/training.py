@@ -72,11 +72,11 @@ class HC020(Check):
                 Status.FAIL,
                 "; ".join(problems) + ".",
                 details,
-                f"python -m atft train --set data.market={config.data.market} --set train.epochs=1 -v",
+                ml.train_command(ctx),
             )
         budget = " (stopped by the time budget)" if details["stopped_by_budget"] else ""
         return Outcome.passed(
-            f"{len(history)} epochs on {config.data.market} in {details['seconds']} s{budget}; training loss "
+            f"{len(history)} epoch{'s' if len(history) != 1 else ''} on {config.data.market} in {details['seconds']} s{budget}; training loss "
             f"{' → '.join(f'{v:.4f}' for v in losses)}; best epoch {result.best_epoch}",
             **details,
         )
@@ -136,7 +136,10 @@ class HC021(Check):
             f"predictions collapsed at {', '.join(collapsed)} (scale ratio < {threshold} or constant on most "
             f"days){stage_text}. A constant model has IC 0 and a meaningless Sharpe.",
             details,
-            "python -m atft diagnose --split val",
+            ml.with_checkpoint(
+                ctx,
+                f"python -m atft diagnose --checkpoint CKPT --market {ml.market(ctx)} --split val --plot diagnostics.png",
+            ),
         )
 
 
@@ -168,6 +171,9 @@ class HC022(Check):
                 f"the spread across stocks collapses at stage `{report.collapse_stage}` "
                 f"({len(rows)} stages measured); everything after it predicts a constant.",
                 details,
-                "python -m atft diagnose --split val",
+                ml.with_checkpoint(
+                    ctx,
+                    f"python -m atft diagnose --checkpoint CKPT --market {ml.market(ctx)} --split val --plot diagnostics.png",
+                ),
             )
         return Outcome.passed(f"no stage collapses ({len(rows)} stages measured)", **details)
