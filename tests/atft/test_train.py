@@ -153,3 +153,15 @@ def test_learning_rate_schedule_warms_up_then_decays() -> None:
     assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in itertools.pairwise(values[9:]))
     assert values[100] == pytest.approx(0.1)
+
+
+def test_diagnostics_during_training_land_in_the_history(tmp_path: Path, tiny_dataset) -> None:
+    config = load_config(
+        None, [*TINY, "train.epochs=1", "diagnostics.enabled=true", "diagnostics.max_days=2"]
+    )
+    result = train(config, tmp_path, dataset=tiny_dataset, progress=False)
+    diagnostics = result.history[0]["diagnostics"]
+    assert diagnostics["collapse_stage"] is None
+    assert [row["stage"] for row in diagnostics["rows"]][:3] == ["fan", "vsn", "projection"]
+    written = json.loads((tmp_path / "history.jsonl").read_text().splitlines()[0])
+    assert written["diagnostics"]["rows"][0]["std"] > 0
