@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from rich.console import Console
 
 from atft.baselines import BASELINES, run_baselines
 from atft.cli.data import add_data_arguments, data_config_from_args
-from atft.data import DataError, load_dataset
+from atft.data import DataConfig, DataError, load_dataset
 from atft.data.splits import SPLITS
 from atft.evaluate import evaluate_models
 
@@ -40,7 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         type=Path,
         metavar="PATH",
-        help="a trained checkpoint to evaluate (repeatable); its rows are named atft:<file stem>",
+        help="a trained checkpoint to evaluate (repeatable); its rows are named atft:<file stem>. Without "
+        "--market/--data the data config stored in the (first) checkpoint is used; a checkpoint trained on "
+        "other data is refused",
     )
     parser.add_argument(
         "--cost-bps",
@@ -51,13 +54,42 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
+SYNTHETIC_FIELDS = ("n_stocks", "n_days", "n_sectors", "signal_strength", "signal_persistence", "seed")
+
+
+def checkpoint_data_config(path: Path) -> DataConfig:
+    """The DataConfig a checkpoint was trained on (read from its metadata, tensors not loaded)."""
+    if not path.exists():
+        raise DataError(f"{path}: checkpoint not found; give the file written by `python -m atft train`")
+    try:
+        module = importlib.import_module("atft.checkpoint")
+        read_metadata = module.read_metadata
+    except (ImportError, AttributeError) as exc:
+        raise DataError(
+            f"--checkpoint needs atft.checkpoint.read_metadata, which is not available ({exc})"
+        ) from exc
+    checkpoint_error = getattr(module, "CheckpointError", RuntimeError)
+    try:
+        return DataConfig.from_dict(read_metadata(path)["config"]["data"])
+    except checkpoint_error as exc:
+        raise DataError(str(exc)) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path}: no usable data config in the checkpoint metadata ({exc})") from exc
+
+
+def config_differences(wanted: DataConfig, trained: DataConfig) -> list[str]:
+    """Fields (other than cache_dir) where two data configs build different datasets."""
+    ignored = {"cache_dir"} | (set(SYNTHETIC_FIELDS) if wanted.market != "synthetic" else set())
+    mine, theirs = wanted.to_dict(), trained.to_dict()
+    return [
+        f"{k}={mine[k]!r} (trained {theirs[k]!r})" for k in mine if k not in ignored and mine[k] != theirs[k]
+    ]
+
+
 def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[str, pd.DataFrame]:
     """Predictions frames of trained checkpoints via `atft.inference.predict_frame` (imported lazily)."""
     if not paths:
         return {}
-    for path in paths:
-        if not path.exists():
-            raise DataError(f"{path}: checkpoint not found; give the file written by `python -m atft train`")
     try:
         module = importlib.import_module("atft.inference")
         predict_frame = module.predict_frame
@@ -67,8 +99,12 @@ def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[st
             "evaluate baselines only or update atft"
         ) from exc
     frames = {}
+    checkpoint_error = getattr(importlib.import_module("atft.checkpoint"), "CheckpointError", RuntimeError)
     for path in paths:
-        frames[f"atft:{path.stem}"] = predict_frame(path, dataset, split)
+        try:
+            frames[f"atft:{path.stem}"] = predict_frame(path, dataset, split)
+        except (checkpoint_error, ValueError) as exc:
+            raise DataError(f"{path}: cannot predict with this checkpoint: {exc}") from exc
     return frames
 
 
@@ -78,6 +114,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         config = data_config_from_args(args)
+        trained = [checkpoint_data_config(path) for path in args.checkpoint]
+        if trained and not args.market and not args.data:  # no data options: use the checkpoint's data
+            config = replace(trained[0], cache_dir=config.cache_dir)
+        for path, data in zip(args.checkpoint, trained, strict=True):
+            differences = config_differences(config, data)
+            if differences:
+                raise DataError(
+                    f"{path}: trained on other data ({', '.join(differences[:4])}); evaluate it with the "
+                    "same data options, or drop --market/--data to use the checkpoint's own data config"
+                )
         dataset = load_dataset(config, progress=args.format == "text" and sys.stderr.isatty())
         names = [] if not args.baselines else [n.strip() for n in args.baselines.split(",") if n.strip()]
         if names == ["all"]:

@@ -92,3 +92,35 @@ def test_pse_baseline_table_on_the_test_period(
     # the fitted baselines find real structure out of sample (PSE short-term reversal)
     assert rows[("ridge", 1)]["ic"] > 0.02 and rows[("lightgbm", 1)]["ic"] > 0.02
     assert all(math.isfinite(r["ic"]) for r in data["results"])
+
+
+def test_cli_evaluates_a_checkpoint_on_the_data_it_was_trained_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An (untrained) model saved as a checkpoint: its rows join the table, on the checkpoint's own data."""
+    import dataclasses
+
+    from atft.checkpoint import save_checkpoint
+    from atft.config import ExperimentConfig
+    from atft.data import DataConfig, load_dataset
+    from atft.model import ATFT_GAT_FAN, ModelConfig
+
+    data = DataConfig(market="synthetic", n_stocks=20, n_days=300, cache_dir=None, lookback=8)
+    dataset = load_dataset(data)
+    config = ExperimentConfig(data=data, model=ModelConfig(hidden_size=8, gat_heads=2, attention_heads=2))
+    model = ATFT_GAT_FAN(config.model, n_features=dataset.n_features, n_static=dataset.n_static)
+    path = save_checkpoint(
+        tmp_path / "tiny.safetensors", model, config, metadata={"feature_names": dataset.feature_names}
+    )
+    assert run_cli(["--no-cache", "--checkpoint", str(path), "--baselines", "zero", "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["market"] == "synthetic"
+    rows = [r for r in result["results"] if r["model"] == "atft:tiny"]
+    assert [r["horizon"] for r in rows] == [1, 5, 10, 20]
+    assert all(r["n_days"] > 0 for r in rows)
+    # the same checkpoint on other data is refused with one line
+    other = dataclasses.replace(data, lookback=20)
+    argv = ["--market", "synthetic", "--no-cache", "--synthetic-stocks", "20", "--synthetic-days", "300"]
+    assert run_cli([*argv, "--lookback", str(other.lookback), "--checkpoint", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "trained on other data" in err and "lookback=20 (trained 8)" in err and "\n" not in err
