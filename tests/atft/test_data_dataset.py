@@ -225,3 +225,30 @@ def test_synthetic_oracle_ic_is_positive_for_every_horizon(synthetic_dataset: Ma
         dataclasses.replace(synthetic_dataset.config, signal_strength=0.0, cache_dir=None)
     ).oracle_ic
     assert weaker is not None and all(abs(ic) < 0.05 for ic in weaker.values())
+
+
+def test_iter_batches_walks_the_split_in_date_order(synthetic_dataset: MarketDataset) -> None:
+    ds = synthetic_dataset
+    dates = [batch["date"] for batch in ds.iter_batches("val")]
+    assert dates == [str(ds.dates[d]) for d in ds.split_days("val")]
+    assert dates == sorted(dates) and len(set(dates)) == len(dates)
+    with pytest.raises(KeyError, match="unknown split"):
+        ds.split_days("holdout")
+
+
+def test_predictions_frame_checks_its_shape_and_keeps_masked_in_rows(
+    synthetic_dataset: MarketDataset,
+) -> None:
+    ds = synthetic_dataset
+    days = ds.split_days("test")
+    with pytest.raises(ValueError, match=r"expected \(days, stocks, horizons\)"):
+        ds.predictions_frame("test", np.zeros((len(days), ds.n_stocks)))
+    values = np.random.default_rng(0).normal(size=(len(days), ds.n_stocks, len(ds.horizons)))
+    frame = ds.predictions_frame("test", values)
+    row = frame.iloc[0]
+    day = int(days[0])
+    stock = ds.codes.index(row["code"])
+    k = ds.horizons.index(int(row["horizon"]))
+    assert row["prediction"] == values[0, stock, k]
+    assert row["target"] == pytest.approx(float(ds.raw_targets[day, stock, k]))
+    assert len(frame) == int(ds.mask[days].sum()) * len(ds.horizons)
