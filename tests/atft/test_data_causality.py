@@ -19,12 +19,15 @@ BASE = build_from_panel(BASE_PANEL, CONFIG)
 
 
 def perturbed_after(panel: RawPanel, day: int, rng: np.random.Generator, jumps: bool) -> RawPanel:
-    """A copy of `panel` whose prices and traded values after `day` are scaled by random factors."""
+    """A copy of `panel` whose prices and traded values after `day` are scaled by random factors
+    (every later day changes)."""
     later = slice(day + 1, None)
     shape = panel.close[later].shape
-    scale = rng.uniform(0.5, 1.5, shape)
+    # a random walk of relative changes (a few percent a day), so later days stay mostly usable
+    log_scale = np.cumsum(rng.normal(0.0, 0.04, shape), axis=0)
     if jumps:  # absurd moves, as unadjusted splits make them
-        scale *= np.where(rng.random(shape) < 0.003, 3.0, 1.0)
+        log_scale += np.cumsum(np.where(rng.random(shape) < 0.003, np.log(3.0), 0.0), axis=0)
+    scale = np.exp(log_scale)
     changed = {}
     for name in ("open", "high", "low", "close", "value"):
         array = getattr(panel, name).copy()
