@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -40,7 +41,9 @@ def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
     if len(lines) < min_lines:
         return False
     try:
-        tree = ast.parse(body)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(body)
     except (SyntaxError, ValueError):
         return False
     for stmt in tree.body:

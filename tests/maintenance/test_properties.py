@@ -88,7 +88,9 @@ def blocks(draw: st.DrawFn, level: int = 1, in_loop: bool = False, depth: int = 
                 lines.append(_indent("else:", level))
                 lines.append(draw(blocks(level + 1, in_loop, depth + 1)))
         elif kind == "loop":
-            lines.append(_indent(draw(st.sampled_from(["while True:", "for i in range(3):", "while x:"])), level))
+            lines.append(
+                _indent(draw(st.sampled_from(["while True:", "for i in range(3):", "while x:"])), level)
+            )
             lines.append(draw(blocks(level + 1, True, depth + 1)))
         else:
             lines.append(_indent("try:", level))
