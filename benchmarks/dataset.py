@@ -11,6 +11,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
+import torch
+
 from atft.data import DataConfig, load_dataset
 from atft.data.config import MARKETS
 from atft.data.dataset import cache_path
@@ -21,7 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--market", choices=[m for m in MARKETS if m != "panel"], default="pse")
     parser.add_argument("--repeat", type=int, default=3, help="cached loads to time (the best counts)")
     parser.add_argument("--batches", type=int, default=200, help="day batches to time after loading")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (as the trainer sets)")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory(prefix="atft-bench-") as cache_dir:
         config = replace(DataConfig(market=args.market), cache_dir=cache_dir)
@@ -50,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  cold build (empty cache): {cold:7.2f} s")
     print(f"  cached load (best of {len(loads)}): {cached:7.3f} s")
     print(f"  speed-up cached/cold:     {cold / cached:7.1f} x")
-    print(f"  day batch (graph included): {per_batch * 1e3:.2f} ms ({len(days)} batches)")
+    print(
+        f"  day batch (graph included): {per_batch * 1e3:.2f} ms ({len(days)} batches, "
+        f"{args.threads} torch thread(s))"
+    )
     return 0
 
 
