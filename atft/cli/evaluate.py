@@ -19,7 +19,10 @@ from atft.data.splits import SPLITS
 from atft.evaluate import evaluate_models
 
 NAME = "evaluate"
-HELP = "measure baselines and checkpoints on one split: IC, RankIC, ICIR, scale ratio, long-short Sharpe"
+HELP = (
+    "measure baselines and checkpoints on one split: IC, RankIC, ICIR, scale ratio, long-short Sharpe "
+    "(on the synthetic market an `oracle` row, the planted signal, comes first)"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
