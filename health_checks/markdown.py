@@ -429,10 +429,11 @@ def _model(report: Mapping[str, Any], previous: Mapping[str, Any] | None) -> lis
             f"{k.replace('_', ' ')} {_fmt(train[k], 3)}"
             for k in (
                 "market",
+                "epochs",
                 "epochs_run",
                 "best_epoch",
                 "seconds",
-                "stopped_by_budget",
+                "stop_reason",
                 "train_days",
                 "val_days",
             )

@@ -233,14 +233,20 @@ def metrics(ctx: CheckContext, split: str = "val") -> list[dict[str, Any]]:
 
 
 def diagnostics(ctx: CheckContext) -> Any:
-    """``atft.diagnostics.collect`` on a few validation days of the model under check."""
+    """``atft.diagnostics.collect`` on a few validation days of the model under check (with the trainer's
+    loss, so that the report also shows the gradient norm reaching each stage)."""
 
     def compute() -> Any:
         collect = attribute("atft.diagnostics", "collect")
         under = model_under_check(ctx)
         days = list(under.dataset.split_days("val"))[:DIAGNOSTIC_DAYS]
         batches = [to_torch(under.dataset.batch(day)) for day in days]
-        return collect(under.model, batches)
+        loss_fn = None
+        if under.config is not None:  # the trainer's loss gives the per-stage gradient norms too
+            loss_cls = attribute("atft.loss", "QuantileCorrelationLoss")
+            model_config = under.config.model
+            loss_fn = loss_cls(under.config.loss, model_config.horizons, model_config.quantiles)
+        return collect(under.model, batches, loss_fn=loss_fn)
 
     return ctx.memo("diagnostics", compute)
 
