@@ -241,7 +241,35 @@ def _summary(report: Mapping[str, Any], previous: Mapping[str, Any] | None) -> l
         )
     if previous is not None and len(impact) == 0:
         impact.append("- No check changed status and no tracked figure moved since the previous report.")
-    return [*lines, *impact, "", "---", ""]
+    return [*lines, *impact, "", *_key_figures(report), "---", ""]
+
+
+def _key_figures(report: Mapping[str, Any]) -> list[str]:
+    """The handful of numbers a reader looks for first, from the checks that produced them."""
+    figures = []
+    imports = _details(report, "HC001")
+    if "modules" in imports:
+        figures.append(
+            f"modules importing: {imports['modules'] - imports.get('failed', 0)}/{imports['modules']}"
+        )
+    lint = _details(report, "HC002")
+    if "total" in lint:
+        figures.append(f"lint findings: {lint['total']}")
+    pending = _details(report, "HC003")
+    if "fixable" in pending:
+        figures.append(f"safe fixes pending: {pending['fixable']}")
+    train = _details(report, "HC020")
+    if "seconds" in train:
+        figures.append(f"quick training: {train.get('epochs_run')} epoch(s) in {_fmt(train['seconds'], 0)} s")
+    model = _details(report, "HC023").get("horizons") or []
+    if model:
+        figures.append("val IC " + ", ".join(f"{row['horizon']} {_fmt(row.get('ic'), 3)}" for row in model))
+    export = _details(report, "HC032")
+    if "rows_in_file" in export:
+        figures.append(f"rows exported: {export['rows_in_file']}")
+    if not figures:
+        return []
+    return ["**Key figures**: " + "; ".join(figures) + ".", ""]
 
 
 def _lint_total(counts: Mapping[str, int] | None) -> int | None:
@@ -272,7 +300,7 @@ def _issue_block(index: int, check: Mapping[str, Any], previous: Mapping[str, An
     if previous is not None and not _is_new(check, previous):
         since = "also present in the previous report"
     lines = [
-        f"### {index}. {check['title']} ({severity} - {check['status']})",
+        f"### {index}. {ICON[check['status']]} {check['title']} ({severity} - {check['status']})",
         "",
         f"**Check**: `{check['code']}` (`{check['name']}`) · **Status**: {ICON[check['status']]} "
         f"{check['status']} · {since}",
