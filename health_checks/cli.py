@@ -169,7 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     fixes = None
     if args.apply_fixes:
         err.print("applying the safe fixes of maintenance.fix …")
-        fixes = _apply_fixes(root)
+        try:
+            fixes = _apply_fixes(root)
+        except ImportError as error:
+            err.print(f"[red]--apply-fixes needs maintenance.fix, which does not import: {error}[/]")
+            return 2
         err.print(f"applied {len(fixes['applied'])} fixes in {len(fixes['changed_files'])} files")
 
     ctx = CheckContext(
