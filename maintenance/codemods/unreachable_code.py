@@ -64,7 +64,8 @@ class UnreachableCode(Codemod):
     Safe: the deleted statements cannot run. Code is deleted, never commented out or parked in a string;
     git remembers it. Reachable code is never touched: a branch where only one arm exits, code after a
     `try` whose handler catches, loops with `break`, functions that can return, decorated functions and
-    generators are all treated as possibly returning. Dead statements that contain `yield`, `global` or
+    generators are all treated as possibly returning, and a `with` block always as possibly completing
+    (its context manager may swallow an exception, as `contextlib.suppress` does). Dead statements that contain `yield`, `global` or
     `nonlocal` are left alone because they change what the function is.
     """
 
@@ -136,6 +137,8 @@ class UnreachableCode(Codemod):
         "import functools\n\n\n@functools.cache\ndef main():\n    raise SystemExit\n\n\nmain()\nx = 1\n",
         "def exit(code):\n    return code\n\n\nexit(1)\nprint('shadowed exit returns')\n",
         "from contextlib import suppress\n\nwith suppress(ValueError):\n    raise ValueError\nprint('suppressed')\n",
+        "def take(it):\n    out = []\n    with suppress(StopIteration):\n        while True:\n            out.append(next(it))\n"
+        "    return out\n",
         "for x in items:\n    if x:\n        continue\n    print(x)\n",
         "def main():\n    sys.exit(0)\n\n\ndef main():\n    return 1\n\n\nmain()\nprint('redefined')\n",
     )
@@ -284,8 +287,9 @@ class _CstAnalysis:
                 out |= self.block_kinds(_body(stmt.orelse.body)) if stmt.orelse else {NORMAL}
             return out
         if isinstance(stmt, cst.With):
-            body = self.block_kinds(_body(stmt.body))
-            return body | {NORMAL} if RAISE in body else body
+            # any exception inside (an explicit raise, or `next()` raising StopIteration in a `while True`)
+            # may be swallowed by the context manager (`suppress`), so a `with` can always complete
+            return self.block_kinds(_body(stmt.body)) | {NORMAL}
         if isinstance(stmt, cst.Try | cst.TryStar):
             body = self.block_kinds(_body(stmt.body))
             out = body - {NORMAL}
@@ -455,8 +459,7 @@ class _AstAnalysis:
                 out |= self.block_kinds(stmt.orelse) if stmt.orelse else {NORMAL}
             return out
         if isinstance(stmt, ast.With | ast.AsyncWith):
-            body = self.block_kinds(stmt.body)
-            return body | {NORMAL} if RAISE in body else body
+            return self.block_kinds(stmt.body) | {NORMAL}
         if isinstance(stmt, ast.Try | ast.TryStar):
             body = self.block_kinds(stmt.body)
             out = body - {NORMAL}
