@@ -19,19 +19,21 @@ import logging
 import re
 import tokenize
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
+from maintenance.codemods.base import Replacement
 from maintenance.findings import PARSE_ERROR_CODE, Finding
 
 LOG = logging.getLogger(__name__)
+Positions = Mapping[cst.CSTNode, CodeRange]
 MAX_ROUNDS = 3
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
@@ -109,13 +111,15 @@ def _parse_ast(source: str) -> ast.Module:
 class _Applier(cst.CSTTransformer):
     """Applies every fix of one file in one transform; a fix receives the already-updated node."""
 
-    def __init__(self, fixes: dict[cst.CSTNode, object]) -> None:
+    def __init__(self, fixes: dict[cst.CSTNode, Replacement]) -> None:
         super().__init__()
         self.fixes = fixes
 
-    def on_leave(self, original_node, updated_node):
+    def on_leave(
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel:
         fix = self.fixes.get(original_node)
-        return fix(updated_node) if fix is not None else updated_node  # type: ignore[operator]
+        return fix(updated_node) if fix is not None else updated_node
 
 
 def _select(codes: Sequence[str] | None) -> list[type[Codemod]]:
@@ -186,7 +190,7 @@ def analyze_text(
             applies = bool(violation.fixes) and (unsafe_fixes or not violation.unsafe)
             kept.append((violation, applies))
 
-    fixes: dict[cst.CSTNode, object] = {}
+    fixes: dict[cst.CSTNode, Replacement] = {}
     imports: set[tuple[str, str | None]] = set()
     for violation, applies in kept:
         if applies:
@@ -219,7 +223,9 @@ def analyze_text(
     return result
 
 
-def _apply(module: cst.Module, fixes: dict, imports: set[tuple[str, str | None]], path: str) -> str | None:
+def _apply(
+    module: cst.Module, fixes: dict[cst.CSTNode, Replacement], imports: set[tuple[str, str | None]], path: str
+) -> str | None:
     """The module with all fixes applied, or `None` when the result would not parse (a bug: logged)."""
     new_module = module.visit(_Applier(fixes))
     if imports:
@@ -241,7 +247,7 @@ def _apply(module: cst.Module, fixes: dict, imports: set[tuple[str, str | None]]
 def _finding(
     violation: Violation,
     applies: bool,
-    positions,
+    positions: Positions,
     lines: list[str],
     path: str,
     module: cst.Module,
@@ -264,7 +270,7 @@ def _finding(
     )
 
 
-def _line_span(violation: Violation, positions) -> tuple[int, int]:
+def _line_span(violation: Violation, positions: Positions) -> tuple[int, int]:
     """First and last line (1-based) that a violation and its fix touch."""
     first = last = positions[violation.node].start.line
     for node in [violation.node, *violation.fixes]:
@@ -275,7 +281,7 @@ def _line_span(violation: Violation, positions) -> tuple[int, int]:
 
 
 def _after_text(
-    violation: Violation, positions, lines: list[str], module: cst.Module, first: int, last: int
+    violation: Violation, positions: Positions, lines: list[str], module: cst.Module, first: int, last: int
 ) -> str:
     """The lines `first..last` as the fix of this violation alone rewrites them."""
     if len(violation.fixes) != 1:

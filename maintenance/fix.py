@@ -170,10 +170,8 @@ def run_fix(
             atomic_write(Path(path), new_bytes)
             current[path] = new_bytes
             report.changed_files.append(Path(path))
-    written = {str(p) for p in report.changed_files}
-    ours = [
-        dataclasses.replace(f, fixed=True) if f.fixable and _abs(f, display) in written else f for f in ours
-    ]
+    written = {display[str(p)] for p in report.changed_files}
+    ours = [dataclasses.replace(f, fixed=True) if f.fixable and f.path in written else f for f in ours]
 
     ruff_after: list[Finding]
     if ruff_wanted and any(f.fixable for f in ruff_findings):
@@ -196,13 +194,6 @@ def run_fix(
     report.diff = "".join(diffs)
     report.changed_files.sort()
     return report
-
-
-def _abs(finding: Finding, display: dict[str, str]) -> str:
-    for path, shown in display.items():
-        if shown == finding.path:
-            return path
-    return finding.path
 
 
 def _keep(config: Config, findings: Iterable[Finding]) -> list[Finding]:

@@ -10,7 +10,14 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import Assignment, PositionProvider, QualifiedNameProvider, ScopeProvider
 
-from maintenance.codemods.base import Codemod, Invalid, import_aliases, resolve_dotted, statements
+from maintenance.codemods.base import (
+    Codemod,
+    FileContext,
+    Invalid,
+    import_aliases,
+    resolve_dotted,
+    statements,
+)
 
 NN_MODULE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
 
@@ -198,7 +205,7 @@ class CallSignatureMismatch(Codemod):
         candidates = _AstCandidates(tree, source)
         return candidates.any_mismatch()
 
-    def __init__(self, context) -> None:
+    def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.module: cst.Module | None = None
         self.classes: dict[str, cst.ClassDef] = {}

@@ -8,7 +8,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from maintenance.codemods.base import Codemod, Invalid, import_aliases, resolve_dotted
+from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases, resolve_dotted
 
 DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass"})
 FIELD_FUNCTIONS = frozenset({"dataclasses.field"})
@@ -147,7 +147,7 @@ class MutableDataclassDefault(Codemod):
                 return True
         return False
 
-    def __init__(self, context) -> None:
+    def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.module: cst.Module | None = None
         self.unhashable_classes: set[str] = set()
