@@ -79,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--degree", type=int, default=6, help="graph edges per stock before symmetrising")
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per variant")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps (compilation) per variant")
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="untimed steps (compilation, recompilation) per variant"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--no-compile", action="store_true", help="only the eager variant")
     args = parser.parse_args(list(argv) if argv is not None else None)
