@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = exit_code(results)
 
     previous_commit = (previous or {}).get("git", {}) or {}
-    history = gitinfo.commits_since(repo, previous_commit.get("commit"))
+    history = gitinfo.commits_since(repo, previous_commit.get("commit"), (head_before or {}).get("commit"))
     json_path = json_dir / json_name(now)
     markdown_path = markdown_dir / markdown_name(now)
     command = shlex.join(["python", "-m", "health_checks", *(sys.argv[1:] if argv is None else argv)])

@@ -38,8 +38,11 @@ def head_info(repo: git.Repo | None) -> dict[str, Any] | None:
     return {"commit": commit.hexsha, "short": commit.hexsha[:8], "branch": branch, "dirty": repo.is_dirty()}
 
 
-def commits_since(repo: git.Repo | None, previous_commit: str | None) -> dict[str, Any]:
-    """Commits after ``previous_commit`` up to HEAD with files and lines added/removed per file.
+def commits_since(
+    repo: git.Repo | None, previous_commit: str | None, until: str | None = None
+) -> dict[str, Any]:
+    """Commits after ``previous_commit`` up to ``until`` (default HEAD; the run passes the commit it checked,
+    so commits made while it ran are left for the next report) with files and lines added/removed.
 
     Without a usable previous commit, the last few commits are listed and ``since`` says so.
     """
@@ -47,11 +50,12 @@ def commits_since(repo: git.Repo | None, previous_commit: str | None) -> dict[st
         return {"since": None, "note": "the tree is not a git repository", "commits": []}
     if not repo.head.is_valid():
         return {"since": None, "note": "the repository has no commit yet", "commits": []}
-    rev, since, note = "HEAD", None, None
+    head = until or "HEAD"
+    rev, since, note = head, None, None
     if previous_commit:
         try:
             repo.commit(previous_commit)
-            rev, since = f"{previous_commit}..HEAD", previous_commit
+            rev, since = f"{previous_commit}..{head}", previous_commit
         except (git.BadName, ValueError):
             note = f"the previous report's commit {previous_commit[:8]} is not in this repository"
     limit = MAX_COMMITS if since else FALLBACK_COMMITS
