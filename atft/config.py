@@ -127,7 +127,9 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     origin = typing.get_origin(annotation)
     if origin in (types.UnionType, typing.Union):
         options = typing.get_args(annotation)
-        if type(None) in options and (value is None or (isinstance(value, str) and value.lower() in NONE_WORDS)):
+        if type(None) in options and (
+            value is None or (isinstance(value, str) and value.lower() in NONE_WORDS)
+        ):
             return None
         errors = []
         for option in options:
