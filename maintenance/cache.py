@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from maintenance.engine import FileResult
-from maintenance.findings import Finding
+from maintenance.findings import FileResult, Finding
 
 LOG = logging.getLogger(__name__)
 CACHE_DIR = ".maintenance_cache"

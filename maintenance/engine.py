@@ -13,14 +13,10 @@ fixpoint: a second run changes nothing. A fix whose output does not parse is dro
 from __future__ import annotations
 
 import ast
-import codecs
-import io
 import logging
 import re
-import tokenize
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
@@ -30,45 +26,13 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
 from maintenance.codemods.base import Replacement
-from maintenance.findings import PARSE_ERROR_CODE, Finding
+from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
+from maintenance.source import DecodedSource, decode
 
 LOG = logging.getLogger(__name__)
 Positions = Mapping[cst.CSTNode, CodeRange]
 MAX_ROUNDS = 3
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-
-
-@dataclass
-class DecodedSource:
-    """A file's text plus what is needed to write it back byte-for-byte in the same form."""
-
-    text: str
-    encoding: str
-    bom: bool
-
-    def encode(self, text: str) -> bytes:
-        """`text` in the file's encoding, with its BOM when it had one (newlines are kept as they are)."""
-        return (codecs.BOM_UTF8 if self.bom else b"") + text.encode(self.encoding)
-
-
-def decode(data: bytes) -> DecodedSource:
-    """Decode Python source bytes by PEP 263 (coding cookie, BOM), keeping `\\r\\n` as it is."""
-    bom = data.startswith(codecs.BOM_UTF8)
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    if bom:
-        data, encoding = data[len(codecs.BOM_UTF8) :], "utf-8"
-    return DecodedSource(data.decode(encoding), encoding, bom)
-
-
-@dataclass
-class FileResult:
-    """The outcome for one file: findings, the fixed text (`None`: unchanged) and what the fix leaves."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    new_source: str | None = None
-    remaining: list[Finding] = field(default_factory=list)
-    libcst_parsed: bool = False
 
 
 def _noqa_codes(line: str) -> set[str] | None:

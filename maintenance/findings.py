@@ -38,6 +38,17 @@ class Finding:
 
 
 @dataclass
+class FileResult:
+    """The outcome for one file: findings, the fixed text (`None`: unchanged) and what the fix leaves."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    new_source: str | None = None
+    remaining: list[Finding] = field(default_factory=list)
+    libcst_parsed: bool = False
+
+
+@dataclass
 class FixReport:
     """What one run found and changed.
 

@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from maintenance import __version__, ruff_runner
-from maintenance.cache import ResultCache, content_hash
-from maintenance.codemods import REGISTRY
+from maintenance.cache import CACHE_DIR, ResultCache, content_hash
+from maintenance.codes import MNT_CODES
 from maintenance.config import Config, ConfigError, code_matches, find_root, load_config
 from maintenance.discovery import discover, relative
-from maintenance.engine import FileResult, analyze_file, analyze_text, decode
-from maintenance.findings import PARSE_ERROR_CODE, Finding, FixReport
+from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport
 from maintenance.output import (
     finding_sort_key,
     print_text,
@@ -37,6 +36,7 @@ from maintenance.output import (
     render_list,
     render_sarif,
 )
+from maintenance.source import decode
 
 LOG = logging.getLogger(__name__)
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
@@ -46,6 +46,8 @@ Task = tuple[str, str, tuple[str, ...], bool]
 
 def _analyze_task(task: Task) -> tuple[str, FileResult]:
     """Worker entry point (module level, so that it pickles)."""
+    from maintenance.engine import analyze_file  # libcst is only imported where a file must be analysed
+
     path, display, codes, unsafe = task
     result, _ = analyze_file(Path(path), display, codes, unsafe)
     return path, result
@@ -122,9 +124,12 @@ def run_fix(
     jobs: int | None = None,
     use_cache: bool = True,
     progress: bool = False,
+    want_diff: bool = True,
 ) -> FixReport:
     """Find (and with `apply`, fix) every selected problem under `paths`; see the `maintenance` docstring.
 
+    `jobs` caps the worker processes (default: all CPUs), `use_cache=False` ignores
+    `.maintenance_cache/`, `progress` shows a progress bar on stderr, `want_diff=False` skips ruff's diff.
     `select`/`ignore` take code prefixes (`MNT`, `MNT001`, `ruff`, `F`, `ALL`); `select=None` uses
     `[tool.maintenance]` of the root's pyproject.toml; `ignore` adds to the configured ignores.
     Raises `ConfigError` for a bad configuration, `FileNotFoundError` for a missing path and
@@ -146,7 +151,8 @@ def run_fix(
     with ThreadPoolExecutor(max_workers=1) as background:
         ruff_before: Future[list[dict[str, Any]]] | None = None
         if ruff_wanted:
-            ruff_before = background.submit(ruff_runner.check, ruff_paths, root)
+            cache_dir = root / CACHE_DIR if use_cache else None
+            ruff_before = background.submit(ruff_runner.check_cached, ruff_paths, root, files, cache_dir)
         results, originals = _analyze(files, display, config, unsafe_fixes, jobs, use_cache, progress)
         diagnostics = ruff_before.result() if ruff_before is not None else []
 
@@ -183,7 +189,8 @@ def run_fix(
             _pick_up_ruff_changes(files, current, display, config, unsafe_fixes, remaining, report)
         else:
             ruff_after = [f for f in ruff_findings if not f.fixable]
-            diffs.append(ruff_runner.diff([*scope, *ruff_paths], root, unsafe_fixes=unsafe_fixes))
+            if want_diff:  # ruff's --diff is a second ruff run: skipped where nobody reads the diff
+                diffs.append(ruff_runner.diff([*scope, *ruff_paths], root, unsafe_fixes=unsafe_fixes))
     else:
         ruff_after = list(ruff_findings)
 
@@ -218,7 +225,7 @@ def _analyze(
     progress: bool,
 ) -> tuple[dict[str, FileResult], dict[str, bytes]]:
     """Results for every file, from the cache where the content is unchanged, else from the engine."""
-    all_codes = tuple(c.CODE for c in REGISTRY if config.selects(c.CODE))
+    all_codes = tuple(c for c in MNT_CODES if config.selects(c))
     caches: dict[tuple[str, ...], ResultCache] = {}
     results: dict[str, FileResult] = {}
     originals: dict[str, bytes] = {}
@@ -233,7 +240,7 @@ def _analyze(
         try:
             data = file.read_bytes()
         except OSError as err:
-            results[path], _ = analyze_file(file, rel, codes, unsafe_fixes)
+            _, results[path] = _analyze_task((path, rel, codes, unsafe_fixes))
             LOG.warning("cannot read %s: %s", rel, err)
             continue
         originals[path] = data
@@ -301,9 +308,9 @@ def _pick_up_ruff_changes(
         if path not in changed:
             report.changed_files.append(file)
         rel = display[path]
-        codes = tuple(
-            c.CODE for c in REGISTRY if config.selects(c.CODE) and not config.ignored_in_file(rel, c.CODE)
-        )
+        codes = tuple(c for c in MNT_CODES if config.selects(c) and not config.ignored_in_file(rel, c))
+        from maintenance.engine import analyze_text
+
         again = analyze_text(decode(data).text, rel, codes, unsafe_fixes=unsafe_fixes)
         remaining[path] = _keep(config, again.findings)
 
@@ -413,6 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             use_cache=not args.no_cache,
             progress=sys.stderr.isatty(),
+            want_diff=args.format == "text" and not args.no_diff,
         )
     except (ConfigError, FileNotFoundError, ruff_runner.RuffError) as err:
         sys.stderr.write(f"error: {err}\n")

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from maintenance.codemods import REGISTRY
 from maintenance.findings import Finding, FixReport
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -31,6 +30,8 @@ def render_github(report: FixReport) -> str:
 
 def render_sarif(report: FixReport, version: str) -> str:
     """SARIF 2.1.0 for code-scanning uploads."""
+    from maintenance.codemods import REGISTRY
+
     docs = {c.CODE: c for c in REGISTRY}
     codes = sorted({f.code for f in report.findings})
     rules = []
@@ -111,6 +112,8 @@ def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -
 
 def render_list(codes: Sequence[str] | None = None) -> str:
     """Every codemod's documentation, for `--list`."""
+    from maintenance.codemods import REGISTRY
+
     parts = []
     for codemod in REGISTRY:
         if codes and codemod.CODE not in codes:

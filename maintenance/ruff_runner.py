@@ -6,10 +6,14 @@ configuration (rules, excludes, per-file-ignores) applies to ruff's findings.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import logging
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -126,3 +130,51 @@ def _after_line(diag: dict[str, Any], before: str | None, row: int) -> str | Non
         start, end = edit["location"]["column"] - 1, edit["end_location"]["column"] - 1
         text = text[:start] + (edit.get("content") or "") + text[end:]
     return text
+
+
+CONFIG_NAMES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+
+
+def check_cached(
+    paths: Sequence[str], root: Path, files: Sequence[Path], cache_dir: Path | None
+) -> list[dict[str, Any]]:
+    """`check(paths, root)`, reused while no checked file and no ruff config file has changed.
+
+    The key is ruff's version, the arguments, every checked file's size and mtime (what ruff's own cache
+    uses) and the content of every pyproject.toml/ruff.toml/.ruff.toml in their directories and above.
+    """
+    if cache_dir is None:
+        return check(paths, root)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{importlib.metadata.version('ruff')}|{json.dumps(list(paths))}|{root}\n".encode())
+    directories: set[Path] = set()
+    for file in files:
+        try:
+            info = file.stat()
+        except OSError:
+            return check(paths, root)
+        digest.update(f"{file}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        directories.add(file.parent)
+    ancestors = {d for directory in directories for d in (directory, *directory.parents)}
+    for directory in sorted(ancestors):
+        for name in CONFIG_NAMES:
+            config = directory / name
+            if config.is_file():
+                digest.update(str(config).encode() + config.read_bytes())
+    target = cache_dir / f"ruff-{digest.hexdigest()}.json"
+    try:
+        return json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    diagnostics = check(paths, root)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob("ruff-*.json"):
+            old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-ruff-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(diagnostics, handle)
+        Path(tmp).replace(target)
+    except OSError as err:
+        LOG.warning("could not cache ruff's results in %s (%s)", cache_dir, err)
+    return diagnostics

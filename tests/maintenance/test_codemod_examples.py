@@ -60,6 +60,12 @@ def test_each_codemod_has_enough_examples_and_documentation(codemod: type[Codemo
         assert heading in doc, f"{codemod.CODE} docstring lacks {heading!r}"
 
 
+def test_light_code_list_matches_the_registry() -> None:
+    from maintenance.codes import MNT_CODES
+
+    assert tuple(c.CODE for c in REGISTRY) == MNT_CODES
+
+
 def test_codes_and_names_are_unique() -> None:
     codes = [c.CODE for c in REGISTRY]
     names = [c.NAME for c in REGISTRY]

@@ -1,0 +1,30 @@
+"""Reading Python source as text and writing it back in the same form (encoding, BOM, newlines)."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import tokenize
+from dataclasses import dataclass
+
+
+@dataclass
+class DecodedSource:
+    """A file's text plus what is needed to write it back byte-for-byte in the same form."""
+
+    text: str
+    encoding: str
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        """`text` in the file's encoding, with its BOM when it had one (newlines are kept as they are)."""
+        return (codecs.BOM_UTF8 if self.bom else b"") + text.encode(self.encoding)
+
+
+def decode(data: bytes) -> DecodedSource:
+    """Decode Python source bytes by PEP 263 (coding cookie, BOM), keeping `\\r\\n` as it is."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    if bom:
+        data, encoding = data[len(codecs.BOM_UTF8) :], "utf-8"
+    return DecodedSource(data.decode(encoding), encoding, bom)
