@@ -82,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=int, default=5, help="untimed steps (compilation, recompilation) per variant"
     )
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (default 1, as train.torch_threads)"
+    )
     parser.add_argument("--no-compile", action="store_true", help="only the eager variant")
     args = parser.parse_args(list(argv) if argv is not None else None)
     torch.set_num_threads(args.threads)
