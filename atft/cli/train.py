@@ -83,8 +83,7 @@ def add_data_options(parser: argparse.ArgumentParser, *, required: bool = False)
 
 
 def data_overrides(args: argparse.Namespace) -> list[str]:
-    if getattr(args, "data", None) is not None:
-        return ["data.market=panel", f'data.panel_path="{args.data}"']
+    """--market as a config override (--data is applied after loading, so any path works)."""
     if getattr(args, "market", None) is not None:
         return [f"data.market={args.market}"]
     return []
@@ -115,7 +114,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atft.config import load_config
+    from atft.config import load_config, replace
     from atft.train import train
 
     # later wins: legacy environment flags, then --set, then the dedicated options
@@ -123,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         overrides.append(f"train.epochs={args.epochs}")
     config = load_config(args.config, overrides)
+    if args.data is not None:
+        config = replace(config, data={"market": "panel", "panel_path": str(args.data)})
     # torchrun sets WORLD_SIZE; the CLI is the layer that may look at the environment.
     distributed_run = int(os.environ.get("WORLD_SIZE", "1")) > 1
     result = train(
