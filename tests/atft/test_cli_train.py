@@ -91,3 +91,30 @@ def test_config_file_and_bad_override(tmp_path: Path) -> None:
     assert loaded.model.hidden_size == 8 and loaded.train.seed == 5
     with pytest.raises(ValueError, match=r"unknown keys \['hiden_size'\] in \[model\]"):
         load_config(None, ["model.hiden_size=8"])
+
+
+def test_train_on_your_own_panel_file(tmp_path: Path) -> None:
+    """--data takes any path (spaces included) and trains on a long panel file."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2015-01-01", periods=220)
+    frames = []
+    for i in range(10):
+        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, len(days))))
+        frames.append(
+            pd.DataFrame(
+                {"date": days, "code": f"S{i}", "open": close, "high": close * 1.01, "low": close * 0.99}
+                | {"close": close, "volume": 1000.0 + i}
+            )
+        )
+    panel = tmp_path / "my panel.csv"
+    pd.concat(frames).to_csv(panel, index=False)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(panel), "--out", str(out), "--no-progress"]
+    for item in [s for s in TINY_SET if not s.startswith("data.n_")]:
+        args += ["--set", item]
+    assert main(args) == 0
+    meta = read_metadata(out / "model.safetensors")
+    assert meta["config"]["data"]["market"] == "panel" and meta["config"]["data"]["panel_path"] == str(panel)
