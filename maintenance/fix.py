@@ -183,14 +183,14 @@ def run_fix(
     if ruff_wanted and any(f.fixable for f in ruff_findings):
         scope = _ruff_fix_scope(config)
         if apply:
-            after = ruff_runner.check([*scope, *ruff_paths], root, fix=True, unsafe_fixes=unsafe_fixes)
+            after = ruff_runner.check(ruff_paths, root, fix=True, unsafe_fixes=unsafe_fixes, options=scope)
             ruff_after = _keep(config, ruff_runner.to_findings(after, display, unsafe_fixes))
             ruff_findings = _mark_ruff_fixed(ruff_findings, ruff_after)
             _pick_up_ruff_changes(files, current, display, config, unsafe_fixes, remaining, report)
         else:
             ruff_after = [f for f in ruff_findings if not f.fixable]
             if want_diff:  # ruff's --diff is a second ruff run: skipped where nobody reads the diff
-                diffs.append(ruff_runner.diff([*scope, *ruff_paths], root, unsafe_fixes=unsafe_fixes))
+                diffs.append(ruff_runner.diff(ruff_paths, root, unsafe_fixes=unsafe_fixes, options=scope))
     else:
         ruff_after = list(ruff_findings)
 

@@ -47,25 +47,30 @@ def _run(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def check(
-    paths: Sequence[str], root: Path, *, fix: bool = False, unsafe_fixes: bool = False
+    paths: Sequence[str],
+    root: Path,
+    *,
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    options: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """ruff's JSON diagnostics for `paths` (after fixing them in place when `fix`)."""
+    """ruff's JSON diagnostics for `paths` (after fixing them in place when `fix`); `options` go before them."""
     args = ["check", "--output-format", "json", "--exit-zero", "--no-fix"]
     if fix:
         args = ["check", "--output-format", "json", "--exit-zero", "--fix"]
         if unsafe_fixes:
             args.append("--unsafe-fixes")
-    proc = _run([*args, "--", *paths], root)
+    proc = _run([*args, *options, "--", *paths], root)
     try:
         return json.loads(proc.stdout or "[]")
     except json.JSONDecodeError as err:
         raise RuffError(f"ruff printed something that is not JSON ({err}): {proc.stdout[:200]!r}") from err
 
 
-def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False) -> str:
+def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False, options: Sequence[str] = ()) -> str:
     """The unified diff of ruff's fixes for `paths`, without writing anything."""
     args = ["check", "--diff", "--exit-zero"] + (["--unsafe-fixes"] if unsafe_fixes else [])
-    return _run([*args, "--", *paths], root).stdout
+    return _run([*args, *options, "--", *paths], root).stdout
 
 
 def is_fixable(diagnostic: dict[str, Any], unsafe_fixes: bool) -> bool:

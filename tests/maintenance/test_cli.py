@@ -249,3 +249,10 @@ def test_module_entry_point_runs_as_a_subprocess(make_repo: MakeRepo) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)[0]["code"] == "MNT001"
+
+
+def test_ignored_ruff_code_is_not_fixed_by_ruff(make_repo: MakeRepo) -> None:
+    root = make_repo({"a.py": "import os\n"}, select=["MNT", "ruff"])
+    report = run_fix([root], apply=True, use_cache=False, ignore=["F401"])
+    assert report.findings == []
+    assert (root / "a.py").read_text() == "import os\n"
