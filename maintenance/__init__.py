@@ -19,6 +19,8 @@ Python API (what `health_checks` calls)::
         use_ruff=True,             # merge ruff's findings (its own config applies) under ruff's codes
         unsafe_fixes=False,        # also apply unsafe fixes (MNT005 deletion, ruff's unsafe fixes)
         root=None,                 # project root (pyproject.toml with [tool.maintenance]); None: found from paths
+        # optional: jobs=None (worker processes; None = all CPUs), use_cache=True (.maintenance_cache/),
+        # progress=False (rich bar on stderr), want_diff=True (False skips ruff's second run for its diff)
     )
 
 `run_fix` returns a `FixReport` (`maintenance.findings`): `findings: list[Finding]`, `counts_before` /
