@@ -12,8 +12,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import git
-
 from maintenance.config import DEFAULT_EXCLUDED_DIRS, Config, path_matches
 
 LOG = logging.getLogger(__name__)
@@ -22,10 +20,16 @@ _GIT_BATCH = 500
 
 def relative(path: Path, root: Path) -> str:
     """`path` relative to `root` in posix form, or the absolute path when it lies outside the root."""
+    if not path.is_absolute():
+        path = path.resolve()
     try:
-        return path.resolve().relative_to(root).as_posix()
+        return path.relative_to(root).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        resolved = path.resolve()
+        try:
+            return resolved.relative_to(root).as_posix()
+        except ValueError:
+            return resolved.as_posix()
 
 
 def discover(paths: Sequence[Path], config: Config) -> list[Path]:
@@ -70,6 +74,8 @@ def _drop_git_ignored(given: Path, files: list[Path]) -> list[Path]:
     """Files under `given` that git does not ignore (all of them outside a work tree, or if `given` is ignored)."""
     if not files:
         return files
+    import git  # imported here: a cached run outside git never pays for it
+
     try:
         repo = git.Repo(given, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,15 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of this finding (the fields of `--format json`)."""
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FINDING_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         """Inverse of `to_dict` (used by the cache)."""
         return cls(**data)
+
+
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 @dataclass

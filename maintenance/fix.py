@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,8 @@ def _run_tasks(
             if on_done:
                 on_done(1)
         return results
+    from concurrent.futures import ProcessPoolExecutor
+
     chunksize = max(1, min(16, len(tasks) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for path, result in pool.map(_analyze_task, tasks, chunksize=chunksize):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from maintenance.findings import Finding, FixReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 RUFF_RULES_URL = "https://docs.astral.sh/ruff/rules/"
@@ -77,6 +79,8 @@ def render_sarif(report: FixReport, version: str) -> str:
 
 def summary_table(report: FixReport) -> Table:
     """Counts by code, before and after (after `--apply`, or what `--apply` would leave in a dry run)."""
+    from rich.table import Table
+
     after_label = "after" if report.applied else "after --apply"
     table = Table(title=f"maintenance.fix: {report.files_scanned} files", show_footer=True)
     codes = sorted(set(report.counts_before) | set(report.counts_after))

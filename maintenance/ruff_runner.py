@@ -7,7 +7,6 @@ configuration (rules, excludes, per-file-ignores) applies to ruff's findings.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -92,8 +91,12 @@ def to_findings(
     """
     findings = []
     lines_of: dict[str, list[str]] = {}
+    resolved: dict[str, str] = {}
     for diag in diagnostics:
-        filename = str(Path(diag.get("filename", "")).resolve())
+        raw = diag.get("filename", "")
+        if raw not in resolved:
+            resolved[raw] = str(Path(raw).resolve())
+        filename = resolved[raw]
         code = diag.get("code")
         if filename not in display or not code:
             continue
@@ -150,6 +153,8 @@ def check_cached(
     """
     if cache_dir is None:
         return check(paths, root)
+    import importlib.metadata
+
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{importlib.metadata.version('ruff')}|{json.dumps(list(paths))}|{root}\n".encode())
     directories: set[Path] = set()
