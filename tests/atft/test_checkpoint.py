@@ -21,6 +21,7 @@ from atft.checkpoint import (
 )
 from atft.config import load_config
 from atft.model import ATFT_GAT_FAN
+from tests.atft.tiny import TINY_MODEL
 
 pytestmark = pytest.mark.checkpoint
 
@@ -28,9 +29,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "model"
 TINY = [
     "data.market=synthetic",
     "data.horizons=[1, 5]",
-    "model.hidden_size=8",
-    "model.gat_heads=2",
-    "model.attention_heads=2",
+    *TINY_MODEL,
     "model.quantiles=[0.1, 0.5, 0.9]",
 ]
 

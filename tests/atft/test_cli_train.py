@@ -11,18 +11,9 @@ from atft.checkpoint import load_checkpoint, read_metadata
 from atft.cli import main
 from atft.cli.train import overrides_from_environment
 from atft.config import load_config
+from tests.atft.tiny import TINY_RUN
 
-TINY_SET = [
-    "data.n_stocks=16",
-    "data.n_days=140",
-    "data.cache_dir=none",
-    "train.epochs=1",
-    "train.max_train_days=3",
-    "train.torch_threads=1",
-    "model.hidden_size=8",
-    "model.gat_heads=2",
-    "model.attention_heads=2",
-]
+TINY_SET = TINY_RUN
 
 
 def _train(tmp_path: Path, *extra: str) -> Path:

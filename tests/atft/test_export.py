@@ -15,19 +15,9 @@ from atft.data import load_dataset
 from atft.export import EmptyExportError, export_predictions
 from atft.inference import predict_frame
 from atft.train import train
+from tests.atft.tiny import TINY_RUN
 
-TINY = [
-    "data.market=synthetic",
-    "data.n_stocks=16",
-    "data.n_days=140",
-    "data.cache_dir=none",
-    "train.epochs=1",
-    "train.max_train_days=3",
-    "train.torch_threads=1",
-    "model.hidden_size=8",
-    "model.gat_heads=2",
-    "model.attention_heads=2",
-]
+TINY = ["data.market=synthetic", *TINY_RUN]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from atft.data import load_dataset
 from atft.inference import predict_frame
 from atft.metrics import evaluate_frame
 from atft.train import lr_factor, train
+from tests.atft.tiny import TINY_MODEL
 
 TINY = [
     "data.market=synthetic",
@@ -26,9 +27,7 @@ TINY = [
     "train.max_train_days=12",
     "train.warmup_steps=3",
     "train.torch_threads=1",
-    "model.hidden_size=8",
-    "model.gat_heads=2",
-    "model.attention_heads=2",
+    *TINY_MODEL,
 ]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from atft.checkpoint import load_checkpoint
+from tests.atft.tiny import TINY_RUN
 
 ROOT = Path(__file__).parents[2]
 
@@ -18,17 +19,7 @@ ROOT = Path(__file__).parents[2]
 @pytest.mark.slow
 def test_torchrun_two_processes_share_the_days(tmp_path: Path) -> None:
     out = tmp_path / "ddp"
-    settings = [
-        "data.n_stocks=16",
-        "data.n_days=140",
-        "data.cache_dir=none",
-        "train.epochs=2",
-        "train.max_train_days=8",
-        "train.torch_threads=1",
-        "model.hidden_size=8",
-        "model.gat_heads=2",
-        "model.attention_heads=2",
-    ]
+    settings = [*TINY_RUN, "train.epochs=2", "train.max_train_days=8"]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     command += ["-m", "atft", "train", "--market", "synthetic", "--out", str(out), "--no-progress"]
     for item in settings:
