@@ -276,6 +276,17 @@ def _lint_total(counts: Mapping[str, int] | None) -> int | None:
     return None if counts is None else sum(int(v) for v in counts.values())
 
 
+def _trend_icon(now: object, before: object, tolerance: float = 5e-4) -> str:
+    """📈 / 📉 when the IC moved by more than the rounding of the table, ➖ when it held."""
+    if not (isinstance(now, int | float) and isinstance(before, int | float)):
+        return "➖"
+    if now - before > tolerance:
+        return "📈"
+    if before - now > tolerance:
+        return "📉"
+    return "➖"
+
+
 def _metric_impact(report: Mapping[str, Any], previous: Mapping[str, Any]) -> list[str]:
     now = {row["horizon"]: row for row in _details(report, "HC023").get("horizons", []) or []}
     before = {row["horizon"]: row for row in previous.get("model") or []}
@@ -290,7 +301,9 @@ def _metric_impact(report: Mapping[str, Any], previous: Mapping[str, Any]) -> li
             if isinstance(a, int | float) and isinstance(b, int | float):
                 parts.append(f"{label} {_fmt(b, 3)} → {_fmt(a, 3)} ({_delta(a, b, 3)})")
         if parts:
-            lines.append(f"- 📈 Horizon {horizon}: " + ", ".join(parts))
+            lines.append(
+                f"- {_trend_icon(row.get('ic'), old.get('ic'))} Horizon {horizon}: " + ", ".join(parts)
+            )
     return lines
 
 
