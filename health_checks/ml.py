@@ -91,8 +91,11 @@ def quick_train(ctx: CheckContext) -> Any:
         require_atft_tree(ctx)
         load_config = attribute("atft.config", "load_config")
         train = attribute("atft.train", "train")
+        base = (
+            settings.resolve(ctx.root, settings.quick_train_config) if settings.quick_train_config else None
+        )
         config = load_config(
-            None,
+            base,
             [f'data.market="{settings.quick_train_market}"', f"train.epochs={settings.quick_train_epochs}"],
         )
         data = dataset(ctx)
@@ -111,8 +114,9 @@ QUICK_RUN_DIR = "runs/quick-train"
 def train_command(ctx: CheckContext) -> str:
     """The shell command that reproduces the quick training, leaving its checkpoint in runs/quick-train."""
     s = ctx.settings
+    config = f"--config {s.quick_train_config} " if s.quick_train_config else ""
     return (
-        f"python -m atft train --market {s.quick_train_market} --epochs {s.quick_train_epochs} "
+        f"python -m atft train {config}--market {s.quick_train_market} --epochs {s.quick_train_epochs} "
         f"--max-seconds {s.quick_train_max_seconds:g} --out {QUICK_RUN_DIR}"
     )
 

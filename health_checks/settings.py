@@ -29,6 +29,8 @@ class HealthSettings:
     quick_train_market: str = "pse"
     quick_train_epochs: int = 2
     quick_train_max_seconds: float = 240.0
+    # TOML config (relative to the root) the quick training starts from; None = atft's defaults
+    quick_train_config: str | None = None
     # a horizon whose per-day prediction std / target std falls below this is a collapse
     min_scale_ratio: float = 0.05
     # per-module import timeout (seconds) and the third-party libraries imported once before forking
