@@ -8,15 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from atft.checkpoint import load_checkpoint
 from tests.atft.tiny import TINY_RUN
 
 ROOT = Path(__file__).parents[2]
 
 
-@pytest.mark.slow
 def test_torchrun_two_processes_share_the_days(tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     settings = [*TINY_RUN, "train.epochs=2", "train.max_train_days=8"]
