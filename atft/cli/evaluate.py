@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from dataclasses import replace
@@ -13,10 +12,12 @@ import pandas as pd
 from rich.console import Console
 
 from atft.baselines import BASELINES, run_baselines
+from atft.checkpoint import CheckpointError, read_metadata
 from atft.cli.data import add_data_arguments, data_config_from_args
 from atft.data import DataConfig, DataError, load_dataset
 from atft.data.splits import SPLITS
 from atft.evaluate import evaluate_models
+from atft.inference import predict_frame
 
 NAME = "evaluate"
 HELP = (
@@ -65,16 +66,8 @@ def checkpoint_data_config(path: Path) -> DataConfig:
     if not path.exists():
         raise DataError(f"{path}: checkpoint not found; give the file written by `python -m atft train`")
     try:
-        module = importlib.import_module("atft.checkpoint")
-        read_metadata = module.read_metadata
-    except (ImportError, AttributeError) as exc:
-        raise DataError(
-            f"--checkpoint needs atft.checkpoint.read_metadata, which is not available ({exc})"
-        ) from exc
-    checkpoint_error = getattr(module, "CheckpointError", RuntimeError)
-    try:
         return DataConfig.from_dict(read_metadata(path)["config"]["data"])
-    except checkpoint_error as exc:
+    except CheckpointError as exc:
         raise DataError(str(exc)) from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path}: no usable data config in the checkpoint metadata ({exc})") from exc
@@ -90,23 +83,14 @@ def config_differences(wanted: DataConfig, trained: DataConfig) -> list[str]:
 
 
 def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[str, pd.DataFrame]:
-    """Predictions frames of trained checkpoints via `atft.inference.predict_frame` (imported lazily)."""
+    """Predictions frames of trained checkpoints via `atft.inference.predict_frame`."""
     if not paths:
         return {}
-    try:
-        module = importlib.import_module("atft.inference")
-        predict_frame = module.predict_frame
-    except (ImportError, AttributeError) as exc:
-        raise DataError(
-            f"--checkpoint needs atft.inference.predict_frame, which is not available ({exc}); "
-            "evaluate baselines only or update atft"
-        ) from exc
     frames = {}
-    checkpoint_error = getattr(importlib.import_module("atft.checkpoint"), "CheckpointError", RuntimeError)
     for path in paths:
         try:
             frames[f"atft:{path.stem}"] = predict_frame(path, dataset, split)
-        except (checkpoint_error, ValueError) as exc:
+        except (CheckpointError, ValueError) as exc:
             raise DataError(f"{path}: cannot predict with this checkpoint: {exc}") from exc
     return frames
 
