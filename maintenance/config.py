@@ -6,6 +6,8 @@ select = ["MNT", "ruff"]          # code prefixes; "ruff" = every ruff finding, 
 ignore = []                        # prefixes to drop
 exclude = ["tests/fixtures"]       # globs relative to the root (a directory excludes what is under it)
 per-file-ignores = { "tests/**" = ["MNT004"] }
+extend-ruff-fixable = ["I001"]     # ruff rules whose fixes --apply may make, added to the shipped list
+# ruff-fixable = ["F401", "F541"]  # or replace the shipped allow-list (maintenance.ruff_policy)
 ```
 Ruff's findings follow the target's own ruff configuration; `select`/`ignore` here filter them further.
 """
@@ -18,6 +20,8 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from maintenance.ruff_policy import RUFF_FIX_ALLOWLIST
 
 LOG = logging.getLogger(__name__)
 DEFAULT_SELECT = ("MNT", "ruff")
@@ -58,6 +62,8 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    # ruff rule -> why its fix keeps behaviour ("" for entries added in pyproject.toml)
+    ruff_fixable: dict[str, str] = field(default_factory=lambda: dict(RUFF_FIX_ALLOWLIST))
 
     def selects(self, code: str) -> bool:
         """Whether a finding with `code` is reported (selected and not ignored)."""
@@ -146,7 +152,15 @@ def load_config(root: Path) -> Config:
                 f"{pyproject} is not valid TOML ({err}); fix it or pass --root elsewhere"
             ) from err
         table = data.get("tool", {}).get("maintenance", {})
-    known = {"select", "ignore", "exclude", "per-file-ignores", "extend-select"}
+    known = {
+        "select",
+        "ignore",
+        "exclude",
+        "per-file-ignores",
+        "extend-select",
+        "ruff-fixable",
+        "extend-ruff-fixable",
+    }
     unknown = set(table) - known
     if unknown:
         raise ConfigError(
@@ -165,4 +179,10 @@ def load_config(root: Path) -> Config:
             f"[tool.maintenance] per-file-ignores = {per_file!r}: expected a table of glob = [codes]"
         )
     config.per_file_ignores = {str(k): _codes(v, f"per-file-ignores.{k}") for k, v in per_file.items()}
+    if "ruff-fixable" in table:
+        config.ruff_fixable = {
+            code: RUFF_FIX_ALLOWLIST.get(code, "") for code in _codes(table["ruff-fixable"], "ruff-fixable")
+        }
+    for code in _codes(table.get("extend-ruff-fixable", []), "extend-ruff-fixable"):
+        config.ruff_fixable.setdefault(code, RUFF_FIX_ALLOWLIST.get(code, ""))
     return config

@@ -51,6 +51,15 @@ class FileResult:
     libcst_parsed: bool = False
 
 
+@dataclass(frozen=True)
+class RevertedFix:
+    """A fix that `--verify` took back because the project's tests failed with it: file, rule, failing tests."""
+
+    path: str
+    code: str
+    tests: str  # the failing tests (pytest) or the command's exit status
+
+
 @dataclass
 class FixReport:
     """What one run found and changed.
@@ -67,6 +76,7 @@ class FixReport:
     files_scanned: int = 0
     errors: list[Finding] = field(default_factory=list)
     applied: bool = False
+    reverted: list[RevertedFix] = field(default_factory=list)
 
     @property
     def remaining(self) -> list[Finding]:
@@ -83,4 +93,5 @@ class FixReport:
             "files_scanned": self.files_scanned,
             "errors": [f.to_dict() for f in self.errors],
             "applied": self.applied,
+            "reverted": [{"path": r.path, "code": r.code, "tests": r.tests} for r in self.reverted],
         }

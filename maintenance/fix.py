@@ -9,25 +9,26 @@ left, 2 usage or internal error. `run_fix` is the same run as a Python function 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
 import logging
 import os
-import stat
 import sys
-import tempfile
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from maintenance import __version__, ruff_runner
+from maintenance import __version__, ruff_policy, ruff_runner
+from maintenance import verify as verify_module
 from maintenance.cache import CACHE_DIR, ResultCache, content_hash
 from maintenance.codes import MNT_CODES
 from maintenance.config import Config, ConfigError, code_matches, find_root, load_config
 from maintenance.discovery import discover, relative
-from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport
+from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport, RevertedFix
 from maintenance.output import (
     finding_sort_key,
     print_text,
@@ -36,7 +37,8 @@ from maintenance.output import (
     render_list,
     render_sarif,
 )
-from maintenance.source import decode
+from maintenance.source import atomic_write, decode
+from maintenance.verify import Backup
 
 LOG = logging.getLogger(__name__)
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
@@ -76,22 +78,6 @@ def _run_tasks(
     return results
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` through a temp file in the same directory, keeping the file mode."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _unified_diff(old: str, new: str, rel: str) -> str:
     return "".join(
         difflib.unified_diff(
@@ -100,18 +86,14 @@ def _unified_diff(old: str, new: str, rel: str) -> str:
     )
 
 
-def _ruff_fix_scope(config: Config) -> list[str]:
-    """`--fixable`/`--unfixable` arguments so that ruff fixes only the selected ruff codes."""
-    args: list[str] = []
-    ruff_selectors = [s for s in config.select if not s.upper().startswith("MNT")]
-    if not any(s.upper() in {"RUFF", "ALL"} for s in ruff_selectors):
-        args += ["--fixable", ",".join(ruff_selectors)]
-    ruff_ignores = [
-        s for s in config.ignore if not s.upper().startswith("MNT") and s.upper() not in {"RUFF", "ALL"}
-    ]
-    if ruff_ignores:
-        args += ["--unfixable", ",".join(ruff_ignores)]
-    return args
+@contextlib.contextmanager
+def _phase(name: str) -> Iterator[dict[str, object]]:
+    """Log (at INFO, shown by `-v`) how long a phase took and the counts it puts into the yielded dict."""
+    facts: dict[str, object] = {}
+    start = time.perf_counter()
+    yield facts
+    details = ", ".join(f"{key} {value}" for key, value in facts.items())
+    LOG.info("%s: %.2f s%s", name, time.perf_counter() - start, f" ({details})" if details else "")
 
 
 def run_fix(
@@ -127,6 +109,7 @@ def run_fix(
     use_cache: bool = True,
     progress: bool = False,
     want_diff: bool = True,
+    verify: str | None = None,
 ) -> FixReport:
     """Find (and with `apply`, fix) every selected problem under `paths`; see the `maintenance` docstring.
 
@@ -134,8 +117,10 @@ def run_fix(
     `.maintenance_cache/`, `progress` shows a progress bar on stderr, `want_diff=False` skips ruff's diff.
     `select`/`ignore` take code prefixes (`MNT`, `MNT001`, `ruff`, `F`, `ALL`); `select=None` uses
     `[tool.maintenance]` of the root's pyproject.toml; `ignore` adds to the configured ignores.
-    Raises `ConfigError` for a bad configuration, `FileNotFoundError` for a missing path and
-    `ruff_runner.RuffError` when ruff fails.
+    `verify` (with `apply`) is a command run from the root before and after the fixes; the fixes that
+    make it fail are reverted (see `maintenance.verify`).
+    Raises `ConfigError` for a bad configuration, `FileNotFoundError` for a missing path,
+    `ruff_runner.RuffError` when ruff fails and `verify.VerifyError` when the command fails before any fix.
     """
     given = [Path(p) for p in paths] or [Path()]
     root = (root or find_root(given)).resolve()
@@ -144,7 +129,12 @@ def run_fix(
         config.select = list(select)
     if ignore:
         config.ignore = [*config.ignore, *ignore]
-    files = discover(given, config)
+    if verify is not None and not apply:
+        raise ConfigError("--verify runs the command around the fixes it applies: add --apply")
+    runner = _verify_before(verify, root) if verify is not None else None
+    with _phase("discover") as facts:
+        files = discover(given, config)
+        facts["files"] = len(files)
     display = {str(f): relative(f, root) for f in files}
     report = FixReport(files_scanned=len(files), applied=apply)
     ruff_wanted = use_ruff and config.wants_ruff() and bool(files)
@@ -155,54 +145,241 @@ def run_fix(
         if ruff_wanted:
             cache_dir = root / CACHE_DIR if use_cache else None
             ruff_before = background.submit(ruff_runner.check_cached, ruff_paths, root, files, cache_dir)
-        results, originals = _analyze(files, display, config, unsafe_fixes, jobs, use_cache, progress)
-        diagnostics = ruff_before.result() if ruff_before is not None else []
+        with _phase("analyse (MNT codemods)") as facts:
+            results, originals = _analyze(files, display, config, unsafe_fixes, jobs, use_cache, progress)
+            facts["files"] = len(results)
+        with _phase("ruff check (ran beside the analysis)") as facts:
+            diagnostics = ruff_before.result() if ruff_before is not None else []
+            facts["diagnostics"] = len(diagnostics)
 
+    policy = _policy(config, diagnostics, originals, unsafe_fixes)
     ours = _keep(config, [f for r in results.values() for f in r.findings])
-    remaining = {path: _keep(config, r.remaining) for path, r in results.items()}
-    ruff_findings = _keep(config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes))
-    report.counts_before = dict(Counter(f.code for f in [*ours, *ruff_findings]))
+    ruff_findings = _keep(config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy))
+    before = sorted([*ours, *ruff_findings], key=finding_sort_key)
+    report.counts_before = dict(Counter(f.code for f in before))
+    absolute = {rel: path for path, rel in display.items()}
+    ruff_files = sorted({absolute[f.path] for f in ruff_findings if f.fixable})
+    ours_new = {
+        path: decode(originals[path]).encode(r.new_source)
+        for path, r in sorted(results.items())
+        if r.new_source is not None and path in originals
+    }
 
-    diffs: list[str] = []
-    current: dict[str, bytes] = dict(originals)
-    for path, result in sorted(results.items()):
-        if result.new_source is None:
-            continue
-        decoded = decode(originals[path])
-        diffs.append(_unified_diff(decoded.text, result.new_source, display[path]))
-        if apply:
-            new_bytes = decoded.encode(result.new_source)
-            if Path(path).read_bytes() != originals[path]:
-                LOG.warning("%s changed while it was being analysed; not writing it", display[path])
-                continue
-            atomic_write(Path(path), new_bytes)
-            current[path] = new_bytes
-            report.changed_files.append(Path(path))
-    written = {display[str(p)] for p in report.changed_files}
-    ours = [dataclasses.replace(f, fixed=True) if f.fixable and f.path in written else f for f in ours]
+    if not apply:
+        report.findings = before
+        diffs = [
+            _unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
+            for path in ours_new
+        ]
+        if ruff_files and want_diff:  # ruff's --diff is a second ruff run: skipped where nobody reads the diff
+            diffs.append(ruff_runner.diff_policy(ruff_files, root, policy))
+        left = [f for r in results.values() for f in _keep(config, r.remaining)]
+        left += [f for f in ruff_findings if not f.fixable]
+        report.counts_after = dict(Counter(f.code for f in left))
+        report.diff = "".join(diffs)
+        report.errors = [f for f in before if f.code == PARSE_ERROR_CODE]
+        return report
 
-    ruff_after: list[Finding]
-    if ruff_wanted and any(f.fixable for f in ruff_findings):
-        scope = _ruff_fix_scope(config)
-        if apply:
-            after = ruff_runner.check(ruff_paths, root, fix=True, unsafe_fixes=unsafe_fixes, options=scope)
-            ruff_after = _keep(config, ruff_runner.to_findings(after, display, unsafe_fixes))
-            ruff_findings = _mark_ruff_fixed(ruff_findings, ruff_after)
-            _pick_up_ruff_changes(files, current, display, config, unsafe_fixes, remaining, report)
-        else:
-            ruff_after = [f for f in ruff_findings if not f.fixable]
-            if want_diff:  # ruff's --diff is a second ruff run: skipped where nobody reads the diff
-                diffs.append(ruff_runner.diff(ruff_paths, root, unsafe_fixes=unsafe_fixes, options=scope))
-    else:
-        ruff_after = list(ruff_findings)
-
-    report.findings = sorted([*ours, *ruff_findings], key=finding_sort_key)
+    touched = sorted(set(ours_new) | set(ruff_files))
+    backup = Backup.create(root, {p: originals[p] for p in touched}) if runner is not None else None
+    try:
+        with _phase("write fixes") as facts:
+            for path, data in ours_new.items():
+                if Path(path).read_bytes() != originals[path]:
+                    LOG.warning("%s changed while it was being analysed; not writing it", display[path])
+                    continue
+                atomic_write(Path(path), data)
+            facts["files (MNT)"] = len(ours_new)
+            if ruff_files:
+                ruff_runner.apply_policy(ruff_files, root, policy)
+                facts["files (ruff --fix)"] = len(ruff_files)
+        if runner is not None:
+            fixed_rules = _fixed_rules(before, absolute)
+            with _phase("verify") as facts:
+                report.reverted = _verify_after(
+                    runner, touched, originals, fixed_rules, results, display, root, policy, unsafe_fixes
+                )
+                facts["command runs"] = runner.runs
+                facts["reverted fixes"] = len(report.reverted)
+        with _phase("re-check after the fixes") as facts:
+            after = _after_state(files, originals, ours_new, results, display, config, policy, ruff_wanted, root)
+            facts["findings left"] = len(after)
+    except BaseException:
+        if backup is not None:
+            restored = backup.restore()
+            backup.discard()
+            LOG.error("the run stopped; restored %d file(s) from the write-ahead backup", len(restored))
+        raise
+    if backup is not None:
+        backup.discard()
+    report.changed_files = sorted(Path(p) for p in touched if Path(p).read_bytes() != originals[p])
+    report.findings = _settle(before, _mark_reverted(after, report.reverted))
+    report.counts_after = dict(Counter(f.code for f in after))
     report.errors = [f for f in report.findings if f.code == PARSE_ERROR_CODE]
-    left = [f for r in remaining.values() for f in r] + ruff_after
-    report.counts_after = dict(Counter(f.code for f in left))
-    report.diff = "".join(diffs)
-    report.changed_files.sort()
     return report
+
+
+def _verify_before(command: str, root: Path) -> verify_module.Runner:
+    """Restore what an interrupted verify run left, then require the command to pass on the unfixed tree."""
+    verify_module.restore_interrupted(root)
+    runner = verify_module.Runner(command, root)
+    with _phase("verify before the fixes") as facts:
+        outcome = runner()
+        facts["passed"] = outcome.passed
+    if not outcome.passed:
+        raise verify_module.VerifyError(
+            f"`{command}` fails before any fix ({outcome.describe()}); nothing was changed: "
+            "make it pass first, or run --apply without --verify"
+        )
+    return runner
+
+
+def _verify_after(
+    runner: verify_module.Runner,
+    touched: list[str],
+    originals: dict[str, bytes],
+    fixed_rules: dict[str, list[str]],
+    results: dict[str, FileResult],
+    display: dict[str, str],
+    root: Path,
+    policy: ruff_runner.FixPolicy,
+    unsafe_fixes: bool,
+) -> list[RevertedFix]:
+    """Run the command on the fixed tree; when it fails, revert the breaking fixes by bisection."""
+    outcome = runner()
+    if outcome.passed:
+        return []
+    from maintenance.engine import analyze_text
+
+    def content(path: str, rules: frozenset[str]) -> bytes:
+        """The file with only `rules` fixed: our codemods first, then ruff, as in a whole run."""
+        data = originals[path]
+        ours = [r for r in rules if r.startswith("MNT")]
+        if ours:
+            decoded = decode(data)
+            fixed = analyze_text(decoded.text, display[path], ours, unsafe_fixes=unsafe_fixes)
+            if fixed.new_source is not None:
+                data = decoded.encode(fixed.new_source)
+        atomic_write(Path(path), data)
+        theirs = tuple(r for r in rules if not r.startswith("MNT"))
+        if theirs:
+            ruff_runner.apply_policy([path], root, dataclasses.replace(policy, fixable=theirs))
+        return Path(path).read_bytes()
+
+    finals = {path: Path(path).read_bytes() for path in touched}
+    reverted, _ = verify_module.revert_breaking(runner, outcome, originals, finals, fixed_rules, content)
+    return [RevertedFix(display[r.path], r.code, r.outcome.describe()) for r in reverted]
+
+
+def _fixed_rules(before: list[Finding], absolute: dict[str, str]) -> dict[str, list[str]]:
+    """Absolute file -> the codes whose fixes `--apply` makes in it."""
+    rules: dict[str, list[str]] = {}
+    for f in before:
+        if f.fixable and f.path in absolute and f.code not in rules.setdefault(absolute[f.path], []):
+            rules[absolute[f.path]].append(f.code)
+    return rules
+
+
+def _policy(
+    config: Config, diagnostics: Sequence[dict[str, Any]], sources: dict[str, bytes], unsafe_fixes: bool
+) -> ruff_runner.FixPolicy:
+    """The ruff fix policy of this run: allow-listed rules the selection reports, and the F401 imports to keep."""
+    rows: dict[str, list[int]] = {}
+    for diag in diagnostics:
+        if diag.get("code") == ruff_policy.GUARDED_F401:
+            rows.setdefault(str(Path(diag.get("filename", "")).resolve()), []).append(diag["location"]["row"])
+    kept: dict[tuple[str, int], str] = {}
+    for filename, file_rows in rows.items():
+        data = sources.get(filename)
+        if data is None:
+            continue
+        try:
+            text = decode(data).text
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            continue
+        for row, why in ruff_policy.kept_imports(Path(filename), text, file_rows).items():
+            kept[(filename, row)] = why
+    fixable = ruff_policy.fixable_selectors(config.ruff_fixable, config.select, config.ignore)
+    return ruff_runner.FixPolicy(
+        fixable=tuple(fixable),
+        unsafe_fixes=unsafe_fixes,
+        keep_f401=frozenset(filename for filename, _ in kept),
+        kept=kept,
+    )
+
+
+def _after_state(
+    files: list[Path],
+    originals: dict[str, bytes],
+    ours_new: dict[str, bytes],
+    results: dict[str, FileResult],
+    display: dict[str, str],
+    config: Config,
+    policy: ruff_runner.FixPolicy,
+    ruff_wanted: bool,
+    root: Path,
+) -> list[Finding]:
+    """Every finding present in the files on disk now (what a rerun reports)."""
+    from maintenance.engine import analyze_text
+
+    left: list[Finding] = []
+    current: dict[str, bytes] = {}
+    for file in files:
+        path = str(file)
+        result = results.get(path)
+        if result is None:
+            continue
+        if path not in originals:  # unreadable: its MNT000 stays
+            left += _keep(config, result.findings)
+            continue
+        data = current[path] = file.read_bytes()
+        if data == originals[path]:
+            left += _keep(config, result.findings)
+        elif data == ours_new.get(path):
+            left += _keep(config, result.remaining)
+        else:
+            rel = display[path]
+            codes = tuple(c for c in MNT_CODES if config.selects(c) and not config.ignored_in_file(rel, c))
+            again = analyze_text(decode(data).text, rel, codes, unsafe_fixes=policy.unsafe_fixes)
+            left += _keep(config, again.findings)
+    if ruff_wanted:
+        diagnostics = ruff_runner.check([str(p) for p in files], root, options=["--force-exclude"])
+        after_policy = _policy(config, diagnostics, current, policy.unsafe_fixes)
+        after_policy = dataclasses.replace(after_policy, fixable=policy.fixable)
+        left += _keep(config, ruff_runner.to_findings(diagnostics, display, policy.unsafe_fixes, after_policy))
+    return sorted(left, key=finding_sort_key)
+
+
+def _settle(before: list[Finding], after: list[Finding]) -> list[Finding]:
+    """The run's findings: those of `before` that are gone (marked fixed) plus every finding left (`after`).
+
+    Matching is by (file, code): when a file has n findings of a code before and m after, n - m of them
+    (fixable ones first) are fixed, also those that sat in code a fix deleted. So the findings left, the
+    table's "after" column and a rerun give the same count.
+    """
+    left = Counter((f.path, f.code) for f in after)
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in before:
+        groups.setdefault((f.path, f.code), []).append(f)
+    settled: list[Finding] = []
+    for key, items in groups.items():
+        n_fixed = max(0, len(items) - left[key])
+        ranked = sorted(range(len(items)), key=lambda i: not items[i].fixable)
+        fixed_ids = set(ranked[:n_fixed])
+        settled += [dataclasses.replace(items[i], fixed=True) for i in sorted(fixed_ids)]
+    return sorted([*settled, *after], key=finding_sort_key)
+
+
+def _mark_reverted(after: list[Finding], reverted: list[RevertedFix]) -> list[Finding]:
+    """Findings whose fix `--verify` took back say so (and are no longer fixable)."""
+    why = {(r.path, r.code): r.tests for r in reverted}
+    out = []
+    for f in after:
+        tests = why.get((f.path, f.code))
+        if tests is not None:
+            f = dataclasses.replace(f, fixable=False, message=f"{f.message} (fix reverted by --verify: it broke {tests})")
+        out.append(f)
+    return out
 
 
 def _keep(config: Config, findings: Iterable[Finding]) -> list[Finding]:
@@ -272,51 +449,6 @@ def _analyze(
     return results, originals
 
 
-def _mark_ruff_fixed(before: list[Finding], after: list[Finding]) -> list[Finding]:
-    """Mark as fixed, per (file, code), as many fixable findings as disappeared after `ruff --fix`."""
-    left = Counter((f.path, f.code) for f in after)
-    seen: Counter[tuple[str, str]] = Counter()
-    total = Counter((f.path, f.code) for f in before)
-    out = []
-    for f in before:
-        key = (f.path, f.code)
-        gone = total[key] - left[key]
-        if f.fixable and seen[key] < gone:
-            seen[key] += 1
-            out.append(dataclasses.replace(f, fixed=True))
-        else:
-            out.append(f)
-    return out
-
-
-def _pick_up_ruff_changes(
-    files: list[Path],
-    current: dict[str, bytes],
-    display: dict[str, str],
-    config: Config,
-    unsafe_fixes: bool,
-    remaining: dict[str, list[Finding]],
-    report: FixReport,
-) -> None:
-    """Files ruff rewrote count as changed, and our findings in them are re-analysed on the new text."""
-    changed = set(map(str, report.changed_files))
-    for file in files:
-        path = str(file)
-        if path not in current:
-            continue
-        data = file.read_bytes()
-        if data == current[path]:
-            continue
-        if path not in changed:
-            report.changed_files.append(file)
-        rel = display[path]
-        codes = tuple(c for c in MNT_CODES if config.selects(c) and not config.ignored_in_file(rel, c))
-        from maintenance.engine import analyze_text
-
-        again = analyze_text(decode(data).text, rel, codes, unsafe_fixes=unsafe_fixes)
-        remaining[path] = _keep(config, again.findings)
-
-
 def exit_status(report: FixReport) -> int:
     """0 when no finding is left in the files, else 1."""
     if report.applied:
@@ -336,14 +468,28 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Configuration: [tool.maintenance] in the root's pyproject.toml (select, ignore, exclude, "
-            "per-file-ignores); ruff's findings follow the repository's own ruff configuration. Suppress one "
-            "finding with `# noqa: MNT001` on its line. Exit status: 0 no findings left, 1 findings left, "
-            "2 usage or internal error. Results are cached in <root>/.maintenance_cache/."
+            "per-file-ignores, ruff-fixable, extend-ruff-fixable); ruff's findings follow the repository's own "
+            "ruff configuration, but --apply makes ruff's fixes only for the rules of the fix policy "
+            "(`--list` prints it; F401 never removes an import inside try/if/with, in an __init__.py, "
+            "re-exported with `as` or listed in __all__). Suppress one finding with `# noqa: MNT001` on its "
+            "line. Exit status: 0 no findings left, 1 findings left, 2 usage or internal error (or --verify's "
+            "command failing before any fix). Results are cached in <root>/.maintenance_cache/."
         ),
     )
     parser.add_argument("paths", nargs="*", default=["."], help="files or directories to check (default: .)")
     parser.add_argument(
-        "--apply", action="store_true", help="write the fixes (atomically) and run `ruff check --fix`"
+        "--apply",
+        action="store_true",
+        help="write the fixes (atomically) and run `ruff check --fix` for the rules of the fix policy",
+    )
+    parser.add_argument(
+        "--verify",
+        metavar="CMD",
+        help=(
+            "with --apply: run CMD (e.g. 'pytest -x -q') from the root before and after the fixes; fixes that "
+            "make it fail are found by bisection (files, then rules), reverted and reported with the failing "
+            "tests; files are backed up first (write-ahead) and restored on any error"
+        ),
     )
     parser.add_argument(
         "--select",
@@ -356,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--unsafe-fixes",
         action="store_true",
-        help="also apply unsafe fixes (MNT005 deletions, ruff's unsafe fixes)",
+        help="also apply unsafe fixes (MNT005 deletions, ruff's unsafe fixes of rules in the fix policy)",
     )
     parser.add_argument(
         "--format",
@@ -368,7 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-ruff", action="store_true", help="do not run ruff; report and fix only the MNT codes"
     )
     parser.add_argument(
-        "--list", action="store_true", help="print the documentation of every codemod and exit"
+        "--list",
+        action="store_true",
+        help="print the documentation of every codemod and the ruff fix policy, and exit",
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="ignore and do not update .maintenance_cache/"
@@ -404,8 +552,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.list:
-        sys.stdout.write(render_list(_split(args.select)))
+        try:
+            allowlist = load_config(find_root([Path(p) for p in args.paths])).ruff_fixable
+        except ConfigError:
+            allowlist = None
+        sys.stdout.write(render_list(_split(args.select), allowlist))
         return 0
+    if args.verify is not None and not args.apply:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("error: --verify needs --apply (it proves the fixes that --apply makes)\n")
+        return 2
     if args.jobs is not None and args.jobs < 1:
         parser.print_usage(sys.stderr)
         sys.stderr.write("error: --jobs must be at least 1\n")
@@ -423,8 +579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             use_cache=not args.no_cache,
             progress=sys.stderr.isatty(),
             want_diff=args.format == "text" and not args.no_diff,
+            verify=args.verify,
         )
-    except (ConfigError, FileNotFoundError, ruff_runner.RuffError) as err:
+    except (ConfigError, FileNotFoundError, ruff_runner.RuffError, verify_module.VerifyError) as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
     except Exception:  # the CLI boundary: an internal error is exit 2 with its traceback, never a silent 0/1

@@ -106,6 +106,10 @@ def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -
     if report.counts_before or report.counts_after:
         console.print(summary_table(report))
     fixable = sum(1 for f in report.findings if f.fixable and not f.fixed)
+    for r in report.reverted:
+        console.print(
+            f"reverted by --verify: {r.code} fix in {r.path} (it broke {r.tests})", markup=False, highlight=False
+        )
     if report.applied:
         console.print(f"changed {len(report.changed_files)} files; {len(report.remaining)} findings left")
     elif fixable:
@@ -114,9 +118,10 @@ def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -
         console.print("no findings")
 
 
-def render_list(codes: Sequence[str] | None = None) -> str:
-    """Every codemod's documentation, for `--list`."""
+def render_list(codes: Sequence[str] | None = None, allowlist: dict[str, str] | None = None) -> str:
+    """Every codemod's documentation and the ruff fix policy (`allowlist`: the configured one), for `--list`."""
     from maintenance.codemods import REGISTRY
+    from maintenance.ruff_policy import describe
 
     parts = []
     for codemod in REGISTRY:
@@ -129,6 +134,8 @@ def render_list(codes: Sequence[str] | None = None) -> str:
         "# MNT000 ParseError (fix: none)\n\nA file that does not parse (or decode) is reported and left untouched; "
         "the run goes on with the other files.\n"
     )
+    if not codes:
+        parts.append(describe(allowlist))
     return "\n".join(parts)
 
 

@@ -13,11 +13,13 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from maintenance.findings import Finding
+from maintenance.ruff_policy import GUARDED_F401
 
 LOG = logging.getLogger(__name__)
 
@@ -72,6 +74,48 @@ def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False, option
     return _run([*args, *options, "--", *paths], root).stdout
 
 
+@dataclass(frozen=True)
+class FixPolicy:
+    """What `ruff --fix` may change: the allow-listed rules, and the files whose F401 imports must stay."""
+
+    fixable: tuple[str, ...]  # rule selectors for `--fixable`; empty: ruff fixes nothing
+    unsafe_fixes: bool = False
+    keep_f401: frozenset[str] = frozenset()  # absolute file names fixed with `--unfixable F401`
+    kept: Mapping[tuple[str, int], str] = field(default_factory=dict)  # (file, row) -> why F401 stays
+
+    def allows(self, code: str, filename: str, row: int) -> bool:
+        """Whether this policy lets ruff fix a `code` finding at `row` of `filename`."""
+        if not any(code.upper().startswith(sel) for sel in self.fixable):
+            return False
+        return not (code == GUARDED_F401 and filename in self.keep_f401)
+
+    def groups(self, files: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+        """(files, extra ruff options) runs that apply this policy to `files`; none when nothing is fixable."""
+        if not self.fixable:
+            return []
+        base = ["--force-exclude", "--fixable", ",".join(self.fixable)]
+        plain = [f for f in files if f not in self.keep_f401]
+        kept = [f for f in files if f in self.keep_f401]
+        runs = [(plain, base)] if plain else []
+        if kept:
+            runs.append((kept, [*base, "--unfixable", GUARDED_F401]))
+        return runs
+
+
+def apply_policy(files: Sequence[str], root: Path, policy: FixPolicy) -> None:
+    """`ruff check --fix` on `files` (absolute paths) within `policy`; writes the files in place."""
+    for group, options in policy.groups(files):
+        check(group, root, fix=True, unsafe_fixes=policy.unsafe_fixes, options=options)
+
+
+def diff_policy(files: Sequence[str], root: Path, policy: FixPolicy) -> str:
+    """The unified diff of what `apply_policy` would change, writing nothing."""
+    return "".join(
+        diff(group, root, unsafe_fixes=policy.unsafe_fixes, options=options)
+        for group, options in policy.groups(files)
+    )
+
+
 def is_fixable(diagnostic: dict[str, Any], unsafe_fixes: bool) -> bool:
     """Whether `ruff check --fix` (with `--unsafe-fixes` when asked) applies this diagnostic's fix."""
     fix = diagnostic.get("fix")
@@ -82,10 +126,15 @@ def is_fixable(diagnostic: dict[str, Any], unsafe_fixes: bool) -> bool:
 
 
 def to_findings(
-    diagnostics: Sequence[dict[str, Any]], display: dict[str, str], unsafe_fixes: bool
+    diagnostics: Sequence[dict[str, Any]],
+    display: dict[str, str],
+    unsafe_fixes: bool,
+    policy: FixPolicy | None = None,
 ) -> list[Finding]:
     """Findings from ruff's JSON; `display` maps absolute file names to the paths to show.
 
+    A finding is fixable when ruff has a fix that applies (safe, or unsafe with `unsafe_fixes`) and
+    `policy` (when given) allows it; an F401 import the policy keeps says why in its message.
     Diagnostics of files outside `display` (excluded by our configuration) and ruff's syntax errors
     (reported by us as MNT000) are dropped.
     """
@@ -103,6 +152,14 @@ def to_findings(
         row = diag["location"]["row"]
         column = diag["location"]["column"]
         fixable = is_fixable(diag, unsafe_fixes)
+        message = diag.get("message", "")
+        if policy is not None:
+            fixable = fixable and policy.allows(code, filename, row)
+            why = policy.kept.get((filename, row)) if code == GUARDED_F401 else None
+            if why:
+                message = f"{message} (kept by the fix policy: {why})"
+            elif code == GUARDED_F401 and filename in policy.keep_f401 and is_fixable(diag, unsafe_fixes):
+                message = f"{message} (not fixed: this file holds an import the fix policy keeps; remove it by hand)"
         if filename not in lines_of:
             try:
                 lines_of[filename] = Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
@@ -117,7 +174,7 @@ def to_findings(
                 line=row,
                 column=column,
                 code=code,
-                message=diag.get("message", ""),
+                message=message,
                 fixable=fixable,
                 before=before,
                 after=after,

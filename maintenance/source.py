@@ -1,11 +1,15 @@
-"""Reading Python source as text and writing it back in the same form (encoding, BOM, newlines)."""
+"""Reading Python source as text and writing it back in the same form (encoding, BOM, newlines), atomically."""
 
 from __future__ import annotations
 
 import codecs
 import io
+import os
+import stat
+import tempfile
 import tokenize
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -28,3 +32,19 @@ def decode(data: bytes) -> DecodedSource:
     if bom:
         data, encoding = data[len(codecs.BOM_UTF8) :], "utf-8"
     return DecodedSource(data.decode(encoding), encoding, bom)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` through a temp file in the same directory, keeping the file mode."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

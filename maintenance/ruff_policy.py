@@ -1,0 +1,178 @@
+"""Which of ruff's fixes `--apply` may make: a shipped allow-list, and the F401 imports that are never removed.
+
+ruff decides what a fix *is*; this module decides whether we let it happen. `--apply` passes ruff
+`--fixable <allow-list>`, so a rule off the list is reported but never fixed, whatever ruff calls its fix
+(and `--unsafe-fixes` only widens ruff's applicability for rules on the list). The list is replaced by
+`[tool.maintenance] ruff-fixable = [...]` and extended by `extend-ruff-fixable = [...]`.
+
+F401 (unused import) is on the list, but an import is kept, and its finding reported as not fixable,
+when removing it could change what the program does:
+
+- inside `try`, `if` or `with` (an availability probe: `try: import readline` sets a flag in `except`);
+- in an `__init__.py` (a package's imports are its public namespace);
+- re-exported with `as` under its own name (`from functools import total_ordering as total_ordering`);
+- listed in the module's `__all__`.
+
+ruff has no per-import switch, so a file holding such an import is fixed with `--unfixable F401` added:
+its other F401 findings stay reported too (never a hand edit of an import).
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# rule -> why its fix keeps behaviour; shown by `--list` and documented in docs/maintenance.md
+RUFF_FIX_ALLOWLIST: dict[str, str] = {
+    "F401": "removes an import no code in the module uses; probes, package re-exports and __all__ names are kept",
+    "F541": "f'text' without placeholders and 'text' are the same str object value",
+    "E401": "`import a, b` and two import lines bind the same names in the same order",
+    "E703": "a trailing `;` ends a statement that the newline ends anyway",
+    "W291": "trailing whitespace outside strings is not part of any token (ruff marks in-string cases unsafe)",
+    "W293": "whitespace on a blank line outside strings is not part of any token",
+    "W605": "'\\d' and r'\\d' are the same string (an invalid escape keeps its backslash)",
+    "UP004": "`class A(object)` and `class A` have the same bases and MRO on Python 3",
+    "UP009": "a utf-8 coding cookie repeats Python 3's default source encoding",
+    "UP010": "a `__future__` import of a feature that is mandatory on the target Python is a no-op",
+    "UP025": "u'text' and 'text' are the same str on Python 3",
+    "UP034": "parentheses around a single expression do not change its value",
+    "UP039": "`class A():` and `class A:` are the same class statement",
+    "PIE790": "`pass` next to another statement in the same body does nothing",
+    "RUF100": "a `# noqa` that suppresses nothing is a comment",
+}
+GUARDED_F401 = "F401"
+
+
+@dataclass(frozen=True)
+class KeptImport:
+    """An F401 finding whose import is never removed, and why."""
+
+    line: int
+    reason: str
+
+
+def fixable_selectors(allowlist: Iterable[str], selected: Sequence[str], ignored: Sequence[str]) -> list[str]:
+    """The allow-listed rules that the selection can report: `--fixable` for ruff.
+
+    Both lists hold prefixes: an entry `F401` and a selector `F` give `F401`; an entry `UP` and a
+    selector `UP004` give `UP004`; `ruff`/`ALL` select every entry. Ignored prefixes drop entries.
+    """
+    wanted = [s.strip().upper() for s in selected if s.strip() and not s.strip().upper().startswith("MNT")]
+    out: list[str] = []
+    for entry in allowlist:
+        entry_u = entry.strip().upper()
+        for sel in wanted:
+            if sel in {"RUFF", "ALL"} or entry_u.startswith(sel):
+                hit = entry_u
+            elif sel.startswith(entry_u):
+                hit = sel
+            else:
+                continue
+            if not any(hit.startswith(i.strip().upper()) for i in ignored if i.strip()) and hit not in out:
+                out.append(hit)
+    return out
+
+
+def kept_imports(path: Path, source: str, rows: Iterable[int]) -> dict[int, str]:
+    """For the F401 findings at `rows` of one file: row -> why the import must stay (rows not listed may go)."""
+    rows = set(rows)
+    if not rows:
+        return {}
+    if path.name == "__init__.py":
+        return dict.fromkeys(rows, "in an __init__.py, where imports are the package's public names")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return dict.fromkeys(rows, "the file does not parse")
+    exported = _dunder_all(tree)
+    kept: dict[int, str] = {}
+    for node, guard in _imports_with_guard(tree, None):
+        lines = range(node.lineno, (node.end_lineno or node.lineno) + 1)
+        hit = [r for r in lines if r in rows]
+        if not hit:
+            continue
+        reason = None
+        if guard is not None:
+            reason = f"inside `{guard}`, where an import is an availability probe"
+        else:
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                if alias.asname is not None and alias.asname == alias.name.rsplit(".", 1)[-1]:
+                    reason = f"`{alias.name} as {alias.asname}` is an explicit re-export"
+                elif bound in exported:
+                    reason = f"`{bound}` is listed in __all__"
+        if reason is not None:
+            for row in hit:
+                kept[row] = reason
+    return kept
+
+
+def _imports_with_guard(
+    node: ast.AST, guard: str | None
+) -> Iterable[tuple[ast.Import | ast.ImportFrom, str | None]]:
+    """Every import statement with the innermost try/if/with around it (`None` at plain module level)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child, guard
+            continue
+        inner = guard
+        if isinstance(child, ast.Try | ast.TryStar):
+            inner = "try"
+        elif isinstance(child, ast.If):
+            inner = "if"
+        elif isinstance(child, ast.With | ast.AsyncWith):
+            inner = "with"
+        yield from _imports_with_guard(child, inner)
+
+
+def _dunder_all(tree: ast.Module) -> set[str]:
+    """The string names assigned or added to a module-level `__all__`."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets, value = [node.target], node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if isinstance(node.func.value, ast.Name) and node.func.value.id == "__all__":
+                for arg in node.args:
+                    names.update(_strings(arg))
+            continue
+        if value is not None and any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            names.update(_strings(value))
+    return names
+
+
+def _strings(node: ast.expr) -> set[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        return {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    if isinstance(node, ast.BinOp):
+        return _strings(node.left) | _strings(node.right)
+    return set()
+
+
+def describe(allowlist: dict[str, str] | None = None) -> str:
+    """The policy as text, for `--list`."""
+    entries = RUFF_FIX_ALLOWLIST if allowlist is None else allowlist
+    lines = [
+        "# ruff fix policy",
+        "",
+        "`--apply` applies ruff's fixes only for these rules ([tool.maintenance] ruff-fixable replaces the",
+        "list, extend-ruff-fixable adds to it); every other ruff finding is reported and left alone.",
+        "F401 never removes an import inside try/if/with, in an __init__.py, re-exported with `as` under its",
+        "own name or listed in __all__: those are reported.",
+        "",
+    ]
+    width = max((len(code) for code in entries), default=4)
+    for code, why in entries.items():
+        lines.append(f"  {code:<{width}}  {why or '(configured in pyproject.toml)'}")
+    return "\n".join(lines) + "\n"
