@@ -18,30 +18,41 @@ LOG = logging.getLogger(__name__)
 _GIT_BATCH = 500
 
 
+def resolved(path: Path) -> Path:
+    """`path` with symlinks resolved; a dangling or looping symlink keeps its own (absolute) name."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
 def relative(path: Path, root: Path) -> str:
     """`path` relative to `root` in posix form, or the absolute path when it lies outside the root."""
     if not path.is_absolute():
-        path = path.resolve()
+        path = resolved(path)
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
-        resolved = path.resolve()
+        resolved_path = resolved(path)
         try:
-            return resolved.relative_to(root).as_posix()
+            return resolved_path.relative_to(root).as_posix()
         except ValueError:
-            return resolved.as_posix()
+            return resolved_path.as_posix()
 
 
 def discover(paths: Sequence[Path], config: Config) -> list[Path]:
-    """The Python files to check, sorted and without duplicates."""
+    """The Python files to check, sorted and without duplicates.
+
+    A `.py` symlink that dangles or loops is kept under its own name, so that the run reports it (MNT000).
+    """
     root = config.root
     found: dict[Path, None] = {}
     walked: list[tuple[Path, list[Path]]] = []
     for path in paths:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(f"{path}: no such file or directory; pass existing files or directories")
-        if path.is_file():
-            found[path.resolve()] = None
+        if not path.is_dir():
+            found[resolved(path)] = None
             continue
         # patterns that exclude the given directory itself are overridden by naming it
         given_rel = relative(path, root)
@@ -58,7 +69,7 @@ def discover(paths: Sequence[Path], config: Config) -> list[Path]:
             )
             for name in sorted(filenames):
                 if name.endswith(".py") and not _excluded(relative(here / name, root), patterns):
-                    files.append((here / name).resolve())
+                    files.append(resolved(here / name))
         walked.append((path, files))
     for given, files in walked:
         for file in _drop_git_ignored(given, files):

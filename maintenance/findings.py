@@ -40,6 +40,18 @@ class Finding:
 _FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 
 
+def unreadable(path: str, problem: str, advice: str) -> Finding:
+    """The MNT000 finding of a file that cannot be read or decoded: what went wrong and what to do."""
+    return Finding(
+        path=path,
+        line=1,
+        column=1,
+        code=PARSE_ERROR_CODE,
+        message=f"{problem}; the file was left untouched: {advice}",
+        fixable=False,
+    )
+
+
 @dataclass
 class FileResult:
     """The outcome for one file: findings, the fixed text (`None`: unchanged) and what the fix leaves."""

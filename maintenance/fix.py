@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import dataclasses
 import difflib
+import errno
 import logging
 import os
 import sys
@@ -28,7 +29,7 @@ from maintenance.cache import CACHE_DIR, ResultCache, content_hash
 from maintenance.codes import MNT_CODES
 from maintenance.config import Config, ConfigError, code_matches, find_root, load_config
 from maintenance.discovery import discover, relative
-from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport, RevertedFix
+from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport, RevertedFix, unreadable
 from maintenance.output import (
     finding_sort_key,
     print_text,
@@ -154,7 +155,9 @@ def run_fix(
 
     policy = _policy(config, diagnostics, originals, unsafe_fixes)
     ours = _keep(config, [f for r in results.values() for f in r.findings])
+    readable = {display[p] for p in originals}
     ruff_findings = _keep(config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy))
+    ruff_findings = [f for f in ruff_findings if f.path in readable]  # an unreadable file is one MNT000
     before = sorted([*ours, *ruff_findings], key=finding_sort_key)
     report.counts_before = dict(Counter(f.code for f in before))
     absolute = {rel: path for path, rel in display.items()}
@@ -370,6 +373,32 @@ def _settle(before: list[Finding], after: list[Finding]) -> list[Finding]:
     return sorted([*settled, *after], key=finding_sort_key)
 
 
+def _unreadable(file: Path) -> tuple[str, str] | None:
+    """(problem, advice) when `file` cannot be read or decoded as Python source, else `None`."""
+    exclude = "or list it under [tool.maintenance] exclude"
+    if file.is_symlink() and not file.exists():
+        target = os.readlink(file)
+        try:
+            file.stat()
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return f"symlink loop ({file.name} -> {target})", f"point the link at a real file {exclude}"
+        return f"dangling symlink to {target}, which does not exist", f"fix or delete the link {exclude}"
+    try:
+        data = file.read_bytes()
+    except OSError as err:
+        advice = "make it readable (check its permissions)" if err.errno == errno.EACCES else "check the file"
+        return f"cannot read: {err.strerror or err}", f"{advice} {exclude}"
+    try:
+        decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as err:
+        return (
+            f"cannot decode: {err}",
+            f"save it as UTF-8 (or give it a correct `# -*- coding: ... -*-` line) {exclude}",
+        )
+    return None
+
+
 def _mark_reverted(after: list[Finding], reverted: list[RevertedFix]) -> list[Finding]:
     """Findings whose fix `--verify` took back say so (and are no longer fixable)."""
     why = {(r.path, r.code): r.tests for r in reverted}
@@ -416,12 +445,12 @@ def _analyze(
         codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
         if codes not in caches:
             caches[codes] = ResultCache(config.root, codes, unsafe_fixes, enabled=use_cache)
-        try:
-            data = file.read_bytes()
-        except OSError as err:
-            _, results[path] = _analyze_task((path, rel, codes, unsafe_fixes))
-            LOG.warning("cannot read %s: %s", rel, err)
+        problem = _unreadable(file)
+        if problem is not None:
+            results[path] = FileResult(path=rel, findings=[unreadable(rel, *problem)])
+            results[path].remaining = list(results[path].findings)
             continue
+        data = file.read_bytes()
         originals[path] = data
         digest = content_hash(data)
         digests[path] = (digest, codes)

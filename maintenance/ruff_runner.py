@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maintenance import discovery
 from maintenance.findings import Finding
 from maintenance.ruff_policy import GUARDED_F401
 
@@ -144,7 +145,7 @@ def to_findings(
     for diag in diagnostics:
         raw = diag.get("filename", "")
         if raw not in resolved:
-            resolved[raw] = str(Path(raw).resolve())
+            resolved[raw] = str(discovery.resolved(Path(raw)))
         filename = resolved[raw]
         code = diag.get("code")
         if filename not in display or not code:

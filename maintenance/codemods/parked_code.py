@@ -19,6 +19,7 @@ from libcst.metadata import PositionProvider
 from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, iter_blocks
 
 MIN_LINES = 3
+MAX_PROSE_HEADER = 2  # prose lines allowed above a commented-out block (`# Removed callback - ...`)
 _COMMENT_RUN = re.compile(r"(?m)(?:^[ \t]*#[^\n]*\n){" + str(MIN_LINES) + "}")
 _DIRECTIVE = re.compile(
     r"noqa|type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
@@ -88,13 +89,29 @@ def find_parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
                 end = stmt.end_lineno or stmt.lineno
                 spans.append(ParkedSpan("string", stmt.lineno, stmt.col_offset + 1, end, n_lines))
     if _COMMENT_RUN.search(source):
-        runs = [run for run in _comment_runs_in_text(source) if looks_like_code(run[2])]
+        runs = [run for run in _comment_runs_in_text(source) if _parked_comment(run[2])]
         if runs:
             inside = _string_interior_lines(tree)
             for first, last, _text, column in runs:
                 if not any(line in inside for line in range(first, last + 1)):
                     spans.append(ParkedSpan("comment", first, column, last, last - first + 1))
     return sorted(spans, key=lambda s: s.line)
+
+
+def _parked_comment(text: str) -> bool:
+    """Whether uncommented text is code, or code under a prose header line or two (`# Removed callback - ...`).
+
+    The header belongs to the block: it is part of the span, so deleting the block leaves no comment behind.
+    """
+    if looks_like_code(text):
+        return True
+    lines = text.splitlines()
+    for k in range(1, MAX_PROSE_HEADER + 1):
+        if len(lines) - k < MIN_LINES:
+            break
+        if looks_like_code("\n".join(lines[k:])):
+            return True
+    return False
 
 
 def _string_interior_lines(tree: ast.Module) -> set[int]:
@@ -205,6 +222,18 @@ class ParkedCode(Codemod):
             "import os\n\n# import sys\n# import json\n# import re\n", "import os\n\n", unsafe_fixes=True
         ),
         Invalid(
+            "class C:\n    x = 1\n\n    # Removed callback - superseded by on_step\n    # def on_epoch_end(self):\n"
+            "    #     self.log('done')\n    #     return self.x\n\n    def on_step(self):\n        return 2\n",
+            "class C:\n    x = 1\n\n    def on_step(self):\n        return 2\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
+            "def f():\n    a = 1\n    # Old version, kept for reference:\n    # if a:\n    #     a += 1\n"
+            "    #     return a\n    return a\n",
+            "def f():\n    a = 1\n    return a\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
             "if ok:\n    run()\n    '''\n    a = 1\n    b = 2\n    c = a + b\n    '''\n",
             "if ok:\n    run()\n",
             unsafe_fixes=True,
@@ -223,6 +252,7 @@ class ParkedCode(Codemod):
         "# This module does things.\n# It has several comment lines\n# that are prose, not code.\nx = 1\n",
         "x = 1  # noqa: E501\n# type: ignore\n# pragma: no cover\n# fmt: off\ny = 2\n",
         "# Note: read this\n# Warning: careful\n# Todo: later\nx = 1\n",
+        "# This module does things.\n# It has several comment lines\n# that are prose, not code.\n# More prose.\nx = 1\n",
         "SQL = '''\nselect a,\n  b\nfrom t\n'''\n",
         "# x = 1\n# y = 2\nz = 3\n",
         "# ------------------------------------------\n# Section\n# ------------------------------------------\nx = 1\n",
@@ -253,6 +283,13 @@ class ParkedCode(Codemod):
             for line in range(span.line, span.end_line + 1)
         }
         self.comment_nodes: dict[ParkedSpan, list[cst.EmptyLine]] = {}
+        source_lines = context.source.splitlines()
+        self.blank_after = {
+            span.end_line + 1: span
+            for span in self.spans
+            if span.kind == "comment" and span.line > 1 and not source_lines[span.line - 2].strip()
+        }
+        self.trailing_blank: dict[ParkedSpan, cst.EmptyLine] = {}
         self.blocks: list[tuple[cst.CSTNode, ...]] = []
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -270,15 +307,21 @@ class ParkedCode(Codemod):
                 self.report(stmt, span.message, replacement=_remove if len(body) > 1 else _pass, unsafe=True)
 
     def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
+        line = self.get_metadata(PositionProvider, node).start.line
         if node.comment is None:
+            span = self.blank_after.get(line)
+            if span is not None:
+                self.trailing_blank[span] = node
             return
-        span = self.comment_of_line.get(self.get_metadata(PositionProvider, node).start.line)
+        span = self.comment_of_line.get(line)
         if span is not None:
             self.comment_nodes.setdefault(span, []).append(node)
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for span, nodes in self.comment_nodes.items():
-            self.report(nodes[0], span.message, fixes=dict.fromkeys(nodes, _remove), unsafe=True)
+            # a block between two blank lines takes one of them along, so the blank lines do not pile up
+            extra = [self.trailing_blank[span]] if span in self.trailing_blank else []
+            self.report(nodes[0], span.message, fixes=dict.fromkeys([*nodes, *extra], _remove), unsafe=True)
 
 
 def _remove(_node: cst.CSTNode) -> cst.RemovalSentinel:
