@@ -41,7 +41,7 @@ from maintenance.output import (
 from maintenance.source import atomic_write, decode
 from maintenance.verify import Backup
 
-LOG = logging.getLogger(__name__)
+LOG = logging.getLogger("maintenance.fix")  # also when run as __main__
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 
 Task = tuple[str, str, tuple[str, ...], bool]

@@ -256,3 +256,79 @@ def test_ignored_ruff_code_is_not_fixed_by_ruff(make_repo: MakeRepo) -> None:
     report = run_fix([root], apply=True, use_cache=False, ignore=["F401"])
     assert report.findings == []
     assert (root / "a.py").read_text() == "import os\n"
+
+
+DEAD_WITH_FINDING_INSIDE = """\
+import sys
+
+
+def main():
+    sys.exit(0)
+
+
+main()
+print(f"unreachable")
+"""
+
+
+def test_every_count_agrees_after_apply(make_repo: MakeRepo, capsys) -> None:
+    """Summary line, table, JSON and a rerun give the same number; findings in deleted code are fixed."""
+    root = make_repo(
+        {"a.py": DEAD_WITH_FINDING_INSIDE, "b.py": "import os\nimport json\nX = f'x'\n"}, select=["MNT", "ruff"]
+    )
+    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text().replace('["F"]', '["F", "E"]'))
+    code, findings = _json(capsys, [str(root), "--apply", "--no-cache", "--format", "json"])
+    left_json = [f for f in findings if not f["fixed"]]
+    inside = [f for f in findings if f["path"] == "a.py" and f["code"] == "F541"]
+    assert inside and all(f["fixed"] for f in inside)  # F541 sat in the code MNT001 deleted
+    rerun = run_fix([root], use_cache=False)
+    assert len(rerun.findings) == len(left_json)
+    assert sum(rerun.counts_before.values()) == len(left_json)
+    assert code == (1 if left_json else 0)
+    (root / "a.py").write_text(DEAD_WITH_FINDING_INSIDE)
+    assert main([str(root), "--apply", "--no-cache"]) in (0, 1)
+    out = capsys.readouterr().out
+    table_total = int(out.split("│ total")[1].split("│")[2].strip())
+    summary = int(out.rsplit("; ", 1)[1].split()[0])
+    assert table_total == summary == len(run_fix([root], use_cache=False).findings)
+
+
+def test_verbose_logs_each_phase_with_time_and_counts(make_repo: MakeRepo) -> None:
+    root = make_repo({"a.py": DEAD, "b.py": "x = 1\n"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "maintenance.fix", str(root), "--no-ruff", "--no-cache", "--apply", "-v"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    err = proc.stderr
+    for phase in ("discover", "analyse (MNT codemods)", "write fixes", "re-check after the fixes"):
+        line = next(line for line in err.splitlines() if f"{phase}:" in line)
+        assert " s" in line and "(" in line, line
+
+
+def test_unreadable_files_are_one_mnt000_each_and_the_run_goes_on(make_repo: MakeRepo, capsys) -> None:
+    root = make_repo({"ok.py": DEAD, "bad.py": b"# -*- coding: utf-8 -*-\nx = '\xff'\n"})
+    (root / "loop.py").symlink_to("loop.py")
+    (root / "dangling.py").symlink_to("missing_target.py")
+    code, findings = _json(capsys, [str(root), "--no-ruff", "--no-cache", "--apply", "--format", "json"])
+    assert code == 1
+    mnt000 = {f["path"]: f["message"] for f in findings if f["code"] == "MNT000"}
+    assert set(mnt000) == {"bad.py", "loop.py", "dangling.py"}
+    assert "cannot decode" in mnt000["bad.py"] and "syntax error" not in mnt000["bad.py"]
+    assert "UTF-8" in mnt000["bad.py"]
+    assert "symlink loop" in mnt000["loop.py"]
+    assert "dangling symlink to missing_target.py" in mnt000["dangling.py"]
+    assert (root / "ok.py").read_text() == DEAD_FIXED  # the run went on
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_permission_is_mnt000(make_repo: MakeRepo) -> None:
+    root = make_repo({"secret.py": "x = 1\n"})
+    (root / "secret.py").chmod(0)
+    try:
+        report = run_fix([root], use_ruff=False, use_cache=False)
+    finally:
+        (root / "secret.py").chmod(0o644)
+    assert [f.code for f in report.findings] == ["MNT000"]
+    assert "permissions" in report.findings[0].message

@@ -135,8 +135,8 @@ PIECES = {
     "re_export": "from functools import total_ordering as total_ordering\n",
     "dunder_all": "from os import sep\n__all__ = ['sep', 'total_ordering']\n",
     "eq_only": (
-        "class Same:\n    def __eq__(self, other):\n        return True\n"
-        "try:\n    assert not (Same() == Same())\n    print('assert passed')\n"
+        "class Same(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
+        "try:\n    assert not (Same(1) == Same(2))\n    print('assert passed')\n"
         "except AssertionError:\n    print('assert failed')\n"
     ),
     "fstring": "print(f'plain text')\n",
