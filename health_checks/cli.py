@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         "and list every applied fix in the report",
     )
     parser.add_argument(
+        "--verify",
+        metavar="CMD",
+        help="with --apply-fixes: prove the fixes with CMD (maintenance.fix --verify: breaking fixes are reverted)",
+    )
+    parser.add_argument(
         "--trust-pickle",
         action="store_true",
         help="allow the legacy-checkpoint check to migrate the committed pickle checkpoint (runs its code)",
@@ -83,11 +88,11 @@ def _list_checks(console: Console) -> int:
     return 0
 
 
-def _apply_fixes(root: Path) -> dict[str, Any]:
-    """Run ``maintenance.fix.run_fix(apply=True)`` on the tree and keep every applied fix."""
+def _apply_fixes(root: Path, verify: str | None = None) -> dict[str, Any]:
+    """Run ``maintenance.fix.run_fix(apply=True, verify=verify)`` on the tree and keep every applied fix."""
     from maintenance.fix import run_fix  # the maintain flow alone needs the fixer
 
-    fix_report = run_fix([root], apply=True, root=root)
+    fix_report = run_fix([root], apply=True, root=root, verify=verify)
     applied = []
     for finding in fix_report.findings:
         if not getattr(finding, "fixed", False):
@@ -113,6 +118,7 @@ def _apply_fixes(root: Path) -> dict[str, Any]:
         "counts_before": dict(fix_report.counts_before),
         "counts_after": dict(fix_report.counts_after),
         "changed_files": [str(p) for p in fix_report.changed_files],
+        "reverted": [{"path": r.path, "code": r.code, "tests": r.tests} for r in fix_report.reverted],
         "errors": [
             f"{e.path}:{e.line} {e.code} {e.message}" if hasattr(e, "code") else str(e)
             for e in fix_report.errors
@@ -170,9 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.apply_fixes:
         err.print("applying the safe fixes of maintenance.fix …")
         try:
-            fixes = _apply_fixes(root)
+            fixes = _apply_fixes(root, args.verify)
         except ImportError as error:
             err.print(f"[red]--apply-fixes needs maintenance.fix, which does not import: {error}[/]")
+            return 2
+        except RuntimeError as error:  # maintenance.verify.VerifyError: the tests fail before any fix
+            err.print(f"[red]--apply-fixes --verify: {error}[/]", markup=False)
             return 2
         err.print(f"applied {len(fixes['applied'])} fixes in {len(fixes['changed_files'])} files")
 

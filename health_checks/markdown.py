@@ -391,6 +391,9 @@ def _fixes(report: Mapping[str, Any]) -> list[str]:
             lines += ["```", ""]
     if len(applied) > MAX_FIXES_SHOWN:
         lines.append(f"… and {len(applied) - MAX_FIXES_SHOWN} more fixes (all in the JSON report).")
+    if fixes and fixes.get("reverted"):
+        lines += ["", "Fixes reverted by `--verify` (they broke the tests):", ""]
+        lines += [f"- `{r['code']}` `{r['path']}`: broke {r['tests']}" for r in fixes["reverted"]]
     if fixes and fixes.get("errors"):
         lines += ["", "Errors while fixing:", "", *(f"- {e}" for e in fixes["errors"])]
     return [*lines, "", "---", ""]

@@ -23,7 +23,7 @@ def resolved(path: Path) -> Path:
     try:
         return path.resolve(strict=True)
     except (OSError, RuntimeError):
-        return Path(os.path.abspath(path))
+        return path.absolute()
 
 
 def relative(path: Path, root: Path) -> str:

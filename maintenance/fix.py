@@ -174,7 +174,8 @@ def run_fix(
             _unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
             for path in ours_new
         ]
-        if ruff_files and want_diff:  # ruff's --diff is a second ruff run: skipped where nobody reads the diff
+        # ruff's --diff is a second ruff run: skipped where nobody reads the diff
+        if ruff_files and want_diff:
             diffs.append(ruff_runner.diff_policy(ruff_files, root, policy))
         left = [f for r in results.values() for f in _keep(config, r.remaining)]
         left += [f for f in ruff_findings if not f.fixable]
@@ -205,7 +206,9 @@ def run_fix(
                 facts["command runs"] = runner.runs
                 facts["reverted fixes"] = len(report.reverted)
         with _phase("re-check after the fixes") as facts:
-            after = _after_state(files, originals, ours_new, results, display, config, policy, ruff_wanted, root)
+            after = _after_state(
+                files, originals, ours_new, results, display, config, policy, ruff_wanted, root
+            )
             facts["findings left"] = len(after)
     except BaseException:
         if backup is not None:
@@ -349,7 +352,9 @@ def _after_state(
         diagnostics = ruff_runner.check([str(p) for p in files], root, options=["--force-exclude"])
         after_policy = _policy(config, diagnostics, current, policy.unsafe_fixes)
         after_policy = dataclasses.replace(after_policy, fixable=policy.fixable)
-        left += _keep(config, ruff_runner.to_findings(diagnostics, display, policy.unsafe_fixes, after_policy))
+        left += _keep(
+            config, ruff_runner.to_findings(diagnostics, display, policy.unsafe_fixes, after_policy)
+        )
     return sorted(left, key=finding_sort_key)
 
 
@@ -377,7 +382,7 @@ def _unreadable(file: Path) -> tuple[str, str] | None:
     """(problem, advice) when `file` cannot be read or decoded as Python source, else `None`."""
     exclude = "or list it under [tool.maintenance] exclude"
     if file.is_symlink() and not file.exists():
-        target = os.readlink(file)
+        target = file.readlink()
         try:
             file.stat()
         except OSError as err:
@@ -406,7 +411,9 @@ def _mark_reverted(after: list[Finding], reverted: list[RevertedFix]) -> list[Fi
     for f in after:
         tests = why.get((f.path, f.code))
         if tests is not None:
-            f = dataclasses.replace(f, fixable=False, message=f"{f.message} (fix reverted by --verify: it broke {tests})")
+            f = dataclasses.replace(
+                f, fixable=False, message=f"{f.message} (fix reverted by --verify: it broke {tests})"
+            )
         out.append(f)
     return out
 

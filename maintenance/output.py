@@ -108,7 +108,9 @@ def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -
     fixable = sum(1 for f in report.findings if f.fixable and not f.fixed)
     for r in report.reverted:
         console.print(
-            f"reverted by --verify: {r.code} fix in {r.path} (it broke {r.tests})", markup=False, highlight=False
+            f"reverted by --verify: {r.code} fix in {r.path} (it broke {r.tests})",
+            markup=False,
+            highlight=False,
         )
     if report.applied:
         console.print(f"changed {len(report.changed_files)} files; {len(report.remaining)} findings left")

@@ -81,12 +81,16 @@ class Runner:
                 argv.append(f"--junitxml={junit}")
             env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
             try:
-                proc = subprocess.run(argv, cwd=self.root, env=env, capture_output=True, text=True, check=False)
+                proc = subprocess.run(
+                    argv, cwd=self.root, env=env, capture_output=True, text=True, check=False
+                )
             except OSError as err:
                 raise VerifyError(f"cannot run --verify command {self.argv[0]!r}: {err}") from err
             failures = _junit_failures(junit) if junit.is_file() else ()
         outcome = Outcome(proc.returncode == 0, proc.returncode, failures)
-        LOG.info("verify run %d: %s", self.runs, "passed" if outcome.passed else f"failed ({outcome.describe()})")
+        LOG.info(
+            "verify run %d: %s", self.runs, "passed" if outcome.passed else f"failed ({outcome.describe()})"
+        )
         if not outcome.passed and not failures:
             LOG.debug("verify output:\n%s%s", proc.stdout[-2000:], proc.stderr[-2000:])
         return outcome
@@ -95,7 +99,7 @@ class Runner:
 def _junit_failures(path: Path) -> tuple[str, ...]:
     """`classname::name` of every failed or errored test case in a junit XML file."""
     try:
-        tree = ET.parse(path)  # noqa: S314 - the file was written by the pytest run we started
+        tree = ET.parse(path)  # the file was written by the pytest run we started
     except ET.ParseError:
         return ()
     out = []
@@ -171,7 +175,8 @@ def restore_interrupted(root: Path) -> list[str]:
     backup = Backup(root, dict(files))
     restored = backup.restore()
     LOG.warning(
-        "an interrupted --verify run left a backup; restored %d file(s) to their state before it", len(restored)
+        "an interrupted --verify run left a backup; restored %d file(s) to their state before it",
+        len(restored),
     )
     backup.discard()
     return restored

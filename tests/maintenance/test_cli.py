@@ -274,7 +274,8 @@ print(f"unreachable")
 def test_every_count_agrees_after_apply(make_repo: MakeRepo, capsys) -> None:
     """Summary line, table, JSON and a rerun give the same number; findings in deleted code are fixed."""
     root = make_repo(
-        {"a.py": DEAD_WITH_FINDING_INSIDE, "b.py": "import os\nimport json\nX = f'x'\n"}, select=["MNT", "ruff"]
+        {"a.py": DEAD_WITH_FINDING_INSIDE, "b.py": "import os\nimport json\nX = f'x'\n"},
+        select=["MNT", "ruff"],
     )
     (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text().replace('["F"]', '["F", "E"]'))
     code, findings = _json(capsys, [str(root), "--apply", "--no-cache", "--format", "json"])

@@ -152,10 +152,12 @@ CLIENT = (
 
 
 def _run(root: Path) -> tuple[int, str, str]:
+    """Exit status, stdout and the last line of stderr (the exception) of `client.py`."""
     proc = subprocess.run(
         [sys.executable, "client.py"], cwd=root, capture_output=True, text=True, check=False, timeout=60
     )
-    return proc.returncode, proc.stdout, proc.stderr.splitlines()[-1:] and proc.stderr.splitlines()[-1] or ""
+    last_error_line = proc.stderr.splitlines()[-1] if proc.stderr.strip() else ""
+    return proc.returncode, proc.stdout, last_error_line
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

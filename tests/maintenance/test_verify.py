@@ -122,8 +122,14 @@ def test_planted_breaks_are_reverted_and_named(tmp_path: Path, capsys: pytest.Ca
     code = main([str(root), "--apply", "--unsafe-fixes", "--no-cache", "--verify", command])
     out = capsys.readouterr().out
     assert code == 1
-    assert "reverted by --verify: F401 fix in lib.py (it broke test_lib::test_os_is_reachable_through_lib)" in out
-    assert "reverted by --verify: SIM201 fix in eq.py (it broke test_lib::test_same_objects_do_not_differ)" in out
+    assert (
+        "reverted by --verify: F401 fix in lib.py (it broke test_lib::test_os_is_reachable_through_lib)"
+        in out
+    )
+    assert (
+        "reverted by --verify: SIM201 fix in eq.py (it broke test_lib::test_same_objects_do_not_differ)"
+        in out
+    )
     lib = (root / "lib.py").read_text()
     assert "import os" in lib and "import json" in lib  # --verify reverts F401 per file: both stay
     assert "return 'lib'" in lib  # F541 in the same file is kept
