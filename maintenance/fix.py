@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from maintenance import __version__, ruff_policy, ruff_runner
+from maintenance import __version__, discovery, ruff_policy, ruff_runner
 from maintenance import verify as verify_module
 from maintenance.cache import CACHE_DIR, ResultCache, content_hash
 from maintenance.codes import MNT_CODES
@@ -293,7 +293,8 @@ def _policy(
     rows: dict[str, list[int]] = {}
     for diag in diagnostics:
         if diag.get("code") == ruff_policy.GUARDED_F401:
-            rows.setdefault(str(Path(diag.get("filename", "")).resolve()), []).append(diag["location"]["row"])
+            filename = str(discovery.resolved(Path(diag.get("filename", ""))))
+            rows.setdefault(filename, []).append(diag["location"]["row"])
     kept: dict[tuple[str, int], str] = {}
     for filename, file_rows in rows.items():
         data = sources.get(filename)
@@ -349,7 +350,8 @@ def _after_state(
             again = analyze_text(decode(data).text, rel, codes, unsafe_fixes=policy.unsafe_fixes)
             left += _keep(config, again.findings)
     if ruff_wanted:
-        diagnostics = ruff_runner.check([str(p) for p in files], root, options=["--force-exclude"])
+        readable = [str(p) for p in files if str(p) in originals]  # an unreadable file stays one MNT000
+        diagnostics = ruff_runner.check(readable, root, options=["--force-exclude"]) if readable else []
         after_policy = _policy(config, diagnostics, current, policy.unsafe_fixes)
         after_policy = dataclasses.replace(after_policy, fixable=policy.fixable)
         left += _keep(
