@@ -86,7 +86,7 @@ class FixPolicy:
 
     def allows(self, code: str, filename: str, row: int) -> bool:
         """Whether this policy lets ruff fix a `code` finding at `row` of `filename`."""
-        if not any(code.upper().startswith(sel) for sel in self.fixable):
+        if not any(sel == "ALL" or code.upper().startswith(sel) for sel in self.fixable):
             return False
         return not (code == GUARDED_F401 and filename in self.keep_f401)
 

@@ -25,5 +25,6 @@ def test_library_tests_give_the_same_outcomes_in_every_mode(library: Library, tm
     print(f"\n{library.spec}: {row['tests']} tests, {row['passed_before']} passed before; {modes}")
     for mode in MODES:
         assert modes[mode]["same_outcomes"], (mode, modes[mode]["differing"])
-    assert modes["default"]["files_changed"] > 0, "nothing was changed, so nothing was tested"
+    # the shipped policy may find nothing to fix in a clean library; every ruff fix allowed always does
+    assert modes["all-ruff-verify"]["files_changed"] > 0, "nothing was changed, so nothing was tested"
     assert modes["all-ruff-verify"]["fixed"] >= modes["default"]["fixed"]
