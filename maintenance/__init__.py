@@ -2,10 +2,12 @@
 
 Command line (dry run by default; see `python -m maintenance.fix --help` and `--list`)::
 
-    python -m maintenance.fix [PATH ...] [--apply] [--select CODES] [--ignore CODES] [--unsafe-fixes]
-                              [--format text|json|sarif|github] [--no-ruff]
+    python -m maintenance.fix [PATH ...] [--apply [--verify CMD]] [--select CODES] [--ignore CODES]
+                              [--unsafe-fixes] [--format text|json|sarif|github] [--no-ruff] [-v]
 
-Exit status: 0 no findings left, 1 findings left, 2 usage or internal error.
+Exit status: 0 no findings left, 1 findings left, 2 usage or internal error (or the --verify command
+failing before any fix). ruff's fixes follow the fix policy of `maintenance.ruff_policy`; `--verify` is
+`maintenance.verify` (docs/maintenance.md).
 
 Python API (what `health_checks` calls)::
 
@@ -13,20 +15,21 @@ Python API (what `health_checks` calls)::
 
     report = run_fix(
         paths,                     # Sequence[str | Path]: files and directories
-        apply=False,               # True: write the fixes (atomically) and run `ruff check --fix`
+        apply=False,               # True: write the fixes (atomically) and run `ruff check --fix` (policy rules)
         select=None,               # codes or prefixes ("MNT", "MNT001", "ruff", "F"); None: [tool.maintenance]
         ignore=None,               # same syntax; added to the config's ignore
         use_ruff=True,             # merge ruff's findings (its own config applies) under ruff's codes
         unsafe_fixes=False,        # also apply unsafe fixes (MNT005 deletion, ruff's unsafe fixes)
         root=None,                 # project root (pyproject.toml with [tool.maintenance]); None: found from paths
         # optional: jobs=None (worker processes; None = all CPUs), use_cache=True (.maintenance_cache/),
-        # progress=False (rich bar on stderr), want_diff=True (False skips ruff's second run for its diff)
+        # progress=False (rich bar on stderr), want_diff=True (False skips ruff's second run for its diff),
+        # verify=None (with apply: a command run before and after; breaking fixes are reverted)
     )
 
 `run_fix` returns a `FixReport` (`maintenance.findings`): `findings: list[Finding]`, `counts_before` /
 `counts_after: dict[str, int]` (by code, ruff codes included; in a dry run `counts_after` is what `--apply`
 would leave), `changed_files: list[Path]`, `diff: str` (unified diff), `files_scanned: int` and
-`errors: list[Finding]` (the MNT000 findings). A `Finding` is a frozen dataclass with `path, line, column,
+`errors: list[Finding]` (the MNT000 findings) and `reverted: list[RevertedFix]` (path, code, tests). A `Finding` is a frozen dataclass with `path, line, column,
 code, message, fixable, fixed, before, after` and `to_dict()`.
 
 Codes: MNT000 file does not parse (untouched), MNT001 unreachable code, MNT002 mutable dataclass default,
