@@ -178,7 +178,9 @@ def test_programs_behave_the_same_after_apply_with_unsafe_fixes(
 
 
 def test_ruff_fixable_all_lets_ruff_fix_every_rule(tmp_path: Path) -> None:
-    root = _repo(tmp_path / "repo", {"m.py": "def f(a, b):\n    return not (a == b)\n"}, 'ruff-fixable = ["ALL"]')
+    root = _repo(
+        tmp_path / "repo", {"m.py": "def f(a, b):\n    return not (a == b)\n"}, 'ruff-fixable = ["ALL"]'
+    )
     report = run_fix([root], apply=True, unsafe_fixes=True, use_cache=False)
     assert [f.code for f in report.findings if f.fixed] == ["SIM201"]
     assert "a != b" in (root / "m.py").read_text()
