@@ -70,7 +70,7 @@ def _repository_has_ruff_config(paths: Sequence[str], root: Path) -> bool:
     if _has_ruff_config(root):
         return True
     for raw in paths:
-        path = Path(raw).resolve()
+        path = (root / raw).resolve()  # ruff runs in the root: relative paths are relative to it
         start = path if path.is_dir() else path.parent
         if root in start.parents and any(
             _has_ruff_config(d) for d in [start, *start.parents] if root in d.parents
