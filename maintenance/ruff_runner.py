@@ -67,21 +67,19 @@ def _has_ruff_config(directory: Path) -> bool:
 
 def _repository_has_ruff_config(paths: Sequence[str], root: Path) -> bool:
     """Whether any directory from the root down to (and under) the checked paths holds a ruff config."""
+    root = root.resolve()
     if _has_ruff_config(root):
         return True
+    directories: set[Path] = set()
     for raw in paths:
         path = (root / raw).resolve()  # ruff runs in the root: relative paths are relative to it
         start = path if path.is_dir() else path.parent
-        if root in start.parents and any(
-            _has_ruff_config(d) for d in [start, *start.parents] if root in d.parents
-        ):
-            return True
+        directories.update(d for d in (start, *start.parents) if root in d.parents)
         if path.is_dir():
             for current, dirs, _ in os.walk(path):
                 dirs[:] = [d for d in dirs if d not in DEFAULT_EXCLUDED_DIRS]
-                if _has_ruff_config(Path(current)):
-                    return True
-    return False
+                directories.add(Path(current))
+    return any(_has_ruff_config(d) for d in sorted(directories))
 
 
 def _target_version(root: Path) -> list[str]:
