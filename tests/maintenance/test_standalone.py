@@ -36,15 +36,21 @@ sys.meta_path.insert(0, Block())
 """
 
 
-def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _script(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a Python script in a clean environment (only PATH, HOME and `env`)."""
     return subprocess.run(
-        [sys.executable, "-c", BLOCKER + textwrap.dedent(code)],
+        [sys.executable, "-c", code],
         cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
     )
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `code` against this checkout with torch, atft and health_checks blocked."""
+    return _script(BLOCKER + textwrap.dedent(code), cwd, PYTHONPATH=str(ROOT))
 
 
 def test_every_maintenance_module_imports_and_runs_with_torch_and_atft_blocked(tmp_path: Path) -> None:
@@ -137,14 +143,7 @@ def _backend(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     script = (
         f"import sys\nsys.path.insert(0, {str(tree / 'distributions')!r})\nimport atft_build as backend\n"
     )
-    return subprocess.run(
-        [sys.executable, "-c", script + textwrap.dedent(code)],
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
-    )
+    return _script(script + textwrap.dedent(code), tree, TMPDIR=str(tmp_path))
 
 
 def test_the_root_build_backend_builds_the_standalone_metadata_only_when_asked(tmp_path: Path) -> None:
