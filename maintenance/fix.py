@@ -569,7 +569,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-diff", action="store_true", help="text format: do not print the diff of a dry run"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the run does on stderr")
-    parser.add_argument("--version", action="version", version=f"maintenance.fix {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"maintenance.fix {__version__} (ruff {ruff_runner.ruff_version()})",
+        help="print maintenance.fix's version and the version of the ruff it runs, and exit",
+    )
     return parser
 
 

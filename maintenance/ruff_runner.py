@@ -1,7 +1,10 @@
 """Run the ruff of this environment (`python -m ruff`) and turn its JSON output into `Finding`s.
 
 Ruff runs from the project root with the paths the user gave, so the target repository's own ruff
-configuration (rules, excludes, per-file-ignores) applies to ruff's findings.
+configuration (rules, excludes, per-file-ignores) applies to ruff's findings. A repository without any ruff
+configuration gets ruff's defaults: ruff runs `--isolated` there, so that neither a configuration in a
+directory above the repository nor the user's own ruff.toml applies (ruff would otherwise pick them up),
+with the `--target-version` that ruff infers from the root's `requires-python`.
 """
 
 from __future__ import annotations
@@ -10,15 +13,18 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from maintenance import discovery
+from maintenance.config import DEFAULT_EXCLUDED_DIRS
 from maintenance.findings import Finding
 from maintenance.ruff_policy import GUARDED_F401
 
@@ -34,8 +40,74 @@ def ruff_command() -> list[str]:
     return [sys.executable, "-m", "ruff"]
 
 
+def ruff_version() -> str:
+    """The version of the ruff that `ruff_command()` runs ("not installed" when this environment has none)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("ruff")
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _pyproject(directory: Path) -> dict[str, Any] | None:
+    """`directory/pyproject.toml` parsed, `None` when absent or unreadable (ruff reports a broken one)."""
+    try:
+        return tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+
+
+def _has_ruff_config(directory: Path) -> bool:
+    """Whether ruff takes a configuration from `directory`: ruff.toml, .ruff.toml or `[tool.ruff]`."""
+    if (directory / "ruff.toml").is_file() or (directory / ".ruff.toml").is_file():
+        return True
+    if not (directory / "pyproject.toml").is_file():
+        return False
+    data = _pyproject(directory)
+    return data is None or "ruff" in data.get("tool", {})
+
+
+def _repository_has_ruff_config(paths: Sequence[str], root: Path) -> bool:
+    """Whether any directory from the root down to (and under) the checked paths holds a ruff config."""
+    root = root.resolve()
+    if _has_ruff_config(root):
+        return True
+    directories: set[Path] = set()
+    for raw in paths:
+        path = (root / raw).resolve()  # ruff runs in the root: relative paths are relative to it
+        start = path if path.is_dir() else path.parent
+        directories.update(d for d in (start, *start.parents) if root in d.parents)
+        if path.is_dir():
+            for current, dirs, _ in os.walk(path):
+                dirs[:] = [d for d in dirs if d not in DEFAULT_EXCLUDED_DIRS]
+                directories.add(Path(current))
+    return any(_has_ruff_config(d) for d in sorted(directories))
+
+
+def _target_version(root: Path) -> list[str]:
+    """`--target-version pyXY` from the lowest version `requires-python` of the root's pyproject allows."""
+    requires = ((_pyproject(root) or {}).get("project") or {}).get("requires-python")
+    if not isinstance(requires, str):
+        return []
+    lows = [
+        (int(major), int(minor))
+        for major, minor in re.findall(r"(?:>=|~=|==)\s*(\d+)\.(\d+)", requires)
+        if major == "3"
+    ]
+    return ["--target-version", f"py{min(lows)[0]}{min(lows)[1]}"] if lows else []
+
+
+def config_args(paths: Sequence[str], root: Path) -> list[str]:
+    """Nothing when the repository configures ruff; else `--isolated` (ruff's defaults) and its target."""
+    if _repository_has_ruff_config(paths, root):
+        return []
+    return ["--isolated", *_target_version(root)]
+
+
 def _run(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
-    command = [*ruff_command(), *args]
+    paths = args[args.index("--") + 1 :] if "--" in args else []
+    command = [*ruff_command(), args[0], *config_args(paths, root), *args[1:]]
     try:
         proc = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     except OSError as err:
@@ -211,10 +283,8 @@ def check_cached(
     """
     if cache_dir is None:
         return check(paths, root)
-    import importlib.metadata
-
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{importlib.metadata.version('ruff')}|{json.dumps(list(paths))}|{root}\n".encode())
+    digest.update(f"{ruff_version()}|{json.dumps(list(paths))}|{root}\n".encode())
     directories: set[Path] = set()
     for file in files:
         try:
