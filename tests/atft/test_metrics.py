@@ -126,7 +126,9 @@ def test_ic_summary_statistics_match_numpy() -> None:
     assert row["ic"] == pytest.approx(daily.mean())
     assert row["ic_std"] == pytest.approx(daily.std(ddof=1))
     assert row["icir"] == pytest.approx(daily.mean() / daily.std(ddof=1))
-    assert row["ic_tstat"] == pytest.approx(stats.ttest_1samp(daily, 0.0).statistic)
+    # horizon 1: Newey-West with lag 0, the t-statistic with the 1/n variance
+    assert row["ic_tstat"] == pytest.approx(daily.mean() / (daily.std(ddof=0) / math.sqrt(50)))
+    assert row["nw_lag"] == 0
     ratios = pred.std(axis=1, ddof=1) / target.std(axis=1, ddof=1)
     assert row["scale_ratio"] == pytest.approx(ratios.mean())
 
@@ -152,12 +154,102 @@ def test_long_short_uses_non_overlapping_periods() -> None:
     assert weights.sum() == pytest.approx(0.0) and np.abs(weights).sum() == pytest.approx(2.0)
 
 
-def test_long_short_skips_stocks_without_a_target() -> None:
+def test_a_stock_whose_return_goes_missing_is_still_selectable_and_earns_its_last_return() -> None:
+    # Day 0: stock 9 has the best prediction; its price ends 2 days into the 5-day holding period, so
+    # its 5-day forward return is unknown. What is known on day 0 (the predictions) decides the book.
     pred = np.arange(10.0)[None, :]
     target = np.full((1, 10), 0.01)
-    target[0, 9] = np.nan  # the best-ranked stock has no known return: it cannot be held
-    weights = metrics.long_short_weights(np.where(np.isfinite(target[0]), pred[0], np.nan))
-    assert weights[9] == 0 and weights[8] > 0
+    target[0, 9] = np.nan
+    held = np.full((1, 10), 0.01)
+    held[0, 9] = -0.30  # its last available return: close_{t+2} / close_t - 1
+    exited = np.zeros((1, 10), bool)
+    exited[0, 9] = True
+    weights = metrics.long_short_weights(pred[0])
+    assert weights[9] > 0  # selectable: nothing after day 0 may remove it
+    (period,), _ = metrics.long_short_returns(pred, target, 5, cost_bps=0.0, held=held, exited=exited)
+    assert period == pytest.approx((0.01 - 0.30) / 2 - 0.01)  # longs 8, 9; shorts 0, 1
+    # a configured delisting return replaces the last available return of an exited stock
+    (delisted,), _ = metrics.long_short_returns(
+        pred, target, 5, cost_bps=0.0, held=held, exited=exited, delisting_return=-1.0
+    )
+    assert delisted == pytest.approx((0.01 - 1.0) / 2 - 0.01)
+
+
+def test_long_short_through_a_frame_keeps_a_stock_that_later_goes_missing() -> None:
+    rng = np.random.default_rng(8)
+    target = rng.normal(0, 0.02, size=(10, 12))
+    pred = target.copy()
+    best = int(np.argmax(pred[0]))
+    held = target.copy()
+    target[0, best] = np.nan  # its forward return goes missing, its held return does not
+    frame = make_frame(pred, target).assign(held_return=held[np.nonzero(np.ones_like(pred))].ravel())
+    frame["exited"] = False
+    dates, matrices = metrics.frame_to_matrices(frame, 1)
+    assert np.isfinite(matrices["prediction"][0, best]) and np.isnan(matrices["target"][0, best])
+    returns, _ = metrics.long_short_returns(
+        matrices["prediction"], matrices["target"], 1, 0.0, held=matrices["held_return"]
+    )
+    weights = metrics.long_short_weights(pred[0])
+    assert weights[best] > 0
+    assert returns[0] == pytest.approx(float(weights @ held[0]))
+
+
+def test_rebalancing_steps_over_trading_days_not_rows() -> None:
+    # A 5-day book on a 12-day calendar where day 2 has no prediction row at all: rebalances fall on
+    # calendar days 0, 5, 10 (rows of the frame would give days 0, 6, 11).
+    rng = np.random.default_rng(9)
+    target = rng.normal(0, 0.02, size=(12, 10))
+    pred = target + rng.normal(0, 0.02, size=(12, 10))
+    calendar = pd.bdate_range("2020-01-01", periods=12)
+    frame = make_frame(pred, target, horizon=5)
+    frame = frame[frame["date"] != calendar[2]]
+    dates, matrices = metrics.frame_to_matrices(frame, 5, calendar)
+    assert len(dates) == 12 and np.isnan(matrices["prediction"][2]).all()
+    returns, _ = metrics.long_short_returns(matrices["prediction"], matrices["target"], 5, 0.0)
+    expected = [float(metrics.long_short_weights(pred[t]) @ target[t]) for t in (0, 5, 10)]
+    np.testing.assert_allclose(returns, expected)
+    (row,) = metrics.evaluate_frame(frame, cost_bps=0.0, calendar=calendar)
+    assert row["n_periods"] == 3
+    with pytest.raises(ValueError, match="not a trading day"):
+        metrics.frame_to_matrices(frame, 5, calendar[3:])
+
+
+def test_a_period_running_past_the_data_is_not_counted() -> None:
+    rng = np.random.default_rng(10)
+    pred = rng.normal(size=(11, 10))
+    target = rng.normal(size=(11, 10))
+    target[10] = np.nan  # the last day's 5-day outcome lies beyond the data
+    returns, _ = metrics.long_short_returns(pred, target, 5, 0.0)
+    assert len(returns) == 2  # days 0 and 5; day 10 starts no period
+
+
+def test_weight_matrix_matches_the_one_day_rule() -> None:
+    rng = np.random.default_rng(12)
+    pred = rng.normal(size=(20, 13))
+    pred[rng.random(pred.shape) < 0.3] = np.nan
+    pred[3] = 1.0  # constant day
+    pred[4, 4:] = np.nan  # 4 stocks: too few
+    pred[5] = np.round(pred[5])  # ties
+    matrix = metrics.long_short_weight_matrix(pred)
+    for t in range(20):
+        valid = np.flatnonzero(np.isfinite(pred[t]))
+        expected = np.zeros(13)
+        if len(valid) >= 5 and np.ptp(pred[t, valid]) > 0:
+            k = max(1, int(len(valid) * 0.2))
+            order = valid[np.argsort(pred[t, valid], kind="stable")]
+            expected[order[-k:]], expected[order[:k]] = 1 / k, -1 / k
+        np.testing.assert_allclose(matrix[t], expected)
+
+
+def test_daily_long_short_series_and_its_hac_t() -> None:
+    rng = np.random.default_rng(13)
+    target = rng.normal(0, 0.02, size=(200, 20))
+    pred = target + rng.normal(0, 0.04, size=target.shape)
+    daily = metrics.daily_long_short_returns(pred, target)
+    assert daily[7] == pytest.approx(float(metrics.long_short_weights(pred[7]) @ target[7]))
+    (row,) = metrics.evaluate_frame(make_frame(pred, target, horizon=5))
+    assert row["ls_tstat"] == pytest.approx(metrics.newey_west_tstat(daily, 4))
+    assert row["rank_ic_tstat"] > 3 and row["rank_ic_p"] < 0.01 and row["nw_lag"] == 4
 
 
 def test_sharpe_and_drawdown_formulas() -> None:
