@@ -139,7 +139,12 @@ def test_pse_default_split_is_2011_2017_2018_2019_2021(pse_dataset: MarketDatase
 def test_pse_quality_report_finds_the_known_problems(pse_dataset: MarketDataset) -> None:
     q = pse_dataset.quality_report
     assert q["stocks_in_source"] == 257
-    assert q["stocks_kept"] == 140  # PRODUCT.md: 140 symbols have a close on >= 80% of days since 2011
+    # point-in-time universe: no stock is dropped for its future; every stock with a close is a column, and
+    # at least the 140 with a close on >= 80% of all days since 2011 (PRODUCT.md) enter it on some day
+    assert q["stocks_kept"] == 257
+    assert 140 <= q["stocks_ever_in_universe"] <= 257
+    assert q["stocks_ever_in_universe"] + q["dropped_never_in_universe"] == q["stocks_kept"]
+    assert q["stock_days_with_close"] + q["stock_days_missing"] == q["universe_stock_days"]
     # PRODUCT.md facts about the whole source since 2011: 35 OHLC breaks, zero and negative closes,
     # hundreds of >40% moves (unadjusted splits)
     assert q["source_ohlc_violations"] == 35
@@ -149,7 +154,6 @@ def test_pse_quality_report_finds_the_known_problems(pse_dataset: MarketDataset)
     for name in ("ohlc_violations", "non_positive_prices", "masked_jumps", "zero_returns"):
         assert 0 < q[name] <= q[f"source_{name}"], name
     assert 0.1 < q["zero_returns"] / q["returns"] < 0.3
-    assert q["stock_days_with_close"] + q["stock_days_missing"] == 140 * q["days_since_start"]
     assert len(pse_dataset.sector_names) >= 6
     assert np.isfinite(pse_dataset.features).all()
 

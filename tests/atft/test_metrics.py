@@ -184,7 +184,7 @@ def test_long_short_through_a_frame_keeps_a_stock_that_later_goes_missing() -> N
     target[0, best] = np.nan  # its forward return goes missing, its held return does not
     frame = make_frame(pred, target).assign(held_return=held[np.nonzero(np.ones_like(pred))].ravel())
     frame["exited"] = False
-    dates, matrices = metrics.frame_to_matrices(frame, 1)
+    _, matrices = metrics.frame_to_matrices(frame, 1)
     assert np.isfinite(matrices["prediction"][0, best]) and np.isnan(matrices["target"][0, best])
     returns, _ = metrics.long_short_returns(
         matrices["prediction"], matrices["target"], 1, 0.0, held=matrices["held_return"]
