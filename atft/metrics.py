@@ -6,15 +6,22 @@ Definitions (PRODUCT.md, "Measuring a model honestly"):
   return, over the stocks where both are finite. A day whose prediction is constant carries no
   information: its IC counts as 0 (never as a flattering number) and it is counted in
   `constant_day_share`. Days with fewer than 2 stocks or a constant target are left out.
-- ic / rank_ic = mean of the daily values; ic_std their std; icir = ic / ic_std; ic_tstat =
-  icir * sqrt(n_days).
+- ic / rank_ic = mean of the daily values; ic_std their std; icir = ic / ic_std. Daily ICs of
+  overlapping h-day returns are autocorrelated (an MA(h - 1) under the null), so ic_tstat / rank_ic_tstat
+  (and their two-sided p-values ic_p / rank_ic_p) are Newey-West with lag nw_lag = h - 1 (`newey_west`,
+  statsmodels' HAC estimator); a model is compared with a baseline by `paired_hac_test` on the daily
+  RankIC difference.
 - scale_ratio = mean over days of std(prediction) / std(target); pred_std = mean daily std(prediction).
-- Long-short: on every h-th day (non-overlapping h-day holding periods; every day for h = 1) buy the top
-  quintile and sell the bottom quintile by prediction, equal weights (+1 long, -1 short). A day with a
-  constant prediction holds nothing. Period return = weighted raw h-day return minus
-  cost_bps * sum|weight change| / 1e4. sharpe = sqrt(252 / h) * mean / std of period returns; turnover =
-  mean share of the book replaced per rebalance (sum|dw| / 4: 0 = none, 1 = all); max_drawdown = the
-  largest fall of the compounded equity curve from its peak, as a positive fraction. No sign inversion.
+- Long-short: every h trading days of the calendar (rows are consecutive trading days; a day without
+  predictions is a flat book) buy the top quintile and sell the bottom quintile by prediction, equal
+  weights (+1 long, -1 short), chosen from the finite predictions of that day only: a stock whose later
+  prices are missing stays selectable and earns its last available return over the holding period
+  (`held_return`), or a configured delisting return if its prices end (`exited`). A day with a constant
+  prediction holds nothing. Period return = weighted h-day return minus cost_bps * sum|weight change| /
+  1e4. sharpe = sqrt(252 / h) * mean / std of period returns; turnover = mean share of the book replaced
+  per rebalance (sum|dw| / 4: 0 = none, 1 = all); max_drawdown = the largest fall of the compounded equity
+  curve from its peak, as a positive fraction; ls_tstat = Newey-West t (lag h - 1) of the mean gross
+  h-day return of the book formed every day (overlapping). No sign inversion.
 """
 
 from __future__ import annotations
