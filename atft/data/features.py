@@ -199,7 +199,8 @@ def holding_returns(log_ret: np.ndarray, horizons: tuple[int, ...]) -> tuple[np.
     prices end (or go missing) inside the period earns its last available return, and a masked jump
     counts as no move; NaN where t + h lies beyond the last day (the outcome is not in the data).
     exited [D, N, H]: the stock has no valid daily return on or after day t + h (its prices end before
-    the period does: a delisting). Outcomes for evaluation only, never features.
+    the period does: a delisting); False where the outcome is not in the data. Outcomes for evaluation
+    only, never features.
     """
     n_days, n_stocks = log_ret.shape
     valid = np.isfinite(log_ret)
@@ -213,5 +214,5 @@ def holding_returns(log_ret: np.ndarray, horizons: tuple[int, ...]) -> tuple[np.
         if h >= n_days:
             continue
         held[:-h, :, k] = np.expm1(cumulative[1 + h :] - cumulative[1 : n_days - h + 1])
-        exited[:, :, k] = last_valid[None, :] < (days + h)[:, None]
+        exited[:-h, :, k] = last_valid[None, :] < (days[:-h] + h)[:, None]
     return held, exited
