@@ -239,33 +239,40 @@ def long_short_weights(pred: np.ndarray, quantile: float = QUANTILE) -> np.ndarr
     return long_short_weight_matrix(np.ravel(pred)[None], quantile)[0]
 
 
-def earned_returns(
-    target: np.ndarray,
-    held: np.ndarray | None = None,
-    exited: np.ndarray | None = None,
-    delisting_return: float | None = None,
-) -> np.ndarray:
-    """What a holder of each stock earns over the horizon, [T, N]: the forward return where known, else
-    the stock's last available (jump-free) return over the holding period `held`, or `delisting_return`
-    for a stock whose prices end inside the period (`exited`) when one is configured.
+@dataclass(frozen=True)
+class Holding:
+    """What a holder of each stock earns when its forward return is unknown, [T, N] like the target.
 
-    Without `held`, a stock with an unknown forward return earns 0 (price taken as unchanged). NaN only
-    where `held` itself is NaN: the period's outcome is not observed (it runs past the data).
+    held: the stock's last available (jump-free) return over the holding period; NaN where the period's
+    outcome is not in the data. exited: its prices end inside the period (a delisting). With a
+    `delisting_return`, an exited stock earns that instead of its last available return.
     """
+
+    held: np.ndarray
+    exited: np.ndarray | None = None
+    delisting_return: float | None = None
+
+    def earned(self, target: np.ndarray) -> np.ndarray:
+        """The forward return where known, else the held (or delisting) return."""
+        held = np.asarray(self.held, dtype=np.float64)
+        fallback = held
+        if self.exited is not None and self.delisting_return is not None:
+            exited = np.asarray(self.exited, dtype=bool) & np.isfinite(held)
+            fallback = np.where(exited, float(self.delisting_return), held)
+        return np.where(np.isfinite(target), target, fallback)
+
+
+def earned_returns(target: np.ndarray, holding: Holding | None = None) -> np.ndarray:
+    """What a holder of each stock earns over the horizon, [T, N]: `holding.earned(target)`; without a
+    `Holding`, a stock with an unknown forward return earns 0 (its price taken as unchanged)."""
     target = np.asarray(target, dtype=np.float64)
-    if held is None:
-        return np.nan_to_num(target, nan=0.0)
-    held = np.asarray(held, dtype=np.float64)
-    fallback = held
-    if exited is not None and delisting_return is not None:
-        fallback = np.where(np.asarray(exited, dtype=bool) & np.isfinite(held), float(delisting_return), held)
-    return np.where(np.isfinite(target), target, fallback)
+    return np.nan_to_num(target, nan=0.0) if holding is None else holding.earned(target)
 
 
-def _outcome_observed(pred: np.ndarray, target: np.ndarray, held: np.ndarray | None) -> np.ndarray:
+def _outcome_observed(pred: np.ndarray, target: np.ndarray, holding: Holding | None) -> np.ndarray:
     """bool [T]: the period starting on the day has an outcome in the data (some stock's forward return,
     or held return, is known), or the day has no prediction at all (the book is flat)."""
-    outcome = np.atleast_2d(np.asarray(target if held is None else held, dtype=np.float64))
+    outcome = np.atleast_2d(np.asarray(target if holding is None else holding.held, dtype=np.float64))
     return np.isfinite(outcome).any(axis=1) | ~np.isfinite(np.atleast_2d(pred)).any(axis=1)
 
 
@@ -274,26 +281,23 @@ def long_short_returns(
     target: np.ndarray,
     horizon: int,
     cost_bps: float = 10.0,
-    *,
-    held: np.ndarray | None = None,
-    exited: np.ndarray | None = None,
-    delisting_return: float | None = None,
+    holding: Holding | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Net period returns and turnovers of the quintile long-short book, rebalanced every `horizon`
     trading days.
 
-    pred, target (and held, exited): [T, N] whose rows are consecutive days of the trading calendar
+    pred, target (and the holding arrays): [T, N] whose rows are consecutive days of the trading calendar
     (a day without predictions is an all-NaN row: the book goes flat), target = raw `horizon`-day forward
     return. The book of day t is chosen from the finite predictions of day t alone; each held stock earns
-    `earned_returns` (its last available return if its later prices are missing). A rebalance day whose
+    `earned_returns` (with a `Holding`, its last available return if its later prices are missing). A rebalance day whose
     outcome is not observed for any stock (the period runs past the data) starts no period.
     """
     pred = np.atleast_2d(np.asarray(pred, dtype=np.float64))
-    earned = np.atleast_2d(earned_returns(target, held, exited, delisting_return))
+    earned = np.atleast_2d(earned_returns(target, holding))
     if pred.shape != earned.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from target shape {earned.shape}")
     rows = np.arange(0, pred.shape[0], max(1, int(horizon)))
-    rows = rows[_outcome_observed(pred, target, held)[rows]]
+    rows = rows[_outcome_observed(pred, target, holding)[rows]]
     weights = long_short_weight_matrix(pred[rows])  # (P, N)
     previous = np.vstack([np.zeros((1, pred.shape[1])), weights[:-1]])
     traded = np.abs(weights - previous).sum(axis=1)
@@ -304,19 +308,16 @@ def long_short_returns(
 def daily_long_short_returns(
     pred: np.ndarray,
     target: np.ndarray,
-    *,
-    held: np.ndarray | None = None,
-    exited: np.ndarray | None = None,
-    delisting_return: float | None = None,
+    holding: Holding | None = None,
 ) -> np.ndarray:
     """Gross `horizon`-day return of the long-short book formed on each day [T] (overlapping periods,
     before costs); NaN for a day without predictions or whose outcome is not observed. The series whose
     mean the long-short Newey-West t tests."""
     pred = np.atleast_2d(np.asarray(pred, dtype=np.float64))
-    earned = np.atleast_2d(earned_returns(target, held, exited, delisting_return))
+    earned = np.atleast_2d(earned_returns(target, holding))
     weights = long_short_weight_matrix(pred)
     gross = (weights * np.nan_to_num(earned, nan=0.0)).sum(axis=1)
-    known = _outcome_observed(pred, target, held) & np.isfinite(pred).any(axis=1)
+    known = _outcome_observed(pred, target, holding) & np.isfinite(pred).any(axis=1)
     return np.where(known, gross, np.nan)
 
 
@@ -393,9 +394,9 @@ def check_frame(frame: pd.DataFrame) -> None:
         )
 
 
-def daily_ics(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ic [T], rank_ic [T], constant [T]) per day over the stocks where both are finite; NaN on a day
-    with fewer than 2 pairs or a constant target; 0 on a day whose prediction is constant."""
+def _daily_stats(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
+    """Per day [T]: ic, rank_ic (NaN on an unusable day, 0 on a constant one), constant, usable,
+    pred_std, target_std over the stocks where both sides are finite."""
     pred, target, valid = _paired(pred, target)
     pred_std = rowwise_std(pred, valid)
     target_std = rowwise_std(target, valid)
@@ -403,7 +404,21 @@ def daily_ics(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndar
     constant = usable & ~(pred_std > CONSTANT_RELATIVE_STD * target_std)
     ic = np.where(constant, 0.0, rowwise_pearson(pred, target))
     ric = np.where(constant, 0.0, rowwise_spearman(pred, target))
-    return np.where(usable, ic, np.nan), np.where(usable, ric, np.nan), constant
+    return {
+        "ic": np.where(usable, ic, np.nan),
+        "rank_ic": np.where(usable, ric, np.nan),
+        "constant": constant,
+        "usable": usable,
+        "pred_std": pred_std,
+        "target_std": target_std,
+    }
+
+
+def daily_ics(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ic [T], rank_ic [T], constant [T]) per day over the stocks where both are finite; NaN on a day
+    with fewer than 2 pairs or a constant target; 0 on a day whose prediction is constant."""
+    daily = _daily_stats(pred, target)
+    return daily["ic"], daily["rank_ic"], daily["constant"]
 
 
 def horizon_metrics(
@@ -411,32 +426,26 @@ def horizon_metrics(
     target: np.ndarray,
     horizon: int,
     cost_bps: float = 10.0,
+    holding: Holding | None = None,
     *,
-    held: np.ndarray | None = None,
-    exited: np.ndarray | None = None,
-    delisting_return: float | None = None,
     lag: int | None = None,
 ) -> dict:
     """Every metric of one horizon from [T, N] prediction and raw-target matrices (rows = consecutive
     trading days; see `long_short_returns` for held/exited). t-stats are Newey-West with `lag` lags
     (default h - 1)."""
     lag = default_lag(horizon) if lag is None else int(lag)
-    ic_daily, ric_daily, constant_daily = daily_ics(pred, target)
-    usable = np.isfinite(ic_daily)
-    ic, ric = ic_daily[usable], ric_daily[usable]
-    pred_p, target_p, valid = _paired(pred, target)
-    pred_std = rowwise_std(pred_p, valid)[usable]
-    target_std = rowwise_std(target_p, valid)[usable]
-    constant = constant_daily[usable]
+    daily = _daily_stats(pred, target)
+    usable = daily["usable"]
+    ic, ric, constant = daily["ic"][usable], daily["rank_ic"][usable], daily["constant"][usable]
+    pred_std, target_std = daily["pred_std"][usable], daily["target_std"][usable]
     ic_mean, ic_std, icir, _ = mean_std_tstat(ic)
     ric_mean, _, ric_ir, _ = mean_std_tstat(ric)
     ic_hac, ric_hac = newey_west(ic, lag), newey_west(ric, lag)
     n_days = int(usable.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(constant, 0.0, pred_std / target_std)
-    holding = {"held": held, "exited": exited, "delisting_return": delisting_return}
-    returns, turnover = long_short_returns(pred, target, horizon, cost_bps, **holding)
-    ls_hac = newey_west(daily_long_short_returns(pred, target, **holding), lag)
+    returns, turnover = long_short_returns(pred, target, horizon, cost_bps, holding)
+    ls_hac = newey_west(daily_long_short_returns(pred, target, holding), lag)
     return {
         "horizon": int(horizon),
         "ic": ic_mean,
@@ -464,10 +473,15 @@ def horizon_metrics(
 
 
 def _horizon_matrices(
-    frame: pd.DataFrame, horizon: int, calendar: np.ndarray | pd.DatetimeIndex | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray | None]]:
+    frame: pd.DataFrame,
+    horizon: int,
+    calendar: np.ndarray | pd.DatetimeIndex | None,
+    delisting_return: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Holding | None]:
     dates, matrices = frame_to_matrices(frame, horizon, calendar)
-    holding = {"held": matrices.get("held_return"), "exited": matrices.get("exited")}
+    holding = None
+    if "held_return" in matrices:
+        holding = Holding(matrices["held_return"], matrices.get("exited"), delisting_return)
     return dates, matrices["prediction"], matrices["target"], holding
 
 
@@ -484,10 +498,8 @@ def evaluate_frame(
     check_frame(frame)
     rows = []
     for horizon in sorted(int(h) for h in frame["horizon"].unique()):
-        _, pred, target, holding = _horizon_matrices(frame, horizon, calendar)
-        rows.append(
-            horizon_metrics(pred, target, horizon, cost_bps, delisting_return=delisting_return, **holding)
-        )
+        _, pred, target, holding = _horizon_matrices(frame, horizon, calendar, delisting_return)
+        rows.append(horizon_metrics(pred, target, horizon, cost_bps, holding))
     return rows
 
 

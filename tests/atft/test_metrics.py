@@ -166,12 +166,12 @@ def test_a_stock_whose_return_goes_missing_is_still_selectable_and_earns_its_las
     exited[0, 9] = True
     weights = metrics.long_short_weights(pred[0])
     assert weights[9] > 0  # selectable: nothing after day 0 may remove it
-    (period,), _ = metrics.long_short_returns(pred, target, 5, cost_bps=0.0, held=held, exited=exited)
+    holding = metrics.Holding(held, exited)
+    (period,), _ = metrics.long_short_returns(pred, target, 5, cost_bps=0.0, holding=holding)
     assert period == pytest.approx((0.01 - 0.30) / 2 - 0.01)  # longs 8, 9; shorts 0, 1
     # a configured delisting return replaces the last available return of an exited stock
-    (delisted,), _ = metrics.long_short_returns(
-        pred, target, 5, cost_bps=0.0, held=held, exited=exited, delisting_return=-1.0
-    )
+    delisting = metrics.Holding(held, exited, delisting_return=-1.0)
+    (delisted,), _ = metrics.long_short_returns(pred, target, 5, cost_bps=0.0, holding=delisting)
     assert delisted == pytest.approx((0.01 - 1.0) / 2 - 0.01)
 
 
@@ -187,7 +187,7 @@ def test_long_short_through_a_frame_keeps_a_stock_that_later_goes_missing() -> N
     _, matrices = metrics.frame_to_matrices(frame, 1)
     assert np.isfinite(matrices["prediction"][0, best]) and np.isnan(matrices["target"][0, best])
     returns, _ = metrics.long_short_returns(
-        matrices["prediction"], matrices["target"], 1, 0.0, held=matrices["held_return"]
+        matrices["prediction"], matrices["target"], 1, 0.0, metrics.Holding(matrices["held_return"])
     )
     weights = metrics.long_short_weights(pred[0])
     assert weights[best] > 0
