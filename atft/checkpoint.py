@@ -190,12 +190,16 @@ def _check_exists(path: Path) -> None:
 def _check_not_pickle(path: Path) -> None:
     try:
         with path.open("rb") as handle:
-            head = handle.read(8)
+            head = handle.read(9)
+        size = path.stat().st_size
     except FileNotFoundError as error:
         raise CheckpointError(f"checkpoint {path} does not exist.") from error
     except OSError as error:
         raise CheckpointError(f"checkpoint {path} cannot be read: {error}") from error
-    if any(head.startswith(magic) for magic in _PICKLE_MAGIC):
+    # A safetensors file starts with its header length (u64, little endian) and then "{": a header of
+    # 128 + 256k bytes makes its first byte 0x80, the pickle magic, so that alone proves nothing.
+    safetensors = len(head) == 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") < size
+    if not safetensors and any(head.startswith(magic) for magic in _PICKLE_MAGIC):
         raise CheckpointError(
             f"checkpoint {path} is a pickle / torch.save file, which can run arbitrary code when loaded; refused "
             f"without reading it. If you trust its origin, convert it once with "

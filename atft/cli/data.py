@@ -38,7 +38,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-coverage",
         type=float,
         default=defaults.min_coverage,
-        help="keep stocks with a close on at least this share of days (default %(default)s)",
+        help="a stock is in the universe on day t with a close on at least this share of the trailing "
+        "--coverage-window days (default %(default)s)",
+    )
+    group.add_argument(
+        "--coverage-window",
+        type=int,
+        default=defaults.coverage_window,
+        help="trading days of the trailing window of the point-in-time universe (default %(default)s)",
     )
     group.add_argument(
         "--lookback", type=int, default=defaults.lookback, help="look-back steps L (default %(default)s)"
@@ -71,6 +78,7 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
             panel_path=args.data,
             start=args.start,
             min_coverage=args.min_coverage,
+            coverage_window=args.coverage_window,
             lookback=args.lookback,
             cache_dir=None if args.no_cache else args.cache_dir,
             seed=args.seed,

@@ -21,8 +21,9 @@ from atft.inference import predict_frame
 
 NAME = "evaluate"
 HELP = (
-    "measure baselines and checkpoints on one split: IC, RankIC, ICIR, scale ratio, long-short Sharpe "
-    "(on the synthetic market an `oracle` row, the planted signal, comes first)"
+    "measure baselines and checkpoints on one split: IC, RankIC, ICIR, Newey-West t-stats, scale ratio, "
+    "long-short Sharpe, and a paired test of each checkpoint against each baseline (on the synthetic "
+    "market an `oracle` row, the planted signal, comes first)"
 )
 
 
@@ -54,6 +55,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=10.0,
         help="cost per unit of traded notional in the long-short backtest (default %(default)s)",
+    )
+    parser.add_argument(
+        "--delisting-return",
+        type=float,
+        default=None,
+        metavar="R",
+        help="return earned by a held stock whose prices end inside the holding period (e.g. -0.3); "
+        "default: its last available return",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
@@ -123,12 +132,23 @@ def run(args: argparse.Namespace) -> int:
             predictors["oracle"] = dataset.oracle_frame(args.split)
         predictors |= run_baselines(dataset, args.split, names) if names else {}
         predictors |= checkpoint_frames(args.checkpoint, dataset, args.split)
-        report = evaluate_models(dataset, args.split, predictors, cost_bps=args.cost_bps)
+        report = evaluate_models(
+            dataset,
+            args.split,
+            predictors,
+            baselines=names,
+            cost_bps=args.cost_bps,
+            delisting_return=args.delisting_return,
+        )
     except DataError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
-        Console(width=160).print(report.table())
+        console = Console(width=190)
+        console.print(report.table())
+        paired = report.paired_table()
+        if paired is not None:
+            console.print(paired)
     return 0

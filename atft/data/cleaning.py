@@ -1,7 +1,11 @@
-"""Cleaning: mask bad prices, pick the universe by coverage, count what was found per category.
+"""Cleaning: mask bad prices, pick the point-in-time universe, count what was found per category.
 
 Every rule is causal: whether a value at day t is masked depends only on data up to day t, so the
-features of day t never see a later price (see tests/atft/test_data_causality.py).
+features of day t never see a later price (see tests/atft/test_data_causality.py). The universe too:
+a stock is in the universe on day t when it has a close on at least `min_coverage` of the trailing
+`coverage_window` trading days ending at t (fewer days at the start of the panel: the share is over the
+days there are). No stock is dropped for what happens later; a stock that never has a close is left out
+(it holds no value that any statistic could read).
 
 | category | rule | treatment |
 |---|---|---|
@@ -10,10 +14,12 @@ features of day t never see a later price (see tests/atft/test_data_causality.py
 | ohlc_violations | high < max(open, close, low) or low > min(open, close) | open/high/low of the row missing (close kept) |
 | zero_returns | close equal to the last close | kept (stale quotes of illiquid stocks) |
 | stale_masked | no price change for `STALE_DAYS` days in a row | stock masked on that day |
-| dropped_low_coverage | close on fewer than min_coverage of days since start | stock dropped |
+| outside_universe | close on fewer than min_coverage of the trailing coverage_window days | stock masked on that day |
+| dropped_never_in_universe | never in the universe on a day since start | counted (kept as a column: it still trades) |
 
-Counts are over the kept universe since `start`; `source_<category>` repeats them over every stock of
-the source. `returns` is the number of valid daily returns, the base of `zero_returns`.
+Counts are over the stock-days in the universe since `start`; `source_<category>` repeats them over
+every stock-day of the source since `start`. `returns` is the number of valid daily returns in the
+universe, the base of `zero_returns`.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ class CleanPanel:
     log_range: np.ndarray  # float64 log(high / low), NaN where absent or the OHLC row is inconsistent
     log_value: np.ndarray  # float64 log(1 + traded value), NaN where absent
     stale: np.ndarray  # bool: the close has not changed for STALE_DAYS days
+    universe: np.ndarray  # bool: in the point-in-time universe that day (trailing coverage, causal)
     first_day: int  # index of the first day on or after `start`
     quality: dict[str, Any] = field(default_factory=dict)  # counts per category, see the module doc
     signal: np.ndarray | None = None
@@ -72,8 +79,15 @@ def _unchanged_run(log_ret: np.ndarray) -> np.ndarray:
     return run
 
 
+def point_in_time_universe(has_close: np.ndarray, window: int, min_coverage: float) -> np.ndarray:
+    """bool [D, N]: on day t the stock has a close on >= `min_coverage` of the trailing `window` days
+    t-window+1 .. t (of the days since the panel's first day, when fewer). Depends on nothing after t."""
+    coverage = pd.DataFrame(has_close.astype(np.float64)).rolling(window, min_periods=1).mean().to_numpy()
+    return coverage >= min_coverage - 1e-12
+
+
 def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
-    """Mask bad values, keep stocks with enough coverage since `config.start`, and report counts."""
+    """Mask bad values, mark the point-in-time universe of every day, and report counts."""
     start = np.datetime64(config.start, "D")
     first_day = int(np.searchsorted(raw.dates, start))
     if first_day >= len(raw.dates):
@@ -89,15 +103,19 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
     close[non_positive] = np.nan
 
     has_close = np.isfinite(close)
-    coverage = has_close[since].mean(axis=0)
-    keep = coverage >= config.min_coverage
+    universe = point_in_time_universe(has_close, config.coverage_window, config.min_coverage)
+    keep = has_close.any(axis=0)
+    ever = universe[since].any(axis=0)
     quality["days_since_start"] = len(raw.dates) - first_day
-    quality["dropped_low_coverage"] = int((~keep).sum())
+    quality["dropped_never_in_universe"] = int((keep & ~ever).sum())
     quality["stocks_kept"] = int(keep.sum())
-    if keep.sum() < 2:
+    quality["stocks_ever_in_universe"] = int(ever.sum())
+    quality["mean_universe_size"] = round(float(universe[since].sum(axis=1).mean()), 2)
+    if ever.sum() < 2:
         raise DataError(
-            f"{raw.source}: only {int(keep.sum())} stock(s) have a close on >= {config.min_coverage:.0%} of "
-            f"the days since {config.start}; lower min_coverage or choose a later start"
+            f"{raw.source}: only {int(ever.sum())} stock(s) ever have a close on >= {config.min_coverage:.0%} "
+            f"of {config.coverage_window} trailing days since {config.start}; lower min_coverage, shorten "
+            "coverage_window or choose a later start"
         )
 
     log_ret = _log_returns(close)
@@ -118,20 +136,23 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
     with np.errstate(invalid="ignore"):
         log_value = np.where(raw.value >= 0, np.log1p(raw.value), np.nan)
 
-    # Counts over the kept universe since `start` (shares of stock_days_with_close are meaningful), then
-    # the same categories over every stock of the source (`source_*`), as the source's own facts.
+    # Counts over the stock-days in the universe since `start` (shares of stock_days_with_close are
+    # meaningful), then the same categories over every stock of the source (`source_*`).
     categories = {
         "non_positive_prices": non_positive,
         "masked_jumps": jump,
         "ohlc_violations": violation,
         "zero_returns": log_ret == 0,
     }
-    quality["stock_days_with_close"] = int(has_close[since][:, keep].sum())
-    quality["stock_days_missing"] = int((~has_close[since][:, keep]).sum())
+    inside = universe[since]
+    quality["universe_stock_days"] = int(inside.sum())
+    quality["outside_universe"] = int((has_close[since] & ~inside).sum())  # stock-days with a close
+    quality["stock_days_with_close"] = int((has_close[since] & inside).sum())
+    quality["stock_days_missing"] = int((~has_close[since] & inside).sum())
     for name, flags in categories.items():
-        quality[name] = int(flags[since][:, keep].sum())
-    quality["stale_masked"] = int(stale[since][:, keep].sum())
-    quality["returns"] = int(np.isfinite(log_ret[since][:, keep]).sum())
+        quality[name] = int((flags[since] & inside).sum())
+    quality["stale_masked"] = int((stale[since] & inside).sum())
+    quality["returns"] = int((np.isfinite(log_ret[since]) & inside).sum())
     for name, flags in categories.items():
         quality[f"source_{name}"] = int(flags[since].sum())
     for name in categories:
@@ -151,6 +172,7 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
         log_range=log_range[:, keep],
         log_value=log_value[:, keep],
         stale=stale[:, keep],
+        universe=universe[:, keep],
         first_day=first_day,
         quality=quality,
         signal=None if raw.signal is None else raw.signal[:, keep],

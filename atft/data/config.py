@@ -16,7 +16,7 @@ Market = Literal["pse", "sp500", "synthetic", "panel"]
 MARKETS: tuple[str, ...] = ("pse", "sp500", "synthetic", "panel")
 
 # Bump when the arrays a build produces change meaning, so stale caches are never read.
-DATA_FORMAT_VERSION = 3
+DATA_FORMAT_VERSION = 4
 
 # Calendar split of the embedded PSE market (issue 4): train 2011-2017, validation 2018, test 2019-2021.
 PSE_SPLIT = ("2017-12-31", "2018-12-31", "2021-12-31")
@@ -34,7 +34,8 @@ class DataConfig:
         None  # long parquet/CSV file for market="panel" (see docs/data.md for the schema)
     )
     start: str = "2011-01-01"  # first trading day kept (earlier rows only warm up the trailing features)
-    min_coverage: float = 0.8  # keep stocks with a valid close on at least this share of days since `start`
+    min_coverage: float = 0.8  # in the universe on day t: a close on >= this share of the trailing window
+    coverage_window: int = 250  # trading days of that trailing window, ending at t (point-in-time universe)
 
     # ---- sample shape
     lookback: int = 20  # L: look-back steps per stock in one batch (features[N, L, F])
@@ -80,6 +81,10 @@ class DataConfig:
             raise ValueError(f"DataConfig.lookback is {self.lookback}; expected at least 1")
         if not 0.0 < self.min_coverage <= 1.0:
             raise ValueError(f"DataConfig.min_coverage is {self.min_coverage}; expected a share in (0, 1]")
+        if self.coverage_window < 1:
+            raise ValueError(
+                f"DataConfig.coverage_window is {self.coverage_window}; expected at least 1 trading day"
+            )
         if self.corr_window < 5:
             raise ValueError(f"DataConfig.corr_window is {self.corr_window}; expected at least 5 days")
 

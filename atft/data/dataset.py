@@ -24,7 +24,7 @@ import torch
 
 from atft.data.cleaning import clean_panel
 from atft.data.config import DataConfig
-from atft.data.features import FEATURE_NAMES, forward_targets, normalised_features
+from atft.data.features import FEATURE_NAMES, forward_targets, holding_returns, normalised_features
 from atft.data.graph import day_graph
 from atft.data.panel import DataError, RawPanel
 from atft.data.splits import MIN_STOCKS_PER_DAY, SPLITS, split_days, split_ends
@@ -193,6 +193,34 @@ class MarketDataset:
             )
         return pd.concat(parts, ignore_index=True)
 
+    def holding_frame(self, split: str) -> pd.DataFrame:
+        """Outcomes for the long-short backtest: date, code, horizon, held_return, exited for every stock
+        masked in on a day of the split (`atft.data.features.holding_returns`: the last available return
+        of a stock whose prices end inside the holding period, and whether they ended)."""
+        days = self.split_days(split)
+        held, exited = holding_returns(self.log_ret[days[0] :].astype(np.float64), self.horizons)
+        offset = days - days[0]
+        day_idx, stock_idx = np.nonzero(self.mask[days])
+        parts = [
+            pd.DataFrame(
+                {
+                    "date": self.dates[days][day_idx].astype("datetime64[ns]"),
+                    "code": np.asarray(self.codes, dtype=object)[stock_idx],
+                    "horizon": np.full(len(day_idx), horizon, dtype=np.int64),
+                    "held_return": held[offset[day_idx], stock_idx, k],
+                    "exited": exited[offset[day_idx], stock_idx, k],
+                }
+            )
+            for k, horizon in enumerate(self.horizons)
+        ]
+        return pd.concat(parts, ignore_index=True)
+
+    def trading_days(self, split: str) -> np.ndarray:
+        """Every trading day (datetime64[D]) from the first to the last day of a split, usable or not: the
+        calendar over which the long-short book rebalances every h days."""
+        days = self.split_days(split)
+        return self.dates[days[0] : days[-1] + 1]
+
     def oracle_frame(self, split: str) -> pd.DataFrame:
         """Synthetic only: the predictions of an oracle that knows the planted signal (S[t] at every
         horizon)."""
@@ -272,7 +300,7 @@ def build_from_panel(raw: RawPanel, config: DataConfig) -> MarketDataset:
     if signal is not None:
         from atft.metrics import evaluate_frame
 
-        rows = evaluate_frame(dataset.oracle_frame("test"))
+        rows = evaluate_frame(dataset.oracle_frame("test"), calendar=dataset.trading_days("test"))
         dataset.oracle_ic = {int(row["horizon"]): float(row["ic"]) for row in rows}
     return dataset
 

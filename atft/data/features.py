@@ -145,8 +145,9 @@ def raw_features(clean: CleanPanel) -> dict[str, np.ndarray]:
 
 
 def stock_mask(clean: CleanPanel, features: dict[str, np.ndarray]) -> np.ndarray:
-    """bool [D, N]: the stock has valid data on day t (a close, a 20-day history, not stale). Causal."""
-    return np.isfinite(clean.close) & np.isfinite(features["ret_20"]) & ~clean.stale
+    """bool [D, N]: the stock is in the point-in-time universe of day t and has valid data (a close, a
+    20-day history, not stale). Causal."""
+    return clean.universe & np.isfinite(clean.close) & np.isfinite(features["ret_20"]) & ~clean.stale
 
 
 def normalised_features(
@@ -189,3 +190,29 @@ def forward_targets(
     normalised = np.stack([zscore_rows(raw[:, :, k], clip) for k in range(len(horizons))], axis=-1)
     normalised = np.where(valid, normalised, 0.0)
     return raw.astype(np.float32), normalised.astype(np.float32), valid
+
+
+def holding_returns(log_ret: np.ndarray, horizons: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """What a holder earns over each horizon, from the cleaned daily log returns [D, N].
+
+    held [D, N, H]: exp(sum of the valid daily log returns of days t+1 .. t+h) - 1, so a stock whose
+    prices end (or go missing) inside the period earns its last available return, and a masked jump
+    counts as no move; NaN where t + h lies beyond the last day (the outcome is not in the data).
+    exited [D, N, H]: the stock has no valid daily return on or after day t + h (its prices end before
+    the period does: a delisting); False where the outcome is not in the data. Outcomes for evaluation
+    only, never features.
+    """
+    n_days, n_stocks = log_ret.shape
+    valid = np.isfinite(log_ret)
+    cumulative = np.vstack([np.zeros((1, n_stocks)), np.cumsum(np.where(valid, log_ret, 0.0), axis=0)])
+    # last day index with a valid return, per stock (-1 if none)
+    last_valid = np.where(valid.any(axis=0), n_days - 1 - np.argmax(valid[::-1], axis=0), -1)
+    held = np.full((n_days, n_stocks, len(horizons)), np.nan)
+    exited = np.zeros((n_days, n_stocks, len(horizons)), dtype=bool)
+    days = np.arange(n_days)
+    for k, h in enumerate(horizons):
+        if h >= n_days:
+            continue
+        held[:-h, :, k] = np.expm1(cumulative[1 + h :] - cumulative[1 : n_days - h + 1])
+        exited[:-h, :, k] = last_valid[None, :] < (days[:-h] + h)[:, None]
+    return held, exited

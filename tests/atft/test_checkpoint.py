@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from atft.checkpoint import (
     SCHEMA_VERSION,
     CheckpointError,
+    _check_not_pickle,
     load_checkpoint,
     migrate_legacy,
     read_metadata,
@@ -226,3 +227,21 @@ def test_migrate_without_trust_does_not_run_a_payload(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="--trust-pickle"):
         migrate_legacy(evil, tmp_path / "out.safetensors", trust_pickle=False)
     assert not marker.exists()
+
+
+def test_a_safetensors_file_whose_header_length_starts_with_0x80_is_not_taken_for_a_pickle(
+    tmp_path: Path,
+) -> None:
+    """The first byte of a safetensors file is the low byte of its header length; 0x80 is also the pickle
+    magic. A file of that header length is a valid checkpoint file, not a refused pickle."""
+    path = tmp_path / "t.safetensors"
+    for pad in range(300):
+        save_file({"x": torch.zeros(2)}, str(path), metadata={"pad": "a" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert path.read_bytes()[0] == 0x80
+    _check_not_pickle(path)  # no CheckpointError
+    pickled = tmp_path / "p.pt"
+    torch.save({"x": torch.zeros(2)}, pickled, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="pickle"):
+        _check_not_pickle(pickled)

@@ -1,4 +1,5 @@
-"""No look-ahead: changing any price after day t leaves every feature, mask and graph edge of day t unchanged."""
+"""No look-ahead: changing any price after day t leaves every feature, mask and graph edge of day t unchanged,
+and the point-in-time universe of day t does not depend on whether a stock's later prices exist."""
 
 from __future__ import annotations
 
@@ -92,3 +93,71 @@ def test_batch_window_ends_on_its_own_day(day: int) -> None:
     window = BASE.window(day)
     masked = BASE.mask[day]
     np.testing.assert_array_equal(window[masked, -1, :], BASE.features[day][masked])
+
+
+# ---------------------------------------------------------------------------------------- universe
+
+PIT_CONFIG = dataclasses.replace(CONFIG, coverage_window=40, min_coverage=0.8)
+
+
+def with_gaps(panel: RawPanel, rng: np.random.Generator) -> RawPanel:
+    """A copy with blocks of missing prices (10-30 days) in a third of the stocks, so that stocks leave
+    and re-enter a trailing-coverage universe."""
+    changed = {name: getattr(panel, name).copy() for name in ("open", "high", "low", "close", "value")}
+    n_days, n_stocks = panel.close.shape
+    for stock in rng.choice(n_stocks, size=n_stocks // 3, replace=False):
+        start = int(rng.integers(20, n_days - 30))
+        stop = start + int(rng.integers(10, 31))
+        for array in changed.values():
+            array[start:stop, stock] = np.nan
+    return dataclasses.replace(panel, **changed)
+
+
+GAPPY_PANEL = with_gaps(BASE_PANEL, np.random.default_rng(21))
+GAPPY = build_from_panel(GAPPY_PANEL, PIT_CONFIG)
+
+
+def delisted_after(panel: RawPanel, day: int, stocks: np.ndarray) -> RawPanel:
+    """A copy where `stocks` have no price after `day` (delisted), other later prices unchanged."""
+    changed = {name: getattr(panel, name).copy() for name in ("open", "high", "low", "close", "value")}
+    for array in changed.values():
+        array[day + 1 :, stocks] = np.nan
+    return dataclasses.replace(panel, **changed)
+
+
+def members(dataset, day: int) -> dict[str, np.ndarray]:
+    """Universe members of day t by code, with their feature row of that day."""
+    return {code: dataset.features[day, i] for i, code in enumerate(dataset.codes) if dataset.mask[day, i]}
+
+
+def test_the_universe_moves_over_time() -> None:
+    """The gaps do take stocks out of the universe and back in: membership is a function of the day."""
+    universe = GAPPY.mask[GAPPY.quality_report["first_day"] :]
+    assert (~universe.all(axis=0)).sum() >= 4  # some stocks are out on some days
+    assert len({tuple(row) for row in universe}) > 5
+
+
+@settings(deadline=None, max_examples=20, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    day=st.integers(min_value=PIT_CONFIG.lookback, max_value=len(BASE_PANEL.dates) - 60),
+    seed=st.integers(min_value=0, max_value=2**31 - 1),
+    n_delisted=st.integers(min_value=1, max_value=12),
+    rescale=st.booleans(),
+)
+def test_later_prices_never_change_day_t_membership(
+    day: int, seed: int, n_delisted: int, rescale: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    stocks = rng.choice(len(GAPPY_PANEL.codes), size=n_delisted, replace=False)
+    changed = delisted_after(GAPPY_PANEL, day, stocks)
+    if rescale:
+        changed = perturbed_after(changed, day, rng, jumps=True)
+    after = build_from_panel(changed, PIT_CONFIG)
+    before_members, after_members = members(GAPPY, day), members(after, day)
+    assert sorted(before_members) == sorted(after_members)
+    for code, row in before_members.items():
+        np.testing.assert_array_equal(row, after_members[code])
+    # the delisting did reach the future: the delisted stocks are out of the universe later on
+    gone = [GAPPY_PANEL.codes[s] for s in stocks]
+    late = members(after, len(BASE_PANEL.dates) - 1)
+    assert not set(gone) & set(late)

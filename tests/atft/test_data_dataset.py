@@ -6,12 +6,15 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from atft.data import DataConfig, MarketDataset, load_dataset
 from atft.data import dataset as dataset_module
+from atft.data.dataset import build_from_panel
 from atft.data.graph import trailing_correlation
+from atft.data.synthetic import synthetic_panel
 
 
 def test_batch_has_exactly_the_contract_keys_dtypes_and_shapes(synthetic_dataset: MarketDataset) -> None:
@@ -139,7 +142,12 @@ def test_pse_default_split_is_2011_2017_2018_2019_2021(pse_dataset: MarketDatase
 def test_pse_quality_report_finds_the_known_problems(pse_dataset: MarketDataset) -> None:
     q = pse_dataset.quality_report
     assert q["stocks_in_source"] == 257
-    assert q["stocks_kept"] == 140  # PRODUCT.md: 140 symbols have a close on >= 80% of days since 2011
+    # point-in-time universe: no stock is dropped for its future; every stock with a close is a column, and
+    # at least the 140 with a close on >= 80% of all days since 2011 (PRODUCT.md) enter it on some day
+    assert q["stocks_kept"] == 257
+    assert 140 <= q["stocks_ever_in_universe"] <= 257
+    assert q["stocks_ever_in_universe"] + q["dropped_never_in_universe"] == q["stocks_kept"]
+    assert q["stock_days_with_close"] + q["stock_days_missing"] == q["universe_stock_days"]
     # PRODUCT.md facts about the whole source since 2011: 35 OHLC breaks, zero and negative closes,
     # hundreds of >40% moves (unadjusted splits)
     assert q["source_ohlc_violations"] == 35
@@ -149,7 +157,6 @@ def test_pse_quality_report_finds_the_known_problems(pse_dataset: MarketDataset)
     for name in ("ohlc_violations", "non_positive_prices", "masked_jumps", "zero_returns"):
         assert 0 < q[name] <= q[f"source_{name}"], name
     assert 0.1 < q["zero_returns"] / q["returns"] < 0.3
-    assert q["stock_days_with_close"] + q["stock_days_missing"] == 140 * q["days_since_start"]
     assert len(pse_dataset.sector_names) >= 6
     assert np.isfinite(pse_dataset.features).all()
 
@@ -252,3 +259,30 @@ def test_predictions_frame_checks_its_shape_and_keeps_masked_in_rows(
     assert row["prediction"] == values[0, stock, k]
     assert row["target"] == pytest.approx(float(ds.raw_targets[day, stock, k]))
     assert len(frame) == int(ds.mask[days].sum()) * len(ds.horizons)
+
+
+def test_holding_frame_gives_a_delisted_stock_its_last_return() -> None:
+    config = DataConfig(market="synthetic", n_stocks=20, n_days=300, cache_dir=None, seed=4)
+    panel = synthetic_panel(config)
+    dataset = build_from_panel(panel, config)
+    days = dataset.split_days("test")
+    day = int(days[5])
+    stock = 3
+    changed = {name: getattr(panel, name).copy() for name in ("open", "high", "low", "close", "value")}
+    for array in changed.values():
+        array[day + 3 :, stock] = np.nan  # prices end 2 days into the holding period
+    delisted = build_from_panel(dataclasses.replace(panel, **changed), config)
+    k = delisted.horizons.index(5)
+    assert np.isnan(delisted.raw_targets[day, stock, k])  # the 5-day forward return is unknown
+    frame = delisted.holding_frame("test")
+    code = delisted.codes[stock]
+    row = frame[(frame["date"] == pd.Timestamp(delisted.dates[day])) & (frame["code"] == code)]
+    row = row[row["horizon"] == 5].iloc[0]
+    close = changed["close"][:, stock]
+    assert row["held_return"] == pytest.approx(close[day + 2] / close[day] - 1, rel=1e-5)
+    assert bool(row["exited"])
+    # a stock that keeps trading earns its forward return and has not exited
+    other = frame[(frame["date"] == pd.Timestamp(delisted.dates[day])) & (frame["horizon"] == 5)]
+    alive = other[other["code"] == delisted.codes[0]].iloc[0]
+    assert alive["held_return"] == pytest.approx(delisted.raw_targets[day, 0, k], rel=1e-4)
+    assert not bool(alive["exited"])

@@ -167,5 +167,5 @@ def test_sp500_has_20_stocks_with_sectors_and_no_price_range() -> None:
 
 
 def test_pse_codes_have_sectors(pse_dataset: MarketDataset) -> None:
-    assert pse_dataset.n_stocks == 140
+    assert pse_dataset.n_stocks == 257  # every symbol with a close is a column (point-in-time universe)
     assert sum(s == "unknown" for s in pse_dataset.sectors) == 0

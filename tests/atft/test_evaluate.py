@@ -131,3 +131,36 @@ def test_cli_evaluates_a_checkpoint_on_the_data_it_was_trained_on(
     assert run_cli([*argv, "--lookback", str(other.lookback), "--checkpoint", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "trained on other data" in err and "lookback=20 (trained 8)" in err and "\n" not in err
+
+
+def test_paired_tests_compare_every_model_with_every_baseline(synthetic_dataset: MarketDataset) -> None:
+    frames = {
+        "oracle": synthetic_dataset.oracle_frame("test"),
+        "zero": baselines.zero_baseline(synthetic_dataset, "test"),
+        "reversal": baselines.reversal_baseline(synthetic_dataset, "test"),
+    }
+    report = evaluate_models(synthetic_dataset, "test", frames, baselines=["zero", "reversal"])
+    pairs = {(r["model"], r["baseline"], r["horizon"]): r for r in report.paired}
+    assert set(pairs) == {("oracle", b, h) for b in ("zero", "reversal") for h in synthetic_dataset.horizons}
+    # the planted signal beats a zero prediction at 1 day, with the HAC lag of the horizon
+    one_day = pairs[("oracle", "zero", 1)]
+    assert one_day["mean_diff"] > 0 and one_day["p"] < 0.05 and one_day["lag"] == 0
+    assert pairs[("oracle", "zero", 20)]["lag"] == 19
+    # the mean difference is the difference of the two models' RankIC over the same days
+    ric = {(r["model"], r["horizon"]): r["rank_ic"] for r in report.rows}
+    assert one_day["mean_diff"] == pytest.approx(ric[("oracle", 1)] - ric[("zero", 1)], abs=1e-9)
+    data = report.to_dict()
+    assert len(data["paired_tests"]) == len(pairs)
+    json.dumps(data, allow_nan=False)
+    assert "| oracle | zero | 1d |" in report.to_markdown()
+    assert report.paired_table() is not None
+
+
+def test_cli_json_has_hac_columns_and_paired_tests(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--market", "synthetic", "--no-cache", "--baselines", "zero", "--format", "json"]
+    assert run_cli([*argv, "--delisting-return", "-0.5"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["delisting_return"] == -0.5
+    row = next(r for r in data["results"] if r["model"] == "oracle" and r["horizon"] == 5)
+    assert {"ic_tstat", "rank_ic_tstat", "ls_tstat", "nw_lag"} <= set(row) and row["nw_lag"] == 4
+    assert {(p["model"], p["baseline"]) for p in data["paired_tests"]} == {("oracle", "zero")}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
+from scipy import signal, stats
 
 from atft import metrics
 
@@ -126,7 +126,9 @@ def test_ic_summary_statistics_match_numpy() -> None:
     assert row["ic"] == pytest.approx(daily.mean())
     assert row["ic_std"] == pytest.approx(daily.std(ddof=1))
     assert row["icir"] == pytest.approx(daily.mean() / daily.std(ddof=1))
-    assert row["ic_tstat"] == pytest.approx(stats.ttest_1samp(daily, 0.0).statistic)
+    # horizon 1: Newey-West with lag 0, the t-statistic with the 1/n variance
+    assert row["ic_tstat"] == pytest.approx(daily.mean() / (daily.std(ddof=0) / math.sqrt(50)))
+    assert row["nw_lag"] == 0
     ratios = pred.std(axis=1, ddof=1) / target.std(axis=1, ddof=1)
     assert row["scale_ratio"] == pytest.approx(ratios.mean())
 
@@ -152,12 +154,102 @@ def test_long_short_uses_non_overlapping_periods() -> None:
     assert weights.sum() == pytest.approx(0.0) and np.abs(weights).sum() == pytest.approx(2.0)
 
 
-def test_long_short_skips_stocks_without_a_target() -> None:
+def test_a_stock_whose_return_goes_missing_is_still_selectable_and_earns_its_last_return() -> None:
+    # Day 0: stock 9 has the best prediction; its price ends 2 days into the 5-day holding period, so
+    # its 5-day forward return is unknown. What is known on day 0 (the predictions) decides the book.
     pred = np.arange(10.0)[None, :]
     target = np.full((1, 10), 0.01)
-    target[0, 9] = np.nan  # the best-ranked stock has no known return: it cannot be held
-    weights = metrics.long_short_weights(np.where(np.isfinite(target[0]), pred[0], np.nan))
-    assert weights[9] == 0 and weights[8] > 0
+    target[0, 9] = np.nan
+    held = np.full((1, 10), 0.01)
+    held[0, 9] = -0.30  # its last available return: close_{t+2} / close_t - 1
+    exited = np.zeros((1, 10), bool)
+    exited[0, 9] = True
+    weights = metrics.long_short_weights(pred[0])
+    assert weights[9] > 0  # selectable: nothing after day 0 may remove it
+    holding = metrics.Holding(held, exited)
+    (period,), _ = metrics.long_short_returns(pred, target, 5, cost_bps=0.0, holding=holding)
+    assert period == pytest.approx((0.01 - 0.30) / 2 - 0.01)  # longs 8, 9; shorts 0, 1
+    # a configured delisting return replaces the last available return of an exited stock
+    delisting = metrics.Holding(held, exited, delisting_return=-1.0)
+    (delisted,), _ = metrics.long_short_returns(pred, target, 5, cost_bps=0.0, holding=delisting)
+    assert delisted == pytest.approx((0.01 - 1.0) / 2 - 0.01)
+
+
+def test_long_short_through_a_frame_keeps_a_stock_that_later_goes_missing() -> None:
+    rng = np.random.default_rng(8)
+    target = rng.normal(0, 0.02, size=(10, 12))
+    pred = target.copy()
+    best = int(np.argmax(pred[0]))
+    held = target.copy()
+    target[0, best] = np.nan  # its forward return goes missing, its held return does not
+    frame = make_frame(pred, target).assign(held_return=held[np.nonzero(np.ones_like(pred))].ravel())
+    frame["exited"] = False
+    _, matrices = metrics.frame_to_matrices(frame, 1)
+    assert np.isfinite(matrices["prediction"][0, best]) and np.isnan(matrices["target"][0, best])
+    returns, _ = metrics.long_short_returns(
+        matrices["prediction"], matrices["target"], 1, 0.0, metrics.Holding(matrices["held_return"])
+    )
+    weights = metrics.long_short_weights(pred[0])
+    assert weights[best] > 0
+    assert returns[0] == pytest.approx(float(weights @ held[0]))
+
+
+def test_rebalancing_steps_over_trading_days_not_rows() -> None:
+    # A 5-day book on a 12-day calendar where day 2 has no prediction row at all: rebalances fall on
+    # calendar days 0, 5, 10 (rows of the frame would give days 0, 6, 11).
+    rng = np.random.default_rng(9)
+    target = rng.normal(0, 0.02, size=(12, 10))
+    pred = target + rng.normal(0, 0.02, size=(12, 10))
+    calendar = pd.bdate_range("2020-01-01", periods=12)
+    frame = make_frame(pred, target, horizon=5)
+    frame = frame[frame["date"] != calendar[2]]
+    dates, matrices = metrics.frame_to_matrices(frame, 5, calendar)
+    assert len(dates) == 12 and np.isnan(matrices["prediction"][2]).all()
+    returns, _ = metrics.long_short_returns(matrices["prediction"], matrices["target"], 5, 0.0)
+    expected = [float(metrics.long_short_weights(pred[t]) @ target[t]) for t in (0, 5, 10)]
+    np.testing.assert_allclose(returns, expected)
+    (row,) = metrics.evaluate_frame(frame, cost_bps=0.0, calendar=calendar)
+    assert row["n_periods"] == 3
+    with pytest.raises(ValueError, match="not a trading day"):
+        metrics.frame_to_matrices(frame, 5, calendar[3:])
+
+
+def test_a_period_running_past_the_data_is_not_counted() -> None:
+    rng = np.random.default_rng(10)
+    pred = rng.normal(size=(11, 10))
+    target = rng.normal(size=(11, 10))
+    target[10] = np.nan  # the last day's 5-day outcome lies beyond the data
+    returns, _ = metrics.long_short_returns(pred, target, 5, 0.0)
+    assert len(returns) == 2  # days 0 and 5; day 10 starts no period
+
+
+def test_weight_matrix_matches_the_one_day_rule() -> None:
+    rng = np.random.default_rng(12)
+    pred = rng.normal(size=(20, 13))
+    pred[rng.random(pred.shape) < 0.3] = np.nan
+    pred[3] = 1.0  # constant day
+    pred[4, 4:] = np.nan  # 4 stocks: too few
+    pred[5] = np.round(pred[5])  # ties
+    matrix = metrics.long_short_weight_matrix(pred)
+    for t in range(20):
+        valid = np.flatnonzero(np.isfinite(pred[t]))
+        expected = np.zeros(13)
+        if len(valid) >= 5 and np.ptp(pred[t, valid]) > 0:
+            k = max(1, int(len(valid) * 0.2))
+            order = valid[np.argsort(pred[t, valid], kind="stable")]
+            expected[order[-k:]], expected[order[:k]] = 1 / k, -1 / k
+        np.testing.assert_allclose(matrix[t], expected)
+
+
+def test_daily_long_short_series_and_its_hac_t() -> None:
+    rng = np.random.default_rng(13)
+    target = rng.normal(0, 0.02, size=(200, 20))
+    pred = target + rng.normal(0, 0.04, size=target.shape)
+    daily = metrics.daily_long_short_returns(pred, target)
+    assert daily[7] == pytest.approx(float(metrics.long_short_weights(pred[7]) @ target[7]))
+    (row,) = metrics.evaluate_frame(make_frame(pred, target, horizon=5))
+    assert row["ls_tstat"] == pytest.approx(metrics.newey_west_tstat(daily, 4))
+    assert row["rank_ic_tstat"] > 3 and row["rank_ic_p"] < 0.01 and row["nw_lag"] == 4
 
 
 def test_sharpe_and_drawdown_formulas() -> None:
@@ -189,3 +281,103 @@ def test_rows_per_horizon_in_order_and_frame_errors() -> None:
         metrics.evaluate_frame(frame.drop(columns=["target"]))
     with pytest.raises(ValueError, match="several rows"):
         metrics.evaluate_frame(pd.concat([frame, frame.iloc[:1]]))
+
+
+# ---------------------------------------------------------------------------------------- HAC inference
+
+
+def _bartlett_long_run_variance(autocov: np.ndarray, lag: int) -> float:
+    """gamma_0 + 2 * sum_{j=1..lag} (1 - j / (lag + 1)) gamma_j from given autocovariances."""
+    weights = 1.0 - np.arange(1, lag + 1) / (lag + 1.0)
+    return float(autocov[0] + 2.0 * (weights * autocov[1 : lag + 1]).sum())
+
+
+def test_newey_west_matches_the_bartlett_formula_by_hand() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=50).cumsum() * 0.1 + rng.normal(size=50)
+    lag = 4
+    d = x - x.mean()
+    autocov = np.array([(d[j:] * d[: len(d) - j]).sum() / len(d) for j in range(lag + 1)])
+    se = math.sqrt(_bartlett_long_run_variance(autocov, lag) / len(x))
+    result = metrics.newey_west(x, lag)
+    assert result.se == pytest.approx(se, rel=1e-10)
+    assert result.t == pytest.approx(x.mean() / se, rel=1e-10)
+    assert result.p == pytest.approx(2 * stats.norm.sf(abs(x.mean() / se)), rel=1e-8)
+    assert (result.n, result.lag) == (50, 4)
+    # lag 0 is the plain t-statistic with the 1/n variance
+    assert metrics.newey_west_tstat(x, 0) == pytest.approx(x.mean() / (x.std(ddof=0) / math.sqrt(50)))
+
+
+def test_newey_west_on_ar1_recovers_the_analytic_long_run_variance() -> None:
+    # x_t = phi x_{t-1} + e_t, var(e) = 1: gamma_j = phi^j / (1 - phi^2); long-run variance 1 / (1 - phi)^2.
+    phi, n, lag = 0.6, 200_000, 12
+    rng = np.random.default_rng(11)
+    e = rng.normal(size=n)
+    e[0] /= math.sqrt(1 - phi**2)  # start in the stationary distribution
+    x = signal.lfilter([1.0], [1.0, -phi], e)
+    autocov = phi ** np.arange(lag + 1) / (1 - phi**2)
+    expected = _bartlett_long_run_variance(autocov, lag)  # what Bartlett with `lag` lags estimates
+    result = metrics.newey_west(x, lag)
+    assert result.se**2 * n == pytest.approx(expected, rel=0.04)
+    assert result.se**2 * n > 3 * autocov[0]  # far above the iid variance gamma_0 = 1.5625
+    # with many lags the Bartlett bias (~2 gamma_0 phi / (1 - phi)^2 / (lag + 1)) is small: the estimate
+    # approaches the true long-run variance 1 / (1 - phi)^2 = 6.25
+    many = metrics.newey_west(x, 60)
+    assert many.se**2 * n == pytest.approx(1 / (1 - phi) ** 2, rel=0.08)
+
+
+def test_newey_west_on_overlapping_returns_ma_h_minus_1() -> None:
+    # Daily sums of h = 5 overlapping iid shocks (an h-day return sampled daily): an MA(4) with
+    # gamma_j = h - j. Bartlett with lag h - 1 = 4 targets 5 + 2 * (4*4 + 3*3 + 2*2 + 1*1) / 5 = 17.
+    h, n = 5, 200_000
+    rng = np.random.default_rng(5)
+    shocks = rng.normal(size=n + h - 1)
+    x = np.convolve(shocks, np.ones(h), mode="valid")
+    lag = metrics.default_lag(h)
+    assert lag == 4
+    assert metrics.newey_west(x, lag).se ** 2 * n == pytest.approx(17.0, rel=0.03)
+
+
+def test_newey_west_keeps_its_size_where_the_naive_t_does_not() -> None:
+    # 300 zero-mean MA(4) series of 500 days: how often does |t| exceed 1.96?
+    h, n, runs = 5, 500, 300
+    rng = np.random.default_rng(7)
+    naive_rejects = hac_rejects = 0
+    for _ in range(runs):
+        x = np.convolve(rng.normal(size=n + h - 1), np.ones(h), mode="valid")
+        _, _, ratio, _ = metrics.mean_std_tstat(x)
+        naive_rejects += abs(ratio * math.sqrt(n)) > 1.96
+        hac_rejects += abs(metrics.newey_west_tstat(x, metrics.default_lag(h))) > 1.96
+    assert naive_rejects / runs > 0.3  # iid t: ~38% false positives
+    assert hac_rejects / runs < 0.16  # HAC: ~10% (Bartlett underweights the tail; nominal 5%)
+
+
+def test_newey_west_edge_cases() -> None:
+    assert math.isnan(metrics.newey_west([], 3).t)
+    assert metrics.newey_west([1.0], 3).n == 1
+    constant = metrics.newey_west([0.5] * 10, 2)
+    assert constant.mean == 0.5 and math.isnan(constant.t)
+    with_nan = metrics.newey_west([1.0, np.nan, 2.0, 4.0], 10)
+    assert (with_nan.n, with_nan.lag) == (3, 2)
+    with pytest.raises(ValueError, match="lag"):
+        metrics.newey_west([1.0, 2.0], -1)
+
+
+def test_paired_hac_test_detects_a_planted_difference_and_aligns_dates() -> None:
+    rng = np.random.default_rng(2)
+    dates = pd.bdate_range("2020-01-01", periods=600)
+    common = rng.normal(0.05, 0.1, size=600)
+    baseline = pd.Series(common + rng.normal(0, 0.02, size=600), index=dates)
+    better = pd.Series(common + 0.01 + rng.normal(0, 0.02, size=600), index=dates)
+    result = metrics.paired_hac_test(better, baseline, lag=4)
+    assert result["mean_diff"] == pytest.approx(0.01, abs=0.003)
+    assert result["t"] > 5 and result["p"] < 1e-4 and result["n"] == 600
+    same = metrics.paired_hac_test(baseline, baseline.copy(), lag=4)
+    assert same["mean_diff"] == 0 and math.isnan(same["p"])
+    # Series are aligned on their dates: a shuffled copy gives the same answer; arrays must match in length
+    shuffled = metrics.paired_hac_test(better.sample(frac=1.0, random_state=0), baseline, lag=4)
+    assert shuffled["t"] == pytest.approx(result["t"])
+    partial = metrics.paired_hac_test(better.iloc[100:], baseline, lag=4)
+    assert partial["n"] == 500
+    with pytest.raises(ValueError, match="same days"):
+        metrics.paired_hac_test(np.zeros(3), np.zeros(4), lag=1)
