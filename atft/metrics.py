@@ -20,10 +20,12 @@ Definitions (PRODUCT.md, "Measuring a model honestly"):
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 FRAME_COLUMNS = ("date", "code", "horizon", "prediction", "target")
 QUANTILE = 0.2  # long the top and short the bottom quintile
@@ -103,6 +105,101 @@ def mean_std_tstat(daily: np.ndarray) -> tuple[float, float, float, float]:
     std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
     ratio = mean / std if std and std > 0 else math.nan
     return mean, std, ratio, ratio * math.sqrt(len(values)) if math.isfinite(ratio) else math.nan
+
+
+def default_lag(horizon: int) -> int:
+    """Newey-West lag for daily statistics of overlapping `horizon`-day returns: h - 1 (0 for h = 1).
+
+    Two days t and t + k share h - k days of their h-day forward returns, so the daily series is
+    autocorrelated up to lag h - 1 (an MA(h - 1) under the null) and uncorrelated beyond.
+    """
+    return max(0, int(horizon) - 1)
+
+
+@dataclass(frozen=True)
+class HacResult:
+    """Mean of a series with its Newey-West (Bartlett kernel, `lag` lags) standard error.
+
+    t = mean / se; p = two-sided normal p-value of mean = 0; n = finite observations used. NaN fields
+    where undefined (fewer than 2 observations, or a series with no variation).
+    """
+
+    mean: float
+    se: float
+    t: float
+    p: float
+    n: int
+    lag: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def newey_west(series: np.ndarray | pd.Series, lag: int) -> HacResult:
+    """Newey-West (HAC) inference on the mean of a daily series; NaN entries are dropped.
+
+    The estimator is statsmodels' OLS of the series on a constant with `cov_type="HAC"` (Bartlett
+    weights 1 - j / (lag + 1), no small-sample correction), so the long-run variance is
+    gamma_0 + 2 * sum_{j<=lag} (1 - j / (lag + 1)) * gamma_j with 1/n autocovariances. `lag` is clipped to
+    n - 1; lag 0 is the plain (1/n variance) t-statistic.
+    """
+    from statsmodels.regression.linear_model import OLS  # imported on use: statsmodels costs ~1 s
+
+    if int(lag) < 0:
+        raise ValueError(f"Newey-West lag is {lag}; expected a non-negative number of lags")
+    values = np.asarray(series, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    n = len(values)
+    lag = min(int(lag), max(n - 1, 0))
+    if n < 2:
+        mean = float(values.mean()) if n else math.nan
+        return HacResult(mean, math.nan, math.nan, math.nan, n, lag)
+    mean = float(values.mean())
+    if float(np.ptp(values)) == 0.0:
+        return HacResult(mean, 0.0, math.nan, math.nan, n, lag)
+    fit = OLS(values, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": lag, "use_correction": False})
+    se = float(fit.bse[0])
+    t = mean / se if se > 0 else math.nan
+    p = float(2.0 * stats.norm.sf(abs(t))) if math.isfinite(t) else math.nan
+    return HacResult(mean, se, t, p, n, lag)
+
+
+def newey_west_tstat(series: np.ndarray | pd.Series, lag: int) -> float:
+    """t-statistic of the mean of `series` with a Newey-West standard error of `lag` lags (NaN dropped)."""
+    return newey_west(series, lag).t
+
+
+def paired_hac_test(
+    model_daily: np.ndarray | pd.Series, baseline_daily: np.ndarray | pd.Series, lag: int
+) -> dict[str, Any]:
+    """Paired test of two daily series (e.g. a model's and a baseline's daily RankIC) on the same days.
+
+    The daily difference model - baseline gets a Newey-West t (`lag` lags). Two pandas Series are
+    aligned on their sorted index (dates); arrays must have the same length and are aligned by position. Days
+    where either side is NaN are left out. Returns {"mean_diff", "se", "t", "p", "n", "lag"}; p is
+    two-sided (mean difference = 0).
+    """
+    if isinstance(model_daily, pd.Series) and isinstance(baseline_daily, pd.Series):
+        model_daily, baseline_daily = model_daily.sort_index().align(
+            baseline_daily.sort_index(), join="inner"
+        )
+    model = np.asarray(model_daily, dtype=np.float64).ravel()
+    baseline = np.asarray(baseline_daily, dtype=np.float64).ravel()
+    if model.shape != baseline.shape:
+        raise ValueError(
+            f"paired test: model series has {len(model)} days, baseline {len(baseline)}; expected the "
+            "same days (pass pandas Series indexed by date to align them)"
+        )
+    both = np.isfinite(model) & np.isfinite(baseline)
+    result = newey_west(model[both] - baseline[both], lag)
+    return {
+        "mean_diff": result.mean,
+        "se": result.se,
+        "t": result.t,
+        "p": result.p,
+        "n": result.n,
+        "lag": result.lag,
+    }
 
 
 def long_short_weights(pred: np.ndarray, quantile: float = QUANTILE) -> np.ndarray:

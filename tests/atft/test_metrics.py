@@ -189,3 +189,105 @@ def test_rows_per_horizon_in_order_and_frame_errors() -> None:
         metrics.evaluate_frame(frame.drop(columns=["target"]))
     with pytest.raises(ValueError, match="several rows"):
         metrics.evaluate_frame(pd.concat([frame, frame.iloc[:1]]))
+
+
+# ---------------------------------------------------------------------------------------- HAC inference
+
+
+def _bartlett_long_run_variance(autocov: np.ndarray, lag: int) -> float:
+    """gamma_0 + 2 * sum_{j=1..lag} (1 - j / (lag + 1)) gamma_j from given autocovariances."""
+    weights = 1.0 - np.arange(1, lag + 1) / (lag + 1.0)
+    return float(autocov[0] + 2.0 * (weights * autocov[1 : lag + 1]).sum())
+
+
+def test_newey_west_matches_the_bartlett_formula_by_hand() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=50).cumsum() * 0.1 + rng.normal(size=50)
+    lag = 4
+    d = x - x.mean()
+    autocov = np.array([(d[j:] * d[: len(d) - j]).sum() / len(d) for j in range(lag + 1)])
+    se = math.sqrt(_bartlett_long_run_variance(autocov, lag) / len(x))
+    result = metrics.newey_west(x, lag)
+    assert result.se == pytest.approx(se, rel=1e-10)
+    assert result.t == pytest.approx(x.mean() / se, rel=1e-10)
+    assert result.p == pytest.approx(2 * stats.norm.sf(abs(x.mean() / se)), rel=1e-8)
+    assert (result.n, result.lag) == (50, 4)
+    # lag 0 is the plain t-statistic with the 1/n variance
+    assert metrics.newey_west_tstat(x, 0) == pytest.approx(x.mean() / (x.std(ddof=0) / math.sqrt(50)))
+
+
+def test_newey_west_on_ar1_recovers_the_analytic_long_run_variance() -> None:
+    # x_t = phi x_{t-1} + e_t, var(e) = 1: gamma_j = phi^j / (1 - phi^2); long-run variance 1 / (1 - phi)^2.
+    phi, n, lag = 0.6, 200_000, 12
+    rng = np.random.default_rng(11)
+    e = rng.normal(size=n)
+    x = np.empty(n)
+    x[0] = e[0] / math.sqrt(1 - phi**2)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + e[t]
+    autocov = phi ** np.arange(lag + 1) / (1 - phi**2)
+    expected = _bartlett_long_run_variance(autocov, lag)  # what Bartlett with `lag` lags estimates
+    result = metrics.newey_west(x, lag)
+    assert result.se**2 * n == pytest.approx(expected, rel=0.04)
+    assert result.se**2 * n > 3 * autocov[0]  # far above the iid variance gamma_0 = 1.5625
+    # with many lags the Bartlett bias (~2 gamma_0 phi / (1 - phi)^2 / (lag + 1)) is small: the estimate
+    # approaches the true long-run variance 1 / (1 - phi)^2 = 6.25
+    many = metrics.newey_west(x, 60)
+    assert many.se**2 * n == pytest.approx(1 / (1 - phi) ** 2, rel=0.08)
+
+
+def test_newey_west_on_overlapping_returns_ma_h_minus_1() -> None:
+    # Daily sums of h = 5 overlapping iid shocks (an h-day return sampled daily): an MA(4) with
+    # gamma_j = h - j. Bartlett with lag h - 1 = 4 targets 5 + 2 * (4*4 + 3*3 + 2*2 + 1*1) / 5 = 17.
+    h, n = 5, 200_000
+    rng = np.random.default_rng(5)
+    shocks = rng.normal(size=n + h - 1)
+    x = np.convolve(shocks, np.ones(h), mode="valid")
+    lag = metrics.default_lag(h)
+    assert lag == 4
+    assert metrics.newey_west(x, lag).se ** 2 * n == pytest.approx(17.0, rel=0.03)
+
+
+def test_newey_west_keeps_its_size_where_the_naive_t_does_not() -> None:
+    # 300 zero-mean MA(4) series of 500 days: how often does |t| exceed 1.96?
+    h, n, runs = 5, 500, 300
+    rng = np.random.default_rng(7)
+    naive_rejects = hac_rejects = 0
+    for _ in range(runs):
+        x = np.convolve(rng.normal(size=n + h - 1), np.ones(h), mode="valid")
+        _, _, ratio, _ = metrics.mean_std_tstat(x)
+        naive_rejects += abs(ratio * math.sqrt(n)) > 1.96
+        hac_rejects += abs(metrics.newey_west_tstat(x, metrics.default_lag(h))) > 1.96
+    assert naive_rejects / runs > 0.3  # iid t: ~38% false positives
+    assert hac_rejects / runs < 0.16  # HAC: ~10% (Bartlett underweights the tail; nominal 5%)
+
+
+def test_newey_west_edge_cases() -> None:
+    assert math.isnan(metrics.newey_west([], 3).t)
+    assert metrics.newey_west([1.0], 3).n == 1
+    constant = metrics.newey_west([0.5] * 10, 2)
+    assert constant.mean == 0.5 and math.isnan(constant.t)
+    with_nan = metrics.newey_west([1.0, np.nan, 2.0, 4.0], 10)
+    assert (with_nan.n, with_nan.lag) == (3, 2)
+    with pytest.raises(ValueError, match="lag"):
+        metrics.newey_west([1.0, 2.0], -1)
+
+
+def test_paired_hac_test_detects_a_planted_difference_and_aligns_dates() -> None:
+    rng = np.random.default_rng(2)
+    dates = pd.bdate_range("2020-01-01", periods=600)
+    common = rng.normal(0.05, 0.1, size=600)
+    baseline = pd.Series(common + rng.normal(0, 0.02, size=600), index=dates)
+    better = pd.Series(common + 0.01 + rng.normal(0, 0.02, size=600), index=dates)
+    result = metrics.paired_hac_test(better, baseline, lag=4)
+    assert result["mean_diff"] == pytest.approx(0.01, abs=0.003)
+    assert result["t"] > 5 and result["p"] < 1e-4 and result["n"] == 600
+    same = metrics.paired_hac_test(baseline, baseline.copy(), lag=4)
+    assert same["mean_diff"] == 0 and math.isnan(same["p"])
+    # Series are aligned on their dates: a shuffled copy gives the same answer; arrays must match in length
+    shuffled = metrics.paired_hac_test(better.sample(frac=1.0, random_state=0), baseline, lag=4)
+    assert shuffled["t"] == pytest.approx(result["t"])
+    partial = metrics.paired_hac_test(better.iloc[100:], baseline, lag=4)
+    assert partial["n"] == 500
+    with pytest.raises(ValueError, match="same days"):
+        metrics.paired_hac_test(np.zeros(3), np.zeros(4), lag=1)
