@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "atft.cli.data",
     "atft.cli.evaluate",
     "atft.cli.train",
+    "atft.cli.experiment",
     "atft.cli.export",
     "atft.cli.diagnose",
     "atft.cli.checkpoint",
