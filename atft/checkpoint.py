@@ -235,6 +235,18 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return header
 
 
+def _migrate_config(config: Any) -> Any:
+    """Fill config fields added since the checkpoint was written with the value that keeps its model.
+
+    ``model.fan_recompose`` (FAN's recomposition stage) appeared after schema 1 checkpoints were first
+    written; a checkpoint without it has no ``fan_forecast`` weights, so it loads with the stage off.
+    """
+    model = config.get("model") if isinstance(config, Mapping) else None
+    if isinstance(model, Mapping) and "fan_recompose" not in model:
+        return {**config, "model": {**model, "fan_recompose": False}}
+    return config
+
+
 def load_checkpoint(path: Path, *, map_location: str | torch.device = "cpu") -> LoadedCheckpoint:
     """Load a checkpoint written by `save_checkpoint`; the model comes back in eval mode on `map_location`."""
     path = Path(path)
@@ -246,7 +258,7 @@ def load_checkpoint(path: Path, *, map_location: str | torch.device = "cpu") -> 
             f"checkpoint {path} is corrupt or truncated ({error}); it cannot be loaded."
         ) from error
     try:
-        config = ExperimentConfig.from_dict(header["config"])
+        config = ExperimentConfig.from_dict(_migrate_config(header["config"]))
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path} carries an invalid config: {error}") from error
     model = ATFT_GAT_FAN(config.model, int(header["n_features"]), int(header.get("n_static", 0)))
@@ -295,7 +307,7 @@ def migrate_legacy(old: Path, new: Path, *, trust_pickle: bool) -> Path:
             f"legacy checkpoint {old} has keys {sorted(map(str, legacy))}; expected 'state_dict' (or "
             "'model_state_dict') and 'config'."
         )
-    config = ExperimentConfig.from_dict(dict(legacy["config"]))
+    config = ExperimentConfig.from_dict(_migrate_config(dict(legacy["config"])))
     n_features = int(state["vsn.weight"].shape[0])
     static = state.get("projection.static.weight")
     model = ATFT_GAT_FAN(config.model, n_features, int(static.shape[1]) if static is not None else 0)

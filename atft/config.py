@@ -56,6 +56,7 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast on CUDA (never on CPU)
     compile: bool = False  # torch.compile the model for training
     max_train_days: int | None = None  # use at most this many (most recent) training days per epoch
+    max_steps: int | None = None  # stop after this many optimiser steps in all (the schedule spans `epochs`)
     checkpoint_name: str = "model.safetensors"  # best checkpoint inside the output directory
 
     def __post_init__(self) -> None:
@@ -63,6 +64,12 @@ class TrainConfig:
             raise ValueError(f"train.epochs must be >= 1; found {self.epochs}.")
         if self.learning_rate <= 0:
             raise ValueError(f"train.learning_rate must be > 0; found {self.learning_rate}.")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"train.max_steps must be >= 1 (or none); found {self.max_steps}.")
+        if self.max_train_days is not None and self.max_train_days < 1:
+            raise ValueError(f"train.max_train_days must be >= 1 (or none); found {self.max_train_days}.")
+        if self.patience < 1:
+            raise ValueError(f"train.patience must be >= 1; found {self.patience}.")
         if self.torch_threads < 1:
             raise ValueError(f"train.torch_threads must be >= 1; found {self.torch_threads}.")
 

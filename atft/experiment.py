@@ -21,11 +21,14 @@ RankIC (the headline p) and once per seed (how many seeds alone reach p < 0.05).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,6 +208,38 @@ def _run_one(
     return info, frame
 
 
+def _train_job(config_dict: dict[str, Any], run_dir: str, split: str) -> str:
+    """One run in a worker process (``--jobs``): load the data from its cache, train, write the files."""
+    import torch
+
+    from atft.data import load_dataset
+
+    torch.set_num_threads(1)
+    config = ExperimentConfig.from_dict(config_dict)
+    _run_one(config, Path(run_dir), load_dataset(config.data), split, progress=False)
+    return run_dir
+
+
+def _baselines(dataset: Any, split: str, names: Sequence[str], out_dir: Path) -> dict[str, pd.DataFrame]:
+    """Predictions frames of the baselines, reused from ``out_dir/baselines`` when built from the same data."""
+    folder = out_dir / "baselines"
+    stamp = {"data": json.loads(json.dumps(dataclasses.asdict(dataset.config))), "split": split}
+    stamp_path = folder / "data.json"
+    reuse = stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp
+    frames: dict[str, pd.DataFrame] = {}
+    missing = [name for name in names if not (reuse and (folder / f"{name}.parquet").exists())]
+    built = run_baselines(dataset, split, missing) if missing else {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if name in built:
+            built[name].to_parquet(folder / f"{name}.parquet", index=False)
+            frames[name] = built[name]
+        else:
+            frames[name] = pd.read_parquet(folder / f"{name}.parquet")
+    stamp_path.write_text(json.dumps(stamp))
+    return frames
+
+
 def _summary(
     name: str, per_seed: list[list[dict[str, Any]]], horizons: Sequence[int]
 ) -> list[dict[str, Any]]:
@@ -253,12 +288,14 @@ def run_experiment(
     dataset: Any = None,
     progress: bool = False,
     command: str = "",
+    jobs: int = 1,
     on_run: Callable[[str, int, dict[str, Any]], None] | None = None,
 ) -> ExperimentResult:
     """Train `config` (and each ablation) once per seed, evaluate on `split` beside the baselines.
 
-    `seeds` is a count (seeds ``train.seed, train.seed + 1, ...``) or explicit seeds. Writes
-    experiment.json and experiment.md into `out_dir` and returns the result.
+    `seeds` is a count (seeds ``train.seed, train.seed + 1, ...``) or explicit seeds. `jobs` > 1 trains
+    that many runs at once in worker processes (each loads the data from its cache, one torch thread).
+    Writes experiment.json and experiment.md into `out_dir` and returns the result.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -281,33 +318,43 @@ def run_experiment(
     variants = {FULL: "full model" + _switches(config)}
     variants |= {name: ABLATIONS[name][0] for name in ablations}
 
+    plan = [
+        (variant, seed, variant_config(config, variant, seed)) for variant in variants for seed in seed_list
+    ]
+    baseline_frames: dict[str, pd.DataFrame] = {}
+    if jobs > 1:  # train in worker processes; the baselines are built here meanwhile
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [
+                pool.submit(_train_job, run_config.to_dict(), str(out_dir / variant / f"seed_{seed}"), split)
+                for variant, seed, run_config in plan
+            ]
+            baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
+            for future in futures:
+                future.result()
     runs: list[dict[str, Any]] = []
     frames: dict[str, list[pd.DataFrame]] = {}
-    for variant in variants:
-        for seed in seed_list:
-            run_config = variant_config(config, variant, seed)
-            info, frame = _run_one(
-                run_config, out_dir / variant / f"seed_{seed}", dataset, split, progress=progress
-            )
-            frames.setdefault(variant, []).append(frame)
-            test = evaluate_models(dataset, split, {variant: frame}).rows
-            row = {
-                "variant": variant,
-                "seed": seed,
-                "val_score": info["val_score"],
-                "best_epoch": info["best_epoch"],
-                "epochs_run": info["epochs_run"],
-                "seconds": info["seconds"],
-                "test": test,
-            }
-            runs.append(row)
-            if on_run is not None:
-                on_run(variant, seed, row)
+    for variant, seed, run_config in plan:
+        info, frame = _run_one(
+            run_config, out_dir / variant / f"seed_{seed}", dataset, split, progress=progress
+        )
+        frames.setdefault(variant, []).append(frame)
+        test = evaluate_models(dataset, split, {variant: frame}).rows
+        row = {
+            "variant": variant,
+            "seed": seed,
+            "val_score": info["val_score"],
+            "best_epoch": info["best_epoch"],
+            "epochs_run": info["epochs_run"],
+            "seconds": info["seconds"],
+            "test": test,
+        }
+        runs.append(row)
+        if on_run is not None:
+            on_run(variant, seed, row)
 
-    baseline_frames = run_baselines(dataset, split, baseline_names) if baseline_names else {}
-    (out_dir / "baselines").mkdir(parents=True, exist_ok=True)
-    for name, frame in baseline_frames.items():
-        frame.to_parquet(out_dir / "baselines" / f"{name}.parquet", index=False)
+    if baseline_names and not baseline_frames:
+        baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
     report = evaluate_models(dataset, split, {**baseline_frames, **{v: f[0] for v, f in frames.items()}})
 
     summary: list[dict[str, Any]] = []

@@ -26,9 +26,9 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of seeds, found {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 seed, found {value}")
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, found {value}")
     return value
 
 
@@ -92,6 +92,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=Path("runs/experiment"),
         help="output directory (default: runs/experiment)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="train N runs at once in worker processes (default 1)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -113,7 +120,7 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--epochs", str(args.epochs)]
     for override in args.overrides:
         parts += ["--set", override]
-    parts += ["--split", args.split, "--out", str(args.out)]
+    parts += ["--split", args.split, "--jobs", str(args.jobs), "--out", str(args.out)]
     return shlex.join(parts)
 
 
@@ -143,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         ablations=args.ablations,
         baselines=args.baselines,
         split=args.split,
+        jobs=args.jobs,
         progress=not args.no_progress,
         command=_command(args),
         on_run=report,
