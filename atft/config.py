@@ -172,7 +172,8 @@ def load_config(path: Path | None, overrides: Sequence[str] = ()) -> ExperimentC
     try:
         return ExperimentConfig.from_dict(raw)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"{where}: {error} Fix it in the TOML file or the --set option.") from error
+        text = str(error).rstrip(".")
+        raise ConfigError(f"{where}: {text}. Fix it in the TOML file or the --set option.") from error
 
 
 def replace(config: ExperimentConfig, **sections: Mapping[str, Any]) -> ExperimentConfig:
