@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -23,6 +25,7 @@ from atft.cli.options import (
 from atft.data import DataError, load_dataset
 from atft.evaluate import evaluate_models
 from atft.inference import predict_frame
+from atft.monitor import track
 
 NAME = "evaluate"
 HELP = (
@@ -60,14 +63,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def checkpoint_frames(paths: list[Path], dataset: object, split: str) -> dict[str, pd.DataFrame]:
+class _TrackedDays:
+    """A dataset whose `iter_batches` shows a progress bar (terminal only); everything else is the dataset's."""
+
+    def __init__(self, dataset: Any, description: str, progress: bool) -> None:
+        self._dataset, self._description, self._progress = dataset, description, progress
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dataset, name)
+
+    def iter_batches(self, split: str) -> Iterator[dict[str, Any]]:
+        days = self._dataset.split_days(split)
+        batches = self._dataset.iter_batches(split)
+        yield from track(batches, description=self._description, total=len(days), progress=self._progress)
+
+
+def checkpoint_frames(
+    paths: list[Path], dataset: object, split: str, *, progress: bool = False
+) -> dict[str, pd.DataFrame]:
     """Predictions frames of trained checkpoints via `atft.inference.predict_frame`."""
     if not paths:
         return {}
     frames = {}
     for path in paths:
+        days = _TrackedDays(dataset, f"predicting {split} with {path.name}", progress)
         try:
-            frames[f"atft:{path.stem}"] = predict_frame(path, dataset, split)
+            frames[f"atft:{path.stem}"] = predict_frame(path, days, split)
         except (CheckpointError, ValueError) as exc:
             raise DataError(f"{path}: cannot predict with this checkpoint: {exc}") from exc
     return frames
@@ -83,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         config = data_config_from_args(args)
     for path, data in zip(args.checkpoint, trained, strict=True):
         check_trained_on(path, config, data)
-    dataset = load_dataset(config, progress=args.format == "text" and sys.stderr.isatty())
+    progress = args.format == "text" and sys.stderr.isatty()
+    dataset = load_dataset(config, progress=progress)
     names = [] if not args.baselines else [n.strip() for n in args.baselines.split(",") if n.strip()]
     if names == ["all"]:
         names = list(BASELINES)
@@ -93,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
     predictors: dict[str, pd.DataFrame] = {}
     if dataset.signal is not None:
         predictors["oracle"] = dataset.oracle_frame(args.split)
-    predictors |= run_baselines(dataset, args.split, names) if names else {}
-    predictors |= checkpoint_frames(args.checkpoint, dataset, args.split)
+    for name in track(names, description="baselines", progress=progress):
+        predictors |= run_baselines(dataset, args.split, [name])
+    predictors |= checkpoint_frames(args.checkpoint, dataset, args.split, progress=progress)
     report = evaluate_models(dataset, args.split, predictors, cost_bps=args.cost_bps)
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
