@@ -54,7 +54,7 @@ def add_config_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup
 
 def add_data_options(parser: argparse.ArgumentParser, *, config: bool = True) -> None:
     """The one data-option group; with `config`, also --config and --set."""
-    group = parser.add_argument_group("data")
+    group = parser.add_argument_group("config and data" if config else "data")
     if config:
         add_config_options(group)
     group.add_argument(
