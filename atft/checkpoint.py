@@ -18,10 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import pickle
 import platform
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -35,6 +33,7 @@ from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 from atft.config import ExperimentConfig
+from atft.io import atomic_write_bytes
 from atft.model import ATFT_GAT_FAN
 
 log = logging.getLogger(__name__)
@@ -91,23 +90,6 @@ def git_commit(start: Path | None = None) -> str | None:
         return repo.head.commit.hexsha
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(tmp_name).chmod(0o666 & ~umask)  # mkstemp creates 0600; a checkpoint is an ordinary file
-        Path(tmp_name).replace(path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _split_state(prefix: str, state: Mapping[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -177,7 +159,7 @@ def save_checkpoint(
         raise TypeError(
             f"checkpoint metadata must be JSON-able (str, numbers, lists, dicts): {error}"
         ) from error
-    _atomic_write(path, save_safetensors_bytes(tensors, metadata={_METADATA_KEY: text}))
+    atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata={_METADATA_KEY: text}))
     log.info("saved checkpoint %s (%d tensors)", path, len(tensors))
     return path
 
