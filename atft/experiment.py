@@ -40,6 +40,7 @@ from atft.baselines import BASELINES, run_baselines
 from atft.config import ExperimentConfig, replace
 from atft.evaluate import evaluate_models
 from atft.inference import predict_frame
+from atft.io import atomic_file, atomic_write_bytes
 from atft.metrics import default_lag, frame_to_matrices, paired_hac_test, rowwise_spearman
 from atft.train import selection_score, train
 
@@ -203,9 +204,14 @@ def _run_one(
         "stop_reason": result.stop_reason,
         "seconds": time.perf_counter() - started,
     }
-    frame.to_parquet(frame_path, index=False)
-    info_path.write_text(json.dumps(_clean(info), indent=1))
+    _write_frame(frame_path, frame)
+    atomic_write_bytes(info_path, json.dumps(_clean(info), indent=1).encode())  # last: marks the run done
     return info, frame
+
+
+def _write_frame(path: Path, frame: pd.DataFrame) -> None:
+    with atomic_file(path) as stream:
+        frame.to_parquet(stream, index=False)
 
 
 def _train_job(config_dict: dict[str, Any], run_dir: str, split: str) -> str:
@@ -232,11 +238,11 @@ def _baselines(dataset: Any, split: str, names: Sequence[str], out_dir: Path) ->
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         if name in built:
-            built[name].to_parquet(folder / f"{name}.parquet", index=False)
+            _write_frame(folder / f"{name}.parquet", built[name])
             frames[name] = built[name]
         else:
             frames[name] = pd.read_parquet(folder / f"{name}.parquet")
-    stamp_path.write_text(json.dumps(stamp))
+    atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return frames
 
 
@@ -383,8 +389,8 @@ def run_experiment(
         period={"first": report.first_date, "last": report.last_date},
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "experiment.json").write_text(json.dumps(result.to_dict(), indent=1))
-    (out_dir / "experiment.md").write_text(result.markdown())
+    atomic_write_bytes(out_dir / "experiment.json", json.dumps(result.to_dict(), indent=1).encode())
+    atomic_write_bytes(out_dir / "experiment.md", result.markdown().encode())
     return result
 
 

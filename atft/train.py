@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
 from atft import distributed
@@ -34,6 +33,7 @@ from atft.inference import predict_frame, to_device
 from atft.loss import QuantileCorrelationLoss
 from atft.metrics import evaluate_frame
 from atft.model import ATFT_GAT_FAN
+from atft.monitor import TrainingMonitor, grad_norms
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,10 @@ class _Run:
     def device(self) -> torch.device:
         return self.context.device
 
+    @property
+    def stages(self) -> dict[str, nn.Module]:
+        return self.model.stages()
+
 
 @dataclass
 class _Progress:
@@ -320,16 +324,14 @@ def _resume(run: _Run, resume: Path) -> _Progress:
     return progress
 
 
-def _train_epoch(run: _Run, progress: _Progress, bar: Progress, budget: _Budget) -> bool:
+def _train_epoch(run: _Run, progress: _Progress, monitor: TrainingMonitor, budget: _Budget) -> bool:
     """Train the rest of epoch `progress.epoch`; return True when a budget cut it short."""
     config, context = run.config, run.context
     order = day_order(
         run.train_days, seed=config.train.seed, epoch=progress.epoch, shuffle=config.train.shuffle_days
     )
     mine = order[context.rank :: context.world_size][: run.steps_per_epoch]
-    task = bar.add_task(
-        "train", total=len(mine), completed=progress.day_offset, epoch=progress.epoch, loss=float("nan")
-    )
+    monitor.start_epoch(progress.epoch, steps=len(mine) - progress.day_offset)
     run.model.train()
     cut = False
     for day in mine[progress.day_offset :]:
@@ -345,23 +347,23 @@ def _train_epoch(run: _Run, progress: _Progress, bar: Progress, budget: _Budget)
             # take part in the gradient all-reduce, so the step runs with an explicit zero weight.
             progress.epoch_skipped += 1
             if not context.enabled:
-                bar.advance(task)
                 continue
             loss = 0.0 * sum(p.float().sum() for p in output["predictions"].values())
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        norms = grad_norms(run.stages) if run.context.is_main else {}  # before clipping: what the loss asked
         if config.train.grad_clip > 0:
             nn.utils.clip_grad_norm_(run.model.parameters(), config.train.grad_clip)
+        lr = float(run.scheduler.get_last_lr()[0])
         run.optimizer.step()
         run.scheduler.step()
         progress.global_step += 1
         progress.epoch_losses.append(float(loss.detach()))
-        bar.update(task, advance=1, loss=float(np.mean(progress.epoch_losses[-50:])))
+        monitor.log_step(progress.global_step, loss=progress.epoch_losses[-1], lr=lr, grad_norms=norms)
         if budget.exhausted(progress.global_step, context):
             cut = progress.day_offset < len(mine)
             budget.hit = True
             break
-    bar.remove_task(task)
     if not progress.epoch_losses:
         raise ValueError(
             f"epoch {progress.epoch} had no usable training day (all {len(mine)} lacked valid targets)."
@@ -393,7 +395,9 @@ class _Budget:
         return False
 
 
-def _end_epoch(run: _Run, progress: _Progress, *, partial: bool, epoch_start: float) -> dict:
+def _end_epoch(
+    run: _Run, progress: _Progress, monitor: TrainingMonitor, *, partial: bool, epoch_start: float
+) -> dict:
     """Validate, update best / patience, append the history row and write the checkpoints."""
     config, context = run.config, run.context
     metrics = validate(run.model, run.dataset, "val")
@@ -423,7 +427,9 @@ def _end_epoch(run: _Run, progress: _Progress, *, partial: bool, epoch_start: fl
     if config.diagnostics.enabled and (progress.epoch + 1) % config.diagnostics.every_epochs == 0:
         row["diagnostics"] = _diagnose(run.model, run.dataset, config)
     progress.history.append(row)
-    log.info(
+    stage_stats = {r["stage"]: r for r in row["diagnostics"]["rows"]} if "diagnostics" in row else None
+    monitor.log_epoch(progress.epoch, metrics=metrics, stage_stats=stage_stats)
+    log.debug(
         "epoch %d: loss %.4f, val RankIC %.4f%s%s",
         progress.epoch,
         row["train_loss"],
@@ -459,18 +465,6 @@ def _end_epoch(run: _Run, progress: _Progress, *, partial: bool, epoch_start: fl
         )
     distributed.barrier(context)
     return row
-
-
-def _progress_bar(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]epoch {task.fields[epoch]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}"),
-        TimeElapsedColumn(),
-        disable=not enabled,
-        transient=True,
-    )
 
 
 def train(
@@ -509,11 +503,14 @@ def train(
     stop_reason = "epochs"
     if budget.max_steps is not None and state.global_step >= budget.max_steps:
         stop_reason = "max_steps"
-    with _progress_bar(progress and context.is_main) as bar:
+    # TensorBoard event files beside history.jsonl (main process only); a progress bar on a terminal
+    with TrainingMonitor(
+        out_dir, tensorboard=context.is_main, progress=progress and context.is_main
+    ) as monitor:
         while stop_reason == "epochs" and state.epoch < config.train.epochs:
             epoch, epoch_start = state.epoch, time.perf_counter()
-            cut = _train_epoch(run, state, bar, budget)
-            _end_epoch(run, state, partial=cut, epoch_start=epoch_start)
+            cut = _train_epoch(run, state, monitor, budget)
+            _end_epoch(run, state, monitor, partial=cut, epoch_start=epoch_start)
             if budget.hit:
                 stop_reason = budget.reason
             elif stop_after_epoch is not None and epoch >= stop_after_epoch:

@@ -10,15 +10,30 @@ run is reused when the command is run again (see `atft.experiment`).
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
+import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.markdown import Markdown
 
-from atft.cli.train import add_data_options, data_overrides
+from atft.cli.options import add_data_options, add_split_option, experiment_config_from_args
 
 NAME = "experiment"
+# data options of atft.cli.options, echoed in the reproducing command
+DATA_OPTIONS = (
+    "market",
+    "data",
+    "start",
+    "min_coverage",
+    "lookback",
+    "cache_dir",
+    "no_cache",
+    "seed",
+    "synthetic_stocks",
+    "synthetic_days",
+)
 HELP = "Train and evaluate a config over several seeds (and its ablations) beside every baseline."
 
 
@@ -49,10 +64,7 @@ def _ablations(text: str) -> list[str]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, metavar="TOML", help="experiment config (default: built-in defaults)"
-    )
-    add_data_options(parser)
+    add_data_options(parser)  # --config, --set and the one data-option group
     parser.add_argument(
         "--seeds",
         type=_positive,
@@ -74,30 +86,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAMES",
         help="comma-separated baselines to compare with (default: all)",
     )
-    parser.add_argument(
-        "--split", choices=["val", "test"], default="test", help="evaluated split (default test)"
-    )
-    parser.add_argument("--epochs", type=int, metavar="N", help="training epochs (train.epochs)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config field, e.g. --set train.max_train_days=500 (repeatable)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("runs/experiment"),
-        help="output directory (default: runs/experiment)",
-    )
+    add_split_option(parser)
+    parser.add_argument("--epochs", type=_positive, metavar="N", help="training epochs (train.epochs)")
     parser.add_argument(
         "--jobs",
         type=_positive,
         default=1,
         metavar="N",
         help="train N runs at once in worker processes (default 1)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/experiment"),
+        help="output directory (default: runs/experiment)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -107,10 +109,9 @@ def _command(args: argparse.Namespace) -> str:
     parts = ["python", "-m", "atft", "experiment"]
     if args.config is not None:
         parts += ["--config", str(args.config)]
-    if args.market is not None:
-        parts += ["--market", args.market]
-    if args.data is not None:
-        parts += ["--data", str(args.data)]
+    for dest, value in sorted(vars(args).items()):
+        if dest in DATA_OPTIONS and value not in (None, False):
+            parts += [f"--{dest.replace('_', '-')}"] + ([] if value is True else [str(value)])
     parts += ["--seeds", str(args.seeds)]
     if args.ablations:
         parts += ["--ablations", ",".join(args.ablations)]
@@ -125,15 +126,10 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atft.config import load_config, replace
     from atft.experiment import run_experiment
 
-    overrides = [*args.overrides, *data_overrides(args)]
-    if args.epochs is not None:
-        overrides.append(f"train.epochs={args.epochs}")
-    config = load_config(args.config, overrides)
-    if args.data is not None:
-        config = replace(config, data={"market": "panel", "panel_path": str(args.data)})
+    epochs = [] if args.epochs is None else [f"train.epochs={args.epochs}"]
+    config = experiment_config_from_args(args, after=epochs)
     console = Console(stderr=True)
 
     def report(variant: str, seed: int, row: dict) -> None:
@@ -155,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
         command=_command(args),
         on_run=report,
     )
+    if getattr(args, "format", "text") == "json":
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        return 0
     Console().print(Markdown(result.markdown()))
     console.print(f"written: {Path(args.out) / 'experiment.json'}, {Path(args.out) / 'experiment.md'}")
     return 0

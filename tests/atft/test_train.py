@@ -242,3 +242,33 @@ def test_a_negative_or_non_finite_wall_clock_budget_is_refused(
 def test_negative_step_budgets_are_refused_naming_the_field(override: str, field: str) -> None:
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         load_config(None, [override])
+
+
+def test_training_writes_tensorboard_events_beside_the_history(straight_run) -> None:
+    """The trainer logs through atft.monitor: loss / lr / grad norm per step, validation metrics per epoch."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out, result = straight_run
+    events = EventAccumulator(str(out), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "grad_norm/temporal", "grad_norm/gat", "val/rank_ic/h5"} <= tags
+    steps = sum(row["steps"] for row in result.history)
+    losses = events.Scalars("train/loss")
+    assert [e.step for e in losses] == list(range(1, steps + 1))
+    first_epoch = [e.value for e in losses[: result.history[0]["steps"]]]
+    assert np.mean(first_epoch) == pytest.approx(result.history[0]["train_loss"], rel=1e-5)
+    assert [e.step for e in events.Scalars("val/rank_ic/h5")] == [row["epoch"] for row in result.history]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--max-seconds", "-5"), ("--epochs", "-1")])
+def test_cli_refuses_a_negative_budget_in_one_line(
+    tmp_path: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atft.cli import main
+
+    code = main(["train", "--market", "synthetic", option, value, "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: ") and len(err.splitlines()) == 1
+    assert ("max_seconds" in err) if option == "--max-seconds" else ("train.epochs" in err)
+    assert not (tmp_path / "history.jsonl").exists()
