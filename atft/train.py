@@ -207,7 +207,8 @@ class _Progress:
 
     def to_state(self, run: _Run) -> dict[str, Any]:
         return {
-            "epoch": self.epoch,
+            # the epoch last trained (whole, or cut after `day_offset` days), as before mid-epoch resume
+            "epoch": self.epoch if self.day_offset else self.epoch - 1,
             "day_offset": self.day_offset,
             "epoch_losses": json.dumps(self.epoch_losses),
             "epoch_skipped": self.epoch_skipped,
@@ -223,8 +224,8 @@ class _Progress:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> _Progress:
-        # checkpoints written before mid-epoch resume stored the last finished epoch only
-        finished_only = "day_offset" not in state
+        # day_offset 0 (or absent: checkpoints written before mid-epoch resume): epoch `epoch` is finished
+        finished_only = int(state.get("day_offset", 0)) == 0
         return cls(
             history=json.loads(state["history"]),
             best_score=float(state["best_score"]),
