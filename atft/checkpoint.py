@@ -18,10 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import pickle
 import platform
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -35,6 +33,7 @@ from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 from atft.config import ExperimentConfig
+from atft.io import atomic_write_bytes
 from atft.model import ATFT_GAT_FAN
 
 log = logging.getLogger(__name__)
@@ -91,23 +90,6 @@ def git_commit(start: Path | None = None) -> str | None:
         return repo.head.commit.hexsha
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(tmp_name).chmod(0o666 & ~umask)  # mkstemp creates 0600; a checkpoint is an ordinary file
-        Path(tmp_name).replace(path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _split_state(prefix: str, state: Mapping[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -177,7 +159,7 @@ def save_checkpoint(
         raise TypeError(
             f"checkpoint metadata must be JSON-able (str, numbers, lists, dicts): {error}"
         ) from error
-    _atomic_write(path, save_safetensors_bytes(tensors, metadata={_METADATA_KEY: text}))
+    atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata={_METADATA_KEY: text}))
     log.info("saved checkpoint %s (%d tensors)", path, len(tensors))
     return path
 
@@ -239,6 +221,18 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return header
 
 
+def _migrate_config(config: Any) -> Any:
+    """Fill config fields added since the checkpoint was written with the value that keeps its model.
+
+    ``model.fan_recompose`` (FAN's recomposition stage) appeared after schema 1 checkpoints were first
+    written; a checkpoint without it has no ``fan_forecast`` weights, so it loads with the stage off.
+    """
+    model = config.get("model") if isinstance(config, Mapping) else None
+    if isinstance(model, Mapping) and "fan_recompose" not in model:
+        return {**config, "model": {**model, "fan_recompose": False}}
+    return config
+
+
 def load_checkpoint(path: Path, *, map_location: str | torch.device = "cpu") -> LoadedCheckpoint:
     """Load a checkpoint written by `save_checkpoint`; the model comes back in eval mode on `map_location`."""
     path = Path(path)
@@ -250,7 +244,7 @@ def load_checkpoint(path: Path, *, map_location: str | torch.device = "cpu") -> 
             f"checkpoint {path} is corrupt or truncated ({error}); it cannot be loaded."
         ) from error
     try:
-        config = ExperimentConfig.from_dict(header["config"])
+        config = ExperimentConfig.from_dict(_migrate_config(header["config"]))
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path} carries an invalid config: {error}") from error
     model = ATFT_GAT_FAN(config.model, int(header["n_features"]), int(header.get("n_static", 0)))
@@ -299,7 +293,7 @@ def migrate_legacy(old: Path, new: Path, *, trust_pickle: bool) -> Path:
             f"legacy checkpoint {old} has keys {sorted(map(str, legacy))}; expected 'state_dict' (or "
             "'model_state_dict') and 'config'."
         )
-    config = ExperimentConfig.from_dict(dict(legacy["config"]))
+    config = ExperimentConfig.from_dict(_migrate_config(dict(legacy["config"])))
     n_features = int(state["vsn.weight"].shape[0])
     static = state.get("projection.static.weight")
     model = ATFT_GAT_FAN(config.model, n_features, int(static.shape[1]) if static is not None else 0)

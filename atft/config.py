@@ -16,8 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +24,10 @@ from typing import Any
 from atft.data.config import DataConfig
 from atft.loss import LossConfig
 from atft.model import ModelConfig
+from atft.typed import build_dataclass
 
 __all__ = [
+    "ConfigError",
     "DataConfig",
     "DiagnosticsConfig",
     "ExperimentConfig",
@@ -36,6 +36,10 @@ __all__ = [
     "TrainConfig",
     "load_config",
 ]
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be read or does not fit the config tree (names the field)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast on CUDA (never on CPU)
     compile: bool = False  # torch.compile the model for training
     max_train_days: int | None = None  # use at most this many (most recent) training days per epoch
+    max_steps: int | None = None  # stop after this many optimiser steps in all (the schedule spans `epochs`)
     checkpoint_name: str = "model.safetensors"  # best checkpoint inside the output directory
 
     def __post_init__(self) -> None:
@@ -63,6 +68,12 @@ class TrainConfig:
             raise ValueError(f"train.epochs must be >= 1; found {self.epochs}.")
         if self.learning_rate <= 0:
             raise ValueError(f"train.learning_rate must be > 0; found {self.learning_rate}.")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"train.max_steps must be >= 1 (or none); found {self.max_steps}.")
+        if self.max_train_days is not None and self.max_train_days < 1:
+            raise ValueError(f"train.max_train_days must be >= 1 (or none); found {self.max_train_days}.")
+        if self.patience < 1:
+            raise ValueError(f"train.patience must be >= 1; found {self.patience}.")
         if self.torch_threads < 1:
             raise ValueError(f"train.torch_threads must be >= 1; found {self.torch_threads}.")
 
@@ -107,7 +118,7 @@ class ExperimentConfig:
         unknown = sorted(set(data) - set(SECTIONS))
         if unknown:
             raise ValueError(f"unknown config sections {unknown}; expected {sorted(SECTIONS)}.")
-        return cls(**{name: _build(SECTIONS[name], data.get(name, {}), name) for name in SECTIONS})
+        return cls(**{name: build_dataclass(SECTIONS[name], data.get(name, {}), name) for name in SECTIONS})
 
 
 SECTIONS: dict[str, type] = {
@@ -117,64 +128,6 @@ SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "diagnostics": DiagnosticsConfig,
 }
-
-
-NONE_WORDS = ("none", "null")  # TOML has no null: `train.max_train_days=none` clears an optional field
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Turn a TOML/JSON value into the field's type (lists -> tuples, ints -> floats)."""
-    origin = typing.get_origin(annotation)
-    if origin in (types.UnionType, typing.Union):
-        options = typing.get_args(annotation)
-        if type(None) in options and (
-            value is None or (isinstance(value, str) and value.lower() in NONE_WORDS)
-        ):
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _coerce(value, option, where)
-            except (TypeError, ValueError) as error:
-                errors.append(str(error))
-        raise ValueError(f"{where}: {value!r} fits none of {annotation}: {errors}")
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise TypeError(f"{where}: expected a list, found {value!r}")
-        (item_type, *_rest) = typing.get_args(annotation)
-        return tuple(_coerce(item, item_type, where) for item in value)
-    if origin is typing.Literal:
-        if value not in typing.get_args(annotation):
-            raise ValueError(f"{where}: {value!r} is not one of {typing.get_args(annotation)}")
-        return value
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise TypeError(f"{where}: expected true/false, found {value!r}")
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{where}: expected an integer, found {value!r}")
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{where}: expected a number, found {value!r}")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise TypeError(f"{where}: expected a string, found {value!r}")
-        return value
-    return value
-
-
-def _build(cls: type, values: Mapping[str, Any], section: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown keys {unknown} in [{section}]; expected some of {sorted(known)}.")
-    return cls(**{key: _coerce(value, hints[key], f"{section}.{key}") for key, value in values.items()})
 
 
 def _parse_override(text: str) -> tuple[str, str, Any]:
@@ -197,27 +150,37 @@ def load_config(path: Path | None, overrides: Sequence[str] = ()) -> ExperimentC
     field is cleared with the value ``none`` (TOML has no null).
     """
     raw: dict[str, dict[str, Any]] = {}
+    where = f"config {path}" if path is not None else "config"
     if path is not None:
         path = Path(path)
         try:
             with path.open("rb") as handle:
                 raw = tomllib.load(handle)
         except FileNotFoundError as error:
-            raise FileNotFoundError(
-                f"config file {path} does not exist; give an existing TOML file."
+            raise ConfigError(f"config file {path} does not exist; give an existing TOML file.") from error
+        except OSError as error:
+            raise ConfigError(
+                f"config file {path} cannot be read ({error}); give a readable TOML file."
             ) from error
         except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"config file {path} is not valid TOML: {error}") from error
+            raise ConfigError(f"config file {path} is not valid TOML: {error}") from error
     for text in overrides:
-        section, key, value = _parse_override(text)
+        try:
+            section, key, value = _parse_override(text)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
         if section not in SECTIONS:
-            raise ValueError(
+            raise ConfigError(
                 f"override {text!r}: unknown section {section!r}; expected one of {sorted(SECTIONS)}."
             )
         raw.setdefault(section, {})[key] = value
     if "horizons" in raw.get("data", {}) and "horizons" not in raw.get("model", {}):
         raw.setdefault("model", {})["horizons"] = raw["data"]["horizons"]
-    return ExperimentConfig.from_dict(raw)
+    try:
+        return ExperimentConfig.from_dict(raw)
+    except (TypeError, ValueError) as error:
+        text = str(error).rstrip(".")
+        raise ConfigError(f"{where}: {text}. Fix it in the TOML file or the --set option.") from error
 
 
 def replace(config: ExperimentConfig, **sections: Mapping[str, Any]) -> ExperimentConfig:

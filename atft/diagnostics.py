@@ -30,7 +30,7 @@ from atft.checkpoint import unwrap
 from atft.config import DiagnosticsConfig
 from atft.inference import model_device, to_device
 
-ENCODER_STAGES = ("fan", "vsn", "projection", "temporal", "gat", "fusion")
+ENCODER_STAGES = ("fan", "vsn", "projection", "temporal", "fan_forecast", "gat", "fusion")
 DEAD_EPS = 1e-6
 
 

@@ -58,6 +58,15 @@ def init(device_name: str) -> DistContext:
     return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=device)
 
 
+def any_rank(context: DistContext, flag: bool) -> bool:
+    """True on every rank when `flag` is True on any rank (an all-reduce MAX; the flag itself otherwise)."""
+    if not context.enabled:
+        return flag
+    value = torch.tensor([1 if flag else 0], dtype=torch.int32, device=context.device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def barrier(context: DistContext) -> None:
     if context.enabled:
         dist.barrier()

@@ -8,6 +8,7 @@ from typing import Any
 
 from atft.checkpoint import LoadedCheckpoint, load_checkpoint
 from atft.inference import predict_frame
+from atft.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,7 @@ def export_predictions(
             "nothing was written. Check the split dates (data.val_end / data.test_end) and the universe."
         )
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(out_path)
+    with atomic_file(out_path) as stream:
+        frame.to_parquet(stream, index=False)
     log.info("exported %d rows of %s to %s", len(frame), split, out_path)
     return len(frame)

@@ -18,10 +18,9 @@ from torch import nn
 
 from atft.checkpoint import LoadedCheckpoint, load_checkpoint, unwrap
 from atft.contract import horizon_key, validate_output
+from atft.metrics import FRAME_COLUMNS
 
 log = logging.getLogger(__name__)
-
-FRAME_COLUMNS = ("date", "code", "horizon", "prediction", "target")
 
 
 class DayBatches(Protocol):

@@ -8,14 +8,21 @@ that `atft.diagnostics` can hook it):
                 feature's look-back series and keep the residual (Ye et al., NeurIPS 2024)     (N, L, F)
     vsn         variable selection: per-feature embeddings weighted by softmax gates              (N, L, D)
     projection  input projection (+ static features)                                             (N, L, D)
-    temporal    LSTM + multi-head self-attention + gated residual, last step                     (N, D)
-    gat         2 x GATv2Conv over the day's stocks with edge attributes, residual                (N, D)
+    temporal    LSTM + multi-head self-attention (missing steps masked) + gated residual, last step (N, D)
+    fan_forecast  the removed dominant components, encoded and added back to the temporal state
+                (FAN's recomposition: what FAN takes out of the input is forecast, not lost)      (N, D)
+    gat         2 x GATv2Conv over the day's valid stocks with edge attributes, residual          (N, D)
     fusion      temporal and graph views merged                                                  (N, D)
     head_input  what every head sees                                                             (N, D)
     head_<h>d   one quantile head per horizon, non-crossing quantiles                            (N, Q)
 
-`use_fan` and `use_gat` switch the two optional stages off (tests prove what each switch does). The
-model does not import the data package: it sees batches (see `atft.contract`), never markets.
+`use_fan` and `use_gat` switch the two optional stages off (tests prove what each switch does);
+`fan_recompose=false` keeps FAN's input half only. `mask` is honoured: a stock with ``mask`` false sends
+and receives no graph message, and its predictions are 0 (the per-day mean of the normalised target),
+whatever its inputs. A look-back step whose features are all exactly 0 is a missing step (the data path
+zero-fills the days a stock was masked and the steps before the first day): the temporal attention does
+not attend to it and the LSTM sees zeros there. The model does not import the data package: it sees
+batches (see `atft.contract`), never markets.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class ModelConfig:
     use_fan: bool = True  # frequency adaptive normalisation of the look-back window
     fan_top_k: int = 2  # rFFT components removed per stock and feature
     fan_remove_mean: bool = False  # also let the mean (frequency 0) compete for removal
+    fan_recompose: bool = True  # encode the removed components and add them back (FAN's output half)
     use_gat: bool = True  # graph attention over the day's stocks; off = stocks are independent
     gat_heads: int = 2  # attention heads per GATv2Conv layer (hidden_size must divide by it)
     gat_layers: int = 2  # GATv2Conv layers, each with a residual connection
@@ -111,6 +119,32 @@ class FrequencyAdaptiveNorm(nn.Module):
         return (x.float() - dominant).to(x.dtype)
 
 
+def step_validity(features: torch.Tensor) -> torch.Tensor:
+    """bool (N, L): True where a look-back step has data; the data path zero-fills missing steps."""
+    return (features != 0).any(dim=-1)
+
+
+class DominantForecast(nn.Module):
+    """FAN's recomposition: encode the removed dominant components of the window into a (N, D) state.
+
+    FAN (Ye et al.) forecasts the removed, non-stationary part with its own small network and adds it
+    back to the prediction; here the prediction is a cross-sectional score, so the removed part is
+    encoded per step (linear + GELU), summarised by its masked mean and its latest step, and added to
+    the temporal state. Nothing FAN removes is lost to the model.
+    """
+
+    def __init__(self, n_features: int, hidden: int) -> None:
+        super().__init__()
+        self.step = nn.Linear(n_features, hidden)
+        self.out = nn.Linear(2 * hidden, hidden)
+
+    def forward(self, dominant: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        # dominant (N, L, F), valid (N, L) bool -> (N, D)
+        encoded = F.gelu(self.step(dominant)) * valid.unsqueeze(-1)  # (N, L, D), 0 on missing steps
+        mean = encoded.sum(1) / valid.sum(1, keepdim=True).clamp(min=1)  # (N, D)
+        return self.out(torch.cat([mean, encoded[:, -1]], dim=-1))  # (N, D)
+
+
 class VariableSelection(nn.Module):
     """Per-feature affine embeddings, mixed by softmax gates computed from all features (vectorised)."""
 
@@ -155,9 +189,17 @@ class TemporalEncoder(nn.Module):
         self.gate = nn.Linear(hidden, 2 * hidden)
         self.norm = nn.LayerNorm(hidden)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:  # h: (N, L, D)
+    def forward(self, h: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        # h (N, L, D), valid (N, L) bool: False = missing step, never attended to
+        padding = None
+        if valid is not None:
+            h = h * valid.unsqueeze(-1)  # the LSTM sees zeros on missing steps
+            # a stock with no valid step at all (masked out) attends everywhere: its output is discarded
+            padding = ~valid & valid.any(dim=1, keepdim=True)  # (N, L) True = ignore this key
         sequence, _ = self.lstm(h)  # (N, L, D)
-        attended, _ = self.attention(sequence, sequence, sequence, need_weights=False)  # (N, L, D)
+        attended, _ = self.attention(
+            sequence, sequence, sequence, key_padding_mask=padding, need_weights=False
+        )  # (N, L, D)
         out = self.norm(h + sequence + F.glu(self.gate(attended), dim=-1))  # (N, L, D)
         return out[:, -1]  # (N, D): the state at the latest day
 
@@ -227,6 +269,9 @@ class ATFT_GAT_FAN(nn.Module):  # the name its users know
         self.n_static = n_static
         d = config.hidden_size
         self.fan = FrequencyAdaptiveNorm(config.fan_top_k, config.fan_remove_mean) if config.use_fan else None
+        self.fan_forecast = (
+            DominantForecast(n_features, d) if config.use_fan and config.fan_recompose else None
+        )
         self.vsn = VariableSelection(n_features, d)
         self.projection = InputProjection(d, n_static, config.dropout)
         self.temporal = TemporalEncoder(d, config.lstm_layers, config.attention_heads, config.dropout)
@@ -252,15 +297,25 @@ class ATFT_GAT_FAN(nn.Module):  # the name its users know
         inputs = validate_batch(
             batch, n_features=self.n_features, edge_dim=self.config.edge_dim, n_static=self.n_static
         )
-        x = inputs.features  # (N, L, F)
-        if self.fan is not None:
-            x = self.fan(x)  # (N, L, F) residual after removing the dominant frequencies
+        raw = inputs.features  # (N, L, F)
+        valid = step_validity(raw)  # (N, L)
+        x = self.fan(raw) if self.fan is not None else raw  # (N, L, F) residual without the dominant part
         h = self.vsn(x)  # (N, L, D)
         h = self.projection(h, inputs.static_features)  # (N, L, D)
-        own = self.temporal(h)  # (N, D)
-        graph = self.gat(own, inputs.edge_index, inputs.edge_attr) if self.gat is not None else own  # (N, D)
+        own = self.temporal(h, valid)  # (N, D)
+        if self.fan_forecast is not None:
+            own = own + self.fan_forecast(raw - x, valid)  # (N, D) the removed components, added back
+        stock_ok = inputs.mask  # (N,)
+        if self.gat is not None:
+            src, dst = inputs.edge_index
+            keep = stock_ok[src] & stock_ok[dst]  # no message from or to a masked-out stock
+            graph = self.gat(own, inputs.edge_index[:, keep], inputs.edge_attr[keep])  # (N, D)
+        else:
+            graph = own
         shared = self.head_input(self.fusion(own, graph))  # (N, D)
-        predictions = {key: head(shared) for key, head in self.heads.items()}  # each (N, Q)
+        predictions = {
+            key: torch.where(stock_ok.unsqueeze(1), head(shared), 0.0) for key, head in self.heads.items()
+        }  # each (N, Q), 0 for masked-out stocks
         point = {key: value[:, self.config.median_index] for key, value in predictions.items()}  # each (N,)
         return {"predictions": predictions, "point": point}
 
@@ -270,6 +325,8 @@ class ATFT_GAT_FAN(nn.Module):  # the name its users know
         if self.fan is not None:
             named["fan"] = self.fan
         named |= {"vsn": self.vsn, "projection": self.projection, "temporal": self.temporal}
+        if self.fan_forecast is not None:
+            named["fan_forecast"] = self.fan_forecast
         if self.gat is not None:
             named["gat"] = self.gat
         named |= {"fusion": self.fusion, "head_input": self.head_input}

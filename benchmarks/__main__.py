@@ -9,6 +9,7 @@ BENCHMARKS = {
     "fixer": "benchmarks.fixer",
     "dataset": "benchmarks.dataset",
     "throughput": "benchmarks.throughput",
+    "scale": "benchmarks.scale",
 }
 
 

@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         dataset = load_dataset(config)
         cold = time.perf_counter() - started
-        size_mb = path.stat().st_size / 1e6
+        size_mb = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
         loads = []
         for _ in range(max(1, args.repeat)):
             started = time.perf_counter()
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"dataset benchmark: {args.market}, {dataset.n_stocks} stocks x {len(dataset.dates)} days x "
-        f"{dataset.n_features} features, cache file {size_mb:.1f} MB"
+        f"{dataset.n_features} features, cache folder {size_mb:.1f} MB"
     )
     print(f"  cold build (empty cache): {cold:7.2f} s")
     print(f"  cached load (best of {len(loads)}): {cached:7.3f} s")

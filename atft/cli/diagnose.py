@@ -6,13 +6,16 @@ Exit status: 0 when every stage keeps a cross-sectional spread, 1 when a stage c
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from atft.cli.export import load_checkpoint_and_dataset
-from atft.cli.train import add_data_options
+from atft.cli.options import add_data_options, add_split_option
 
 NAME = "diagnose"
 HELP = "Per-stage cross-sectional statistics of a checkpoint; names the first stage whose spread collapses."
@@ -20,8 +23,8 @@ HELP = "Per-stage cross-sectional statistics of a checkpoint; names the first st
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, metavar="C", help="a model.safetensors")
-    add_data_options(parser)
-    parser.add_argument("--split", choices=["train", "val", "test"], default="val", help="default: val")
+    add_data_options(parser, config=False)
+    add_split_option(parser)
     parser.add_argument("--days", type=int, default=8, help="days fed through the model (default: 8)")
     parser.add_argument(
         "--plot", type=Path, metavar="PNG", help="plot path (default: next to the checkpoint)"
@@ -32,13 +35,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from atft.config import DiagnosticsConfig
+    from atft.data import DataError
     from atft.diagnostics import collect
     from atft.loss import QuantileCorrelationLoss
 
     loaded, dataset = load_checkpoint_and_dataset(args)
     days = list(dataset.split_days(args.split))[: args.days]
     if not days:
-        raise SystemExit(f"the {args.split!r} split of {dataset.market!r} has no day to diagnose.")
+        raise DataError(
+            f"the {args.split!r} split of {dataset.market!r} has no day to diagnose; choose another --split."
+        )
     config = loaded.config
     loss_fn = (
         None
@@ -55,8 +61,22 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
     text = report.to_markdown()
+    plot = args.plot or args.checkpoint.with_suffix(".diagnostics.png")
+    report.plot(plot)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
+    if args.format == "json":
+        summary = {"split": args.split, "days": report.days, "collapse_stage": report.collapse_stage}
+        sys.stdout.write(json.dumps(summary | {"rows": report.rows, "plot": str(plot)}, default=str) + "\n")
+    else:
+        _render(report, args.split, plot)
+    return 1 if report.collapse_stage else 0
+
+
+def _render(report: Any, split: str, plot: Path) -> None:
     console = Console()
-    table = Table(title=f"stage statistics over {report.days} {args.split} days (std = cross-sectional)")
+    table = Table(title=f"stage statistics over {report.days} {split} days (std = cross-sectional)")
     for column in ("stage", "mean", "std", "min", "max", "dead", "grad norm"):
         table.add_column(column, justify="left" if column == "stage" else "right", no_wrap=column == "stage")
     for row in report.rows:
@@ -77,10 +97,4 @@ def run(args: argparse.Namespace) -> int:
         f"[bold red]collapse at {report.collapse_stage}[/]" if report.collapse_stage else "no stage collapses"
     )
     console.print(verdict)
-    plot = args.plot or args.checkpoint.with_suffix(".diagnostics.png")
-    report.plot(plot)
     console.print(f"plot: {plot}")
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
-    return 1 if report.collapse_stage else 0

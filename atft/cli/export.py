@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from atft.cli.train import add_data_options
+from atft.cli.options import add_data_options, add_split_option, checkpoint_dataset_config
 
 NAME = "export"
 HELP = "Export a checkpoint's predictions (date, code, horizon, quantiles, prediction, target) to parquet."
@@ -17,23 +18,22 @@ HELP = "Export a checkpoint's predictions (date, code, horizon, quantiles, predi
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, metavar="C", help="a model.safetensors")
-    add_data_options(parser)
-    parser.add_argument("--split", choices=["train", "val", "test"], default="test", help="default: test")
+    add_data_options(parser, config=False)
+    add_split_option(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="P.parquet", help="output parquet file")
 
 
 def load_checkpoint_and_dataset(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The checkpoint and the dataset of its stored data config, with --market / --data applied."""
+    """The checkpoint and the dataset it is applied to: its stored data config with the data options given.
+
+    A checkpoint applied to data it was not trained on is refused with a DataError naming the differences.
+    """
     from atft.checkpoint import load_checkpoint
     from atft.data import load_dataset
 
+    data = checkpoint_dataset_config(args.checkpoint, args)
     loaded = load_checkpoint(args.checkpoint)
-    data = loaded.config.data
-    if getattr(args, "data", None) is not None:
-        data = dataclasses.replace(data, market="panel", panel_path=str(args.data))
-    elif getattr(args, "market", None) is not None:
-        data = dataclasses.replace(data, market=args.market, panel_path=None)
-    return loaded, load_dataset(data)
+    return loaded, load_dataset(data, progress=args.format == "text" and sys.stderr.isatty())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,5 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     loaded, dataset = load_checkpoint_and_dataset(args)
     rows = export_predictions(loaded, dataset, args.split, args.out)
-    Console().print(f"wrote {rows} rows ({args.split} of {dataset.market}) to {args.out}")
+    if args.format == "json":
+        summary = {"rows": rows, "split": args.split, "market": dataset.market, "out": str(args.out)}
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        Console().print(f"wrote {rows} rows ({args.split} of {dataset.market}) to {args.out}")
     return 0

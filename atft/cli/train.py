@@ -13,13 +13,18 @@ mapped onto a typed config field with a DeprecationWarning:
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from atft.cli.options import add_data_options, experiment_config_from_args
+from atft.config import ConfigError
 
 NAME = "train"
 HELP = (
@@ -36,7 +41,7 @@ def _flag(name: str, value: str) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise SystemExit(f"environment variable {name}={value!r}: expected 1/0, true/false, yes/no or on/off.")
+    raise ConfigError(f"environment variable {name}={value!r}: expected 1/0, true/false, yes/no or on/off.")
 
 
 def overrides_from_environment(environ: Mapping[str, str]) -> list[str]:
@@ -54,7 +59,7 @@ def overrides_from_environment(environ: Mapping[str, str]) -> list[str]:
     if "ENCODER_DIAG_EVERY" in environ:
         value = environ["ENCODER_DIAG_EVERY"].strip()
         if not value.isdigit() or int(value) < 1:
-            raise SystemExit(
+            raise ConfigError(
                 f"environment variable ENCODER_DIAG_EVERY={value!r}: expected a positive integer."
             )
         mapping["ENCODER_DIAG_EVERY"] = [f"diagnostics.every_epochs={int(value)}"]
@@ -75,36 +80,11 @@ def overrides_from_environment(environ: Mapping[str, str]) -> list[str]:
     return overrides
 
 
-def add_data_options(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """--market / --data, shared by train, export and diagnose."""
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--market", choices=["pse", "sp500", "synthetic"], help="embedded or synthetic market")
-    group.add_argument("--data", type=Path, metavar="PATH", help="your own long panel file (parquet or CSV)")
-
-
-def data_overrides(args: argparse.Namespace) -> list[str]:
-    """--market as a config override (--data is applied after loading, so any path works)."""
-    if getattr(args, "market", None) is not None:
-        return [f"data.market={args.market}"]
-    return []
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, metavar="TOML", help="experiment config (default: built-in defaults)"
-    )
     add_data_options(parser)
     parser.add_argument("--epochs", type=int, metavar="N", help="training epochs (train.epochs)")
     parser.add_argument(
         "--out", type=Path, default=Path("runs/atft"), help="output directory (default: runs/atft)"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config field, e.g. --set model.use_gat=false (repeatable)",
     )
     parser.add_argument(
         "--resume", type=Path, metavar="CKPT", help="continue exactly from a last.safetensors"
@@ -114,16 +94,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atft.config import load_config, replace
     from atft.train import train
 
     # later wins: legacy environment flags, then --set, then the dedicated options
-    overrides = [*overrides_from_environment(os.environ), *args.overrides, *data_overrides(args)]
-    if args.epochs is not None:
-        overrides.append(f"train.epochs={args.epochs}")
-    config = load_config(args.config, overrides)
-    if args.data is not None:
-        config = replace(config, data={"market": "panel", "panel_path": str(args.data)})
+    epochs = [] if args.epochs is None else [f"train.epochs={args.epochs}"]
+    config = experiment_config_from_args(args, before=overrides_from_environment(os.environ), after=epochs)
     # torchrun sets WORLD_SIZE; the CLI is the layer that may look at the environment.
     distributed_run = int(os.environ.get("WORLD_SIZE", "1")) > 1
     result = train(
@@ -135,6 +110,19 @@ def run(args: argparse.Namespace) -> int:
         distributed_run=distributed_run,
     )
     if int(os.environ.get("RANK", "0")) != 0:
+        return 0
+    history = Path(args.out) / "history.jsonl"
+    if args.format == "json":
+        summary = {
+            "best_epoch": result.best_epoch,
+            "stop_reason": result.stop_reason,
+            "val_metrics": result.val_metrics,
+            "checkpoint": str(result.checkpoint_path),
+            "last_checkpoint": str(result.last_checkpoint_path),
+            "history": str(history),
+            "seconds": result.seconds,
+        }
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
         return 0
     console = Console()
     table = Table(title=f"validation metrics, best epoch {result.best_epoch} ({result.stop_reason})")
@@ -149,5 +137,5 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"best checkpoint: {result.checkpoint_path}\nresumable:       {result.last_checkpoint_path}"
     )
-    console.print(f"history:         {Path(args.out) / 'history.jsonl'} ({result.seconds:.0f} s)")
+    console.print(f"history:         {history} ({result.seconds:.0f} s)")
     return 0

@@ -3,8 +3,9 @@
 Entry point: ``load_dataset(DataConfig(...)) -> MarketDataset``; see docs/data.md.
 """
 
+from atft.contract import horizon_key
 from atft.data.config import DataConfig
-from atft.data.dataset import MarketDataset, horizon_key, load_dataset
+from atft.data.dataset import MarketDataset, load_dataset
 from atft.data.features import FEATURE_NAMES
 from atft.data.panel import DataError, RawPanel
 

@@ -12,11 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from atft.typed import build_dataclass
+
 Market = Literal["pse", "sp500", "synthetic", "panel"]
 MARKETS: tuple[str, ...] = ("pse", "sp500", "synthetic", "panel")
 
 # Bump when the arrays a build produces change meaning, so stale caches are never read.
-DATA_FORMAT_VERSION = 4
+DATA_FORMAT_VERSION = 5  # 4: point-in-time universe; 5: a folder of .npy files (memory-mapped), not one .npz
 
 # Calendar split of the embedded PSE market (issue 4): train 2011-2017, validation 2018, test 2019-2021.
 PSE_SPLIT = ("2017-12-31", "2018-12-31", "2021-12-31")
@@ -102,15 +104,8 @@ class DataConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataConfig:
-        """Inverse of `to_dict` (JSON turns tuples into lists; unknown keys are an error)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown DataConfig fields {unknown}; expected a subset of {sorted(known)}")
-        values = dict(data)
-        if "horizons" in values:
-            values["horizons"] = tuple(int(h) for h in values["horizons"])
-        return cls(**values)
+        """Inverse of `to_dict` through the one config loader (`atft.typed.build_dataclass`)."""
+        return build_dataclass(cls, data, "data")
 
     def cache_key(self, source_fingerprint: str = "") -> str:
         """Hash of everything that changes the built arrays (not `cache_dir`), the format and the source."""

@@ -2,18 +2,18 @@
 
 `load_dataset(config)` reads the market, cleans it, computes features, targets and splits, and caches
 the arrays in `config.cache_dir` under a hash of the config, the data-format version and the source
-file's identity; the second load reads one .npz file.
+file's identity: one folder of .npy files that the second load memory-maps (a day batch reads only its
+look-back window), plus each day's graph in ``graphs/`` once it has been computed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -29,15 +29,13 @@ from atft.data.graph import day_graph
 from atft.data.panel import DataError, RawPanel
 from atft.data.splits import MIN_STOCKS_PER_DAY, SPLITS, split_days, split_ends
 from atft.data.synthetic import synthetic_panel
+from atft.io import atomic_directory, atomic_file
 
 logger = logging.getLogger(__name__)
 
+GRAPH_MEMORY_BYTES = 256 * 2**20  # day graphs kept in memory per dataset (least recently used out first)
+
 ARRAY_KEYS = ("features", "mask", "log_ret", "raw_targets", "targets", "target_mask")
-
-
-def horizon_key(horizon: int) -> str:
-    """Name of a horizon in model outputs: 1 -> "horizon_1d"."""
-    return f"horizon_{int(horizon)}d"
 
 
 def _label_ids(labels: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -91,6 +89,9 @@ class MarketDataset:
         known = self.sector_ids >= 0
         static[np.flatnonzero(known), self.sector_ids[known]] = 1.0
         self.static_features = static  # float32 [N, S]: sector one-hot
+        self.graph_dir: Path | None = None  # where day graphs are cached on disk (set by load_dataset)
+        self._graphs: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._graph_bytes = 0
 
     # ------------------------------------------------------------------ shape
     @property
@@ -134,11 +135,49 @@ class MarketDataset:
         return out
 
     def graph(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """edge_index int64 [2, E], edge_attr float32 [E, 3] of day t (trailing correlation window)."""
+        """edge_index int64 [2, E], edge_attr float32 [E, 3] of day t (trailing correlation window).
+
+        Each day's graph is computed once: it is kept in memory (least recently used first out, at most
+        `GRAPH_MEMORY_BYTES`) and, when the dataset lives in a cache folder, in ``graphs/`` beside it.
+        """
+        day = int(day)
+        if day in self._graphs:
+            self._graphs.move_to_end(day)
+            return self._graphs[day]
+        stored = None if self.graph_dir is None else self.graph_dir / f"{day:06d}.npz"
+        if stored is not None and stored.exists():
+            try:
+                with np.load(stored, allow_pickle=False) as saved:
+                    graph = saved["edge_index"].astype(np.int64), saved["edge_attr"]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                logger.warning("graph cache %s unreadable (%s); recomputing it", stored, exc)
+                stored.unlink(missing_ok=True)
+                graph = None
+            if graph is not None:
+                return self._remember(day, graph)
         lo = max(0, day - self.config.corr_window + 1)
-        return day_graph(
-            self.log_ret[lo : day + 1], self.mask[day], self.sector_ids, self.subsector_ids, self.config
+        graph = day_graph(
+            np.asarray(self.log_ret[lo : day + 1]),
+            np.asarray(self.mask[day]),
+            self.sector_ids,
+            self.subsector_ids,
+            self.config,
         )
+        if stored is not None:
+            try:
+                with atomic_file(stored) as stream:
+                    np.savez(stream, edge_index=graph[0].astype(np.int32), edge_attr=graph[1])
+            except OSError as exc:  # a read-only cache still serves the arrays
+                logger.warning("cannot cache the graph of day %d in %s (%s)", day, stored, exc)
+        return self._remember(day, graph)
+
+    def _remember(self, day: int, graph: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        self._graphs[day] = graph
+        self._graph_bytes += graph[0].nbytes + graph[1].nbytes
+        while self._graph_bytes > GRAPH_MEMORY_BYTES and len(self._graphs) > 1:
+            _, (old_index, old_attr) = self._graphs.popitem(last=False)
+            self._graph_bytes -= old_index.nbytes + old_attr.nbytes
+        return graph
 
     def batch(self, day: int) -> dict[str, Any]:
         """The batch dict of day `day` (docs/architecture.md): torch tensors, date string and codes."""
@@ -147,16 +186,52 @@ class MarketDataset:
         edge_index, edge_attr = self.graph(day)
         return {
             "features": torch.from_numpy(self.window(day)),
-            "mask": torch.from_numpy(self.mask[day].copy()),
-            "edge_index": torch.from_numpy(edge_index),
-            "edge_attr": torch.from_numpy(edge_attr),
+            "mask": torch.from_numpy(np.array(self.mask[day])),
+            "edge_index": torch.from_numpy(edge_index.copy()),
+            "edge_attr": torch.from_numpy(edge_attr.copy()),
             "static_features": torch.from_numpy(self.static_features.copy()),
-            "targets": torch.from_numpy(self.targets[day].copy()),
-            "raw_targets": torch.from_numpy(self.raw_targets[day].copy()),
-            "target_mask": torch.from_numpy(self.target_mask[day].copy()),
+            "targets": torch.from_numpy(np.array(self.targets[day])),
+            "raw_targets": torch.from_numpy(np.array(self.raw_targets[day])),
+            "target_mask": torch.from_numpy(np.array(self.target_mask[day])),
             "date": str(self.dates[day]),
             "codes": list(self.codes),
         }
+
+    def batch_days(self, days: Sequence[int]) -> dict[str, Any]:
+        """Several days as one block-diagonal graph batch (torch_geometric's `Batch.from_data_list`).
+
+        Stocks of all days are stacked along the first axis (N_total = len(days) * N) and each day's
+        edges are offset to its own block, so no edge links two days. ``batch`` int64 [N_total] names
+        the day (0 .. len(days)-1) of every row; a loss must compute its cross-sectional terms per
+        ``batch`` group. ``dates`` and ``codes`` are lists per day.
+        """
+        from torch_geometric.data import Batch, Data
+
+        if not days:
+            raise ValueError("batch_days needs at least one day")
+        per_day = [self.batch(int(day)) for day in days]
+        tensors = ("features", "mask", "static_features", "targets", "raw_targets", "target_mask")
+        graphs = [
+            Data(
+                x=b["features"],
+                edge_index=b["edge_index"],
+                edge_attr=b["edge_attr"],
+                **{key: b[key] for key in tensors if key != "features"},
+                num_nodes=int(b["mask"].shape[0]),
+            )
+            for b in per_day
+        ]
+        joined = Batch.from_data_list(graphs)
+        out: dict[str, Any] = {key: joined[key] for key in tensors if key != "features"}
+        out |= {
+            "features": joined.x,
+            "edge_index": joined.edge_index,
+            "edge_attr": joined.edge_attr,
+            "batch": joined.batch,
+            "dates": [b["date"] for b in per_day],
+            "codes": [b["codes"] for b in per_day],
+        }
+        return out
 
     def iter_batches(self, split: str) -> Iterator[dict[str, Any]]:
         """Batches of every day of a split, in date order."""
@@ -338,15 +413,17 @@ def source_fingerprint(config: DataConfig) -> str:
 
 
 def cache_path(config: DataConfig) -> Path | None:
-    """Where the dataset of `config` is (or would be) cached; None without a cache_dir."""
+    """The cache folder of the dataset of `config` (one .npy file per array); None without a cache_dir."""
     if not config.cache_dir:
         return None
-    return Path(config.cache_dir) / f"{config.market}-{config.cache_key(source_fingerprint(config))}.npz"
+    return Path(config.cache_dir) / f"{config.market}-{config.cache_key(source_fingerprint(config))}"
 
 
 def save_dataset(dataset: MarketDataset, path: Path) -> None:
-    """Write the arrays to `path` atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the arrays as .npy files plus meta.json into the folder `path`, atomically.
+
+    One .npy per array, so `read_cached` memory-maps them and a day batch reads only its window.
+    """
     meta = {
         "config": dataset.config.to_dict(),
         "codes": dataset.codes,
@@ -355,34 +432,35 @@ def save_dataset(dataset: MarketDataset, path: Path) -> None:
         "quality_report": dataset.quality_report,
         "oracle_ic": None if dataset.oracle_ic is None else {str(k): v for k, v in dataset.oracle_ic.items()},
     }
-    payload: dict[str, np.ndarray] = {key: getattr(dataset, key) for key in ARRAY_KEYS}
+    payload: dict[str, np.ndarray] = {key: np.asarray(getattr(dataset, key)) for key in ARRAY_KEYS}
     payload["dates"] = dataset.dates.astype("datetime64[D]").astype(np.int64)
-    payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     for name, days in dataset.splits.items():
         payload[f"split_{name}"] = days
     if dataset.signal is not None:
-        payload["signal"] = dataset.signal
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".npz.tmp")
-    try:
-        Path(temporary).chmod(0o644)
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **payload)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        payload["signal"] = np.asarray(dataset.signal)
+    with atomic_directory(path) as folder:
+        for key, array in payload.items():
+            np.save(folder / f"{key}.npy", array, allow_pickle=False)
+        (folder / "graphs").mkdir()
+        (folder / "meta.json").write_text(json.dumps(meta))
 
 
 def read_cached(path: Path, config: DataConfig) -> MarketDataset:
-    """Load a dataset written by `save_dataset`."""
-    with np.load(path, allow_pickle=False) as stored:
-        meta = json.loads(stored["meta"].tobytes().decode())
-        arrays = {key: stored[key] for key in ARRAY_KEYS}
-        splits = {name: stored[f"split_{name}"] for name in SPLITS}
-        dates = stored["dates"].astype("datetime64[D]")
-        signal = stored["signal"] if "signal" in stored.files else None
+    """Open a dataset written by `save_dataset`; the large arrays are memory-mapped read-only."""
+    meta = json.loads((path / "meta.json").read_text())
+
+    def array(key: str, *, mmap: bool = True) -> np.ndarray:
+        return np.load(path / f"{key}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+
+    arrays = {key: array(key) for key in ARRAY_KEYS}
+    dates = array("dates", mmap=False).astype("datetime64[D]")
+    for key, value in arrays.items():
+        if value.shape[0] != len(dates) or (value.ndim > 1 and value.shape[1] != len(meta["codes"])):
+            raise ValueError(f"{path / key}.npy has shape {value.shape}, expected [{len(dates)}, N, ...]")
+    splits = {name: array(f"split_{name}", mmap=False) for name in SPLITS}
+    signal = array("signal") if (path / "signal.npy").exists() else None
     oracle = meta["oracle_ic"]
-    return MarketDataset(
+    dataset = MarketDataset(
         config,
         dates=dates,
         codes=meta["codes"],
@@ -394,6 +472,8 @@ def read_cached(path: Path, config: DataConfig) -> MarketDataset:
         signal=signal,
         oracle_ic=None if oracle is None else {int(k): float(v) for k, v in oracle.items()},
     )
+    dataset.graph_dir = path / "graphs"
+    return dataset
 
 
 def _stage_reporter(progress: bool) -> AbstractContextManager[Any]:
@@ -418,7 +498,7 @@ def load_dataset(config: DataConfig, *, progress: bool = False) -> MarketDataset
         started = time.perf_counter()
         try:
             dataset = read_cached(path, config)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError) as exc:
             logger.warning("cache %s unreadable (%s); rebuilding it", path, exc)
         else:
             logger.info(
@@ -436,6 +516,7 @@ def load_dataset(config: DataConfig, *, progress: bool = False) -> MarketDataset
             bar.update(task, advance=1, description="writing the cache")
         if path is not None:
             save_dataset(dataset, path)
+            dataset = read_cached(path, config)  # memory-mapped: the built arrays can be freed
         if bar is not None:
             bar.update(task, advance=1)
     logger.info("built %s in %.2fs", config.market, time.perf_counter() - started)

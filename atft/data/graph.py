@@ -48,7 +48,9 @@ def day_graph(
 
     returns: [W, N] daily log returns of the trailing window ending on the day (NaN missing).
     Each stock links to its `top_k` most correlated stocks with |corr| >= `corr_threshold`, and to its
-    `sector_top_k` most correlated same-sector stocks; every link is kept in both directions.
+    `sector_top_k` most correlated same-sector stocks; every link is kept in both directions. Memory is
+    a few [n, n] matrices of the day's stocks (no [n, n] edge matrix); edges are O(n * (top_k +
+    sector_top_k)).
     """
     nodes = np.flatnonzero(mask)
     if len(nodes) < 2:
@@ -57,33 +59,40 @@ def day_graph(
     strength = np.abs(corr)
     np.fill_diagonal(strength, -1.0)
     n = len(nodes)
-    chosen = np.zeros((n, n), bool)
+    picked_src, picked_dst = [], []  # chosen links, at most top_k + sector_top_k per stock
     k = min(config.top_k, n - 1)
     if k > 0:
         top = np.argpartition(-strength, k - 1, axis=1)[:, :k]
         rows = np.repeat(np.arange(n), k)
         picked = top.ravel()
         keep = strength[rows, picked] >= config.corr_threshold
-        chosen[rows[keep], picked[keep]] = True
+        picked_src.append(rows[keep])
+        picked_dst.append(picked[keep])
     sectors = sector_ids[nodes]
-    same_sector = (sectors[:, None] == sectors[None, :]) & (sectors[:, None] >= 0)  # -1 = unknown sector
+    known = sectors >= 0  # -1 = unknown sector
     if config.sector_top_k > 0:
-        in_sector = np.where(same_sector, strength, -1.0)
-        np.fill_diagonal(in_sector, -1.0)
+        in_sector = strength  # reused in place: only the sector picks read it from here on
+        in_sector[(sectors[:, None] != sectors[None, :]) | ~known[:, None]] = -1.0
         k_s = min(config.sector_top_k, n - 1)
         top = np.argpartition(-in_sector, k_s - 1, axis=1)[:, :k_s]
         rows = np.repeat(np.arange(n), k_s)
         picked = top.ravel()
         keep = in_sector[rows, picked] >= 0.0
-        chosen[rows[keep], picked[keep]] = True
-    chosen |= chosen.T
-    np.fill_diagonal(chosen, False)
-    src, dst = np.nonzero(chosen)
+        picked_src.append(rows[keep])
+        picked_dst.append(picked[keep])
+    src = np.concatenate([*picked_src, *picked_dst]) if picked_src else np.zeros(0, np.int64)
+    dst = np.concatenate([*picked_dst, *picked_src]) if picked_src else np.zeros(0, np.int64)
+    # both directions, no self-loops, each pair once, sorted by (source, target)
+    pair = np.unique(src.astype(np.int64) * n + dst)
+    src, dst = np.divmod(pair, n)
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    same_sector = (sectors[src] == sectors[dst]) & known[src]
     subsectors = subsector_ids[nodes]
     attr = np.stack(
         [
             corr[src, dst],
-            same_sector[src, dst].astype(np.float64),
+            same_sector.astype(np.float64),
             ((subsectors[src] == subsectors[dst]) & (subsectors[src] >= 0)).astype(np.float64),
         ],
         axis=1,

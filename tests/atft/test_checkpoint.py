@@ -185,7 +185,7 @@ def test_atomic_write_leaves_old_file_on_failure(saved, monkeypatch: pytest.Monk
     def boom(*_args, **_kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("atft.checkpoint.os.fsync", boom)
+    monkeypatch.setattr("atft.io.os.fsync", boom)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(path, model, load_config(None, TINY), metadata={"new": True})
     assert path.read_bytes() == before

@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "model"
 def test_migrate_needs_trust_pickle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     legacy = shutil.copy(FIXTURES / "legacy_checkpoint.pt", tmp_path / "old.pt")
     assert main(["checkpoint", "migrate", str(legacy), str(tmp_path / "new.safetensors")]) == 2
-    assert "--trust-pickle" in capsys.readouterr().out
+    assert "--trust-pickle" in capsys.readouterr().err
     assert not (tmp_path / "new.safetensors").exists()
 
 
@@ -34,4 +34,4 @@ def test_migrate_then_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_inspect_refuses_a_pickle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["checkpoint", "inspect", str(FIXTURES / "legacy_checkpoint.pt")]) == 2
-    assert "pickle" in capsys.readouterr().out
+    assert "pickle" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import pytest
 from atft.checkpoint import load_checkpoint, read_metadata
 from atft.cli import main
 from atft.cli.train import overrides_from_environment
-from atft.config import load_config
+from atft.config import ConfigError, load_config
 from tests.atft.tiny import TINY_RUN
 
 TINY_SET = TINY_RUN
@@ -50,7 +50,7 @@ def test_legacy_flags_map_onto_config_fields(environ: dict, expected: list[str])
 
 
 def test_bad_flag_value_is_refused() -> None:
-    with pytest.raises(SystemExit, match="BYPASS_GAT_COMPLETELY='maybe'"):
+    with pytest.raises(ConfigError, match="BYPASS_GAT_COMPLETELY='maybe'"):
         overrides_from_environment({"BYPASS_GAT_COMPLETELY": "maybe"})
 
 

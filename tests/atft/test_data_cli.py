@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from atft.cli import data as data_cli
+from atft.cli import main
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    data_cli.configure(parser)
-    return data_cli.run(parser.parse_args(argv))
+    return main(["data", *argv])
 
 
 def test_json_summary_of_the_synthetic_market(capsys: pytest.CaptureFixture[str]) -> None:

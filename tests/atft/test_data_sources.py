@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from atft.cli import evaluate as evaluate_cli
+from atft.cli import main
 from atft.data import DataConfig, DataError, MarketDataset, load_dataset
 from atft.data.sources import load_panel_file
 
@@ -148,9 +147,7 @@ def test_the_cli_prints_the_error_line_and_exits_2(
     tmp_path: Path, good_frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _write(tmp_path, _break(good_frame, "NaN close"))
-    parser = argparse.ArgumentParser()
-    evaluate_cli.configure(parser)
-    status = evaluate_cli.run(parser.parse_args(["--data", str(path), "--baselines", "zero", "--no-cache"]))
+    status = main(["evaluate", "--data", str(path), "--baselines", "zero", "--no-cache"])
     captured = capsys.readouterr()
     assert status == 2
     lines = captured.err.strip().splitlines()

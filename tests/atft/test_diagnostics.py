@@ -51,6 +51,7 @@ def test_healthy_model_has_no_collapse_and_every_stage_is_reported() -> None:
         "vsn",
         "projection",
         "temporal",
+        "fan_forecast",
         "gat",
         "fusion",
         "head_input",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 import torch
 
 from atft import baselines
-from atft.cli import evaluate as evaluate_cli
+from atft.cli import main
 from atft.data import MarketDataset
 from atft.evaluate import evaluate_models
 
@@ -19,9 +18,7 @@ REQUIRED = {"model", "horizon", "ic", "rank_ic", "icir", "scale_ratio", "sharpe"
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    evaluate_cli.configure(parser)
-    return evaluate_cli.run(parser.parse_args(argv))
+    return main(["evaluate", *argv])
 
 
 def test_report_has_the_issue_json_shape(synthetic_dataset: MarketDataset) -> None:

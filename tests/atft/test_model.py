@@ -87,7 +87,7 @@ def test_with_fan_the_dominant_oscillation_does_not_reach_the_encoder() -> None:
     base = 0.1 * batch["features"] + 3.0 * _dominant_wave(8, 16, 4, frequency=2, seed=1)
     changed = base + 2.0 * _dominant_wave(8, 16, 4, frequency=2, seed=2)  # same frequency, other phase
     for use_fan, should_match in ((True, True), (False, False)):
-        model = build(use_fan=use_fan, fan_top_k=1)
+        model = build(use_fan=use_fan, fan_top_k=1, fan_recompose=False)
         first = model(batch | {"features": base})["point"]["horizon_5d"]
         second = model(batch | {"features": changed})["point"]["horizon_5d"]
         assert torch.allclose(first, second, atol=1e-5) is should_match, f"use_fan={use_fan}"
@@ -159,3 +159,65 @@ def test_gradients_reach_every_parameter() -> None:
 def test_invalid_model_config_is_refused(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(CONFIG, **changes)
+
+
+def test_fan_recomposition_brings_the_removed_components_back_through_fan_forecast_only() -> None:
+    """With fan_recompose the removed oscillation reaches the prediction, and only via `fan_forecast`."""
+    batch = make_batch()
+    base = 0.1 * batch["features"] + 3.0 * _dominant_wave(8, 16, 4, frequency=2, seed=1)
+    changed = base + 2.0 * _dominant_wave(8, 16, 4, frequency=2, seed=2)
+    model = build(use_fan=True, fan_top_k=1, fan_recompose=True)
+    assert "fan_forecast" in model.stages()
+    first = model(batch | {"features": base})["point"]["horizon_5d"]
+    second = model(batch | {"features": changed})["point"]["horizon_5d"]
+    assert not torch.allclose(first, second, atol=1e-5), "the removed components must reach the output"
+    with torch.no_grad():
+        model.fan_forecast.out.weight.zero_()
+    first = model(batch | {"features": base})["point"]["horizon_5d"]
+    second = model(batch | {"features": changed})["point"]["horizon_5d"]
+    torch.testing.assert_close(first, second, rtol=0, atol=1e-5)
+    assert "fan_forecast" not in build(use_fan=False).stages()
+
+
+@pytest.mark.parametrize("use_gat", [True, False])
+def test_a_masked_out_stock_changes_nothing_and_predicts_zero(use_gat: bool) -> None:
+    """mask honoured: stock 3 masked out sends no graph message, and its outputs are 0 whatever its inputs."""
+    model, batch = build(use_gat=use_gat), make_batch()
+    batch["mask"][3] = False
+    before = model(batch)
+    batch["features"][3] = 5.0 * torch.randn_like(batch["features"][3])
+    after = model(batch)
+    for key, values in after["predictions"].items():
+        torch.testing.assert_close(values, before["predictions"][key], rtol=0, atol=1e-6)
+        assert (values[3] == 0).all()
+        assert values[torch.arange(8) != 3, 2].std() > 0
+
+
+def test_masked_out_stock_gets_no_message_even_when_the_graph_links_it() -> None:
+    """The same check without the mask shows the graph really links stock 3 to the others."""
+    model, batch = build(use_gat=True), make_batch()
+    before = model(batch)["point"]["horizon_5d"]
+    batch["features"][3] = 5.0 * torch.randn_like(batch["features"][3])
+    after = model(batch)["point"]["horizon_5d"]
+    assert not torch.allclose(after[0], before[0], atol=1e-5), "unmasked, stock 3 reaches stock 0"
+
+
+def test_missing_lookback_steps_are_not_attended_to() -> None:
+    """Steps zero-filled as missing do not reach the prediction through attention; data there would."""
+    model = build(use_fan=False, use_gat=False)
+    batch = make_batch()
+    batch["features"][:, :5] = 0.0  # the first 5 steps of every stock are missing
+    base = model(batch)["point"]["horizon_5d"]
+    temporal = model.temporal
+    h = torch.randn(8, 16, 16)
+    valid = torch.ones(8, 16, dtype=torch.bool)
+    valid[:, :5] = False
+    out = temporal(h, valid)
+    h_changed = h.clone()
+    h_changed[:, :5] = 100.0 * torch.randn(8, 5, 16)  # garbage on the missing steps
+    torch.testing.assert_close(temporal(h_changed, valid), out, rtol=0, atol=1e-5)
+    assert not torch.allclose(temporal(h_changed, None), temporal(h, None), atol=1e-3)
+    assert torch.isfinite(base).all()
+    everything_missing = make_batch()
+    everything_missing["features"][2] = 0.0  # a stock with no valid step at all stays finite
+    assert torch.isfinite(model(everything_missing)["point"]["horizon_5d"]).all()

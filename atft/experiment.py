@@ -1,0 +1,399 @@
+"""Seeds as a first-class run: train and evaluate a config over several seeds, its ablations, the baselines.
+
+    result = run_experiment(load_config(Path("configs/pse.toml")), Path("runs/exp"), seeds=5,
+                            ablations=("fan", "gat"))
+    result.markdown()   # mean ± std per horizon, the paired HAC test against every baseline
+
+Layout of `out_dir`:
+
+    <variant>/seed_<s>/            one training run (model.safetensors, history.jsonl, ...)
+    <variant>/seed_<s>/run.json    its config, validation score, best epoch, seconds
+    <variant>/seed_<s>/<split>.parquet   its predictions frame on the evaluated split
+    baselines/<name>.parquet       each baseline's predictions frame
+    experiment.json, experiment.md the tables
+
+A run whose ``run.json`` and predictions already exist with the same config is reused, so an experiment
+cut short continues where it stopped. Variants: ``full`` (the config as given) and one ablation per name
+in `ABLATIONS`. Every seed of every variant is compared with every baseline by `atft.metrics.
+paired_hac_test` on the daily RankIC difference (Newey-West, lag h - 1): once on the seed-mean daily
+RankIC (the headline p) and once per seed (how many seeds alone reach p < 0.05).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atft.baselines import BASELINES, run_baselines
+from atft.config import ExperimentConfig, replace
+from atft.evaluate import evaluate_models
+from atft.inference import predict_frame
+from atft.io import atomic_file, atomic_write_bytes
+from atft.metrics import default_lag, frame_to_matrices, paired_hac_test, rowwise_spearman
+from atft.train import selection_score, train
+
+log = logging.getLogger(__name__)
+
+FULL = "full"
+# ablation name -> (label, config changes); "fan" = the model without FAN, "gat" = without GAT
+ABLATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "fan": ("without FAN", {"model": {"use_fan": False}}),
+    "gat": ("without GAT", {"model": {"use_gat": False}}),
+}
+RUN_FILE = "run.json"
+SUMMARY_KEYS = ("rank_ic", "ic", "icir", "sharpe", "scale_ratio")  # metrics averaged over seeds
+SIGNIFICANCE = 0.05
+
+
+@dataclass
+class ExperimentResult:
+    """Everything the experiment measured; `to_dict` is experiment.json, `markdown` is experiment.md."""
+
+    market: str
+    split: str
+    seeds: list[int]
+    variants: dict[str, str]  # variant -> label
+    runs: list[dict[str, Any]]  # one per (variant, seed): val score, best epoch, seconds, test metrics
+    summary: list[dict[str, Any]]  # one per (model, horizon): mean/std over seeds of SUMMARY_KEYS
+    paired: list[dict[str, Any]]  # one per (variant, baseline, horizon): the paired HAC test
+    seconds: float
+    command: str = ""
+    period: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(_clean(self.__dict__)))
+
+    def markdown(self) -> str:
+        """Two tables: RankIC mean ± std per horizon (models and baselines), then the paired tests."""
+        horizons = sorted({row["horizon"] for row in self.summary})
+        lines = [
+            f"### {self.market} {self.split} {self.period.get('first', '')}..{self.period.get('last', '')}, "
+            f"{len(self.seeds)} seeds {self.seeds}",
+            "",
+        ]
+        if self.command:
+            lines += [f"`{self.command}` ({self.seconds / 60:.0f} min)", ""]
+        lines += [
+            "RankIC, mean ± std over seeds (baselines are deterministic: one value); "
+            "val = mean validation RankIC over horizons of the selected epoch.",
+            "",
+            "| model | " + " | ".join(f"{h}d RankIC" for h in horizons) + " | 5d IC | 5d Sharpe | val |",
+            "|---|" + "---:|" * (len(horizons) + 3),
+        ]
+        for model in dict.fromkeys(row["model"] for row in self.summary):
+            rows = {row["horizon"]: row for row in self.summary if row["model"] == model}
+            cells = [_pm(rows[h], "rank_ic") if h in rows else "" for h in horizons]
+            five = rows.get(5, {})
+            val = [r["val_score"] for r in self.runs if r["variant"] == model]
+            val_cell = _mean_std_text(val) if val else ""
+            cells += [_pm(five, "ic", 4), _pm(five, "sharpe", 2), val_cell]
+            lines.append(f"| {self.variants.get(model, model)} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "Paired test on the daily RankIC difference model - baseline (Newey-West, lag h - 1), "
+            "on the seed-mean daily RankIC; `seeds p<.05`: seeds that alone beat the baseline at p < 0.05.",
+            "",
+            "| model | baseline | h | ΔRankIC | t | p | seeds p<.05 |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in self.paired:
+            lines.append(
+                f"| {self.variants.get(row['variant'], row['variant'])} | {row['baseline']} | {row['horizon']}d "
+                f"| {_fmt(row['mean_diff'], '{:+.4f}')} | {_fmt(row['t'], '{:+.2f}')} | {_fmt(row['p'], '{:.3g}')} "
+                f"| {row['seeds_significant']}/{row['n_seeds']} |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return pattern.format(value)
+
+
+def _mean_std_text(values: Sequence[float], digits: int = 4) -> str:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return "n/a"
+    if len(finite) == 1:
+        return f"{finite[0]:.{digits}f}"
+    return f"{np.mean(finite):.{digits}f} ± {np.std(finite, ddof=1):.{digits}f}"
+
+
+def _pm(row: dict[str, Any], key: str, digits: int = 4) -> str:
+    if f"{key}_mean" not in row:
+        return ""
+    mean, std = row[f"{key}_mean"], row[f"{key}_std"]
+    if mean is None or not math.isfinite(mean):
+        return "n/a"
+    if row["n_seeds"] < 2 or std is None or not math.isfinite(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become None, numpy scalars become Python numbers, tuples become lists."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def daily_rank_ic(frame: pd.DataFrame, horizon: int) -> pd.Series:
+    """Daily cross-sectional RankIC of one horizon, indexed by date (0 on a day the prediction is
+    constant, NaN on a day with fewer than 2 stocks with a target or a constant target)."""
+    dates, pred, target = frame_to_matrices(frame, horizon)
+    ric = rowwise_spearman(pred, target)
+    valid = np.isfinite(pred) & np.isfinite(target)
+    count = valid.sum(axis=1)
+    centred = np.where(
+        valid,
+        target - np.where(valid, target, 0.0).sum(axis=1, keepdims=True) / np.maximum(count, 1)[:, None],
+        0.0,
+    )
+    usable = (count >= 2) & ((centred**2).sum(axis=1) > 0)
+    ric = np.where(usable & ~np.isfinite(ric), 0.0, ric)
+    ric[~usable] = np.nan
+    return pd.Series(ric, index=pd.to_datetime(dates), name=f"rank_ic_{horizon}d")
+
+
+def variant_config(config: ExperimentConfig, variant: str, seed: int) -> ExperimentConfig:
+    """The config of one run: the variant's changes (none for `full`) and ``train.seed = seed``."""
+    changes: dict[str, dict[str, Any]] = {} if variant == FULL else dict(ABLATIONS[variant][1])
+    changes = {section: dict(values) for section, values in changes.items()}
+    changes.setdefault("train", {})["seed"] = seed
+    return replace(config, **changes)
+
+
+def _run_one(
+    config: ExperimentConfig, run_dir: Path, dataset: Any, split: str, *, progress: bool
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Train one (variant, seed) unless a finished run with the same config is already in `run_dir`."""
+    info_path, frame_path = run_dir / RUN_FILE, run_dir / f"{split}.parquet"
+    if info_path.exists() and frame_path.exists():
+        info = json.loads(info_path.read_text())
+        if info.get("config") == config.to_dict():
+            log.info("reusing %s", run_dir)
+            return info, pd.read_parquet(frame_path)
+    started = time.perf_counter()
+    result = train(config, run_dir, dataset=dataset, progress=progress)
+    frame = predict_frame(result.checkpoint_path, dataset, split)
+    info = {
+        "config": config.to_dict(),
+        "val_score": selection_score(result.val_metrics),
+        "val_metrics": result.val_metrics,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "stop_reason": result.stop_reason,
+        "seconds": time.perf_counter() - started,
+    }
+    _write_frame(frame_path, frame)
+    atomic_write_bytes(info_path, json.dumps(_clean(info), indent=1).encode())  # last: marks the run done
+    return info, frame
+
+
+def _write_frame(path: Path, frame: pd.DataFrame) -> None:
+    with atomic_file(path) as stream:
+        frame.to_parquet(stream, index=False)
+
+
+def _train_job(config_dict: dict[str, Any], run_dir: str, split: str) -> str:
+    """One run in a worker process (``--jobs``): load the data from its cache, train, write the files."""
+    import torch
+
+    from atft.data import load_dataset
+
+    torch.set_num_threads(1)
+    config = ExperimentConfig.from_dict(config_dict)
+    _run_one(config, Path(run_dir), load_dataset(config.data), split, progress=False)
+    return run_dir
+
+
+def _baselines(dataset: Any, split: str, names: Sequence[str], out_dir: Path) -> dict[str, pd.DataFrame]:
+    """Predictions frames of the baselines, reused from ``out_dir/baselines`` when built from the same data."""
+    folder = out_dir / "baselines"
+    stamp = {"data": json.loads(json.dumps(dataclasses.asdict(dataset.config))), "split": split}
+    stamp_path = folder / "data.json"
+    reuse = stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp
+    frames: dict[str, pd.DataFrame] = {}
+    missing = [name for name in names if not (reuse and (folder / f"{name}.parquet").exists())]
+    built = run_baselines(dataset, split, missing) if missing else {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if name in built:
+            _write_frame(folder / f"{name}.parquet", built[name])
+            frames[name] = built[name]
+        else:
+            frames[name] = pd.read_parquet(folder / f"{name}.parquet")
+    atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
+    return frames
+
+
+def _summary(
+    name: str, per_seed: list[list[dict[str, Any]]], horizons: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Mean and sample std over seeds of SUMMARY_KEYS, per horizon."""
+    rows = []
+    for horizon in horizons:
+        metrics = [next(m for m in seed_rows if m["horizon"] == horizon) for seed_rows in per_seed]
+        row: dict[str, Any] = {"model": name, "horizon": int(horizon), "n_seeds": len(metrics)}
+        for key in SUMMARY_KEYS:
+            values = np.array([m.get(key, math.nan) for m in metrics], dtype=np.float64)
+            values = values[np.isfinite(values)]
+            row[f"{key}_mean"] = float(values.mean()) if len(values) else math.nan
+            row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+            row[f"{key}_values"] = [float(v) for v in values]
+        rows.append(row)
+    return rows
+
+
+def paired_against(
+    seed_frames: Sequence[pd.DataFrame], baseline: pd.DataFrame, horizon: int
+) -> dict[str, Any]:
+    """Paired HAC test of a model (several seeds) against one baseline at one horizon.
+
+    The headline test uses the seed-mean daily RankIC; `per_seed` holds each seed's own test.
+    """
+    reference = daily_rank_ic(baseline, horizon)
+    per_seed_series = [daily_rank_ic(frame, horizon) for frame in seed_frames]
+    lag = default_lag(horizon)
+    mean_series = pd.concat(per_seed_series, axis=1).mean(axis=1, skipna=False)
+    headline = paired_hac_test(mean_series, reference, lag)
+    per_seed = [paired_hac_test(series, reference, lag) for series in per_seed_series]
+    significant = sum(
+        1 for test in per_seed if math.isfinite(test["p"]) and test["p"] < SIGNIFICANCE and test["t"] > 0
+    )
+    return {**headline, "per_seed": per_seed, "seeds_significant": significant, "n_seeds": len(per_seed)}
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out_dir: Path,
+    *,
+    seeds: int | Sequence[int] = 5,
+    ablations: Sequence[str] = (),
+    baselines: Sequence[str] | None = None,
+    split: str = "test",
+    dataset: Any = None,
+    progress: bool = False,
+    command: str = "",
+    jobs: int = 1,
+    on_run: Callable[[str, int, dict[str, Any]], None] | None = None,
+) -> ExperimentResult:
+    """Train `config` (and each ablation) once per seed, evaluate on `split` beside the baselines.
+
+    `seeds` is a count (seeds ``train.seed, train.seed + 1, ...``) or explicit seeds. `jobs` > 1 trains
+    that many runs at once in worker processes (each loads the data from its cache, one torch thread).
+    Writes experiment.json and experiment.md into `out_dir` and returns the result.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    seed_list = (
+        [config.train.seed + i for i in range(seeds)] if isinstance(seeds, int) else [int(s) for s in seeds]
+    )
+    if not seed_list:
+        raise ValueError("an experiment needs at least one seed (--seeds N with N >= 1).")
+    if len(set(seed_list)) != len(seed_list):
+        raise ValueError(f"seeds must be distinct; found {seed_list}.")
+    unknown = [name for name in ablations if name not in ABLATIONS]
+    if unknown:
+        raise ValueError(f"unknown ablation(s) {unknown}; expected some of {sorted(ABLATIONS)}.")
+    baseline_names = list(BASELINES) if baselines is None else list(baselines)
+    if dataset is None:
+        from atft.data import load_dataset  # the data path is only needed when no dataset is handed in
+
+        dataset = load_dataset(config.data, progress=progress)
+    horizons = tuple(int(h) for h in config.model.horizons)
+    variants = {FULL: "full model" + _switches(config)}
+    variants |= {name: ABLATIONS[name][0] for name in ablations}
+
+    plan = [
+        (variant, seed, variant_config(config, variant, seed)) for variant in variants for seed in seed_list
+    ]
+    baseline_frames: dict[str, pd.DataFrame] = {}
+    if jobs > 1:  # train in worker processes; the baselines are built here meanwhile
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [
+                pool.submit(_train_job, run_config.to_dict(), str(out_dir / variant / f"seed_{seed}"), split)
+                for variant, seed, run_config in plan
+            ]
+            baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
+            for future in futures:
+                future.result()
+    runs: list[dict[str, Any]] = []
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for variant, seed, run_config in plan:
+        info, frame = _run_one(
+            run_config, out_dir / variant / f"seed_{seed}", dataset, split, progress=progress
+        )
+        frames.setdefault(variant, []).append(frame)
+        test = evaluate_models(dataset, split, {variant: frame}).rows
+        row = {
+            "variant": variant,
+            "seed": seed,
+            "val_score": info["val_score"],
+            "best_epoch": info["best_epoch"],
+            "epochs_run": info["epochs_run"],
+            "seconds": info["seconds"],
+            "test": test,
+        }
+        runs.append(row)
+        if on_run is not None:
+            on_run(variant, seed, row)
+
+    if baseline_names and not baseline_frames:
+        baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
+    report = evaluate_models(dataset, split, {**baseline_frames, **{v: f[0] for v, f in frames.items()}})
+
+    summary: list[dict[str, Any]] = []
+    for variant in variants:
+        per_seed = [list(r["test"]) for r in runs if r["variant"] == variant]
+        summary += _summary(variant, per_seed, horizons)
+    for name in baseline_frames:
+        summary += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
+    paired = []
+    for variant in variants:
+        for name, baseline in baseline_frames.items():
+            for horizon in horizons:
+                test = paired_against(frames[variant], baseline, horizon)
+                paired.append({"variant": variant, "baseline": name, "horizon": horizon, **test})
+
+    result = ExperimentResult(
+        market=dataset.market,
+        split=split,
+        seeds=seed_list,
+        variants=variants,
+        runs=runs,
+        summary=summary,
+        paired=paired,
+        seconds=time.perf_counter() - started,
+        command=command,
+        period={"first": report.first_date, "last": report.last_date},
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out_dir / "experiment.json", json.dumps(result.to_dict(), indent=1).encode())
+    atomic_write_bytes(out_dir / "experiment.md", result.markdown().encode())
+    return result
+
+
+def _switches(config: ExperimentConfig) -> str:
+    on = [name for name, flag in (("FAN", config.model.use_fan), ("GAT", config.model.use_gat)) if flag]
+    return f" ({', '.join(on)} on)" if on else " (FAN and GAT off)"
