@@ -206,6 +206,11 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def render_file(path: Path, args: argparse.Namespace) -> str:
+    """The table of rows saved by an earlier run (``--render scale.json``)."""
+    return render(json.loads(Path(path).read_text()), args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.split("\n")[0])
     parser.add_argument("--stocks", default="140,500", help="comma list of N (default %(default)s)")
@@ -221,9 +226,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--phases", default=",".join(PHASES), help="phases to run (default: all)")
     parser.add_argument("--out", type=Path, help="also write the table (markdown) and the rows (JSON) here")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="print the table of saved rows and stop")
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.render:
+        print(render_file(args.render, args))
+        return 0
     if args.phase:
         args.stocks = int(args.stocks)
         print(json.dumps(run_phase(args)))
@@ -238,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"N={stocks} {phase}: {row['seconds']:.2f} s, peak {row['peak_mib']:.0f} MiB", flush=True
                 )
+                if args.out:  # the rows so far: a long run that is stopped still leaves its figures
+                    args.out.mkdir(parents=True, exist_ok=True)
+                    (args.out / "scale.json").write_text(json.dumps(rows, indent=2) + "\n")
     table = render(rows, args)
     print(table)
     if args.out:
