@@ -41,7 +41,7 @@ from atft.config import ExperimentConfig, replace
 from atft.evaluate import evaluate_models
 from atft.inference import predict_frame
 from atft.io import atomic_file, atomic_write_bytes
-from atft.metrics import default_lag, frame_to_matrices, paired_hac_test, rowwise_spearman
+from atft.metrics import daily_rank_ic, default_lag, paired_hac_test
 from atft.train import selection_score, train
 
 log = logging.getLogger(__name__)
@@ -154,24 +154,6 @@ def _clean(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     return value
-
-
-def daily_rank_ic(frame: pd.DataFrame, horizon: int) -> pd.Series:
-    """Daily cross-sectional RankIC of one horizon, indexed by date (0 on a day the prediction is
-    constant, NaN on a day with fewer than 2 stocks with a target or a constant target)."""
-    dates, pred, target = frame_to_matrices(frame, horizon)
-    ric = rowwise_spearman(pred, target)
-    valid = np.isfinite(pred) & np.isfinite(target)
-    count = valid.sum(axis=1)
-    centred = np.where(
-        valid,
-        target - np.where(valid, target, 0.0).sum(axis=1, keepdims=True) / np.maximum(count, 1)[:, None],
-        0.0,
-    )
-    usable = (count >= 2) & ((centred**2).sum(axis=1) > 0)
-    ric = np.where(usable & ~np.isfinite(ric), 0.0, ric)
-    ric[~usable] = np.nan
-    return pd.Series(ric, index=pd.to_datetime(dates), name=f"rank_ic_{horizon}d")
 
 
 def variant_config(config: ExperimentConfig, variant: str, seed: int) -> ExperimentConfig:

@@ -13,8 +13,8 @@ from atft import experiment as experiment_module
 from atft.cli import main
 from atft.config import load_config
 from atft.data import load_dataset
-from atft.experiment import daily_rank_ic, paired_against, run_experiment, variant_config
-from atft.metrics import evaluate_frame
+from atft.experiment import paired_against, run_experiment, variant_config
+from atft.metrics import daily_rank_ic, evaluate_frame
 from tests.atft.tiny import TINY_RUN
 
 SETTINGS = ["data.market=synthetic", *TINY_RUN, "train.max_train_days=4"]
