@@ -228,7 +228,7 @@ def grad_norms(probe: Probe) -> dict[str, float | None]:
     return {group: None if value is None else math.sqrt(value) for group, value in squares.items()}
 
 
-class HC043(Check):
+class HC044(Check):
     """Every parameter group gets a gradient.
 
     The gradient norm of each group of parameters (grouped by the module that owns them), accumulated over
@@ -239,8 +239,8 @@ class HC043(Check):
 
     name = "gradient-flow"
     severity = Severity.CRITICAL
-    # a loss without signal (HC042) or a norm fed a constant (HC046) starves groups for a known reason
-    requires = ("HC040", "HC042", "HC046")
+    # a loss without signal (HC042) or a norm fed a constant (HC043) starves groups for a known reason
+    requires = ("HC040", "HC042", "HC043")
 
     def check(self, ctx: CheckContext) -> Outcome:
         probe = load_probe(ctx)
@@ -272,7 +272,7 @@ class HC043(Check):
         )
 
 
-class HC044(Check):
+class HC045(Check):
     """One optimiser step changes the parameters that got a gradient.
 
     ``probe.optimizer(model.parameters())``, one step on a training batch; every parameter with a non-zero
@@ -318,7 +318,7 @@ def _spread(tensor: Any) -> float:
     return float(tensor.detach().float().reshape(tensor.shape[0], -1).std(dim=0).mean())
 
 
-class HC045(Check):
+class HC046(Check):
     """No module's output collapses across the batch.
 
     Forward hooks on every named module, on the validation batches: the spread (std across the batch
@@ -329,8 +329,8 @@ class HC045(Check):
 
     name = "spread-collapse"
     severity = Severity.MAJOR
-    # a norm fed an input constant along its axis (HC046) collapses its output for that known reason
-    requires = ("HC040", "HC046")
+    # a norm fed an input constant along its axis (HC043) collapses its output for that known reason
+    requires = ("HC040", "HC043")
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -394,7 +394,7 @@ def norm_axes(probe: Probe) -> dict[str, tuple[str, tuple[int, ...]]]:
     return found
 
 
-class HC046(Check):
+class HC043(Check):
     """No normalisation module is fed an input that is constant along the axis it normalises.
 
     ``LayerNorm`` (its last dims), ``BatchNorm*`` (the batch), ``GroupNorm`` / ``InstanceNorm*`` (the
