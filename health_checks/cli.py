@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow the legacy-checkpoint check to migrate the committed pickle checkpoint (runs its code)",
     )
-    parser.add_argument("--max-train-seconds", type=float, help="override quick_train_max_seconds")
+    parser.add_argument(
+        "--max-train-seconds",
+        type=float,
+        help="a wall-clock safety cap on the quick training (quick_train_max_seconds); a run it stops FAILS HC020",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     parser.add_argument(
         "--list", action="store_true", help="list the checks with their descriptions and exit"

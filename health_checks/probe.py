@@ -95,9 +95,7 @@ def import_probe_function(root: Path, spec: str) -> ProbeFunction:
     """
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
-        raise SkipCheck(
-            f"[tool.health_checks] probe = {spec!r} is not of the form 'package.module:function'"
-        )
+        raise SkipCheck(f"[tool.health_checks] probe = {spec!r} is not of the form 'package.module:function'")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
@@ -119,7 +117,7 @@ def load_probe(ctx: CheckContext) -> Probe:
         spec = ctx.settings.probe
         if not spec:
             raise SkipCheck(
-                "no probe is configured: set [tool.health_checks] probe = \"package.module:function\" "
+                'no probe is configured: set [tool.health_checks] probe = "package.module:function" '
                 "(a function returning health_checks.probe.Probe), or switch the runtime checks off with "
                 "[tool.health_checks] disable = [...]"
             )

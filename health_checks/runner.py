@@ -68,7 +68,7 @@ def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResu
             outcome = Outcome(
                 Status.FAIL,
                 f"could not run: {reason}. Provide what it needs or switch it off with "
-                f"[tool.health_checks] disable = [\"{check_cls.code()}\"]",
+                f'[tool.health_checks] disable = ["{check_cls.code()}"]',
                 {"skip_reason": "missing prerequisite"},
             )
         except Exception as error:  # a crashing check is reported as its failure

@@ -41,6 +41,8 @@ class HealthSettings:
     quick_train_config: str | None = None
     # a horizon whose per-day prediction std / target std falls below this is a collapse
     min_scale_ratio: float = 0.05
+    # ... and one above this is over-dispersed (both in the units the model predicts)
+    max_scale_ratio: float = 2.0
     # per-module import timeout (seconds) and the third-party libraries imported once before forking
     import_timeout: float = 60.0
     import_preload: tuple[str, ...] = ("numpy", "pandas", "torch", "torch_geometric")

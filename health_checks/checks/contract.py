@@ -82,12 +82,14 @@ class HC011(Check):
                 details,
                 "pytest -m signature",
             )
-        model_cls = ml.attribute("atft.model", "ATFT_GAT_FAN")
-        config_cls = ml.attribute("atft.model", "ModelConfig")
         import torch
 
-        config = config_cls(hidden_size=16, horizons=tuple(horizons), quantiles=tuple(quantiles), gat_heads=2)
-        model = model_cls(config, n_features=4).eval()
+        from atft.model import ATFT_GAT_FAN, ModelConfig
+
+        config = ModelConfig(
+            hidden_size=16, horizons=tuple(horizons), quantiles=tuple(quantiles), gat_heads=2
+        )
+        model = ATFT_GAT_FAN(config, n_features=4).eval()
         batch = synthetic_batch(6, 5, 4, config.edge_dim)
         with torch.no_grad():
             output = model(batch)

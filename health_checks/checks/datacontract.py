@@ -45,9 +45,13 @@ def _env_name(node: ast.AST) -> str | None:
             return literal(node.args[0])
     if isinstance(node, ast.Subscript) and is_environ(node.value):
         return literal(node.slice)
-    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
-        if is_environ(node.comparators[0]):
-            return literal(node.left)
+    if (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.In | ast.NotIn)
+        and is_environ(node.comparators[0])
+    ):
+        return literal(node.left)
     return None
 
 
@@ -83,10 +87,12 @@ class HC047(Check):
 
         reads = env_reads(ctx)
         dotenv_path = ctx.root / ".env"
-        dotenv = {k: v for k, v in dotenv_values(dotenv_path).items()} if dotenv_path.is_file() else {}
+        dotenv = dict(dotenv_values(dotenv_path)) if dotenv_path.is_file() else {}
         rows = []
         for name in sorted(reads):
-            where = [label for label, source in (("environment", os.environ), (".env", dotenv)) if name in source]
+            where = [
+                label for label, source in (("environment", os.environ), (".env", dotenv)) if name in source
+            ]
             if not where:
                 continue
             value = os.environ.get(name, dotenv.get(name))
@@ -123,7 +129,9 @@ def artifact_frame(ctx: CheckContext, probe: Probe) -> tuple[Any, str]:
 
     artifact = probe.artifact
     if artifact is None:
-        raise SkipCheck("the probe declares no data artifact (Probe.artifact: a parquet/CSV path or a DataFrame)")
+        raise SkipCheck(
+            "the probe declares no data artifact (Probe.artifact: a parquet/CSV path or a DataFrame)"
+        )
     if isinstance(artifact, pd.DataFrame):
         return artifact, f"the DataFrame of {ctx.settings.probe}"
     path = Path(artifact)
@@ -296,7 +304,9 @@ class HC050(Check):
             )
         if rises:
             listed = ", ".join(f"{c} {v['before']:.1%} → {v['now']:.1%}" for c, v in rises.items())
-            return Outcome(Status.WARN, f"{label}: null shares rose since the previous report: {listed}", details)
+            return Outcome(
+                Status.WARN, f"{label}: null shares rose since the previous report: {listed}", details
+            )
         worst = max(shares.items(), key=lambda kv: kv[1], default=("–", 0.0))
         return Outcome.passed(
             f"{label}: {len(frame):,} rows, {len(shares)} columns, highest null share {worst[1]:.1%} ({worst[0]})",

@@ -92,7 +92,9 @@ PLANTS: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
 
 def copy_tree(tmp_path: Path, name: str) -> Path:
     root = tmp_path / name
-    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("artifacts", "reports", "_logs", "__pycache__"))
+    shutil.copytree(
+        FIXTURE, root, ignore=shutil.ignore_patterns("artifacts", "reports", "_logs", "__pycache__")
+    )
     return root
 
 
@@ -154,7 +156,11 @@ def test_no_probe_is_a_failure_not_a_skip(tmp_path: Path) -> None:
 def test_a_disabled_check_is_skipped_and_says_so(tmp_path: Path) -> None:
     root = copy_tree(tmp_path, "disabled")
     pyproject = root / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("[tool.health_checks]\n", '[tool.health_checks]\ndisable = ["dataset-workers"]\n'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.health_checks]\n", '[tool.health_checks]\ndisable = ["dataset-workers"]\n'
+        )
+    )
     forget_other_copies()
     code = main(["--root", str(root), "--no-progress", "--only", "HC040,HC049"])
     (path,) = sorted((root / "_logs" / "health-checks").glob("*.json"))
