@@ -12,6 +12,9 @@ must pass every runtime check.
 (e) tinyrepo/model.py:    the time-axis norm is fed ``x.mean(1)`` broadcast over time            -> HC043
 (f) tinyrepo/data.py:     the Dataset keeps a lambda, it cannot be pickled for workers           -> HC049
 (g) tinyrepo/data.py:     the sector join matches nothing, ``sector_beta`` is 100% null          -> HC050
+and the INVALID cases of the other runtime checks:
+(h) tinyrepo/model.py:    the mixer returns the mean over tickers (over-smoothing)             -> HC046
+(i) tinyrepo/probe.py:    the optimiser's learning rate is 0                                   -> HC045
 """
 
 from __future__ import annotations
@@ -86,6 +89,22 @@ PLANTS: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
         "HC050",
         "fail",
         ("sector_beta", "100% null", "artifacts/table.parquet"),
+    ),
+    "h_oversmoothing_mixer": (
+        "tinyrepo/model.py",
+        "return h + weights @ self.value(h)",
+        "return (weights @ self.value(h)).mean(dim=0, keepdim=True).expand_as(h)",
+        "HC046",
+        "fail",
+        ("`mixer`", "TickerMixer"),
+    ),
+    "i_zero_learning_rate": (
+        "tinyrepo/probe.py",
+        "partial(torch.optim.Adam, lr=1e-2)",
+        "partial(torch.optim.Adam, lr=0.0)",
+        "HC045",
+        "fail",
+        ("stayed the same", "encoder.weight"),
     ),
 }
 
