@@ -158,7 +158,12 @@ def model_under_check(ctx: CheckContext) -> ModelUnderCheck:
         from atft.checkpoint import load_checkpoint
 
         loaded = load_checkpoint(result.checkpoint_path)
-        label = f"ATFT-GAT-FAN after a quick training on {config.data.market}"
+        parts = [
+            "ATFT",
+            *(["GAT"] if config.model.use_gat else []),
+            *(["FAN"] if config.model.use_fan else []),
+        ]
+        label = f"{'-'.join(parts)} after a quick training on {config.data.market}"
         return ModelUnderCheck(loaded.model, dataset(ctx), "quick-train", label, result, config)
 
     return ctx.memo("model_under_check", compute)

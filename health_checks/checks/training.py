@@ -207,6 +207,11 @@ class HC021(Check):
         )
 
 
+def model_name(under: ml.ModelUnderCheck) -> str:
+    """The model as configured (its label up to " after"): ATFT, then GAT and FAN only when switched on."""
+    return under.label.split(" after ")[0]
+
+
 class HC022(Check):
     """Per-stage diagnostics find no collapse.
 
@@ -227,7 +232,7 @@ class HC022(Check):
         path = ml.plot_path(ctx)
         if path is not None and hasattr(report, "plot"):
             path.parent.mkdir(parents=True, exist_ok=True)
-            report.plot(path)
+            report.plot(path, model_name=model_name(ml.model_under_check(ctx)))
             details["plot"] = ctx.rel(path)
         if report.collapse_stage:
             return Outcome(
