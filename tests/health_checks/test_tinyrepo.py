@@ -123,13 +123,18 @@ def forget_other_copies() -> None:
     sys.path[:] = [p for p in sys.path if not (Path(p) / "tinyrepo" / "probe.py").is_file()]
 
 
-def run_runtime(root: Path) -> dict[str, dict[str, Any]]:
-    """The runtime checks on ``root``; their results by code. tinyrepo's modules and the other copies
-    on sys.path are dropped first, so each copy imports its own (planted) code."""
+def run_on(root: Path, only: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    """The checks ``only`` on ``root``: the exit code and the results by code. tinyrepo's modules and the
+    other copies on sys.path are dropped first, so each copy imports its own (planted) code."""
     forget_other_copies()
-    main(["--root", str(root), "--no-progress", "--only", RUNTIME])
+    code = main(["--root", str(root), "--no-progress", "--only", only])
     (path,) = sorted((root / "_logs" / "health-checks").glob("*.json"))
-    return {c["code"]: c for c in json.loads(path.read_text())["checks"]}
+    return code, {c["code"]: c for c in json.loads(path.read_text())["checks"]}
+
+
+def run_runtime(root: Path) -> dict[str, dict[str, Any]]:
+    """The runtime checks on ``root``, by code."""
+    return run_on(root, RUNTIME)[1]
 
 
 def test_clean_twin_passes_every_runtime_check(tmp_path: Path) -> None:
@@ -163,9 +168,7 @@ def test_no_probe_is_a_failure_not_a_skip(tmp_path: Path) -> None:
     root = copy_tree(tmp_path, "noprobe")
     pyproject = root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('probe = "tinyrepo.probe:probe"\n', ""))
-    code = main(["--root", str(root), "--no-progress", "--only", "HC040,HC041"])
-    (path,) = sorted((root / "_logs" / "health-checks").glob("*.json"))
-    results = {c["code"]: c for c in json.loads(path.read_text())["checks"]}
+    code, results = run_on(root, "HC040,HC041")
     assert code == 2
     assert results["HC040"]["status"] == "fail"
     assert "no probe is configured" in results["HC040"]["message"]
@@ -180,10 +183,7 @@ def test_a_disabled_check_is_skipped_and_says_so(tmp_path: Path) -> None:
             "[tool.health_checks]\n", '[tool.health_checks]\ndisable = ["dataset-workers"]\n'
         )
     )
-    forget_other_copies()
-    code = main(["--root", str(root), "--no-progress", "--only", "HC040,HC049"])
-    (path,) = sorted((root / "_logs" / "health-checks").glob("*.json"))
-    results = {c["code"]: c for c in json.loads(path.read_text())["checks"]}
+    code, results = run_on(root, "HC040,HC049")
     assert code == 0
     assert results["HC049"]["status"] == "skip"
     assert "disable" in results["HC049"]["message"]
