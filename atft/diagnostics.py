@@ -63,8 +63,12 @@ class DiagnosticsReport:
         )
         return "\n".join([*lines, "", f"{verdict} ({self.days} days)"])
 
-    def plot(self, path: Path) -> Path:
-        """Bar charts of cross-sectional std and gradient norm per stage (PNG, matplotlib Agg backend)."""
+    def plot(self, path: Path, model_name: str = "ATFT-GAT-FAN") -> Path:
+        """Bar charts of cross-sectional std and gradient norm per stage (PNG, matplotlib Agg backend).
+
+        ``model_name`` titles the chart after the model as configured (no "FAN" when FAN is off). The std
+        axis is logarithmic because a collapsed stage sits orders of magnitude below the others; the axis
+        label says so."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -79,9 +83,9 @@ class DiagnosticsReport:
         figure, axes = plt.subplots(2, 1, figsize=(max(6, 0.8 * len(stages)), 6), sharex=True)
         axes[0].bar(stages, stds, color=colors)
         axes[0].set_yscale("log")
-        axes[0].set_ylabel("cross-sectional std")
+        axes[0].set_ylabel("cross-sectional std\n(log scale: a collapse is orders below)")
         title = f"collapse at {self.collapse_stage}" if self.collapse_stage else "no collapse"
-        axes[0].set_title(f"ATFT-GAT-FAN stage statistics ({title})")
+        axes[0].set_title(f"{model_name} stage statistics ({title})")
         axes[1].bar(stages, grads, color="tab:gray")
         axes[1].set_ylabel("grad norm")
         axes[1].tick_params(axis="x", rotation=45)

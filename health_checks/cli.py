@@ -37,8 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run the ML-aware health checks of a tree (imports, lint, pending fixes, hygiene, the model "
             "contract, loss sanity, a quick training with collapse diagnostics, metrics against the previous "
-            "report and the baselines, checkpoints, export, data quality) and write the dated JSON and "
-            "markdown reports. Exit 0 healthy, 1 warnings, 2 critical."
+            "report and the baselines, checkpoints, export, data quality; and, through the probe named in "
+            "[tool.health_checks] probe, runtime checks of any PyTorch model: forward, loss signal, gradient "
+            "flow, optimiser step, collapse, norm inputs, env switches, data contract, Dataset workers, nulls) "
+            "and write the dated JSON and markdown reports. A check that cannot run fails unless disabled. "
+            "Exit 0 healthy, 1 warnings, 2 critical."
         ),
         epilog="Settings come from [tool.health_checks] of ROOT/pyproject.toml; see docs/health_checks.md.",
     )
@@ -70,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow the legacy-checkpoint check to migrate the committed pickle checkpoint (runs its code)",
     )
-    parser.add_argument("--max-train-seconds", type=float, help="override quick_train_max_seconds")
+    parser.add_argument(
+        "--max-train-seconds",
+        type=float,
+        help="a wall-clock safety cap on the quick training (quick_train_max_seconds); a run it stops FAILS HC020",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     parser.add_argument(
         "--list", action="store_true", help="list the checks with their descriptions and exit"

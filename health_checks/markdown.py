@@ -197,6 +197,14 @@ def _summary(report: Mapping[str, Any], previous: Mapping[str, Any] | None) -> l
     failing = [c for c in _checks(report) if c["status"] == "fail"]
     if failing:
         lines += ["", "Failing: " + "; ".join(f"`{c['code']}` {c['title']}" for c in failing) + "."]
+    skipped = [c for c in _checks(report) if c["status"] == "skip"]
+    if skipped:
+        lines += [
+            "",
+            "Skipped (a skip never counts as a pass): "
+            + "; ".join(f"`{c['code']}` {_first_sentence(c['message'])}" for c in skipped)
+            + ".",
+        ]
     lines += [
         "",
         "**Impact**" + (f" (against the report of {previous.get('timestamp')})" if previous else "") + ":",

@@ -1,13 +1,14 @@
 """Shared ML artefacts of a run: the dataset, the model under check, its predictions and diagnostics.
 
-Each is computed once per run through :meth:`CheckContext.memo`. A missing part of atft (a module not
-built, an API that changed) raises :class:`SkipCheck` with the reason, so the checks that need it are
-skipped and say why; they never pass on a fake.
+Each is computed once per run through :meth:`CheckContext.memo`. atft is imported directly (a renamed
+API is an ImportError, which fails the check that needs it; nothing is looked up by string), inside the
+functions so that the checks of a tree without atft do not import it.
 
 The model under check is the atft model after a quick training on the market of ``[tool.health_checks]``
-(``quick_train_market``, ``quick_train_epochs``, bounded by ``quick_train_max_seconds``), or, when the
-tree sets ``model_factory = "module:callable"``, the model that callable builds from
-``(n_features, horizons)`` (used by fixture trees to plant a broken model).
+(``quick_train_market``, ``quick_train_epochs`` epochs over at most ``quick_train_max_days`` training
+days, seeded and on one thread so that two runs give the same metrics), or, when the tree sets
+``model_factory = "module:callable"``, the model that callable builds from ``(n_features, horizons)``
+(used by fixture trees to plant a broken model).
 """
 
 from __future__ import annotations
@@ -29,23 +30,6 @@ logger = logging.getLogger(__name__)
 DIAGNOSTIC_DAYS = 8
 
 
-def atft_module(name: str) -> Any:
-    """Import ``name`` (an atft module) or raise SkipCheck naming what is missing."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as error:
-        raise SkipCheck(
-            f"`{name}` cannot be imported ({type(error).__name__}: {error}); see HC001"
-        ) from error
-
-
-def attribute(module_name: str, name: str) -> Any:
-    module = atft_module(module_name)
-    if not hasattr(module, name):
-        raise SkipCheck(f"`{module_name}` has no `{name}`; the check needs `{module_name}.{name}`")
-    return getattr(module, name)
-
-
 def require_atft_tree(ctx: CheckContext) -> None:
     """Skip atft-specific checks on a tree that has no atft package (a fixture tree, another repo)."""
     if not (ctx.root / "atft" / "__init__.py").is_file():
@@ -64,9 +48,9 @@ def dataset(ctx: CheckContext, market_name: str | None = None) -> Any:
     name = market_name or market(ctx)
 
     def compute() -> Any:
-        load_dataset = attribute("atft.data", "load_dataset")
-        data_config = attribute("atft.data.config", "DataConfig")
-        return load_dataset(data_config(market=name), progress=False)
+        from atft.data import DataConfig, load_dataset
+
+        return load_dataset(DataConfig(market=name), progress=False)
 
     return ctx.memo(f"dataset:{name}", compute)
 
@@ -83,21 +67,32 @@ class ModelUnderCheck:
     config: Any = None  # atft.config.ExperimentConfig for "quick-train"
 
 
+def quick_overrides(settings: Any) -> list[str]:
+    """The ``section.key=value`` overrides of the quick training: market, epochs, training days, one
+    thread (bounded by steps, never by wall clock; the seed of the config makes it reproducible)."""
+    overrides = [
+        f'data.market="{settings.quick_train_market}"',
+        f"train.epochs={settings.quick_train_epochs}",
+        "train.torch_threads=1",
+    ]
+    if settings.quick_train_max_days is not None:
+        overrides.append(f"train.max_train_days={settings.quick_train_max_days}")
+    return overrides
+
+
 def quick_train(ctx: CheckContext) -> Any:
-    """``atft.train.train`` on the quick-training market, bounded by ``quick_train_max_seconds``."""
+    """``atft.train.train`` on the quick-training market for ``quick_train_epochs`` epochs."""
     settings = ctx.settings
 
     def compute() -> tuple[Any, Any]:
         require_atft_tree(ctx)
-        load_config = attribute("atft.config", "load_config")
-        train = attribute("atft.train", "train")
+        from atft.config import load_config
+        from atft.train import train
+
         base = (
             settings.resolve(ctx.root, settings.quick_train_config) if settings.quick_train_config else None
         )
-        config = load_config(
-            base,
-            [f'data.market="{settings.quick_train_market}"', f"train.epochs={settings.quick_train_epochs}"],
-        )
+        config = load_config(base, quick_overrides(settings))
         data = dataset(ctx)
         out_dir = ctx.scratch / "quick-train"
         result = train(
@@ -113,12 +108,14 @@ QUICK_RUN_DIR = "runs/quick-train"
 
 def train_command(ctx: CheckContext) -> str:
     """The shell command that reproduces the quick training, leaving its checkpoint in runs/quick-train."""
+    return train_command_for(ctx, ctx.settings.quick_train_epochs)
+
+
+def train_command_for(ctx: CheckContext, epochs: int) -> str:
+    """The quick training's command with ``epochs`` epochs (a longer run for a recommendation)."""
     s = ctx.settings
     config = f"--config {s.quick_train_config} " if s.quick_train_config else ""
-    return (
-        f"python -m atft train {config}--market {s.quick_train_market} --epochs {s.quick_train_epochs} "
-        f"--max-seconds {s.quick_train_max_seconds:g} --out {QUICK_RUN_DIR}"
-    )
+    return f"python -m atft train {config}--market {s.quick_train_market} --epochs {epochs} --out {QUICK_RUN_DIR}"
 
 
 def with_checkpoint(ctx: CheckContext, command: str) -> str:
@@ -158,8 +155,15 @@ def model_under_check(ctx: CheckContext) -> ModelUnderCheck:
             model.eval()
             return ModelUnderCheck(model, data, "factory", spec)
         config, result = quick_train(ctx)
-        loaded = attribute("atft.checkpoint", "load_checkpoint")(result.checkpoint_path)
-        label = f"ATFT-GAT-FAN after a quick training on {config.data.market}"
+        from atft.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(result.checkpoint_path)
+        parts = [
+            "ATFT",
+            *(["GAT"] if config.model.use_gat else []),
+            *(["FAN"] if config.model.use_fan else []),
+        ]
+        label = f"{'-'.join(parts)} after a quick training on {config.data.market}"
         return ModelUnderCheck(loaded.model, dataset(ctx), "quick-train", label, result, config)
 
     return ctx.memo("model_under_check", compute)
@@ -212,7 +216,8 @@ def predictions(ctx: CheckContext, split: str = "val") -> Any:
     def compute() -> Any:
         under = model_under_check(ctx)
         if under.source == "quick-train":
-            predict_frame = attribute("atft.inference", "predict_frame")
+            from atft.inference import predict_frame
+
             return predict_frame(under.model, under.dataset, split)
         return _generic_frame(under.model, under.dataset.iter_batches(split), tuple(under.dataset.horizons))
 
@@ -225,7 +230,7 @@ def metrics(ctx: CheckContext, split: str = "val") -> list[dict[str, Any]]:
     For the quick-trained model on the validation split these are the trainer's own ``val_metrics`` of
     the best epoch (the same ``evaluate_frame`` of the same checkpoint's predictions), not recomputed.
     """
-    evaluate_frame = attribute("atft.metrics", "evaluate_frame")
+    from atft.metrics import evaluate_frame
 
     def compute() -> list[dict[str, Any]]:
         under = model_under_check(ctx)
@@ -241,15 +246,19 @@ def diagnostics(ctx: CheckContext) -> Any:
     loss, so that the report also shows the gradient norm reaching each stage)."""
 
     def compute() -> Any:
-        collect = attribute("atft.diagnostics", "collect")
+        from atft.diagnostics import collect
+
         under = model_under_check(ctx)
         days = list(under.dataset.split_days("val"))[:DIAGNOSTIC_DAYS]
         batches = [to_torch(under.dataset.batch(day)) for day in days]
         loss_fn = None
         if under.config is not None:  # the trainer's loss gives the per-stage gradient norms too
-            loss_cls = attribute("atft.loss", "QuantileCorrelationLoss")
+            from atft.loss import QuantileCorrelationLoss
+
             model_config = under.config.model
-            loss_fn = loss_cls(under.config.loss, model_config.horizons, model_config.quantiles)
+            loss_fn = QuantileCorrelationLoss(
+                under.config.loss, model_config.horizons, model_config.quantiles
+            )
         return collect(under.model, batches, loss_fn=loss_fn)
 
     return ctx.memo("diagnostics", compute)

@@ -21,6 +21,8 @@ CHECK_MODULES = (
     "health_checks.checks.metrics",
     "health_checks.checks.checkpoint",
     "health_checks.checks.export",
+    "health_checks.checks.runtime",
+    "health_checks.checks.datacontract",
 )
 
 CODE_PATTERN = re.compile(r"^HC\d{3}$")

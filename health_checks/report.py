@@ -110,6 +110,7 @@ def digest(report: Mapping[str, Any]) -> dict[str, Any]:
     lint = checks.get("HC002", {}).get("details", {}).get("counts")
     model = checks.get("HC023", {}).get("details", {}).get("horizons")
     spread = checks.get("HC021", {}).get("details", {}).get("horizons")
+    null_shares = checks.get("HC050", {}).get("details", {}).get("null_share")
     return {
         "schema_version": report.get("schema_version", SCHEMA_VERSION),
         "timestamp": report.get("timestamp"),
@@ -122,6 +123,7 @@ def digest(report: Mapping[str, Any]) -> dict[str, Any]:
         "lint": lint,
         "model": model,
         "spread": spread,
+        "null_shares": null_shares,
         "source": report.get("json_report"),
     }
 

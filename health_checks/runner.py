@@ -27,25 +27,50 @@ logger = logging.getLogger(__name__)
 BLOCKING = (Status.FAIL,)
 
 
-def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResult]) -> CheckResult:
-    """Run one check; skip it when a prerequisite that ran has failed.
+def is_disabled(check_cls: type[Check], ctx: CheckContext) -> bool:
+    """True when ``[tool.health_checks] disable`` names the check by code or name."""
+    wanted = {item.strip().lower() for item in ctx.settings.disable}
+    return check_cls.code().lower() in wanted or check_cls.name.lower() in wanted
 
-    A prerequisite that was not selected (``--only``) does not block: the shared artefacts are computed
-    lazily, so a check can run on its own. An exception escaping a check is a failure of that check,
-    reported with its type, message and the innermost frame.
+
+def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResult]) -> CheckResult:
+    """Run one check; skip it when a prerequisite that ran has failed or the config switched it off.
+
+    No silent skip: a check that cannot run because something it needs is missing (it raises
+    :class:`SkipCheck`) FAILS, naming what is missing; only a check switched off in
+    ``[tool.health_checks] disable``, one that does not apply to the tree (:class:`NotApplicable`) and one
+    whose prerequisite failed (the failure is already counted) are skipped, and the report lists each
+    skip with its reason. A prerequisite that was not selected (``--only``) does not block: the shared
+    artefacts are computed lazily, so a check can run on its own. An exception escaping a check is a
+    failure of that check, reported with its type, message and the innermost frame.
     """
     blocked = [code for code in check_cls.requires if code in done and done[code].status in BLOCKING]
     start = time.perf_counter()
-    if blocked:
+    if is_disabled(check_cls, ctx):
+        outcome = Outcome(
+            Status.SKIP, "switched off by [tool.health_checks] disable", {"skip_reason": "disabled"}
+        )
+    elif blocked:
         reasons = "; ".join(f"{code} {done[code].status}: {done[code].message}" for code in blocked)
-        outcome = Outcome(Status.SKIP, f"prerequisite {', '.join(blocked)} did not pass ({reasons})")
+        outcome = Outcome(
+            Status.SKIP,
+            f"prerequisite {', '.join(blocked)} did not pass ({reasons})",
+            {"skip_reason": "prerequisite failed"},
+        )
     else:
         try:
             outcome = check_cls().check(ctx)
         except NotApplicable as reason:
-            outcome = Outcome(Status.SKIP, str(reason), {"not_applicable": True})
+            outcome = Outcome(
+                Status.SKIP, str(reason), {"not_applicable": True, "skip_reason": "not applicable"}
+            )
         except SkipCheck as reason:
-            outcome = Outcome(Status.SKIP, str(reason))
+            outcome = Outcome(
+                Status.FAIL,
+                f"could not run: {reason}. Provide what it needs or switch it off with "
+                f'[tool.health_checks] disable = ["{check_cls.code()}"]',
+                {"skip_reason": "missing prerequisite"},
+            )
         except Exception as error:  # a crashing check is reported as its failure
             frames = traceback.extract_tb(error.__traceback__)
             where = f" at {ctx.rel(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""

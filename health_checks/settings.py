@@ -25,14 +25,24 @@ class HealthSettings:
     # where the reports go, relative to the root unless absolute
     json_dir: str = "_logs/health-checks"
     markdown_dir: str = "docs/improvements"
-    # quick training on the embedded market, bounded on 2 cores
+    # "package.module:function" returning health_checks.probe.Probe (what the runtime checks look at)
+    probe: str | None = None
+    # codes or names of checks switched off; every other check that cannot run is a failure
+    disable: tuple[str, ...] = ()
+    # quick training on the embedded market, bounded by epochs and training days (never by wall clock)
     quick_train_market: str = "pse"
     quick_train_epochs: int = 2
-    quick_train_max_seconds: float = 240.0
+    # at most this many (most recent) training days per epoch (train.max_train_days); None = all
+    quick_train_max_days: int | None = None
+    # a safety cap: a quick training that hits it is stopped and HC020 FAILS (its metrics are not
+    # reproducible); None = no cap
+    quick_train_max_seconds: float | None = None
     # TOML config (relative to the root) the quick training starts from; None = atft's defaults
     quick_train_config: str | None = None
     # a horizon whose per-day prediction std / target std falls below this is a collapse
     min_scale_ratio: float = 0.05
+    # ... and one above this is over-dispersed (both in the units the model predicts)
+    max_scale_ratio: float = 2.0
     # per-module import timeout (seconds) and the third-party libraries imported once before forking
     import_timeout: float = 60.0
     import_preload: tuple[str, ...] = ("numpy", "pandas", "torch", "torch_geometric")
@@ -69,7 +79,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Health
             sorted(known),
         )
     values = {k: v for k, v in table.items() if k in known}
-    for key in ("import_preload", "exclude"):
+    for key in ("import_preload", "exclude", "disable"):
         if key in values:
             values[key] = tuple(values[key])
     exclude = tuple(dict.fromkeys([*values.get("exclude", DEFAULT_EXCLUDE), *maintenance_exclude]))

@@ -39,27 +39,29 @@ class HC030(Check):
         ml.require_atft_tree(ctx)
         import torch
 
-        save = ml.attribute("atft.checkpoint", "save_checkpoint")
-        load = ml.attribute("atft.checkpoint", "load_checkpoint")
+        from atft.checkpoint import load_checkpoint, save_checkpoint
+        from atft.config import load_config
+        from atft.model import ATFT_GAT_FAN
+
         trained = ctx.peek("quick_train")
         batch = None
         if trained is not None:
             config, result = trained
-            model = load(result.checkpoint_path).model
+            model = load_checkpoint(result.checkpoint_path).model
             origin = "the quick-trained model"
             data = ml.dataset(ctx)
             batch = ml.to_torch(data.batch(next(iter(data.split_days("val")))))
         else:
-            config = ml.attribute("atft.config", "load_config")(None, ["model.hidden_size=16"])
-            model = ml.attribute("atft.model", "ATFT_GAT_FAN")(config.model, n_features=4)
+            config = load_config(None, ["model.hidden_size=16"])
+            model = ATFT_GAT_FAN(config.model, n_features=4)
             origin = "a fresh small model (no quick training in this run)"
         model.eval()
         path = ctx.scratch / "roundtrip.safetensors"
-        save(path, model, config, metadata={"purpose": "health check round trip"})
+        save_checkpoint(path, model, config, metadata={"purpose": "health check round trip"})
         head = path.read_bytes()[:4]
         if head[:1] == b"\x80" or head == b"PK\x03\x04":
             return Outcome(Status.FAIL, f"{path.name} was written as a pickle/zip, not safetensors", {})
-        loaded = load(path)
+        loaded = load_checkpoint(path)
         if batch is None:
             batch = synthetic_batch(8, 20, model.n_features, model.config.edge_dim)
         with torch.no_grad():
@@ -79,7 +81,7 @@ class HC030(Check):
 
 
 class HC031(Check):
-    """The committed legacy pickle checkpoint is refused without trust and migrates with it.
+    """The committed legacy pickle checkpoint is refused without --trust-pickle (migrated only with it).
 
     ``load_checkpoint`` must refuse the legacy ``torch.save`` file under ``tests/fixtures/`` with a
     ``CheckpointError`` (unpickling runs code). With ``--trust-pickle``, ``migrate_legacy`` converts it to the
@@ -91,16 +93,16 @@ class HC031(Check):
 
     def check(self, ctx: CheckContext) -> Outcome:
         ml.require_atft_tree(ctx)
-        error_cls = ml.attribute("atft.checkpoint", "CheckpointError")
-        load = ml.attribute("atft.checkpoint", "load_checkpoint")
+        from atft.checkpoint import CheckpointError, load_checkpoint, migrate_legacy
+
         legacy = sorted(p for pattern in LEGACY_GLOBS for p in ctx.root.glob(pattern))
         if not legacy:
             raise SkipCheck(f"no legacy checkpoint matches {', '.join(LEGACY_GLOBS)}")
         path = legacy[0]
         details: dict[str, Any] = {"legacy": ctx.rel(path)}
         try:
-            load(path)
-        except error_cls as error:
+            load_checkpoint(path)
+        except CheckpointError as error:
             details["refused"] = str(error)[:200]
         else:
             return Outcome(
@@ -116,9 +118,8 @@ class HC031(Check):
                 f"{ctx.rel(path)} is refused without trust (migration not attempted: pass --trust-pickle)",
                 **details,
             )
-        migrate = ml.attribute("atft.checkpoint", "migrate_legacy")
-        new = migrate(path, ctx.scratch / "migrated.safetensors", trust_pickle=True)
-        loaded = load(new)
+        new = migrate_legacy(path, ctx.scratch / "migrated.safetensors", trust_pickle=True)
+        loaded = load_checkpoint(new)
         details["migrated"] = True
         details["migrated_n_features"] = loaded.model.n_features
         return Outcome.passed(

@@ -49,8 +49,9 @@ class HC011(Check):
     """The model forward contract matches its golden file.
 
     Compares ``atft.contract.contract_spec`` with the committed golden JSON under ``tests/fixtures/``,
-    then calls a small ATFT-GAT-FAN the only valid way (``model(batch)``, output validated) and the way
-    the old export did (four positional arguments), which must be refused with a ``ContractError``.
+    then calls a small ATFT-GAT-FAN the only valid way (``model(batch)``) and compares the keys and
+    shapes of its *real* outputs with the golden file's, then the way the old export did (four positional
+    arguments), which must be refused with a ``ContractError``.
     """
 
     name = "forward-contract"
@@ -58,7 +59,8 @@ class HC011(Check):
 
     def check(self, ctx: CheckContext) -> Outcome:
         ml.require_atft_tree(ctx)
-        contract = ml.atft_module("atft.contract")
+        from atft import contract
+
         goldens = sorted(ctx.root.glob(GOLDEN_GLOB))
         if not goldens:
             raise SkipCheck(f"no golden contract file matches {GOLDEN_GLOB}; commit the snapshot first")
@@ -82,16 +84,39 @@ class HC011(Check):
                 details,
                 "pytest -m signature",
             )
-        model_cls = ml.attribute("atft.model", "ATFT_GAT_FAN")
-        config_cls = ml.attribute("atft.model", "ModelConfig")
         import torch
 
-        config = config_cls(hidden_size=16, horizons=tuple(horizons), quantiles=tuple(quantiles), gat_heads=2)
-        model = model_cls(config, n_features=4).eval()
-        batch = synthetic_batch(6, 5, 4, config.edge_dim)
+        from atft.model import ATFT_GAT_FAN, ModelConfig
+
+        config = ModelConfig(
+            hidden_size=16, horizons=tuple(horizons), quantiles=tuple(quantiles), gat_heads=2
+        )
+        model = ATFT_GAT_FAN(config, n_features=4).eval()
+        n_stocks = 11  # distinct from the quantile count, so every output dim maps back to one name
+        batch = synthetic_batch(n_stocks, 5, 4, config.edge_dim)
         with torch.no_grad():
             output = model(batch)
-        contract.validate_output(output, n_stocks=6, horizons=horizons, n_quantiles=len(quantiles))
+        names = {n_stocks: "N", len(quantiles): "Q"}
+        real = {
+            group: {
+                key: [names.get(int(d), str(int(d))) for d in t.shape] for key, t in output[group].items()
+            }
+            for group in output
+            if isinstance(output[group], dict)
+        }
+        expected = {k: v for k, v in outputs.items() if isinstance(v, dict)}
+        details["real_outputs"] = real
+        output_differences = _diff(expected, real)
+        if output_differences:
+            details["output_differences"] = output_differences[:20]
+            return Outcome(
+                Status.FAIL,
+                f"the model's real outputs differ from {ctx.rel(golden_path)} in {len(output_differences)} "
+                f"places: {output_differences[0]} (keys and shapes of model(batch) on {n_stocks} stocks).",
+                details,
+                "pytest -m signature",
+            )
+        contract.validate_output(output, n_stocks=n_stocks, horizons=horizons, n_quantiles=len(quantiles))
         try:
             with torch.no_grad():
                 model(batch["features"], None, batch["edge_index"], batch["edge_attr"])
@@ -106,7 +131,8 @@ class HC011(Check):
                 "pytest -m signature",
             )
         return Outcome.passed(
-            f"contract v{now.get('contract_version')} equals {ctx.rel(golden_path)}; model(batch) validates "
-            "and a positional call is refused",
+            f"contract v{now.get('contract_version')} equals {ctx.rel(golden_path)}; the real outputs of "
+            f"model(batch) (keys and shapes of {', '.join(sorted(real))}) match it and a positional call is "
+            "refused",
             **details,
         )

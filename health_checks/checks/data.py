@@ -54,10 +54,13 @@ class HC010(Check):
     severity = Severity.MAJOR
 
     def check(self, ctx: CheckContext) -> Outcome:
-        data_error = getattr(ml.atft_module("atft.data"), "DataError", ())
+        if not ctx.settings.model_factory:  # a fixture tree checks atft's data with its own model
+            ml.require_atft_tree(ctx)
+        from atft.data import DataError
+
         try:
             data = ml.dataset(ctx)
-        except data_error as error:
+        except DataError as error:
             return Outcome(
                 Status.FAIL,
                 f"the {ctx.settings.quick_train_market} dataset does not build: {error}",

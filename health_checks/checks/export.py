@@ -36,16 +36,17 @@ class HC032(Check):
                 "the tree builds its own model (model_factory); there is no atft checkpoint to export"
             )
         ml.require_atft_tree(ctx)
-        export = ml.attribute("atft.export", "export_predictions")
+        from atft import export as atft_export
+
         _config, result = ml.quick_train(ctx)
         data = ml.dataset(ctx)
         split = "val"  # the split the other model checks already predict; the test split is 3x longer
         out = ctx.scratch / "export" / "predictions.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
-        empty_error = getattr(ml.atft_module("atft.export"), "EmptyExportError", ())
+        empty_error = atft_export.EmptyExportError
         days = len(list(data.split_days(split)))
         try:
-            returned = int(export(result.checkpoint_path, data, split, out))
+            returned = int(atft_export.export_predictions(result.checkpoint_path, data, split, out))
         except empty_error as error:
             return Outcome(
                 Status.FAIL,

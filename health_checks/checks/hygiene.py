@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 from health_checks import gitinfo
@@ -10,7 +11,19 @@ from health_checks.checks.maintenance import finding_row, fixer_or_skip
 from health_checks.context import CheckContext
 from health_checks.core import Check, Outcome, Severity, Status
 
+# the files a run writes next to each other in markdown_dir: YYYY-MM-DD.md and YYYY-MM-DD-diagnostics.png
+REPORT_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.md|-[\w-]+\.png)$")
 COPY_PATTERN = re.compile(r"(_fixed|_v\d+|_old|_backup|_bak|_copy|[ _]copy( \d+)?)$", re.IGNORECASE)
+
+
+def own_report(ctx: CheckContext, path: str) -> bool:
+    """True for a file this tool writes: a dated report or plot in markdown_dir, anything in json_dir."""
+    rel = PurePosixPath(path)
+    for folder in (ctx.settings.markdown_dir, ctx.settings.json_dir):
+        base = PurePosixPath(ctx.rel(ctx.settings.resolve(ctx.root, folder)))
+        if rel.parent == base and (folder == ctx.settings.json_dir or REPORT_FILE.match(rel.name)):
+            return True
+    return False
 
 
 class HC005(Check):
@@ -18,7 +31,8 @@ class HC005(Check):
 
     Uncommitted changes (git), code parked in a string literal or a commented-out block (MNT005 findings of
     ``maintenance.fix``) and ``*_fixed.py`` / ``*_v2.py`` / ``*_old.py`` copies. Delete parked code and
-    copies: git remembers.
+    copies: git remembers. The reports this tool writes (the dated markdown and its plot in
+    ``markdown_dir``, the JSON in ``json_dir``) are not counted: a second run must not flag the first's.
     """
 
     name = "hygiene"
@@ -32,11 +46,12 @@ class HC005(Check):
             details["git"] = "not a git repository (uncommitted changes not checked)"
         else:
             dirty = gitinfo.uncommitted(repo)
-            changed = sorted({*dirty["modified"], *dirty["staged"]})
+            changed = sorted(p for p in {*dirty["modified"], *dirty["staged"]} if not own_report(ctx, p))
+            untracked = [p for p in dirty["untracked"] if not own_report(ctx, p)]
             details["uncommitted"] = changed[:30]
-            details["untracked"] = dirty["untracked"][:30]
-            if changed or dirty["untracked"]:
-                problems.append(f"{len(changed)} changed and {len(dirty['untracked'])} untracked files")
+            details["untracked"] = untracked[:30]
+            if changed or untracked:
+                problems.append(f"{len(changed)} changed and {len(untracked)} untracked files")
         copies = [p.as_posix() for p in ctx.python_files() if COPY_PATTERN.search(p.stem)]
         if copies:
             details["copies"] = copies

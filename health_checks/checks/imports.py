@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, Status
+from health_checks.core import Check, NotApplicable, Outcome, Severity, Status
 
 PROBE = Path(__file__).resolve().parent.parent / "_import_probe.py"
 # modules that run a program when imported, by design
@@ -115,7 +115,7 @@ class HC001(Check):
     def check(self, ctx: CheckContext) -> Outcome:
         modules = module_names(ctx)
         if not modules:
-            return Outcome.skipped(f"no importable module under {ctx.root}")
+            raise NotApplicable(f"no importable module under {ctx.root}")
         results = probe(ctx, [name for name, _ in modules])
         paths = dict(modules)
         failures = []

@@ -26,20 +26,18 @@ class HC012(Check):
         ml.require_atft_tree(ctx)
         import torch
 
-        model_cls = ml.attribute("atft.model", "ATFT_GAT_FAN")
-        config_cls = ml.attribute("atft.model", "ModelConfig")
-        loss_cls = ml.attribute("atft.loss", "QuantileCorrelationLoss")
-        loss_config = ml.attribute("atft.loss", "LossConfig")
-        contract_error = ml.attribute("atft.loss", "LossContractError")
+        from atft.loss import LossConfig, LossContractError, QuantileCorrelationLoss
+        from atft.model import ATFT_GAT_FAN, ModelConfig
+
         torch.manual_seed(0)
-        config = config_cls(hidden_size=16, dropout=0.0)
+        config = ModelConfig(hidden_size=16, dropout=0.0)
         n_stocks, horizons = 12, config.horizons
-        model = model_cls(config, n_features=4)
+        model = ATFT_GAT_FAN(config, n_features=4)
         batch = synthetic_batch(n_stocks, 8, 4, config.edge_dim)
         targets = torch.randn(n_stocks, len(horizons))
         batch |= {"targets": targets, "target_mask": torch.ones(n_stocks, len(horizons), dtype=torch.bool)}
         batch["raw_targets"] = targets * 0.02
-        loss_fn = loss_cls(loss_config(), horizons, config.quantiles)
+        loss_fn = QuantileCorrelationLoss(LossConfig(), horizons, config.quantiles)
         problems: list[str] = []
         details: dict[str, Any] = {}
 
@@ -61,7 +59,7 @@ class HC012(Check):
             problems.append("changing every prediction leaves the loss unchanged: it does not depend on them")
         try:
             loss_fn(batch, batch)
-        except contract_error as error:
+        except LossContractError as error:
             details["wrapper_dict_refused"] = str(error)[:120]
         else:
             problems.append(

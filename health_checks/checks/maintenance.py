@@ -24,11 +24,13 @@ def fix_dry_run(ctx: CheckContext) -> Any:
 
 
 def fixer_or_skip(ctx: CheckContext) -> tuple[Any, Outcome | None]:
-    """The dry-run report, or a skip outcome saying why the fixer cannot run."""
+    """The dry-run report, or a failed outcome saying why the fixer cannot run (no silent skip)."""
     try:
         return fix_dry_run(ctx), None
     except ImportError as error:
-        return None, Outcome.skipped(f"maintenance.fix is not importable ({error}); install the project")
+        return None, Outcome(
+            Status.FAIL, f"could not run: maintenance.fix is not importable ({error}); install the project"
+        )
 
 
 def finding_row(ctx: CheckContext, finding: Any) -> dict[str, Any]:

@@ -26,9 +26,12 @@ def _losses(history: list[dict[str, Any]]) -> list[float]:
 class HC020(Check):
     """A quick training on the embedded market runs and learns.
 
-    ``atft.train.train`` on ``quick_train_market`` for ``quick_train_epochs`` epochs, bounded by
-    ``quick_train_max_seconds`` ([tool.health_checks]). The training loss must be finite and non-zero (a
-    loss of exactly 0 means nothing is trained) and the run must produce a checkpoint.
+    ``atft.train.train`` on ``quick_train_market`` for ``quick_train_epochs`` epochs over at most
+    ``quick_train_max_days`` training days ([tool.health_checks]), seeded and on one thread: bounded by
+    steps, never by wall clock, so two runs give the same metrics. The training loss must be finite,
+    non-zero (a loss of exactly 0 means nothing is trained) and lower in the last epoch than in the
+    first (it learns), and the run must produce a checkpoint. A run stopped by the optional
+    ``quick_train_max_seconds`` safety cap fails: its metrics depend on the machine's speed.
     """
 
     name = "quick-train"
@@ -52,6 +55,9 @@ class HC020(Check):
             "stop_reason": getattr(result, "stop_reason", None),
             "stopped_by_budget": getattr(result, "stop_reason", None) == "max_seconds",
             "max_seconds": ctx.settings.quick_train_max_seconds,
+            "max_train_days": config.train.max_train_days,
+            "torch_threads": config.train.torch_threads,
+            "seed": config.train.seed,
             "train_days": len(list(data.split_days("train"))),
             "val_days": len(list(data.split_days("val"))),
             "train_loss": [round(v, 5) for v in losses],
@@ -67,6 +73,22 @@ class HC020(Check):
             problems.append(f"the training loss is not finite: {losses}")
         elif all(v == 0.0 for v in losses):
             problems.append("the training loss is exactly 0 in every epoch: nothing is being trained")
+        elif len(losses) < 2:
+            problems.append(
+                f"only {len(losses)} epoch ran, so whether the loss falls cannot be told; set "
+                "quick_train_epochs >= 2"
+            )
+        elif losses[-1] >= losses[0]:
+            problems.append(
+                f"the training loss did not fall ({losses[0]:.4f} in the first epoch, {losses[-1]:.4f} in the "
+                "last): the model does not learn"
+            )
+        if details["stopped_by_budget"]:
+            problems.append(
+                f"the run was stopped by the wall-clock cap quick_train_max_seconds = "
+                f"{ctx.settings.quick_train_max_seconds:g} after {len(history)} epochs: its metrics depend on "
+                "the machine's speed; bound it with quick_train_epochs / quick_train_max_days instead"
+            )
         if problems:
             return Outcome(
                 Status.FAIL,
@@ -74,21 +96,41 @@ class HC020(Check):
                 details,
                 ml.train_command(ctx),
             )
-        budget = " (stopped by the time budget)" if details["stopped_by_budget"] else ""
         return Outcome.passed(
-            f"{len(history)} epoch{'s' if len(history) != 1 else ''} on {config.data.market} in {details['seconds']} s{budget}; training loss "
+            f"{len(history)} epoch{'s' if len(history) != 1 else ''} on {config.data.market} in {details['seconds']} s; training loss "
             f"{' → '.join(f'{v:.4f}' for v in losses)}; best epoch {result.best_epoch}",
             **details,
         )
 
 
+def training_target_std(dataset: Any, split: str) -> dict[str, float]:
+    """Per horizon: the mean over the split's days of the cross-sectional std of the training target
+    (atft's per-day z-scored ``targets``), i.e. the spread of what the model learns to predict."""
+    import numpy as np
+
+    days = np.asarray(dataset.split_days(split), dtype=np.int64)
+    out: dict[str, float] = {}
+    for column, horizon in enumerate(dataset.horizons):
+        stds = []
+        for day in days:
+            valid = dataset.target_mask[day, :, column] & dataset.mask[day]
+            if int(valid.sum()) >= 2:
+                stds.append(float(np.std(dataset.targets[day, valid, column])))
+        if stds:
+            out[ml.horizon_label(horizon)] = float(np.mean(stds))
+    return out
+
+
 class HC021(Check):
     """Predictions keep their spread at every horizon.
 
-    Per horizon, on the validation days: the cross-sectional std of the point prediction, its ratio to the
-    std of the forward return (scale ratio) and the share of days with a constant prediction. A horizon whose
-    scale ratio is below ``min_scale_ratio`` or that is constant on most days has collapsed; the message then
-    names the stage where the spread collapses (``atft.diagnostics``).
+    Per horizon, on the validation days: the cross-sectional std of the point prediction and its ratio to
+    the std of the target *in the units the model predicts* (the per-day z-scored target it is trained on,
+    ``model_scale_ratio``), next to the ratio to the raw forward return (``scale_ratio``, a different unit),
+    and the share of days with a constant prediction. A horizon whose model-unit ratio is below
+    ``min_scale_ratio`` or that is constant on most days has collapsed (the message then names the stage
+    where the spread collapses); one above ``max_scale_ratio`` is over-dispersed: predictions that vary
+    more than what they predict.
     """
 
     name = "prediction-spread"
@@ -98,29 +140,51 @@ class HC021(Check):
     def check(self, ctx: CheckContext) -> Outcome:
         rows = ml.metrics(ctx, "val")
         under = ml.model_under_check(ctx)
-        threshold = ctx.settings.min_scale_ratio
+        threshold, ceiling = ctx.settings.min_scale_ratio, ctx.settings.max_scale_ratio
+        model_units = training_target_std(under.dataset, "val")
         horizons = []
         collapsed = []
+        spread_out = []
         for row in rows:
             label = ml.horizon_label(row["horizon"])
+            pred_std = ml.clean(row.get("pred_std"))
+            target_std = model_units.get(label)
+            ratio = pred_std / target_std if pred_std is not None and target_std else None
             entry = {
                 "horizon": label,
-                "pred_std": ml.clean(row.get("pred_std")),
+                "pred_std": pred_std,
+                "target_std_model_units": target_std,
+                "model_scale_ratio": ratio,
                 "scale_ratio": ml.clean(row.get("scale_ratio")),
                 "constant_day_share": ml.clean(row.get("constant_day_share")),
                 "n_days": ml.clean(row.get("n_days")),
             }
             horizons.append(entry)
-            ratio = entry["scale_ratio"]
             constant = entry["constant_day_share"] or 0.0
             if ratio is None or ratio < threshold or constant > MAX_CONSTANT_DAY_SHARE:
                 collapsed.append(label)
-        details: dict[str, Any] = {"model": under.label, "min_scale_ratio": threshold, "horizons": horizons}
+            elif ratio > ceiling:
+                spread_out.append(f"{label} {ratio:.2f}")
+        details: dict[str, Any] = {
+            "model": under.label,
+            "min_scale_ratio": threshold,
+            "max_scale_ratio": ceiling,
+            "horizons": horizons,
+        }
+        if spread_out and not collapsed:
+            return Outcome(
+                Status.FAIL,
+                f"predictions are over-dispersed at {', '.join(spread_out)} (std of the prediction / std of "
+                f"the z-scored target it is trained on, above max_scale_ratio {ceiling})",
+                details,
+                ml.train_command(ctx),
+            )
         if not collapsed:
-            worst = min(horizons, key=lambda e: e["scale_ratio"] or 0.0)
+            worst = min(horizons, key=lambda e: e["model_scale_ratio"] or 0.0)
             return Outcome.passed(
-                f"spread kept at every horizon (lowest scale ratio {worst['scale_ratio']:.3f} at "
-                f"{worst['horizon']} ≥ {threshold})",
+                f"spread kept at every horizon: prediction std / target std in the model's units between "
+                f"{worst['model_scale_ratio']:.3f} ({worst['horizon']}) and "
+                f"{max(e['model_scale_ratio'] for e in horizons):.3f}, within [{threshold}, {ceiling}]",
                 **details,
             )
         stage_text = ""
@@ -138,9 +202,14 @@ class HC021(Check):
             details,
             ml.with_checkpoint(
                 ctx,
-                f"python -m atft diagnose --checkpoint CKPT --market {ml.market(ctx)} --split val --plot diagnostics.png",
+                f"python -m atft diagnose --checkpoint CKPT --market {ml.market(ctx)} --split val --plot {ml.QUICK_RUN_DIR}/diagnostics.png",
             ),
         )
+
+
+def model_name(under: ml.ModelUnderCheck) -> str:
+    """The model as configured (its label up to " after"): ATFT, then GAT and FAN only when switched on."""
+    return under.label.split(" after ")[0]
 
 
 class HC022(Check):
@@ -163,7 +232,7 @@ class HC022(Check):
         path = ml.plot_path(ctx)
         if path is not None and hasattr(report, "plot"):
             path.parent.mkdir(parents=True, exist_ok=True)
-            report.plot(path)
+            report.plot(path, model_name=model_name(ml.model_under_check(ctx)))
             details["plot"] = ctx.rel(path)
         if report.collapse_stage:
             return Outcome(
@@ -173,7 +242,7 @@ class HC022(Check):
                 details,
                 ml.with_checkpoint(
                     ctx,
-                    f"python -m atft diagnose --checkpoint CKPT --market {ml.market(ctx)} --split val --plot diagnostics.png",
+                    f"python -m atft diagnose --checkpoint CKPT --market {ml.market(ctx)} --split val --plot {ml.QUICK_RUN_DIR}/diagnostics.png",
                 ),
             )
         return Outcome.passed(f"no stage collapses ({len(rows)} stages measured)", **details)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, CheckResult, Outcome, Severity, SkipCheck, Status
+from health_checks.core import Check, CheckResult, NotApplicable, Outcome, Severity, SkipCheck, Status
 from health_checks.registry import CODE_PATTERN, all_checks, select
 from health_checks.runner import exit_code, run_checks
 from health_checks.settings import HealthSettings, load_settings
@@ -43,13 +43,32 @@ class HC903(Check):
 
 
 class HC904(Check):
-    """Needs HC903 (skipped: does not block)."""
+    """Needs HC903 (a check that could not run: it fails and blocks)."""
 
     name = "needs-903"
     requires = ("HC903",)
 
     def check(self, ctx: CheckContext) -> Outcome:
         return Outcome(Status.WARN, "careful")
+
+
+class HC906(Check):
+    """Not about this tree."""
+
+    name = "not-applicable"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        raise NotApplicable("no atft here")
+
+
+class HC907(Check):
+    """Needs HC906 (not applicable: does not block)."""
+
+    name = "needs-906"
+    requires = ("HC906",)
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        return Outcome.passed("ran")
 
 
 class HC905(Check):
@@ -109,10 +128,26 @@ def test_unselected_prerequisite_does_not_block(ctx: CheckContext) -> None:
     assert result.status == Status.PASS
 
 
-def test_skipped_prerequisite_does_not_block_and_skipcheck_is_a_skip(ctx: CheckContext) -> None:
+def test_a_check_that_cannot_run_fails_naming_why_and_blocks(ctx: CheckContext) -> None:
     results = {r.code: r for r in run_checks([HC903, HC904], ctx, progress=False)}
-    assert results["HC903"].status == Status.SKIP and results["HC903"].message == "no data"
+    assert results["HC903"].status == Status.FAIL
+    assert "could not run: no data" in results["HC903"].message
+    assert "disable" in results["HC903"].message, "the message says how to switch it off"
+    assert results["HC904"].status == Status.SKIP and "HC903" in results["HC904"].message
+    assert exit_code(list(results.values())) == 2
+
+
+def test_a_disabled_check_is_skipped_not_run(ctx: CheckContext) -> None:
+    ctx.settings = dataclasses.replace(ctx.settings, disable=("skips",))
+    results = {r.code: r for r in run_checks([HC903, HC904], ctx, progress=False)}
+    assert results["HC903"].status == Status.SKIP and "disable" in results["HC903"].message
     assert results["HC904"].status == Status.WARN
+
+
+def test_not_applicable_is_a_skip_that_does_not_block(ctx: CheckContext) -> None:
+    results = {r.code: r for r in run_checks([HC906, HC907], ctx, progress=False)}
+    assert results["HC906"].status == Status.SKIP and results["HC906"].details["not_applicable"]
+    assert results["HC907"].status == Status.PASS
 
 
 def test_a_crashing_check_fails_with_the_error_and_where(ctx: CheckContext) -> None:

@@ -1,0 +1,82 @@
+"""Unit cases of the runtime checks that a fixture tree cannot plant cheaply: a zero-row artifact, the
+environment reads the static scan recognises, the report files HC005 leaves alone."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from health_checks.checks.datacontract import HC050, _env_name
+from health_checks.checks.hygiene import own_report
+from health_checks.context import CheckContext
+from health_checks.core import Status
+from health_checks.probe import Probe
+from health_checks.settings import HealthSettings
+
+
+def tiny_probe(artifact: pd.DataFrame) -> Probe:
+    model = torch.nn.Linear(3, 1)
+    batch = (torch.randn(4, 3), {"y": torch.randn(4)})
+    return Probe(
+        label="linear",
+        model=model,
+        train_batches=[batch],
+        val_batches=[batch],
+        forward=lambda m, b: m(b[0]).squeeze(-1),
+        predictions=lambda out: {"y": out},
+        loss=lambda out, b: torch.nn.functional.mse_loss(out, b[1]["y"]),
+        targets=lambda b: b[1],
+        optimizer=lambda params: torch.optim.SGD(params, lr=0.1),
+        artifact=artifact,
+    )
+
+
+def context_with(tmp_path: Path, probe: Probe, previous: dict | None = None) -> CheckContext:
+    ctx = CheckContext(root=tmp_path, settings=HealthSettings(probe="x:y"), previous=previous)
+    ctx.memo("probe", lambda: probe)
+    return ctx
+
+
+def test_a_zero_row_artifact_fails(tmp_path: Path) -> None:
+    outcome = HC050().check(context_with(tmp_path, tiny_probe(pd.DataFrame({"a": [], "b": []}))))
+    assert outcome.status == Status.FAIL and "0 rows" in outcome.message
+
+
+def test_a_null_share_rise_since_the_previous_report_warns(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1.0, None, None, 4.0], "b": [1.0, 2.0, 3.0, 4.0]})
+    ctx = context_with(tmp_path, tiny_probe(frame), previous={"null_shares": {"a": 0.1, "b": 0.0}})
+    outcome = HC050().check(ctx)
+    assert outcome.status == Status.WARN
+    assert "a 10.0% → 50.0%" in outcome.message
+    assert outcome.details["rises"] == {"a": {"before": 0.1, "now": 0.5}}
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ('os.getenv("A_B")', "A_B"),
+        ('os.environ.get("A_B", "0")', "A_B"),
+        ('os.environ["A_B"]', "A_B"),
+        ('environ["A_B"]', "A_B"),
+        ('"A_B" in os.environ', "A_B"),
+        ('getenv("A_B")', "A_B"),
+        ('config.get("A_B")', None),
+        ("os.getenv(name)", None),
+    ],
+)
+def test_the_static_scan_recognises_environment_reads(source: str, name: str | None) -> None:
+    node = ast.parse(source, mode="eval").body
+    assert _env_name(node) == name
+
+
+def test_hygiene_leaves_the_tools_own_reports_alone(tmp_path: Path) -> None:
+    ctx = CheckContext(root=tmp_path, settings=HealthSettings())
+    assert own_report(ctx, "docs/improvements/2026-12-01.md")
+    assert own_report(ctx, "docs/improvements/2026-12-01-diagnostics.png")
+    assert own_report(ctx, "_logs/health-checks/health-check-20261201-101010.json")
+    assert not own_report(ctx, "docs/improvements/notes.md")
+    assert not own_report(ctx, "docs/health_checks.md")
