@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
@@ -381,8 +382,11 @@ def _resolve_relative(module: str, is_package: bool, level: int, name: str | Non
 class _Summarizer:
     """Builds one `ModuleInfo` from an `ast` tree."""
 
-    def __init__(self, tree: ast.Module, name: str, path: str, is_package: bool) -> None:
+    def __init__(
+        self, tree: ast.Module, name: str, path: str, is_package: bool, source: str | None = None
+    ) -> None:
         self.tree = tree
+        self.source = source
         self.info = ModuleInfo(name=name, path=path, is_package=is_package)
         self.rebindable: set[str] = set()
         self.counts: dict[str, int] = {}
@@ -425,7 +429,8 @@ class _Summarizer:
                 if conditional:
                     self.rebindable.add(stmt.name)
                     continue
-                func = _function_info(stmt, drop_first=False, kind="function")
+                may_yield = self.source is None or "yield" in self.source
+                func = _function_info(stmt, drop_first=False, kind="function", may_yield=may_yield)
                 if func.decorated:
                     self.rebindable.add(stmt.name)
                 if stmt.name == "__getattr__":
@@ -545,9 +550,17 @@ class _Summarizer:
         self.info.imports.setdefault(binding.local, []).append(binding)
 
     def _scan_everything(self) -> None:
-        """One walk over the whole tree for what can rebind a module name from anywhere."""
+        """What can rebind a module name from anywhere: statements at any depth, and the few calls that can.
+
+        Expressions are walked only where the text mentions one of those calls (`setattr`, `patch`,
+        `globals`, `vars`): a full `ast.walk` costs ten times the parse.
+        """
         imported_modules = {local for local, b in self.info.imports.items() if b}
-        for node in ast.walk(self.tree):
+        if self.source is None or _REBINDING_CALLS.search(self.source):
+            nodes: Iterable[ast.AST] = ast.walk(self.tree)
+        else:
+            nodes = _all_statements(self.tree)
+        for node in nodes:
             if isinstance(node, ast.Global):
                 self.rebindable.update(node.names)
             elif isinstance(node, ast.Delete):
@@ -605,6 +618,23 @@ class _Summarizer:
                 second = node.args[1]
                 if owner_name and isinstance(second, ast.Constant) and isinstance(second.value, str):
                     self.info.external_rebinds.append((self._qualify(owner_name), second.value))
+
+
+_REBINDING_CALLS = re.compile(r"\b(?:setattr|patch|globals|vars|object)\s*\(")
+
+
+def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement at any depth (function and class bodies included), without walking expressions."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        for attr in ("body", "orelse", "finalbody"):
+            child = getattr(stmt, attr, None)
+            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                stack.extend(child)
+        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+            stack.extend(sub.body)
 
 
 def _unpack(target: ast.expr) -> Iterator[ast.expr]:
@@ -665,7 +695,7 @@ def _annotated_no_return(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 def _function_info(
-    func: ast.FunctionDef | ast.AsyncFunctionDef, *, drop_first: bool, kind: str
+    func: ast.FunctionDef | ast.AsyncFunctionDef, *, drop_first: bool, kind: str, may_yield: bool = True
 ) -> FunctionInfo:
     return FunctionInfo(
         name=func.name,
@@ -673,7 +703,7 @@ def _function_info(
         signature=signature_from_ast(func.name, func.args, drop_first=drop_first),
         decorated=bool(func.decorator_list),
         is_async=isinstance(func, ast.AsyncFunctionDef),
-        is_generator=_contains_yield(func),
+        is_generator=may_yield and _contains_yield(func),
         annotated_no_return=_annotated_no_return(func),
         kind=kind,
     )
@@ -752,9 +782,11 @@ def _init_attributes(init: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
     return {attr: callees[0] for attr, callees in found.items() if len(callees) == 1 and callees[0]}
 
 
-def summarize(tree: ast.Module, name: str, path: str, *, is_package: bool = False) -> ModuleInfo:
+def summarize(
+    tree: ast.Module, name: str, path: str, *, is_package: bool = False, source: str | None = None
+) -> ModuleInfo:
     """The `ModuleInfo` of one parsed module, with the never-returning functions of the module inferred."""
-    info = _Summarizer(tree, name, path, is_package).run()
+    info = _Summarizer(tree, name, path, is_package, source).run()
     infer_never_returning(tree, info, lambda _callee: False)
     return info
 
@@ -946,6 +978,9 @@ class ProjectIndex:
             if alias not in self.modules and canonical in self.modules:
                 self.modules[alias] = self.modules[canonical]
         self._rebound: set[str] | None = None
+        self._digests: dict[int, str] = {}
+        self._digests_text: dict[str, str] = {}
+        self._dependencies: dict[int, frozenset[str]] = {}
 
     def add(self, info: ModuleInfo, *aliases: str) -> None:
         """Register a module summary under its name (and any alias names)."""
@@ -954,6 +989,9 @@ class ProjectIndex:
             self.modules.setdefault(alias, info)
         self.by_path[info.path] = info
         self._rebound = None
+        self._digests = {}
+        self._digests_text = {}
+        self._dependencies = {}
 
     def module_for_path(self, path: str) -> ModuleInfo | None:
         """The summary of the file at `path` (as the run names it)."""
@@ -1154,6 +1192,13 @@ class ProjectIndex:
 
     def dependencies(self, info: ModuleInfo) -> set[str]:
         """Canonical names of every project module `info` depends on, transitively (itself excluded)."""
+        memo = self._dependencies.get(id(info))
+        if memo is None:
+            memo = frozenset(self._dependencies_of(info))
+            self._dependencies[id(info)] = memo
+        return set(memo)
+
+    def _dependencies_of(self, info: ModuleInfo) -> set[str]:
         seen: set[str] = set()
         stack = [info]
         while stack:
@@ -1182,8 +1227,12 @@ class ProjectIndex:
 
     def summary_digest(self, info: ModuleInfo) -> str:
         """A hash of one module's summary."""
-        text = json.dumps(info.to_dict(), sort_keys=True)
-        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+        digest = self._digests.get(id(info))
+        if digest is None:
+            text = json.dumps(info.to_dict(), sort_keys=True)
+            digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+            self._digests[id(info)] = digest
+        return digest
 
     def context_digest(self, info: ModuleInfo) -> str:
         """A hash of the summaries of everything `info` depends on: part of its result-cache key."""
@@ -1191,8 +1240,9 @@ class ProjectIndex:
         for name in sorted(self.dependencies(info)):
             digest.update(name.encode())
             digest.update(self.summary_digest(self.modules[name]).encode())
-        rebound = sorted(self.externally_rebound())
-        digest.update("\n".join(rebound).encode())
+        if "rebound" not in self._digests_text:
+            self._digests_text["rebound"] = "\n".join(sorted(self.externally_rebound()))
+        digest.update(self._digests_text["rebound"].encode())
         return digest.hexdigest()
 
 
@@ -1265,7 +1315,7 @@ def build_index(
             except (SyntaxError, ValueError):
                 continue
             trees[display] = tree
-            info = _Summarizer(tree, name, display, path.name == "__init__.py").run()
+            info = _Summarizer(tree, name, display, path.name == "__init__.py", text).run()
             infer_never_returning(tree, info, lambda _qualified: False)  # local only: safe to cache
             if cache is not None:
                 cache.put(key, info.to_dict())
@@ -1309,9 +1359,11 @@ def _infer_across(index: ProjectIndex, trees: dict[str, ast.Module]) -> None:
                 changed = True
 
 
-def single_module_index(tree: ast.Module, path: str, name: str = "__main__") -> ProjectIndex:
+def single_module_index(
+    tree: ast.Module, path: str, name: str = "__main__", source: str | None = None
+) -> ProjectIndex:
     """The index of one text analysed on its own (no project around it)."""
-    info = _Summarizer(tree, name, path, False).run()
+    info = _Summarizer(tree, name, path, False, source).run()
     index = ProjectIndex([info])
     infer_never_returning(tree, info, index.never_returns)
     return index

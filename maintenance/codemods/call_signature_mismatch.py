@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import Assignment, PositionProvider, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import (
+    Assignment,
+    ClassScope,
+    FunctionScope,
+    GlobalScope,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from maintenance.codemods.base import (
     Codemod,
     FileContext,
     Invalid,
+    dotted_name,
     import_aliases,
     resolve_dotted,
     statements,
 )
-from maintenance.index import Signature, signature_from_ast
+from maintenance.index import (
+    SAME_MODULE_METHODS,
+    SIGNATURE_KEEPING_WRAPPERS,
+    ClassInfo,
+    FunctionInfo,
+    ProjectIndex,
+    Signature,
+    signature_from_ast,
+)
 
 NN_MODULE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
 
@@ -92,7 +110,7 @@ class CallSignatureMismatch(Codemod):
     CODE: ClassVar[str] = "MNT004"
     NAME: ClassVar[str] = "CallSignatureMismatch"
     FIX_SAFETY = "none"
-    TRIGGERS: ClassVar[tuple[str, ...]] = ("def ",)
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
 
     INVALID = (
@@ -140,6 +158,15 @@ class CallSignatureMismatch(Codemod):
         """Some call to a module-level name that, under some reading, does not bind (by name, no scopes)."""
         candidates = _AstCandidates(tree, source)
         return candidates.any_mismatch()
+
+    @classmethod
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
+        """`ast_may_match`, or the same by-name check for callees the project index resolves."""
+        if cls.ast_may_match(tree, source):
+            return True
+        if context.index is None or context.module is None:
+            return False
+        return _ProjectCandidates(tree, context.index, context.module.name).any_mismatch()
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -194,9 +221,14 @@ class CallSignatureMismatch(Codemod):
         return None
 
     def _check(self, call: cst.Call) -> None:
-        if not isinstance(call.func, cst.Name) or any(arg.star for arg in call.args):
+        if any(arg.star for arg in call.args):
             return
-        signature = self._callee_signature(call.func)
+        if isinstance(call.func, cst.Name):
+            signature = self._callee_signature(call.func) or self._project_signature(call.func)
+        elif isinstance(call.func, cst.Attribute):
+            signature = self._self_attribute_signature(call.func)
+        else:
+            return
         if signature is None:
             return
         n_positional = sum(1 for arg in call.args if arg.keyword is None)
@@ -236,6 +268,106 @@ class CallSignatureMismatch(Codemod):
             return None
         return signature_from_cst(f"{cls.name.value}.{method_name}", method.params, drop_first=True)
 
+    # ---------------------------------------------------------------- across modules (the project index)
+
+    def _project_signature(self, func: cst.Name) -> Signature | None:
+        """The callee through the index: an imported project function or class, or an instance of one."""
+        index, module = self.context.index, self.context.module
+        scope = self.get_metadata(ScopeProvider, func, None)
+        if index is None or module is None or scope is None:
+            return None
+        assignments = list(scope[func.value])
+        if not assignments or not all(isinstance(a, Assignment) for a in assignments):
+            return None
+        if len(assignments) == 1 and isinstance(assignments[0].node, cst.Import | cst.ImportFrom):
+            if scope is not self.get_metadata(ScopeProvider, self.module, None) and not isinstance(
+                scope, GlobalScope
+            ):
+                return None  # a function-local import: the module summary does not hold it
+            return _callable_signature(index, index.resolve(module.name, func.value), func.value)
+        cls = self._same_class(assignments, 0)
+        return _instance_signature(index, cls) if cls is not None else None
+
+    def _same_class(self, assignments: list[Assignment], depth: int) -> ClassInfo | None:
+        """The project class every one of these bindings makes an instance of, else `None` (never guess)."""
+        found: set[str] = set()
+        result = None
+        for assignment in assignments:
+            node = assignment.node
+            if node in self.assign_values:
+                cls = self._instance_class(self.assign_values[node], depth + 1)
+            elif node in self.annotations:
+                cls = self._project_class(self.annotations[node])
+            else:
+                return None
+            if cls is None:
+                return None
+            found.add(cls.qualname)
+            result = cls
+        return result if len(found) == 1 else None
+
+    def _project_class(self, expr: cst.BaseExpression) -> ClassInfo | None:
+        index, module = self.context.index, self.context.module
+        name = _dotted(expr)
+        if index is None or module is None or name is None:
+            return None
+        symbol = index.resolve_in(module.name, name)
+        return symbol if isinstance(symbol, ClassInfo) else None
+
+    def _instance_class(self, expr: cst.BaseExpression, depth: int) -> ClassInfo | None:
+        """The project class `expr` makes an instance of: `Cls(...)`, `.to(...)`/`.eval()` chains, wrappers."""
+        index, module = self.context.index, self.context.module
+        if index is None or module is None or depth > 10:
+            return None
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            if isinstance(func, cst.Attribute) and func.attr.value in SAME_MODULE_METHODS:
+                return self._instance_class(func.value, depth + 1)
+            name = _dotted(func)
+            if name is None:
+                return None
+            if index.qualified_name_in(module.name, name) in SIGNATURE_KEEPING_WRAPPERS:
+                first = expr.args[0] if expr.args else None
+                if first is None or first.keyword is not None or first.star:
+                    return None
+                return self._instance_class(first.value, depth + 1)
+            return self._project_class(func)
+        if isinstance(expr, cst.Name):
+            scope = self.get_metadata(ScopeProvider, expr, None)
+            if scope is None:
+                return None
+            assignments = list(scope[expr.value])
+            if not assignments or not all(isinstance(a, Assignment) for a in assignments):
+                return None
+            return self._same_class(assignments, depth + 1)
+        return None
+
+    def _self_attribute_signature(self, func: cst.Attribute) -> Signature | None:
+        """`self.model(...)` where `__init__` did `self.model = Model(...)` (once)."""
+        index, module = self.context.index, self.context.module
+        if index is None or module is None or not isinstance(func.value, cst.Name):
+            return None
+        scope = self.get_metadata(ScopeProvider, func.value, None)
+        if not isinstance(scope, FunctionScope) or not isinstance(scope.parent, ClassScope):
+            return None
+        method = scope.node
+        if not isinstance(method, cst.FunctionDef) or method.decorators:
+            return None
+        params = method.params.posonly_params or method.params.params
+        if not params or params[0].name.value != func.value.value:
+            return None
+        owner = scope.parent.node
+        if not isinstance(owner, cst.ClassDef):
+            return None
+        info = module.classes.get(owner.name.value)
+        if info is None or self.classes.get(owner.name.value) is not owner:
+            return None
+        callee = info.instance_attributes.get(func.attr.value)
+        if callee is None:
+            return None
+        symbol = index.resolve_qualified(callee)
+        return _instance_signature(index, symbol) if isinstance(symbol, ClassInfo) else None
+
     def _bases(self, cls: cst.ClassDef) -> list[cst.ClassDef] | None:
         """Local base classes, or `None` when a base is not a class of this module."""
         local = []
@@ -274,6 +406,45 @@ class CallSignatureMismatch(Codemod):
         return bool(cls.decorators) or any(arg.keyword is not None for arg in cls.bases)
 
 
+def _callable_signature(index: ProjectIndex, symbol: object, name: str) -> Signature | None:
+    """The signature a call of a project function or class (its `__init__`) must bind to."""
+    if isinstance(symbol, FunctionInfo):
+        if symbol.decorated or symbol.kind != "function":
+            return None
+        return symbol.signature
+    if isinstance(symbol, ClassInfo):
+        if symbol.decorators or symbol.keyword_bases:
+            return None
+        init = index.method(symbol, "__init__")
+        if init is None:
+            return None
+        return _renamed(init.signature, f"{name}.__init__")
+    return None
+
+
+def _instance_signature(index: ProjectIndex, cls: ClassInfo) -> Signature | None:
+    """What calling an instance binds to: `forward` for an `nn.Module`, else `__call__`."""
+    method_name = "forward" if index.is_nn_module(cls) else "__call__"
+    method = index.method(cls, method_name)
+    if method is None or method.kind != "method":
+        return None
+    return _renamed(method.signature, f"{cls.name}.{method_name}")
+
+
+def _renamed(signature: Signature, name: str) -> Signature:
+    return dataclasses.replace(signature, text=f"`{name}{signature.text[signature.text.index('(') :]}")
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a libcst Name/Attribute chain, else `None`."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        owner = _dotted(node.value)
+        return f"{owner}.{node.attr.value}" if owner else None
+    return None
+
+
 def _calls(module: cst.Module) -> list[cst.Call]:
     collector = _CallCollector()
     module.visit(collector)
@@ -285,7 +456,9 @@ class _CallCollector(cst.CSTVisitor):
         self.calls: list[cst.Call] = []
 
     def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Name):
+        if isinstance(node.func, cst.Name) or (
+            isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
+        ):
             self.calls.append(node)
 
 
@@ -380,5 +553,95 @@ class _AstCandidates:
                 cache[name] = self._signatures(name)
             keywords = [k.arg for k in node.keywords if k.arg is not None]
             if any(sig.bind(len(node.args), keywords) is not None for sig in cache[name]):
+                return True
+        return False
+
+
+class _ProjectCandidates:
+    """The by-name superset of the cross-module check, on `ast`: callees resolved through the index."""
+
+    def __init__(self, tree: ast.Module, index: ProjectIndex, module: str) -> None:
+        self.tree = tree
+        self.index = index
+        self.module = module
+        self.signatures: dict[str, list[Signature]] = {}
+        self.attribute_signatures: dict[str, list[Signature]] = {}
+        info = index.modules[module]
+        for local in info.imports:
+            sig = _callable_signature(index, index.resolve(module, local), local)
+            if sig is not None:
+                self.signatures.setdefault(local, []).append(sig)
+        for cls in info.classes.values():
+            for attr, callee in cls.instance_attributes.items():
+                symbol = index.resolve_qualified(callee)
+                sig = _instance_signature(index, symbol) if isinstance(symbol, ClassInfo) else None
+                if sig is not None:
+                    self.attribute_signatures.setdefault(attr, []).append(sig)
+        if not (info.imports or info.classes):
+            return
+        instances: dict[str, ClassInfo] = {}
+        for _ in range(2):  # a second pass follows `m = model.to(dev)` written before `model` is known
+            for node in statements(tree):
+                target, cls = None, None
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target, cls = node.targets[0], self._instance(node.value, instances, 0)
+                elif isinstance(node, ast.AnnAssign):
+                    target, cls = node.target, self._class(node.annotation)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    a = node.args
+                    for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
+                        found = self._class(arg.annotation) if arg.annotation is not None else None
+                        if found is not None:
+                            instances[arg.arg] = found
+                    continue
+                if isinstance(target, ast.Name) and cls is not None:
+                    instances[target.id] = cls
+        for name, cls in instances.items():
+            sig = _instance_signature(index, cls)
+            if sig is not None:
+                self.signatures.setdefault(name, []).append(sig)
+
+    def _class(self, expr: ast.expr) -> ClassInfo | None:
+        name = dotted_name(expr)
+        symbol = self.index.resolve_in(self.module, name) if name else None
+        return symbol if isinstance(symbol, ClassInfo) else None
+
+    def _instance(self, expr: ast.expr, instances: dict[str, ClassInfo], depth: int) -> ClassInfo | None:
+        if depth > 10:
+            return None
+        if isinstance(expr, ast.Name):
+            return instances.get(expr.id)
+        if not isinstance(expr, ast.Call):
+            return None
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr in SAME_MODULE_METHODS:
+            return self._instance(func.value, instances, depth + 1)
+        name = dotted_name(func)
+        if name is None:
+            return None
+        if self.index.qualified_name_in(self.module, name) in SIGNATURE_KEEPING_WRAPPERS:
+            return self._instance(expr.args[0], instances, depth + 1) if expr.args else None
+        return self._class(func)
+
+    def any_mismatch(self) -> bool:
+        if not (self.signatures or self.attribute_signatures):
+            return False
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name):
+                sigs = self.signatures.get(node.func.id, [])
+            elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+                sigs = self.attribute_signatures.get(node.func.attr, [])
+            else:
+                continue
+            if (
+                not sigs
+                or any(isinstance(a, ast.Starred) for a in node.args)
+                or any(k.arg is None for k in node.keywords)
+            ):
+                continue
+            keywords = [k.arg for k in node.keywords if k.arg is not None]
+            if any(sig.bind(len(node.args), keywords) is not None for sig in sigs):
                 return True
         return False

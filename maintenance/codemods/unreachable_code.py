@@ -203,6 +203,23 @@ def _must_keep(stmt: ast.stmt) -> bool:
 
 # ----------------------------------------------------------------------------------------------- analysis
 
+
+def _nested_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Statements inside function and class bodies (at any depth)."""
+    stack: list[tuple[ast.stmt, bool]] = [(stmt, False) for stmt in tree.body]
+    while stack:
+        stmt, nested = stack.pop()
+        if nested:
+            yield stmt
+        inner = nested or isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        for attr in ("body", "orelse", "finalbody"):
+            child = getattr(stmt, attr, None)
+            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                stack.extend((c, inner) for c in child)
+        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+            stack.extend((c, inner) for c in sub.body)
+
+
 _COMPOUND_NAMES = {ast.AsyncFor: "for", ast.AsyncWith: "with"}
 
 
@@ -216,8 +233,12 @@ class _Scope:
         self.imports: dict[str, list[str]] = {}
         self.bound: set[str] = set()
         self.declared_global: set[str] = set()
-        if node is not None:
-            self._collect(node)
+        self._collected = node is None
+
+    def _ensure(self) -> None:
+        if not self._collected:
+            self._collected = True
+            self._collect(self.node)  # type: ignore[arg-type]
 
     def _collect(self, owner: ast.AST) -> None:
         if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
@@ -266,8 +287,12 @@ class _Scope:
         if name is None:
             return False
         head, _, rest = name.partition(".")
+        at_module = self.analysis.module_resolver(call)
+        if not at_module and head not in self.analysis.nested_imports:
+            return False  # only a local import could make it never-returning: skip collecting the scopes
         scope: _Scope | None = self
         while scope is not None and scope.node is not None:
+            scope._ensure()
             if head in scope.declared_global:
                 break
             if head in scope.imports:
@@ -282,7 +307,7 @@ class _Scope:
             # a function nested in a class does not see the class body's names
             while scope is not None and isinstance(scope.node, ast.ClassDef) and scope is not self:
                 scope = scope.parent
-        return self.analysis.module_resolver(call)
+        return at_module
 
 
 class _Analysis:
@@ -296,6 +321,13 @@ class _Analysis:
         self.module_resolver: Callable[[ast.Call], bool] = local_call_resolver(
             tree, module, index.never_returns
         )
+        # names that some import below module level binds (only those can shadow into never-returning)
+        self.nested_imports = {
+            alias.asname or alias.name.split(".")[0]
+            for stmt in _nested_statements(tree)
+            if isinstance(stmt, ast.Import | ast.ImportFrom)
+            for alias in stmt.names
+        }
 
     def dead_runs(self) -> Iterator[tuple[list[ast.stmt], int]]:
         """(block, index of the statement that never completes) for each block with statements after it."""
