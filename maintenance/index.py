@@ -36,7 +36,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,6 +391,7 @@ class _Summarizer:
         self.rebindable: set[str] = set()
         self.counts: dict[str, int] = {}
         self._aliases: dict[str, str] = {}
+        self._lines: list[str] | None = None
 
     def run(self) -> ModuleInfo:
         self._module_level(self.tree.body, conditional=False, type_checking=False)
@@ -419,6 +420,14 @@ class _Summarizer:
             return target + ("." + rest if rest else "")
         return name
 
+    def _may_yield(self, node: ast.stmt) -> bool:
+        """Whether the text of `node` mentions `yield` (a full walk is only needed then)."""
+        if self.source is None:
+            return True
+        if self._lines is None:
+            self._lines = self.source.splitlines()
+        return any("yield" in line for line in self._lines[node.lineno - 1 : node.end_lineno])
+
     def _bind(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 
@@ -429,8 +438,9 @@ class _Summarizer:
                 if conditional:
                     self.rebindable.add(stmt.name)
                     continue
-                may_yield = self.source is None or "yield" in self.source
-                func = _function_info(stmt, drop_first=False, kind="function", may_yield=may_yield)
+                func = _function_info(
+                    stmt, drop_first=False, kind="function", may_yield=self._may_yield(stmt)
+                )
                 if func.decorated:
                     self.rebindable.add(stmt.name)
                 if stmt.name == "__getattr__":
@@ -441,7 +451,7 @@ class _Summarizer:
                 if conditional:
                     self.rebindable.add(stmt.name)
                     continue
-                self.info.classes[stmt.name] = _class_info(stmt, self.info.name)
+                self.info.classes[stmt.name] = _class_info(stmt, self.info.name, self._may_yield)
             elif isinstance(stmt, ast.Import | ast.ImportFrom):
                 self._import(stmt, conditional=conditional, type_checking=type_checking)
             elif isinstance(stmt, ast.If):
@@ -556,11 +566,8 @@ class _Summarizer:
         `globals`, `vars`): a full `ast.walk` costs ten times the parse.
         """
         imported_modules = {local for local, b in self.info.imports.items() if b}
-        if self.source is None or _REBINDING_CALLS.search(self.source):
-            nodes: Iterable[ast.AST] = ast.walk(self.tree)
-        else:
-            nodes = _all_statements(self.tree)
-        for node in nodes:
+        look_at_calls = self.source is None or _REBINDING_CALLS.search(self.source) is not None
+        for node in _all_statements(self.tree):
             if isinstance(node, ast.Global):
                 self.rebindable.update(node.names)
             elif isinstance(node, ast.Delete):
@@ -571,8 +578,9 @@ class _Summarizer:
                 for target in targets:
                     for sub in _unpack(target):
                         self._attribute_rebind(sub, imported_modules)
-            elif isinstance(node, ast.Call):
-                self._call(node, imported_modules)
+            if look_at_calls:
+                for call in _statement_calls(node):
+                    self._call(call, imported_modules)
 
     def _attribute_rebind(self, target: ast.AST, imported: set[str]) -> None:
         if isinstance(target, ast.Attribute):
@@ -591,7 +599,7 @@ class _Summarizer:
     def _call(self, node: ast.Call, imported: set[str]) -> None:
         func = dotted(node.func) or ""
         last = func.rsplit(".", 1)[-1]
-        if func in {"globals", "vars"}:
+        if func == "globals" or (func == "vars" and not node.args):
             self.rebindable.add("*")  # the module namespace escapes: anything may be rebound
         elif last == "setattr" and node.args:
             owner = node.args[0]
@@ -621,6 +629,28 @@ class _Summarizer:
 
 
 _REBINDING_CALLS = re.compile(r"\b(?:setattr|patch|globals|vars|object)\s*\(")
+
+
+def _statement_calls(stmt: ast.stmt) -> Iterator[ast.Call]:
+    """The calls where a rebinding call is written: an expression statement, an assigned value, a `with`
+    item, a decorator, and the calls they are made on (`globals().update(...)`, `mock.patch.object(...)`)."""
+    roots: list[ast.expr] = []
+    if isinstance(stmt, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return) and stmt.value:
+        roots.append(stmt.value)
+    elif isinstance(stmt, ast.With | ast.AsyncWith):
+        roots.extend(item.context_expr for item in stmt.items)
+    elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        roots.extend(stmt.decorator_list)
+    while roots:
+        expr = roots.pop()
+        if isinstance(expr, ast.Call):
+            yield expr
+            roots.append(expr.func)
+            roots.extend(expr.args)
+        elif isinstance(expr, ast.Attribute):
+            roots.append(expr.value)
+        elif isinstance(expr, ast.Tuple | ast.List):
+            roots.extend(expr.elts)
 
 
 def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
@@ -709,7 +739,9 @@ def _function_info(
     )
 
 
-def _class_info(node: ast.ClassDef, module: str) -> ClassInfo:
+def _class_info(
+    node: ast.ClassDef, module: str, may_yield: Callable[[ast.stmt], bool] | None = None
+) -> ClassInfo:
     info = ClassInfo(name=node.name, line=node.lineno, module=module)
     info.bases = [dotted(b) for b in node.bases]
     info.keyword_bases = bool(node.keywords)
@@ -741,7 +773,9 @@ def _class_info(node: ast.ClassDef, module: str) -> ClassInfo:
                 kind, drop = "staticmethod", False
             elif names & {"classmethod"}:
                 kind = "classmethod"
-            method = _function_info(stmt, drop_first=drop, kind=kind)
+            method = _function_info(
+                stmt, drop_first=drop, kind=kind, may_yield=may_yield(stmt) if may_yield else True
+            )
             method.signature = signature_from_ast(f"{node.name}.{stmt.name}", stmt.args, drop_first=drop)
             # a method may be overridden by a subclass: it never returns only when annotated so
             method.never_returns = method.annotated_no_return and not method.decorated
@@ -1342,7 +1376,17 @@ def _infer_across(index: ProjectIndex, trees: dict[str, ast.Module]) -> None:
     Cached summaries keep the `never_returns` computed with the callee summaries of their run; the trees
     parsed in this run are re-inferred with the cross-module resolver until nothing changes.
     """
-    unique = list({id(m): m for m in index.modules.values()}.values())
+    unique = [
+        info
+        for info in {id(m): m for m in index.modules.values()}.values()
+        if info.path in trees
+        and info.functions
+        and any(
+            isinstance(index.resolve_qualified(b.target, optional=False), FunctionInfo | ModuleInfo)
+            for bindings in info.imports.values()
+            for b in bindings
+        )
+    ]
     changed = True
     rounds = 0
     while changed and rounds < 10:

@@ -28,9 +28,11 @@ class UnreachableCode(Codemod):
     ## What it does
     Finds statements that follow, in the same block, a `return`, `raise`, `continue`, `break`, a call to
     `sys.exit`/`os._exit`/`exit`/`quit` (aliases such as `import sys as _s` included), or a call to a
-    function of the same module that never returns: one annotated `NoReturn`/`Never`, or one whose every
+    function of the project that never returns: one annotated `NoReturn`/`Never`, or one whose every
     path ends in `sys.exit`, `raise` or another never-returning call (such as a `main()` that always
-    exits). A compound statement whose every branch leaves (an `if` whose both arms return) counts too.
+    exits), in the same module or imported from another (`from .cli_utils import die`, through the
+    project index). A compound statement whose every branch leaves (an `if` whose both arms return)
+    counts too. Decided on `ast`; libcst only parses the file to delete the statements.
 
     ## Why is this bad?
     Dead code misleads readers into thinking it runs, hides undefined names (the project we replace had
@@ -54,7 +56,13 @@ class UnreachableCode(Codemod):
 
     ## Fix safety
     Safe: the deleted statements cannot run. Code is deleted, never commented out or parked in a string;
-    git remembers it. Reachable code is never touched: a branch where only one arm exits, code after a
+    git remembers it. A function counts as never-returning only if nothing can rebind its name: no
+    `global` rebinding anywhere in its module, no second assignment, `del`, decorator, import of the same
+    name, `setattr` on the module, `globals()`/`vars()`, module `__getattr__` or star import, and no
+    module of the run assigning `mod.name = ...` or patching it (`mock.patch("pkg.mod.name")`,
+    `monkeypatch.setattr`); a call resolves only where the name is not shadowed by a local binding of
+    the calling function. Methods are never inferred (a subclass may override them). Reachable code is
+    never touched: a branch where only one arm exits, code after a
     `try` whose handler catches, loops with `break`, functions that can return, decorated functions and
     generators are all treated as possibly returning, and a `with` block always as possibly completing
     (its context manager may swallow an exception, as `contextlib.suppress` does). Dead statements that contain `yield`, `global` or
