@@ -37,7 +37,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +119,15 @@ class Signature:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the index cache)."""
-        data = asdict(self)
-        data["required"] = sorted(self.required)
-        return data
+        return {
+            "text": self.text,
+            "positional": list(self.positional),
+            "positional_only": self.positional_only,
+            "required": sorted(self.required),
+            "keyword_only": list(self.keyword_only),
+            "varargs": self.varargs,
+            "varkw": self.varkw,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
@@ -193,7 +199,7 @@ class FunctionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the index cache)."""
-        data = asdict(self)
+        data = {f: getattr(self, f) for f in _FUNCTION_FIELDS}
         data["signature"] = self.signature.to_dict()
         return data
 
@@ -236,7 +242,11 @@ class ClassInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the index cache)."""
-        data = asdict(self)
+        data = {f: getattr(self, f) for f in _CLASS_FIELDS}
+        data["bases"] = list(self.bases)
+        data["decorators"] = list(self.decorators)
+        data["duplicate_methods"] = list(self.duplicate_methods)
+        data["instance_attributes"] = dict(self.instance_attributes)
         data["methods"] = {k: v.to_dict() for k, v in self.methods.items()}
         return data
 
@@ -295,7 +305,9 @@ class ModuleInfo:
             "is_package": self.is_package,
             "classes": {k: v.to_dict() for k, v in self.classes.items()},
             "functions": {k: v.to_dict() for k, v in self.functions.items()},
-            "imports": {k: [asdict(b) for b in v] for k, v in self.imports.items()},
+            "imports": {
+                k: [{f: getattr(b, f) for f in _IMPORT_FIELDS} for b in v] for k, v in self.imports.items()
+            },
             "rebindable": self.rebindable,
             "binding_counts": self.binding_counts,
             "external_rebinds": [list(x) for x in self.external_rebinds],
@@ -338,6 +350,11 @@ class ModuleInfo:
         if self.binding_counts.get(local, 0) != len(bindings) or local in self.rebindable:
             return None
         return next(iter(targets))
+
+
+_FUNCTION_FIELDS = tuple(f.name for f in fields(FunctionInfo))
+_CLASS_FIELDS = tuple(f.name for f in fields(ClassInfo))
+_IMPORT_FIELDS = tuple(f.name for f in fields(ImportBinding))
 
 
 # ------------------------------------------------------------------------------------------ the ast pass
@@ -466,7 +483,7 @@ class _Summarizer:
                     if handler.name:
                         self._bind(handler.name)
             elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While | ast.With | ast.AsyncWith):
-                for target in _stmt_targets(stmt):
+                for target in _stmt_targets(stmt, walrus=self.source is None or ":=" in self.source):
                     self._bind(target)
                 self._module_level(stmt.body, conditional=True, type_checking=type_checking)
                 self._module_level(getattr(stmt, "orelse", []), conditional=True, type_checking=type_checking)
@@ -474,7 +491,7 @@ class _Summarizer:
                 for case in stmt.cases:
                     self._module_level(case.body, conditional=True, type_checking=type_checking)
             else:
-                for target in _stmt_targets(stmt):
+                for target in _stmt_targets(stmt, walrus=self.source is None or ":=" in self.source):
                     self._bind(target)
                 if isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
                     self._all_names(stmt)
@@ -678,7 +695,7 @@ def _unpack(target: ast.expr) -> Iterator[ast.expr]:
         yield target
 
 
-def _stmt_targets(stmt: ast.stmt) -> Iterator[str]:
+def _stmt_targets(stmt: ast.stmt, *, walrus: bool = True) -> Iterator[str]:
     """Names a simple statement (or a loop/with header) binds at its own level."""
     targets: list[ast.expr] = []
     if isinstance(stmt, ast.Assign):
@@ -695,7 +712,7 @@ def _stmt_targets(stmt: ast.stmt) -> Iterator[str]:
         for node in ast.walk(target):
             if isinstance(node, ast.Name):
                 yield node.id
-    if isinstance(stmt, ast.Expr | ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Return):
+    if walrus and isinstance(stmt, ast.Expr | ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Return):
         value = stmt.value
         if value is not None:
             for node in ast.walk(value):
@@ -797,7 +814,7 @@ def _init_attributes(init: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
         return {}
     me = init.args.args[0].arg
     found: dict[str, list[str | None]] = {}
-    for node in ast.walk(init):
+    for node in _all_statements(init):  # type: ignore[arg-type]
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -1015,6 +1032,7 @@ class ProjectIndex:
         self._digests: dict[int, str] = {}
         self._digests_text: dict[str, str] = {}
         self._dependencies: dict[int, frozenset[str]] = {}
+        self._imported: dict[int, frozenset[str]] = {}
 
     def add(self, info: ModuleInfo, *aliases: str) -> None:
         """Register a module summary under its name (and any alias names)."""
@@ -1026,6 +1044,7 @@ class ProjectIndex:
         self._digests = {}
         self._digests_text = {}
         self._dependencies = {}
+        self._imported = {}
 
     def module_for_path(self, path: str) -> ModuleInfo | None:
         """The summary of the file at `path` (as the run names it)."""
@@ -1206,6 +1225,13 @@ class ProjectIndex:
 
     def imported_modules(self, info: ModuleInfo) -> set[str]:
         """Canonical names of the project modules `info` imports from (directly)."""
+        memo = self._imported.get(id(info))
+        if memo is None:
+            memo = frozenset(self._imported_modules(info))
+            self._imported[id(info)] = memo
+        return set(memo)
+
+    def _imported_modules(self, info: ModuleInfo) -> set[str]:
         out: set[str] = set()
         for bindings in info.imports.values():
             for binding in bindings:
@@ -1351,7 +1377,7 @@ def build_index(
             trees[display] = tree
             info = _Summarizer(tree, name, display, path.name == "__init__.py", text).run()
             infer_never_returning(tree, info, lambda _qualified: False)  # local only: safe to cache
-            if cache is not None:
+            if cache is not None and cache.file is not None:
                 cache.put(key, info.to_dict())
         index.add(info, *names[1:])
     # a cached module whose functions may call never-returning functions of other modules is re-parsed
