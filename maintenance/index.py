@@ -298,6 +298,8 @@ class ModuleInfo:
     all_names: list[str] | None = None
     # names imported in a `try` whose `except ImportError` handler only sets them to None
     optional_imports: list[str] = field(default_factory=list)
+    # the digest of the summary as cached (before cross-module inference); not part of `to_dict`
+    local_digest: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the index cache), without the name and path (a moved file stays cached)."""
@@ -1289,8 +1291,9 @@ class ProjectIndex:
         """A hash of one module's summary."""
         digest = self._digests.get(id(info))
         if digest is None:
-            text = json.dumps(info.to_dict(), sort_keys=True)
-            digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+            never = sorted(n for n, f in info.functions.items() if f.never_returns)
+            local = info.local_digest if info.local_digest is not None else _json_digest(info.to_dict())
+            digest = _json_digest([local, never])
             self._digests[id(info)] = digest
         return digest
 
@@ -1328,6 +1331,17 @@ class IndexCache:
         """The cached summary of content `digest`, or `None`."""
         return self.entries.get(digest)
 
+    def get_cross(self, key: str) -> set[str] | None:
+        """The never-returning functions of a module for `key` (its and its dependencies' contents)."""
+        found = self.entries.get("cross:" + key)
+        return set(found) if found is not None else None  # type: ignore[arg-type]
+
+    def put_cross(self, key: str, names: list[str]) -> None:
+        """Remember the cross-module never-returning functions of a module."""
+        if self.entries.get("cross:" + key) != names:
+            self.entries["cross:" + key] = names  # type: ignore[assignment]
+            self.dirty = True
+
     def put(self, digest: str, data: dict[str, Any]) -> None:
         """Remember a summary."""
         self.entries[digest] = data
@@ -1359,15 +1373,18 @@ def build_index(
     index = ProjectIndex()
     trees: dict[str, ast.Module] = {}
     cached_texts: dict[str, str] = {}
+    keys: dict[str, str] = {}  # display path -> cache key (content digest, module name, package flag)
     for path, display, text, digest in sources:
         names = module_names(path, root)
         if not names:
             continue
         name = names[0]
         key = f"{digest}|{name}|{path.name == '__init__.py'}"
+        keys[display] = key
         data = cache.get(key) if cache is not None else None
         if data is not None:
             info = ModuleInfo.from_dict(name, display, data)
+            info.local_digest = data.get("digest")
             cached_texts[display] = text
         else:
             try:
@@ -1378,22 +1395,46 @@ def build_index(
             info = _Summarizer(tree, name, display, path.name == "__init__.py", text).run()
             infer_never_returning(tree, info, lambda _qualified: False)  # local only: safe to cache
             if cache is not None and cache.file is not None:
-                cache.put(key, info.to_dict())
+                data = info.to_dict()
+                data["digest"] = info.local_digest = _json_digest(data)
+                cache.put(key, data)
         index.add(info, *names[1:])
-    # a cached module whose functions may call never-returning functions of other modules is re-parsed
-    # (`ast.parse` is cheap), so the cross-module inference below always sees the current project
-    for display, text in cached_texts.items():
-        info = index.by_path[display]
-        if info.functions and any(
-            isinstance(index.resolve_qualified(b.target), FunctionInfo | ModuleInfo)
+    # cross-module never-returning inference: a module that imports project functions or modules is
+    # re-inferred, unless the cache holds its result for the same contents of it and all its dependencies
+    crossing = [
+        info
+        for info in {id(m): m for m in index.modules.values()}.values()
+        if info.functions
+        and any(
+            isinstance(index.resolve_qualified(b.target, optional=False), FunctionInfo | ModuleInfo)
             for bindings in info.imports.values()
             for b in bindings
-        ):
-            trees[display] = parse(text)
+        )
+    ]
+    cross_keys: dict[str, str] = {}
+    rebound = _json_digest(sorted(index.externally_rebound()))  # a patch anywhere changes the inference
+    for info in crossing:
+        deps = sorted(keys.get(index.modules[d].path, "") for d in index.dependencies(info))
+        cross_keys[info.path] = _json_digest([keys.get(info.path, ""), deps, rebound])
+        stored = cache.get_cross(cross_keys[info.path]) if cache is not None else None
+        if stored is not None and info.path not in trees:
+            for fname, func in info.functions.items():
+                func.never_returns = fname in stored
+        elif info.path not in trees:
+            trees[info.path] = parse(cached_texts[info.path])
     _infer_across(index, trees)
-    if cache is not None:
+    if cache is not None and cache.file is not None:
+        for info in crossing:
+            cache.put_cross(
+                cross_keys[info.path], sorted(n for n, f in info.functions.items() if f.never_returns)
+            )
         cache.save()
     return index
+
+
+def _json_digest(data: object) -> str:
+    text = json.dumps(data, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def _infer_across(index: ProjectIndex, trees: dict[str, ast.Module]) -> None:
