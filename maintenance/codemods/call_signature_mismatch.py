@@ -113,6 +113,8 @@ class CallSignatureMismatch(Codemod):
         "from torch import nn\n\n\nclass M(nn.Module):\n    def forward(self, x, y=None):\n        return x\n\n\n"
         "model = M()\nmodel(1, y=2)\nmodel = other()\n",
         "from dataclasses import dataclass\n\n\n@dataclass\nclass P:\n    x: int\n\n\nP(1)\n",
+        "from torch import nn\n\n\nclass M(nn.Module):\n    def __call__(self, *args):\n        return args\n\n"
+        "    def forward(self, batch):\n        return batch\n\n\nmodel = M()\nmodel(1, 2, 3, 4)\n",
         "class P:\n    def __init__(self, x):\n        self.x = x\n\n\nclass Q(P):\n    pass\n\n\nQ(1)\n",
     )
 
@@ -371,7 +373,10 @@ class _Checker:
             cls = self._local_class(binding.annotation, scope)
         if cls is None:
             return None
-        method_name = "forward" if self._is_nn_module(cls, scope) else "__call__"
+        overrides_call = any(
+            isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__call__" for s in cls.body
+        )
+        method_name = "forward" if self._is_nn_module(cls, scope) and not overrides_call else "__call__"
         method = self._method(cls, method_name)
         if method is None:
             return None
@@ -509,12 +514,25 @@ def _callable_signature(index: ProjectIndex, symbol: object, name: str) -> Signa
 
 
 def _instance_signature(index: ProjectIndex, cls: ClassInfo) -> Signature | None:
-    """What calling an instance binds to: `forward` for an `nn.Module`, else `__call__`."""
-    method_name = "forward" if index.is_nn_module(cls) else "__call__"
+    """What calling an instance binds to: `__call__` where a project class defines it, else `forward` for
+    an `nn.Module` (whose own `__call__` forwards to it), else `__call__`."""
+    method_name = (
+        "forward" if index.is_nn_module(cls) and not _defines(index, cls, "__call__") else "__call__"
+    )
     method = index.method(cls, method_name)
     if method is None or method.kind != "method":
         return None
     return _renamed(method.signature, f"{cls.name}.{method_name}")
+
+
+def _defines(index: ProjectIndex, cls: ClassInfo, name: str, depth: int = 0) -> bool:
+    """Whether `cls` or one of its project base classes defines `name`."""
+    if name in cls.methods:
+        return True
+    bases = index.base_classes(cls)
+    return depth < 30 and any(
+        isinstance(base, ClassInfo) and _defines(index, base, name, depth + 1) for base in bases or []
+    )
 
 
 def _renamed(signature: Signature, name: str) -> Signature:
