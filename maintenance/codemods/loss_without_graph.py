@@ -44,7 +44,7 @@ PASS_THROUGH = frozenset(
 NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 # a function whose name has one of these words only evaluates (nothing calls backward on what it returns)
 EVALUATION_WORDS = frozenset(
-    {"eval", "evaluate", "evaluation", "val", "valid", "validation", "test", "metric"}
+    {"eval", "evaluate", "evaluation", "val", "valid", "validation", "test", "metric", "reference"}
 )
 # a name with "loss" and one of these is a setting of the loss, not the loss (`loss_scale`, `loss_weight`)
 SETTING_WORDS = frozenset(
@@ -179,6 +179,10 @@ class LossWithoutGraph(Codemod):
         "import torch\n\n\nclass ClipLoss(torch.autograd.Function):\n    @staticmethod\n"
         "    def forward(ctx, x):\n        if x.numel() == 0:\n            return torch.tensor(0.0)\n        return x.clamp(0)\n",
         "import torch\n\n\ndef zero_loss(p):\n    return torch.tensor(0.0)\n",
+        "import torch\nfrom torch import nn\n\n\nclass Conv(nn.Module):\n    def attention_loss(self):\n"
+        "        if not self.training:\n            return torch.tensor([0])\n        return self.att.mean()\n",
+        "import torch\n\n\ndef nll_reference(x, t):\n    def item_loss(i, j):\n        if j < 0:\n"
+        "            return (0, 0)\n        return (-i[j], 1)\n\n    return [item_loss(i, j) for i, j in zip(x, t)]\n",
         "import torch\n\n\ndef accumulate_loss(parts):\n    total = torch.zeros(1)\n    for part in parts:\n"
         "        total.add_(part)\n    return total\n",
     )
@@ -200,10 +204,10 @@ def find_graphless_returns(tree: ast.Module) -> list[FastFinding]:
     if not any(v == "torch" or v.startswith("torch.") for v in classes.aliases.values()):
         return []
     findings: list[FastFinding] = []
-    for owner, func in _functions(tree):
+    for owner, func, outer in _functions(tree):
         if not _is_loss(owner, func, classes):
             continue
-        if _evaluates_only(func, classes.aliases):
+        if any(_evaluates_only(f, classes.aliases) for f in (*outer, func)):
             continue
         constant_names = _constant_locals(func, classes.aliases)
         returns = list(_returns(func, classes.aliases))
@@ -233,19 +237,19 @@ def find_graphless_returns(tree: ast.Module) -> list[FastFinding]:
 
 def _functions(
     tree: ast.Module,
-) -> Iterator[tuple[ast.ClassDef | None, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    """(enclosing class or None, function) for every function of the module."""
-    stack: list[tuple[ast.ClassDef | None, ast.AST]] = [(None, tree)]
+) -> Iterator[tuple[ast.ClassDef | None, ast.FunctionDef | ast.AsyncFunctionDef, tuple[ast.AST, ...]]]:
+    """(enclosing class or None, function, enclosing functions) for every function of the module."""
+    stack: list[tuple[ast.ClassDef | None, ast.AST, tuple[ast.AST, ...]]] = [(None, tree, ())]
     while stack:
-        owner, node = stack.pop()
+        owner, node, outer = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.ClassDef):
-                stack.append((child, child))
+                stack.append((child, child, outer))
             elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                yield owner, child
-                stack.append((None, child))
+                yield owner, child, outer
+                stack.append((None, child, (*outer, child)))
             elif isinstance(child, ast.stmt):
-                stack.append((owner, child))
+                stack.append((owner, child, outer))
 
 
 def _words(name: str) -> set[str]:
@@ -260,11 +264,14 @@ def _is_loss(
     name = func.name.lower()
     if "loss" not in name:
         return False
-    words = _words(func.name)
-    return not (words & SETTING_WORDS or words & EVALUATION_WORDS)
+    return not _words(func.name) & SETTING_WORDS
 
 
-def _evaluates_only(func: ast.FunctionDef | ast.AsyncFunctionDef, aliases: dict[str, str]) -> bool:
+def _evaluates_only(func: ast.AST, aliases: dict[str, str]) -> bool:
+    """Decorated with `torch.no_grad()` / `torch.inference_mode()`, or named as an evaluation."""
+    assert isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef)
+    if _words(func.name) & EVALUATION_WORDS:
+        return True
     for deco in func.decorator_list:
         target = deco.func if isinstance(deco, ast.Call) else deco
         if _qualified(target, aliases) in NO_GRAD:
@@ -294,11 +301,18 @@ def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
 
 
 def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
-    """The function's own `return`s that are not inside `with torch.no_grad()`."""
+    """The function's own `return`s that may run with autograd on.
+
+    Skipped: inside `with torch.no_grad()` / `torch.inference_mode()`, and the branch of
+    `if not self.training:` / `if not torch.is_grad_enabled():` (or the `else` of the positive test).
+    """
     stack = list(ast.iter_child_nodes(func))
     while stack:
         node = stack.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.If) and (grad := _grad_test(node.test, aliases)) is not None:
+            stack.extend(node.body if grad else node.orelse)
             continue
         if isinstance(node, ast.With | ast.AsyncWith) and any(
             isinstance(item.context_expr, ast.Call) and _qualified(item.context_expr.func, aliases) in NO_GRAD
@@ -308,6 +322,17 @@ def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
         if isinstance(node, ast.Return):
             yield node
         stack.extend(ast.iter_child_nodes(node))
+
+
+def _grad_test(test: ast.expr, aliases: dict[str, str]) -> bool | None:
+    """True for `self.training` / `torch.is_grad_enabled()`, False for their negation, else None."""
+    negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+    inner = test.operand if isinstance(test, ast.UnaryOp) and negated else test
+    is_training = isinstance(inner, ast.Attribute) and inner.attr == "training"
+    is_grad = isinstance(inner, ast.Call) and _qualified(inner.func, aliases) == "torch.is_grad_enabled"
+    if not (is_training or is_grad):
+        return None
+    return not negated
 
 
 def _constant_locals(func: ast.AST, aliases: dict[str, str]) -> dict[str, str]:
