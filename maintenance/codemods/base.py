@@ -13,10 +13,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import libcst as cst
 from libcst.metadata import PositionProvider
+
+if TYPE_CHECKING:
+    from maintenance.index import ModuleInfo, ProjectIndex
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode | cst.RemovalSentinel]
 FixSafety = Literal["safe", "unsafe", "none"]
@@ -55,13 +58,21 @@ class FastFinding:
 
 @dataclass
 class FileContext:
-    """What a codemod may know about the file it visits."""
+    """What a codemod may know about the file it visits.
+
+    `index` is the project index of the run (`maintenance.index.ProjectIndex`) and `module` the summary of
+    this file in it (`ModuleInfo`: its name, classes, functions, imports); the engine always sets both
+    (for a text analysed alone, a one-module index). Resolve a name written in this file with
+    `context.index.resolve(context.module.name, "Name")`.
+    """
 
     path: str
     source: str
     unsafe_fixes: bool = False
     tree: ast.Module | None = None
     options: dict[str, object] = field(default_factory=dict)
+    index: ProjectIndex | None = None
+    module: ModuleInfo | None = None
 
 
 class Codemod(cst.BatchableCSTVisitor):
@@ -95,6 +106,14 @@ class Codemod(cst.BatchableCSTVisitor):
     def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
         """Second prefilter on the `ast` tree (a superset of what the libcst visitor reports)."""
         return True
+
+    @classmethod
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
+        """The `ast` prefilter with the project index (`context.index`); defaults to `ast_may_match`.
+
+        Codemods that decide across modules override this one instead of `ast_may_match`.
+        """
+        return cls.ast_may_match(tree, source)
 
     @classmethod
     def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:

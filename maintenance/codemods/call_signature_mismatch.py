@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
@@ -18,46 +17,9 @@ from maintenance.codemods.base import (
     resolve_dotted,
     statements,
 )
+from maintenance.index import Signature, signature_from_ast
 
 NN_MODULE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
-
-
-@dataclass(frozen=True)
-class Signature:
-    """What binding needs of a signature (the bound `self` already dropped)."""
-
-    text: str
-    positional: tuple[str, ...]  # positional-or-keyword and positional-only, in order
-    positional_only: int
-    required: frozenset[str]
-    keyword_only: tuple[str, ...]
-    varargs: bool
-    varkw: bool
-
-    def bind(self, n_positional: int, keywords: list[str]) -> str | None:
-        """Python's own binding rules; the problem as a sentence, or `None` when the call binds."""
-        slots = len(self.positional)
-        if n_positional > slots and not self.varargs:
-            return f"passes {n_positional} positional argument{'s' * (n_positional != 1)} but {self.text} takes {slots}"
-        filled = set(self.positional[:n_positional])
-        for name in keywords:
-            if name in self.positional[: self.positional_only]:
-                if not self.varkw:
-                    return f"passes positional-only `{name}` by keyword to {self.text}"
-            elif name in filled:
-                return f"passes `{name}` twice (by position and by keyword) to {self.text}"
-            elif name in self.positional or name in self.keyword_only:
-                filled.add(name)
-            elif not self.varkw:
-                return f"passes unexpected keyword `{name}` to {self.text}"
-        missing = sorted(self.required - filled, key=lambda n: (self._order(n), n))
-        if missing:
-            return f"misses required argument{'s' * (len(missing) > 1)} {', '.join(f'`{m}`' for m in missing)} of {self.text}"
-        return None
-
-    def _order(self, name: str) -> int:
-        names = [*self.positional, *self.keyword_only]
-        return names.index(name) if name in names else len(names)
 
 
 def signature_from_cst(name: str, params: cst.Parameters, *, drop_first: bool) -> Signature:
@@ -89,32 +51,6 @@ def signature_from_cst(name: str, params: cst.Parameters, *, drop_first: bool) -
         keyword_only=tuple(p.name.value for p in params.kwonly_params),
         varargs=isinstance(params.star_arg, cst.Param),
         varkw=params.star_kwarg is not None,
-    )
-
-
-def signature_from_ast(name: str, args: ast.arguments, *, drop_first: bool) -> Signature:
-    """The `Signature` of an `ast` function definition (used by the prefilter)."""
-    posonly = list(args.posonlyargs)
-    regular = list(args.args)
-    n_defaults = len(args.defaults)
-    everything = [*posonly, *regular]
-    with_default = {a.arg for a in everything[len(everything) - n_defaults :]} if n_defaults else set()
-    if drop_first:
-        if posonly:
-            posonly = posonly[1:]
-        elif regular:
-            regular = regular[1:]
-    positional = tuple(a.arg for a in (*posonly, *regular))
-    required = {a for a in positional if a not in with_default}
-    required |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None}
-    return Signature(
-        text=f"`{name}`",
-        positional=positional,
-        positional_only=len(posonly),
-        required=frozenset(required),
-        keyword_only=tuple(a.arg for a in args.kwonlyargs),
-        varargs=args.vararg is not None,
-        varkw=args.kwarg is not None,
     )
 
 
