@@ -124,6 +124,13 @@ class StuckBooleanFlag(Codemod):
             "p.add_argument('--no-rescale', dest='rescale', action='store_true')\n"
         ),
         Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--num-workers', type=int)\n"
+            "p.add_argument('--rescale', action='store_true', default=True)\n",
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--num-workers', type=int)\n"
+            "p.add_argument('--rescale', action=argparse.BooleanOptionalAction, default=True)\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
             "def main():\n    argparse = object()\n    p = make()\n"
             "    p.add_argument('--rescale', action='store_true', default=True)\n"
         ),
@@ -223,7 +230,19 @@ class StuckBooleanFlag(Codemod):
             ]
             return updated.with_changes(args=args)
 
-        self.report(arg.node, message, replacement=fix, imports=(("argparse", None),) if needs_import else ())
+        ambiguous = _newly_ambiguous(negated, all_options)
+        if ambiguous:
+            message += (
+                f" (unsafe fix: the abbreviation `{ambiguous}` of an existing option would become ambiguous "
+                "with the new `--no-` option)"
+            )
+        self.report(
+            arg.node,
+            message,
+            replacement=fix,
+            unsafe=bool(ambiguous),
+            imports=(("argparse", None),) if needs_import else (),
+        )
 
     def _action_reference(self, node: cst.Call) -> tuple[str, bool] | None:
         """How the call's scope can name `BooleanOptionalAction`, and whether `import argparse` is needed."""
@@ -239,6 +258,21 @@ class StuckBooleanFlag(Codemod):
         if "argparse" in scope:
             return None  # bound to something other than the module
         return "argparse.BooleanOptionalAction", True
+
+
+def _newly_ambiguous(added: set[str], options: set[str]) -> str | None:
+    """An abbreviation that names exactly one existing option today and would also match an added one.
+
+    argparse accepts any unique prefix of a long option (`allow_abbrev`, on by default); adding
+    `--no-rescale` makes `--n` ambiguous when `--num-workers` was the only option starting with it.
+    """
+    for new in sorted(added):
+        for end in range(3, len(new) + 1):
+            prefix = new[:end]
+            matches = [opt for opt in options if opt.startswith(prefix)]
+            if len(matches) == 1 and matches[0] != prefix:
+                return prefix
+    return None
 
 
 def _literal(node: cst.BaseExpression) -> object:
