@@ -2,19 +2,51 @@
 
 Bases are resolved with the module's imports (`from torch.utils.data import Dataset as D` makes `D`
 `torch.utils.data.Dataset`) and through the module's own classes, to any depth. A base that comes from
-another module of the project is handed to `resolve_external` (the project index) when one is given.
+another module of the project is looked up in the project index (`ProjectLookup`) when there is one.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from maintenance.codemods.base import dotted_name, import_aliases
+from maintenance.index import ClassInfo, ProjectIndex
 
-# qualified base name -> True when it derives from one of the roots asked about, None when unknown
-ExternalResolver = Callable[[str, Collection[str]], bool | None]
+
+class ProjectLookup:
+    """Classes of other modules of the project, through the project index (`maintenance.index`)."""
+
+    def __init__(self, index: ProjectIndex, module: str) -> None:
+        self.index = index
+        self.module = module
+
+    def resolve(self, written: str) -> ClassInfo | None:
+        """The project class that the base expression `written` (`base.BaseLoss`, `BaseLoss`) names here."""
+        symbol = self.index.resolve_in(self.module, written)
+        return symbol if isinstance(symbol, ClassInfo) else None
+
+    def derives(self, written: str, roots: Collection[str]) -> bool | None:
+        """Whether the project class `written` derives from one of `roots`; `None`: not a project class."""
+        cls = self.resolve(written)
+        if cls is None:
+            return None
+        return self.index.is_subclass_of(cls, frozenset(roots))
+
+    def defines(self, written: str, names: Collection[str]) -> bool:
+        """Whether the project class `written` or a project class it derives from defines one of `names`."""
+        stack = [self.resolve(written)]
+        seen: set[str] = set()
+        while stack:
+            cls = stack.pop()
+            if cls is None or cls.qualname in seen:
+                continue
+            seen.add(cls.qualname)
+            if set(names) & set(cls.methods):
+                return True
+            stack.extend(b for b in self.index.base_classes(cls) or () if isinstance(b, ClassInfo))
+        return False
 
 
 @dataclass
@@ -24,18 +56,25 @@ class ModuleClasses:
     aliases: dict[str, str]
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     bases: dict[str, list[str]] = field(default_factory=dict)
+    written: dict[str, list[str]] = field(default_factory=dict)
+    lookup: ProjectLookup | None = None
 
     @classmethod
-    def of(cls, tree: ast.Module) -> ModuleClasses:
+    def of(cls, tree: ast.Module, lookup: ProjectLookup | None = None) -> ModuleClasses:
         """Collect every class of `tree` (nested ones too, keyed by their own name)."""
         aliases = import_aliases(tree)
         aliases.update(_relative_aliases(tree))
-        found = cls(aliases=aliases)
+        found = cls(aliases=aliases, lookup=lookup)
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 found.classes.setdefault(node.name, node)
         for name, node in found.classes.items():
-            found.bases[name] = [q for q in (found.qualify(b) for b in node.bases) if q is not None]
+            pairs = [
+                (found.qualify(b), dotted_name(b.value if isinstance(b, ast.Subscript) else b))
+                for b in node.bases
+            ]
+            found.bases[name] = [q for q, w in pairs if q is not None and w is not None]
+            found.written[name] = [w for q, w in pairs if q is not None and w is not None]
         return found
 
     def qualify(self, node: ast.expr) -> str | None:
@@ -52,18 +91,12 @@ class ModuleClasses:
             return self.aliases[head] + ("." + rest if rest else "")
         return name
 
-    def derives_from(
-        self,
-        name: str,
-        roots: Collection[str],
-        resolve_external: ExternalResolver | None = None,
-        *,
-        unknown: bool = False,
-    ) -> bool:
+    def derives_from(self, name: str, roots: Collection[str], *, unknown: bool = False) -> bool:
         """Whether local class `name` derives from one of `roots` (qualified names).
 
-        A base that is neither a root, a local class nor resolvable by `resolve_external` counts as
-        `unknown` (pass `True` where an unresolved project base should be given the benefit of the doubt).
+        A base from another module of the project is followed through the index (`lookup`). One that
+        neither is a root, a local class nor a class the index knows is taken to derive from the roots
+        when `unknown` is true and it may be the project's own (a relative import, not a known library).
         """
         seen: set[str] = set()
         stack = [name]
@@ -72,16 +105,29 @@ class ModuleClasses:
             if current in seen:
                 continue
             seen.add(current)
-            for base in self.bases.get(current, ()):
+            for base, written in zip(self.bases.get(current, ()), self.written.get(current, ()), strict=True):
                 if base in roots:
                     return True
                 if base in self.classes:
                     stack.append(base)
                     continue
-                verdict = resolve_external(base, roots) if resolve_external is not None else None
+                verdict = self.lookup.derives(written, roots) if self.lookup is not None else None
                 if verdict is True:
                     return True
                 if verdict is None and unknown and _is_project_name(base, self.aliases):
+                    return True
+        return False
+
+    def inherits_any(self, name: str, members: Collection[str]) -> bool:
+        """Whether class `name` or a class it derives from (this module or the project) defines one of `members`."""
+        for ancestor in self.ancestors(name):
+            if any(_defines(ancestor, members)):
+                return True
+            if self.lookup is not None:
+                bases = zip(
+                    self.bases.get(ancestor.name, ()), self.written.get(ancestor.name, ()), strict=True
+                )
+                if any(b not in self.classes and self.lookup.defines(w, members) for b, w in bases):
                     return True
         return False
 
@@ -97,6 +143,14 @@ class ModuleClasses:
             out.append(node)
             stack.extend(b for b in self.bases.get(current, ()) if b in self.classes)
         return out
+
+
+def _defines(cls_node: ast.ClassDef, names: Collection[str]) -> Iterator[bool]:
+    for stmt in cls_node.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield stmt.name in names
+        elif isinstance(stmt, ast.Assign):
+            yield any(isinstance(t, ast.Name) and t.id in names for t in stmt.targets)
 
 
 def _relative_aliases(tree: ast.Module) -> dict[str, str]:

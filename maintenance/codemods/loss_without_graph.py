@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from maintenance.codemods.base import Codemod, FastFinding, Invalid, dotted_name
-from maintenance.codemods.class_hierarchy import ModuleClasses
+from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup
 
 NN_MODULE_ROOTS = frozenset(
     {
@@ -198,9 +198,12 @@ class LossWithoutGraph(Codemod):
         return find_graphless_returns(tree)
 
 
-def find_graphless_returns(tree: ast.Module) -> list[FastFinding]:
-    """Every `return` of a fresh constant in a loss of `tree`."""
-    classes = ModuleClasses.of(tree)
+def find_graphless_returns(tree: ast.Module, lookup: ProjectLookup | None = None) -> list[FastFinding]:
+    """Every `return` of a fresh constant in a loss of `tree`.
+
+    `lookup` follows base classes defined in other modules of the project (the project index).
+    """
+    classes = ModuleClasses.of(tree, lookup)
     if not any(v == "torch" or v.startswith("torch.") for v in classes.aliases.values()):
         return []
     findings: list[FastFinding] = []

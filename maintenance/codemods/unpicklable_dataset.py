@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from maintenance.codemods.base import Codemod, FastFinding, Invalid, dotted_name
-from maintenance.codemods.class_hierarchy import ModuleClasses
+from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup
 
 DATASET_ROOTS = frozenset(
     {
@@ -208,9 +208,12 @@ class UnpicklableDataset(Codemod):
         return find_unpicklable_datasets(tree)
 
 
-def find_unpicklable_datasets(tree: ast.Module) -> list[FastFinding]:
-    """Every `self.<attr> = <unpicklable>` in the `__init__` of a Dataset of `tree` without pickle hooks."""
-    classes = ModuleClasses.of(tree)
+def find_unpicklable_datasets(tree: ast.Module, lookup: ProjectLookup | None = None) -> list[FastFinding]:
+    """Every `self.<attr> = <unpicklable>` in the `__init__` of a Dataset of `tree` without pickle hooks.
+
+    `lookup` follows base classes defined in other modules of the project (the project index).
+    """
+    classes = ModuleClasses.of(tree, lookup)
     local_functions = {
         node.name: node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     }
@@ -225,7 +228,7 @@ def find_unpicklable_datasets(tree: ast.Module) -> list[FastFinding]:
     for name, cls_node in classes.classes.items():
         if not classes.derives_from(name, DATASET_ROOTS):
             continue
-        if any(_defines(ancestor, PICKLE_HOOKS) for ancestor in classes.ancestors(name)):
+        if classes.inherits_any(name, PICKLE_HOOKS):
             continue
         init = _method(cls_node, "__init__")
         if init is None:
@@ -253,17 +256,6 @@ def _method(cls_node: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFun
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
             return stmt
     return None
-
-
-def _defines(cls_node: ast.ClassDef, names: frozenset[str]) -> bool:
-    for stmt in cls_node.body:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in names:
-            return True
-        if isinstance(stmt, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id in names for t in stmt.targets
-        ):
-            return True
-    return False
 
 
 def _self_assignments(
