@@ -1,11 +1,15 @@
-"""Analyse and fix one file: prefilter, one libcst parse, all codemods in one batched pass, one transform.
+"""Analyse and fix one file: ast first, libcst only to write (or where a codemod truly needs it to decide).
 
 The stages, cheapest first (the anchors in PRODUCT.md say why: `ast` parses ~13x faster than libcst and
 libcst with scope metadata is two orders of magnitude slower again):
 1. text triggers: a codemod whose trigger words are absent is skipped;
-2. `ast.parse` once, then each remaining codemod's `ast_may_match`;
-3. only if some codemod may match: `libcst.parse_module`, metadata for the union of their needs, one
-   `visit_batched` pass, then all fixes in one transform plus `AddImportsVisitor` for new imports.
+2. `ast.parse` once, then each remaining codemod's `may_match` (with the project index);
+3. ast-first codemods (`ast_findings`) decide from the `ast` tree and the index; a finding without a fix
+   that applies becomes a `Finding` right there;
+4. only if a fix will be written, or a libcst-visitor codemod may match: `libcst.parse_module`, metadata
+   for the union of the visitors' needs (positions only when no visitor runs), one `visit_batched` pass,
+   the ast findings located as libcst nodes by position, then all fixes in one transform plus
+   `AddImportsVisitor` for new imports.
 The fixed text is re-analysed until it no longer changes (at most `MAX_ROUNDS`), so the output is a
 fixpoint: a second run changes nothing. A fix whose output does not parse is dropped, never written.
 """
@@ -25,8 +29,9 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
-from maintenance.codemods.base import Replacement
+from maintenance.codemods.base import AstFinding, NodeRef, Replacement
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
+from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
 from maintenance.source import DecodedSource, decode
 
 LOG = logging.getLogger(__name__)
@@ -96,9 +101,14 @@ def analyze_text(
     codes: Sequence[str] | None = None,
     *,
     unsafe_fixes: bool = False,
+    index: ProjectIndex | None = None,
     _round: int = 0,
 ) -> FileResult:
-    """Run the selected codemods (`codes`; `None` = all) on `source`; pure, writes nothing."""
+    """Run the selected codemods (`codes`; `None` = all) on `source`; pure, writes nothing.
+
+    `index` is the project index of the run (the file is looked up in it by `path`); without one, or
+    when the file is not in it, the text is analysed as a project of one module.
+    """
     result = FileResult(path=path)
     try:
         tree = _parse_ast(source)
@@ -111,9 +121,39 @@ def analyze_text(
         result.remaining = list(result.findings)
         return result
     lines = source.splitlines()
+    module_info: ModuleInfo | None = index.module_for_path(path) if index is not None else None
+    if index is None or module_info is None or _round > 0:
+        # a fixed text (round > 0) is re-analysed with its own summary, inside the run's index when there is one
+        index, module_info = _local_index(tree, path, index, module_info)
+    context = FileContext(
+        path=path, source=source, unsafe_fixes=unsafe_fixes, tree=tree, index=index, module=module_info
+    )
     active = []
+    ast_found: list[tuple[type[Codemod], AstFinding]] = []
     for codemod in _select(codes):
-        if not (codemod.text_may_match(source) and codemod.ast_may_match(tree, source)):
+        if not (codemod.text_may_match(source) and codemod.may_match(tree, source, context)):
+            continue
+        decided = codemod.ast_findings(tree, source, context)
+        if decided is not None:
+            for item in decided:
+                if is_suppressed(lines, codemod.CODE, *_ref_span(item)):
+                    continue
+                if item.fixes:  # libcst renders the fix (its `after` text), applied or not
+                    ast_found.append((codemod, item))
+                    continue
+                first, last = _ref_span(item)
+                before = "\n".join(lines[first - 1 : last])
+                result.findings.append(
+                    Finding(
+                        path,
+                        item.node.line,
+                        item.node.column + 1,
+                        codemod.CODE,
+                        item.message,
+                        False,
+                        before=before,
+                    )
+                )
             continue
         fast = codemod.fast_findings(tree, source, unsafe_fixes)
         if fast is None:
@@ -127,7 +167,7 @@ def analyze_text(
                         path, item.line, item.column, codemod.CODE, item.message, fixable=False, before=before
                     )
                 )
-    if not active:
+    if not active and not ast_found:
         result.remaining = list(result.findings)
         return result
     try:
@@ -140,19 +180,21 @@ def analyze_text(
         return result
     result.libcst_parsed = True
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    context = FileContext(path=path, source=source, unsafe_fixes=unsafe_fixes, tree=tree)
     visitors = [codemod(context) for codemod in active]
-    wrapper.visit_batched(visitors)
+    if visitors:
+        wrapper.visit_batched(visitors)
     positions = wrapper.resolve(PositionProvider)
+    violations = [violation for visitor in visitors for violation in visitor.violations]
+    if ast_found:
+        violations += _locate(ast_found, positions, path)
 
     kept: list[tuple[Violation, bool]] = []
-    for visitor in visitors:
-        for violation in visitor.violations:
-            first, last = _line_span(violation, positions)
-            if is_suppressed(lines, violation.code, first, last):
-                continue
-            applies = bool(violation.fixes) and (unsafe_fixes or not violation.unsafe)
-            kept.append((violation, applies))
+    for violation in violations:
+        first, last = _line_span(violation, positions)
+        if is_suppressed(lines, violation.code, first, last):
+            continue
+        applies = bool(violation.fixes) and (unsafe_fixes or not violation.unsafe)
+        kept.append((violation, applies))
 
     fixes: dict[cst.CSTNode, Replacement] = {}
     imports: set[tuple[str, str | None]] = set()
@@ -180,11 +222,83 @@ def analyze_text(
         )
         result.remaining = [f for f in result.findings if not f.fixable]
         return result
-    again = analyze_text(new_source, path, codes, unsafe_fixes=unsafe_fixes, _round=_round + 1)
+    again = analyze_text(new_source, path, codes, unsafe_fixes=unsafe_fixes, index=index, _round=_round + 1)
     if again.new_source is not None:
         result.new_source = again.new_source
     result.remaining = again.remaining
     return result
+
+
+def _local_index(
+    tree: ast.Module, path: str, index: ProjectIndex | None, previous: ModuleInfo | None
+) -> tuple[ProjectIndex, ModuleInfo]:
+    """An index that holds this text's own summary: a one-module index, or the run's with this module replaced."""
+    if index is None or previous is None:
+        local = single_module_index(tree, path)
+        info = local.module_for_path(path)
+        assert info is not None
+        return local, info
+    from maintenance.index import infer_never_returning, summarize
+
+    info = summarize(tree, previous.name, path, is_package=previous.is_package)
+    copy = ProjectIndex()
+    copy.modules = {name: (info if m is previous else m) for name, m in index.modules.items()}
+    copy.by_path = {**index.by_path, path: info}
+    infer_never_returning(tree, info, copy.never_returns)
+    return copy, info
+
+
+def _ref_span(item: AstFinding) -> tuple[int, int]:
+    """First and last line of an ast finding and its fixes."""
+    refs = [item.node, *(ref for ref, _ in item.fixes)]
+    return min(r.line for r in refs), max(r.end_line for r in refs)
+
+
+def _locate(
+    found: list[tuple[type[Codemod], AstFinding]], positions: Positions, path: str
+) -> list[Violation]:
+    """The libcst nodes of ast-decided findings, by position; a finding whose node is not found is dropped."""
+    statements: dict[int, cst.CSTNode] = {}
+    expressions: dict[tuple[int, int], list[cst.CSTNode]] = {}
+    for node, span in positions.items():
+        if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            statements.setdefault(span.start.line, node)
+        elif isinstance(node, cst.BaseExpression):
+            expressions.setdefault((span.start.line, span.start.column), []).append(node)
+
+    def find(ref: NodeRef) -> cst.CSTNode | None:
+        if ref.kind == "statement":
+            return statements.get(ref.line)
+        candidates = expressions.get((ref.line, ref.column), [])
+        exact = [
+            n
+            for n in candidates
+            if (positions[n].end.line, positions[n].end.column) == (ref.end_line, ref.end_column)
+        ]
+        if len(exact) >= 1:
+            return exact[0]
+        return candidates[0] if len(candidates) == 1 else None
+
+    out: list[Violation] = []
+    for codemod, item in found:
+        node = find(item.node)
+        fixes = {}
+        for ref, replacement in item.fixes:
+            target = find(ref)
+            if target is None:
+                node = None
+                break
+            fixes[target] = replacement
+        if node is None:
+            LOG.error(
+                "%s: %s: no libcst node at line %d; finding dropped (a bug)",
+                path,
+                codemod.CODE,
+                item.node.line,
+            )
+            continue
+        out.append(Violation(codemod.CODE, node, item.message, fixes, item.unsafe, item.imports))
+    return out
 
 
 def _apply(
@@ -265,9 +379,13 @@ def _after_text(
 
 
 def analyze_file(
-    path: Path, display: str, codes: Sequence[str] | None, unsafe_fixes: bool
+    path: Path,
+    display: str,
+    codes: Sequence[str] | None,
+    unsafe_fixes: bool,
+    index: ProjectIndex | None = None,
 ) -> tuple[FileResult, DecodedSource | None]:
-    """Read and analyse one file; a file that cannot be read or decoded is an MNT000 finding."""
+    """Read and analyse one file (with the run's `index`); a file that cannot be read or decoded is MNT000."""
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -280,4 +398,4 @@ def analyze_file(
         result = FileResult(path=display, findings=[parse_error(display, 1, 1, f"cannot decode: {err}")])
         result.remaining = list(result.findings)
         return result, None
-    return analyze_text(decoded.text, display, codes, unsafe_fixes=unsafe_fixes), decoded
+    return analyze_text(decoded.text, display, codes, unsafe_fixes=unsafe_fixes, index=index), decoded

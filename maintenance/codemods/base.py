@@ -1,11 +1,17 @@
-"""The base every codemod shares: one libcst visitor per problem, run together in one pass per file.
+"""The base every codemod shares: one class per problem, deciding on `ast` (+ the project index) or libcst.
 
-A codemod is a `libcst.BatchableCSTVisitor` that calls `report()` for each problem it sees; a report may
-carry a fix (a function from the updated node to its replacement, or `RemoveFromParent`). The engine
-(`maintenance.engine`) runs every selected codemod over one parsed module with `visit_batched`, then applies
-all fixes in one transform. Each codemod also carries a cheap prefilter (`may_match`) on the raw text and the
-`ast` tree, so that libcst, which is two orders of magnitude slower than `ast`, only parses files where a
-finding is possible, and its own VALID / INVALID examples, which one parametrized test runs.
+A codemod decides its findings in one of two ways:
+- **ast first** (preferred): `ast_findings(tree, source, context)` returns `AstFinding`s, each located by
+  a `NodeRef` (line and character columns) and carrying its fixes as libcst replacements. The engine
+  parses the file with libcst only when one of them will be written, resolves positions only (cheap),
+  finds the nodes and applies the replacements. MNT001 and MNT003 work this way.
+- **libcst visitor**: a `libcst.BatchableCSTVisitor` that calls `report()` for each problem it sees, with
+  the metadata it declares in `METADATA_DEPENDENCIES` (scope analysis is the expensive one). The engine runs
+  every such codemod over one parsed module with `visit_batched`. MNT002, MNT004 and MNT005 do.
+Either way a report may carry a fix (a function from the updated node to its replacement, or
+`RemoveFromParent`); the engine applies all fixes of a file in one transform. Each codemod carries cheap
+prefilters on the raw text (`TRIGGERS`) and the `ast` tree (`ast_may_match`, or `may_match` with the
+project index of `FileContext.index`), and its own VALID / INVALID examples, which one parametrized test runs.
 """
 
 from __future__ import annotations
@@ -54,6 +60,57 @@ class FastFinding:
     column: int
     end_line: int
     message: str
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """Where an `ast`-decided finding or fix sits, for the engine to find the libcst node to rewrite.
+
+    `kind="statement"`: the statement that starts on `line` (a decorated definition starts at its first
+    decorator); `kind="expression"`: the expression spanning (`line`, `column`)-(`end_line`,
+    `end_column`), 1-based lines and 0-based *character* columns (not `ast`'s UTF-8 byte offsets: use
+    `NodeRef.of`).
+    """
+
+    kind: Literal["statement", "expression"]
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def of(cls, node: ast.stmt | ast.expr, lines: list[str]) -> NodeRef:
+        """The reference of an `ast` statement or expression (`lines`: the source's lines)."""
+        line, column = node.lineno, node.col_offset
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.decorator_list:
+            line, column = node.decorator_list[0].lineno, node.decorator_list[0].col_offset - 1
+        end_line, end_column = node.end_lineno or line, node.end_col_offset or 0
+        kind: Literal["statement", "expression"] = "statement" if isinstance(node, ast.stmt) else "expression"
+        return cls(kind, line, _chars(lines, line, column), end_line, _chars(lines, end_line, end_column))
+
+
+def _chars(lines: list[str], line: int, byte_offset: int) -> int:
+    """`ast`'s UTF-8 byte column on `line` as a character column."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if text.isascii():
+        return byte_offset
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+@dataclass(frozen=True)
+class AstFinding:
+    """A finding decided on the `ast` tree (see `Codemod.ast_findings`); its fixes are libcst replacements.
+
+    `node` is where it is reported; `fixes` pair the nodes to rewrite with their replacement. Only when a
+    fix of the file will be applied (or a finding needs libcst's rendering of it) does the engine parse
+    the file with libcst, with positions only, and turn each `AstFinding` into a `Violation`.
+    """
+
+    node: NodeRef
+    message: str
+    fixes: tuple[tuple[NodeRef, Replacement], ...] = ()
+    unsafe: bool = False
+    imports: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass
@@ -114,6 +171,15 @@ class Codemod(cst.BatchableCSTVisitor):
         Codemods that decide across modules override this one instead of `ast_may_match`.
         """
         return cls.ast_may_match(tree, source)
+
+    @classmethod
+    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding] | None:
+        """Findings decided from the `ast` tree and the index alone ("ast first, libcst only to write").
+
+        `None` (the default) means the codemod decides in its libcst visitor, over the metadata it
+        declares in `METADATA_DEPENDENCIES`. A codemod that implements this is never run as a visitor.
+        """
+        return None
 
     @classmethod
     def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:

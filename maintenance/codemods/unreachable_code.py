@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider
 
-from maintenance.codemods.base import Codemod, Invalid, import_aliases, iter_blocks, resolve_dotted
-
-# How a statement can end: fall through to the next one, or leave the block.
-NORMAL, RETURN, RAISE, BREAK, CONTINUE = "normal", "return", "raise", "break", "continue"
-
-EXIT_FUNCTIONS = frozenset(
-    {
-        "sys.exit",
-        "os._exit",
-        "os.abort",
-        "builtins.exit",
-        "builtins.quit",
-        "typing.assert_never",
-        "typing_extensions.assert_never",
-    }
-)
-NO_RETURN_TYPES = frozenset(
-    {"typing.NoReturn", "typing.Never", "typing_extensions.NoReturn", "typing_extensions.Never"}
+from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, NodeRef
+from maintenance.index import (
+    EXIT_FUNCTIONS,
+    NORMAL,
+    Completion,
+    ModuleInfo,
+    ProjectIndex,
+    _resolve_relative,
+    dotted,
+    local_call_resolver,
 )
 
 
@@ -73,7 +65,7 @@ class UnreachableCode(Codemod):
     NAME: ClassVar[str] = "UnreachableCode"
     FIX_TITLE: ClassVar[str] = "Delete the unreachable statements"
     FIX_SAFETY = "safe"
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider,)
 
     INVALID = (
         Invalid(
@@ -144,352 +136,205 @@ class UnreachableCode(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
-        """Same block analysis on `ast`, with calls resolved through the module's import aliases."""
-        analysis = _AstAnalysis(tree)
-        return analysis.has_dead_code()
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
+        """The whole analysis runs on `ast`; the prefilter is the analysis itself (see `ast_findings`)."""
+        return True
 
-    def visit_Module(self, node: cst.Module) -> None:
-        """Analyse the whole module at once: infer never-returning functions, then find dead runs."""
-        analysis = _CstAnalysis(self, node)
+    @classmethod
+    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+        """Dead runs from the completion analysis on `ast`, calls resolved per scope through the index."""
+        assert context.index is not None and context.module is not None
+        lines = source.splitlines()
+        analysis = _Analysis(tree, source, context.module, context.index)
+        found = []
         for block, index in analysis.dead_runs():
             terminator = block[index]
-            dead = list(block[index + 1 :])
-            if any(_must_keep(stmt) for stmt in dead):
+            # statements after the terminator on its own line (`return; x`) belong to its line
+            dead = [s for s in block[index + 1 :] if s.lineno > (terminator.end_lineno or terminator.lineno)]
+            if not dead or any(_must_keep(stmt) for stmt in dead):
                 continue
+            count = len(_first_of_each_line(dead))
             what = analysis.describe(terminator)
-            count = len(dead)
-            self.report(
-                dead[0],
-                f"unreachable code: {count} statement{'s' if count > 1 else ''} after {what} can never run",
-                fixes=dict.fromkeys(dead, _remove),
+            refs = [NodeRef.of(stmt, lines) for stmt in _first_of_each_line(dead)]
+            found.append(
+                AstFinding(
+                    refs[0],
+                    f"unreachable code: {count} statement{'s' if count > 1 else ''} after {what} can never run",
+                    fixes=tuple((ref, _remove) for ref in refs),
+                )
             )
+        return found
 
 
 def _remove(_node: cst.CSTNode) -> cst.RemovalSentinel:
     return cst.RemoveFromParent()
 
 
-def _must_keep(stmt: cst.CSTNode) -> bool:
+def _first_of_each_line(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """One statement per source line: libcst holds `a; b` as one statement line."""
+    out: list[ast.stmt] = []
+    last_line = 0
+    for stmt in stmts:
+        first = stmt.decorator_list[0].lineno if getattr(stmt, "decorator_list", None) else stmt.lineno  # type: ignore[attr-defined]
+        if first > last_line:
+            out.append(stmt)
+        last_line = max(last_line, stmt.end_lineno or stmt.lineno)
+    return out
+
+
+def _must_keep(stmt: ast.stmt) -> bool:
     """Dead statements that still change their function (a `yield` makes it a generator)."""
-    finder = _KeepFinder()
-    stmt.visit(finder)
-    return finder.found
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Yield | ast.YieldFrom | ast.Global | ast.Nonlocal):
+            return True
+        if node is not stmt and isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+        ):
+            continue
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node is stmt:
+            stack.extend(node.decorator_list)
+            stack.extend(getattr(node, "bases", ()))
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
-class _KeepFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
+# ----------------------------------------------------------------------------------------------- analysis
 
-    def visit_Yield(self, node: cst.Yield) -> None:
-        self.found = True
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.found = True
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.found = True
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+_COMPOUND_NAMES = {ast.AsyncFor: "for", ast.AsyncWith: "with"}
 
 
-# ----------------------------------------------------------------------------------------- libcst analysis
+class _Scope:
+    """The names one function or class body binds, and how a call written in it resolves."""
 
+    def __init__(self, node: ast.AST | None, parent: _Scope | None, analysis: _Analysis) -> None:
+        self.node = node
+        self.parent = parent
+        self.analysis = analysis
+        self.imports: dict[str, list[str]] = {}
+        self.bound: set[str] = set()
+        self.declared_global: set[str] = set()
+        if node is not None:
+            self._collect(node)
 
-def _body(node: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    return node.body
+    def _collect(self, owner: ast.AST) -> None:
+        if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            a = owner.args
+            for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
+                if arg is not None:
+                    self.bound.add(arg.arg)
+        body = owner.body if isinstance(owner.body, list) else []  # type: ignore[attr-defined]
+        stack: list[ast.AST] = list(body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Global | ast.Nonlocal):
+                self.declared_global.update(node.names)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.bound.add(node.name)
+                stack.extend(node.decorator_list)
+                continue  # its body is another scope
+            elif isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+                continue
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    local = alias.asname or alias.name.split(".")[0]
+                    target = alias.name if alias.asname else local
+                    self.imports.setdefault(local, []).append(target)
+            elif isinstance(node, ast.ImportFrom):
+                info = self.analysis.module
+                base = (
+                    _resolve_relative(info.name, info.is_package, node.level, node.module)
+                    if node.level
+                    else node.module
+                )
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    self.imports.setdefault(local, []).append(f"{base}.{alias.name}" if base else "?")
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+                self.bound.add(node.id)
+            elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+                self.bound.add(node.name)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                self.bound.add(node.rest)
+            stack.extend(ast.iter_child_nodes(node))
+        self.bound -= self.declared_global
 
-
-class _CstAnalysis:
-    """Completion kinds of libcst statements, with never-returning functions inferred to a fixpoint."""
-
-    def __init__(self, visitor: Codemod, module: cst.Module) -> None:
-        self.visitor = visitor
-        self.module = module
-        self.never_returns: set[str] = set()
-        self._infer_never_returning()
-
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        names = self.visitor.get_metadata(QualifiedNameProvider, node, set())
-        return {q.name for q in names}
-
-    def _infer_never_returning(self) -> None:
-        bound: dict[str, int] = {}
-        for stmt in self.module.body:
-            for name in _bound_names(stmt):
-                bound[name] = bound.get(name, 0) + 1
-        candidates = [
-            stmt
-            for stmt in self.module.body
-            if isinstance(stmt, cst.FunctionDef)
-            and bound.get(stmt.name.value) == 1
-            and not stmt.decorators
-            and stmt.asynchronous is None
-            and not _contains_yield(stmt)
-        ]
-        for stmt in candidates:
-            if stmt.returns is not None and self._qualified(stmt.returns.annotation) & NO_RETURN_TYPES:
-                self.never_returns.add(stmt.name.value)
-        changed = True
-        while changed:
-            changed = False
-            for stmt in candidates:
-                name = stmt.name.value
-                if name not in self.never_returns and self.block_kinds(_body(stmt.body)) == {RAISE}:
-                    self.never_returns.add(name)
-                    changed = True
-
-    def call_never_returns(self, call: cst.BaseExpression) -> bool:
-        if not isinstance(call, cst.Call):
+    def never_returns(self, call: ast.Call) -> bool:
+        name = dotted(call.func)
+        if name is None:
             return False
-        names = self._qualified(call.func)
-        return bool(names & EXIT_FUNCTIONS or names & self.never_returns)
+        head, _, rest = name.partition(".")
+        scope: _Scope | None = self
+        while scope is not None and scope.node is not None:
+            if head in scope.declared_global:
+                break
+            if head in scope.imports:
+                targets = set(scope.imports[head])
+                if len(targets) != 1 or head in scope.bound:
+                    return False
+                qualified = next(iter(targets)) + ("." + rest if rest else "")
+                return qualified in EXIT_FUNCTIONS or self.analysis.index.never_returns(qualified)
+            if head in scope.bound:
+                return False
+            scope = scope.parent
+            # a function nested in a class does not see the class body's names
+            while scope is not None and isinstance(scope.node, ast.ClassDef) and scope is not self:
+                scope = scope.parent
+        return self.analysis.module_resolver(call)
 
-    def small_kinds(self, small: cst.BaseSmallStatement) -> set[str]:
-        if isinstance(small, cst.Return):
-            return {RETURN}
-        if isinstance(small, cst.Raise):
-            return {RAISE}
-        if isinstance(small, cst.Break):
-            return {BREAK}
-        if isinstance(small, cst.Continue):
-            return {CONTINUE}
-        if isinstance(small, cst.Expr) and self.call_never_returns(small.value):
-            return {RAISE}
-        return {NORMAL}
 
-    def kinds(self, stmt: cst.CSTNode) -> set[str]:
-        if isinstance(stmt, cst.SimpleStatementLine | cst.SimpleStatementSuite):
-            return self.block_kinds(stmt.body, small=True)
-        if isinstance(stmt, cst.If):
-            other = stmt.orelse
-            if other is None:
-                other_kinds = {NORMAL}
-            elif isinstance(other, cst.If):
-                other_kinds = self.kinds(other)
-            else:
-                other_kinds = self.block_kinds(_body(other.body))
-            return self.block_kinds(_body(stmt.body)) | other_kinds
-        if isinstance(stmt, cst.While | cst.For):
-            body = self.block_kinds(_body(stmt.body))
-            out = body & {RETURN, RAISE}
-            if BREAK in body:
-                out.add(NORMAL)
-            infinite = isinstance(stmt, cst.While) and _is_true(stmt.test)
-            if not infinite:
-                out |= self.block_kinds(_body(stmt.orelse.body)) if stmt.orelse else {NORMAL}
-            return out
-        if isinstance(stmt, cst.With):
-            # any exception inside (an explicit raise, or `next()` raising StopIteration in a `while True`)
-            # may be swallowed by the context manager (`suppress`), so a `with` can always complete
-            return self.block_kinds(_body(stmt.body)) | {NORMAL}
-        if isinstance(stmt, cst.Try | cst.TryStar):
-            body = self.block_kinds(_body(stmt.body))
-            out = body - {NORMAL}
-            if NORMAL in body:
-                out |= self.block_kinds(_body(stmt.orelse.body)) if stmt.orelse else {NORMAL}
-            for handler in stmt.handlers:
-                out |= self.block_kinds(_body(handler.body))
-            if stmt.finalbody is not None:
-                final = self.block_kinds(_body(stmt.finalbody.body))
-                out = final if NORMAL not in final else out | (final - {NORMAL})
-            return out
-        if isinstance(stmt, cst.Match):
-            out = {NORMAL}
-            for case in stmt.cases:
-                out |= self.block_kinds(_body(case.body))
-            return out
-        return {NORMAL}
+class _Analysis:
+    """Completion kinds of the module's statements with never-returning calls resolved per scope."""
 
-    def block_kinds(self, stmts: Sequence[cst.CSTNode], *, small: bool = False) -> set[str]:
-        acc: set[str] = set()
-        for stmt in stmts:
-            k = self.small_kinds(stmt) if small else self.kinds(stmt)  # type: ignore[arg-type]
-            acc |= k - {NORMAL}
-            if NORMAL not in k:
-                return acc
-        return acc | {NORMAL}
+    def __init__(self, tree: ast.Module, source: str, module: ModuleInfo, index: ProjectIndex) -> None:
+        self.tree = tree
+        self.source = source
+        self.module = module
+        self.index = index
+        self.module_resolver: Callable[[ast.Call], bool] = local_call_resolver(
+            tree, module, index.never_returns
+        )
 
-    def dead_runs(self) -> Iterator[tuple[Sequence[cst.CSTNode], int]]:
-        """(block, index of the statement that never completes) for every block with statements after it."""
-        for block in _blocks(self.module):
+    def dead_runs(self) -> Iterator[tuple[list[ast.stmt], int]]:
+        """(block, index of the statement that never completes) for each block with statements after it."""
+        module_scope = _Scope(None, None, self)
+        stack: list[tuple[list[ast.stmt], _Scope, Completion]] = [
+            (self.tree.body, module_scope, Completion(module_scope.never_returns))
+        ]
+        while stack:
+            block, scope, completion = stack.pop()
             for index, stmt in enumerate(block[:-1]):
-                if NORMAL not in self.kinds(stmt):
+                if NORMAL not in completion.kinds(stmt):
                     yield block, index
                     break
+            for stmt in block:
+                for child_block, child_scope in self._children(stmt, scope):
+                    child_completion = (
+                        completion if child_scope is scope else Completion(child_scope.never_returns)
+                    )
+                    stack.append((child_block, child_scope, child_completion))
 
-    def describe(self, stmt: cst.CSTNode) -> str:
-        line = self.visitor.get_metadata(PositionProvider, stmt).start.line
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if NORMAL not in self.small_kinds(small):
-                    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                        callee = self.module.code_for_node(small.value.func)
-                        return f"`{callee}()` (line {line}), which never returns"
-                    return f"`{type(small).__name__.lower()}` (line {line})"
-        return f"the `{type(stmt).__name__.lower()}` statement on line {line}, which never completes"
+    def _children(self, stmt: ast.stmt, scope: _Scope) -> Iterator[tuple[list[ast.stmt], _Scope]]:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            inner = _Scope(stmt, scope, self)
+            yield stmt.body, inner
+            return
+        for attr in ("body", "orelse", "finalbody"):
+            child = getattr(stmt, attr, None)
+            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                yield child, scope
+        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+            yield sub.body, scope
 
-
-def _blocks(module: cst.Module) -> Iterator[Sequence[cst.CSTNode]]:
-    collector = _BlockCollector()
-    module.visit(collector)
-    yield module.body
-    yield from collector.blocks
-
-
-class _BlockCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.blocks: list[Sequence[cst.CSTNode]] = []
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self.blocks.append(node.body)
-
-
-def _bound_names(stmt: cst.CSTNode) -> Iterator[str]:
-    if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
-        yield stmt.name.value
-    elif isinstance(stmt, cst.SimpleStatementLine):
-        for small in stmt.body:
-            if isinstance(small, cst.Assign):
-                for target in small.targets:
-                    if isinstance(target.target, cst.Name):
-                        yield target.target.value
-            elif isinstance(small, cst.AnnAssign | cst.AugAssign) and isinstance(small.target, cst.Name):
-                yield small.target.value
-            elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
-                small.names, cst.ImportStar
-            ):
-                for alias in small.names:
-                    name = alias.asname.name if alias.asname else alias.name
-                    if isinstance(name, cst.Name):
-                        yield name.value
-    elif isinstance(stmt, cst.If | cst.Try | cst.With | cst.For | cst.While):
-        yield "<conditional>"  # names bound in compound statements are not tracked
-
-
-def _contains_yield(func: cst.FunctionDef) -> bool:
-    finder = _KeepFinder()
-    func.body.visit(finder)
-    return finder.found
-
-
-def _is_true(test: cst.BaseExpression) -> bool:
-    return (isinstance(test, cst.Name) and test.value == "True") or (
-        isinstance(test, cst.Integer) and test.value not in {"0", "0x0", "0o0", "0b0"}
-    )
-
-
-# -------------------------------------------------------------------------------------------- ast prefilter
-
-_AST_EXIT_NAMES = EXIT_FUNCTIONS | {"exit", "quit"}
-
-
-class _AstAnalysis:
-    """The same completion analysis on `ast` (prefilter), calls resolved through import aliases."""
-
-    def __init__(self, tree: ast.Module) -> None:
-        self.tree = tree
-        self.aliases = import_aliases(tree)
-        self.never_returns: set[str] = set()
-        self._memo: dict[int, set[str]] = {}
-        defined: dict[str, int] = {}
-        for stmt in tree.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                defined[stmt.name] = defined.get(stmt.name, 0) + 1
-        funcs = [
-            s
-            for s in tree.body
-            if isinstance(s, ast.FunctionDef)
-            and not s.decorator_list
-            and defined[s.name] == 1
-            and s.name not in self.aliases
-        ]
-        for func in funcs:
-            if func.returns is not None and (resolve_dotted(func.returns, self.aliases) or "").rsplit(".", 1)[
-                -1
-            ] in {"NoReturn", "Never"}:
-                self.never_returns.add(func.name)
-        changed = True
-        while changed:
-            changed = False
-            for func in funcs:
-                if func.name not in self.never_returns and self.block_kinds(func.body) == {RAISE}:
-                    self.never_returns.add(func.name)
-                    self._memo.clear()
-                    changed = True
-
-    def kinds(self, stmt: ast.stmt) -> set[str]:
-        key = id(stmt)
-        if key not in self._memo:
-            self._memo[key] = self._kinds(stmt)
-        return self._memo[key]
-
-    def _kinds(self, stmt: ast.stmt) -> set[str]:
-        if isinstance(stmt, ast.Return):
-            return {RETURN}
-        if isinstance(stmt, ast.Raise):
-            return {RAISE}
-        if isinstance(stmt, ast.Break):
-            return {BREAK}
-        if isinstance(stmt, ast.Continue):
-            return {CONTINUE}
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-            name = resolve_dotted(stmt.value.func, self.aliases)
-            if name in _AST_EXIT_NAMES or name in self.never_returns:
-                return {RAISE}
-            return {NORMAL}
-        if isinstance(stmt, ast.If):
-            return self.block_kinds(stmt.body) | (self.block_kinds(stmt.orelse) if stmt.orelse else {NORMAL})
-        if isinstance(stmt, ast.While | ast.For | ast.AsyncFor):
-            body = self.block_kinds(stmt.body)
-            out = body & {RETURN, RAISE}
-            if BREAK in body:
-                out.add(NORMAL)
-            infinite = (
-                isinstance(stmt, ast.While) and isinstance(stmt.test, ast.Constant) and bool(stmt.test.value)
-            )
-            if not infinite:
-                out |= self.block_kinds(stmt.orelse) if stmt.orelse else {NORMAL}
-            return out
-        if isinstance(stmt, ast.With | ast.AsyncWith):
-            return self.block_kinds(stmt.body) | {NORMAL}
-        if isinstance(stmt, ast.Try | ast.TryStar):
-            body = self.block_kinds(stmt.body)
-            out = body - {NORMAL}
-            if NORMAL in body:
-                out |= self.block_kinds(stmt.orelse) if stmt.orelse else {NORMAL}
-            for handler in stmt.handlers:
-                out |= self.block_kinds(handler.body)
-            if stmt.finalbody:
-                final = self.block_kinds(stmt.finalbody)
-                out = final if NORMAL not in final else out | (final - {NORMAL})
-            return out
-        if isinstance(stmt, ast.Match):
-            out = {NORMAL}
-            for case in stmt.cases:
-                out |= self.block_kinds(case.body)
-            return out
-        return {NORMAL}
-
-    def block_kinds(self, stmts: list[ast.stmt]) -> set[str]:
-        acc: set[str] = set()
-        for stmt in stmts:
-            k = self.kinds(stmt)
-            acc |= k - {NORMAL}
-            if NORMAL not in k:
-                return acc
-        return acc | {NORMAL}
-
-    def has_dead_code(self) -> bool:
-        """Whether any statement list (descending through statements only, never expressions) has dead code."""
-        return any(
-            len(block) > 1 and any(NORMAL not in self.kinds(stmt) for stmt in block[:-1])
-            for _owner, block in iter_blocks(self.tree)
-        )
+    def describe(self, stmt: ast.stmt) -> str:
+        """How the terminator is named in the message."""
+        line = stmt.lineno
+        if isinstance(stmt, ast.Return | ast.Raise | ast.Break | ast.Continue | ast.Expr):
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                callee = ast.get_source_segment(self.source, stmt.value.func) or "?"
+                return f"`{callee}()` (line {line}), which never returns"
+            return f"`{type(stmt).__name__.lower()}` (line {line})"
+        name = _COMPOUND_NAMES.get(type(stmt), type(stmt).__name__.lower())
+        return f"the `{name}` statement on line {line}, which never completes"
