@@ -11,7 +11,7 @@ import ast
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from maintenance.codemods.base import dotted_name, import_aliases
+from maintenance.codemods.base import FileContext, dotted_name, import_aliases
 from maintenance.index import ClassInfo, ProjectIndex
 
 
@@ -21,6 +21,13 @@ class ProjectLookup:
     def __init__(self, index: ProjectIndex, module: str) -> None:
         self.index = index
         self.module = module
+
+    @classmethod
+    def of(cls, context: FileContext) -> ProjectLookup | None:
+        """The lookup of the file a codemod is visiting (`None` without an index)."""
+        if context.index is None or context.module is None:
+            return None
+        return cls(context.index, context.module.name)
 
     def resolve(self, written: str) -> ClassInfo | None:
         """The project class that the base expression `written` (`base.BaseLoss`, `BaseLoss`) names here."""

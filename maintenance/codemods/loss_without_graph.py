@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from maintenance.codemods.base import Codemod, FastFinding, Invalid, dotted_name
+from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, NodeRef, dotted_name
 from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup
 
 NN_MODULE_ROOTS = frozenset(
@@ -92,9 +93,11 @@ class LossWithoutGraph(Codemod):
     ## Fix safety
     Report only: which input the zero should hang from is the author's decision. Returns inside
     `with torch.no_grad()` / `torch.inference_mode()`, functions decorated with either, functions
-    whose name says they evaluate (`eval_loss`, `validation_loss`), settings named like the loss
-    (`loss_scale`, `loss_weight`), a function whose every return is a constant, and constants built
-    with `requires_grad=...` are not reported.
+    whose name says they evaluate (`eval_loss`, `validation_loss`, `nll_reference`) and functions nested
+    in them, the branch of `if not self.training:`, modules of a metrics package (`torchmetrics/...`,
+    `metrics.py`), settings named like the loss (`loss_scale`, `loss_weight`), a function whose every
+    return is a constant, a bare number where the return annotation admits one (`-> Tensor | float`),
+    and constants built with `requires_grad=...` are not reported.
     """
 
     CODE: ClassVar[str] = "MNT006"
@@ -183,6 +186,8 @@ class LossWithoutGraph(Codemod):
         "        if not self.training:\n            return torch.tensor([0])\n        return self.att.mean()\n",
         "import torch\n\n\ndef nll_reference(x, t):\n    def item_loss(i, j):\n        if j < 0:\n"
         "            return (0, 0)\n        return (-i[j], 1)\n\n    return [item_loss(i, j) for i, j in zip(x, t)]\n",
+        "import torch\n\n\ndef aux_loss(layers) -> torch.Tensor | float:\n    if not layers:\n        return 0.0\n"
+        "    return sum(layer.penalty() for layer in layers)\n",
         "import torch\n\n\ndef accumulate_loss(parts):\n    total = torch.zeros(1)\n    for part in parts:\n"
         "        total.add_(part)\n    return total\n",
     )
@@ -193,12 +198,25 @@ class LossWithoutGraph(Codemod):
         return "torch" in source
 
     @classmethod
-    def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:
-        """Report-only: the findings come straight from `ast`."""
-        return find_graphless_returns(tree)
+    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+        """Report-only: decided on `ast`, with base classes of other modules followed through the index."""
+        if _is_metrics_module(context):
+            return []
+        lines = source.splitlines()
+        found = find_graphless_returns(tree, ProjectLookup.of(context))
+        return [AstFinding(NodeRef.of(node, lines), message) for node, message in found]
 
 
-def find_graphless_returns(tree: ast.Module, lookup: ProjectLookup | None = None) -> list[FastFinding]:
+def _is_metrics_module(context: FileContext) -> bool:
+    """Code in a metrics package or module (`torchmetrics/...`, `metrics.py`) evaluates; nothing trains on it."""
+    name = context.module.name if context.module is not None else ""
+    parts = [*name.split("."), *context.path.replace("\\", "/").removesuffix(".py").split("/")]
+    return any("metric" in part.lower() for part in parts if part)
+
+
+def find_graphless_returns(
+    tree: ast.Module, lookup: ProjectLookup | None = None
+) -> list[tuple[ast.Return, str]]:
     """Every `return` of a fresh constant in a loss of `tree`.
 
     `lookup` follows base classes defined in other modules of the project (the project index).
@@ -206,7 +224,7 @@ def find_graphless_returns(tree: ast.Module, lookup: ProjectLookup | None = None
     classes = ModuleClasses.of(tree, lookup)
     if not any(v == "torch" or v.startswith("torch.") for v in classes.aliases.values()):
         return []
-    findings: list[FastFinding] = []
+    findings: list[tuple[ast.Return, str]] = []
     for owner, func, outer in _functions(tree):
         if not _is_loss(owner, func, classes):
             continue
@@ -222,20 +240,26 @@ def find_graphless_returns(tree: ast.Module, lookup: ProjectLookup | None = None
             continue  # a placeholder loss that is always constant is deliberate; nothing trains through it
         where = f"`{owner.name}.{func.name}`" if owner is not None else f"`{func.name}`"
         param = _first_input(func)
+        declared = _declares_number(func)
         for ret, what in graphless:
-            if what is None:
+            if what is None or (declared and what.startswith("a bare Python number")):
                 continue
             findings.append(
-                FastFinding(
-                    ret.lineno,
-                    ret.col_offset + 1,
-                    ret.end_lineno or ret.lineno,
+                (
+                    ret,
                     f"{where} returns {what}, which has no autograd graph: as the only loss `backward()` "
                     f"raises, summed with other terms the batch teaches nothing; return "
                     f"`{param}.sum() * 0.0` instead (a zero that keeps the graph and the device)",
                 )
             )
     return findings
+
+
+def _declares_number(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The return annotation admits a plain number (`-> Tensor | float`): callers are told to expect one."""
+    if func.returns is None:
+        return False
+    return bool(re.search(r"\b(float|int|Number)\b", ast.unparse(func.returns)))
 
 
 def _functions(

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import ClassVar
 
-from maintenance.codemods.base import Codemod, FastFinding, Invalid, dotted_name
+from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, NodeRef, dotted_name
 from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup
 
 DATASET_ROOTS = frozenset(
@@ -203,12 +203,19 @@ class UnpicklableDataset(Codemod):
         return "__init__" in source
 
     @classmethod
-    def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:
-        """Report-only: the findings come straight from `ast`."""
-        return find_unpicklable_datasets(tree)
+    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+        """Report-only: decided on `ast`, with base classes of other modules followed through the index."""
+        lookup = ProjectLookup.of(context)
+        lines = source.splitlines()
+        return [
+            AstFinding(NodeRef.of(node, lines), message)
+            for node, message in find_unpicklable_datasets(tree, lookup)
+        ]
 
 
-def find_unpicklable_datasets(tree: ast.Module, lookup: ProjectLookup | None = None) -> list[FastFinding]:
+def find_unpicklable_datasets(
+    tree: ast.Module, lookup: ProjectLookup | None = None
+) -> list[tuple[ast.stmt, str]]:
     """Every `self.<attr> = <unpicklable>` in the `__init__` of a Dataset of `tree` without pickle hooks.
 
     `lookup` follows base classes defined in other modules of the project (the project index).
@@ -224,7 +231,7 @@ def find_unpicklable_datasets(tree: ast.Module, lookup: ProjectLookup | None = N
         for t in node.targets
         if isinstance(t, ast.Name)
     }
-    findings: list[FastFinding] = []
+    findings: list[tuple[ast.stmt, str]] = []
     for name, cls_node in classes.classes.items():
         if not classes.derives_from(name, DATASET_ROOTS):
             continue
@@ -233,15 +240,13 @@ def find_unpicklable_datasets(tree: ast.Module, lookup: ProjectLookup | None = N
         init = _method(cls_node, "__init__")
         if init is None:
             continue
-        for target, value in _self_assignments(init):
+        for stmt, target, value in _self_assignments(init):
             what = _unpicklable(value, classes.aliases, shadowed, cls_node, init)
             if what is None:
                 continue
             findings.append(
-                FastFinding(
-                    target.lineno,
-                    target.col_offset + 1,
-                    value.end_lineno or target.lineno,
+                (
+                    stmt,
                     f"`{name}` is a Dataset and `__init__` stores {what} in `self.{target.attr}`, which cannot "
                     f"be pickled: `DataLoader(num_workers>0)` under spawn/forkserver fails to send it to the "
                     f"workers (under fork a held lock deadlocks them); create it lazily in `__getitem__` or a "
@@ -260,8 +265,8 @@ def _method(cls_node: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFun
 
 def _self_assignments(
     init: ast.FunctionDef | ast.AsyncFunctionDef,
-) -> Iterator[tuple[ast.Attribute, ast.expr]]:
-    """(`self.x` target, value) for every assignment to an attribute of the first parameter."""
+) -> Iterator[tuple[ast.stmt, ast.Attribute, ast.expr]]:
+    """(statement, `self.x` target, value) for every assignment to an attribute of the first parameter."""
     params = [a.arg for a in (*init.args.posonlyargs, *init.args.args)]
     if not params:
         return
@@ -284,7 +289,7 @@ def _self_assignments(
                 and target.value.id == self_name
                 and value is not None
             ):
-                yield target, value
+                yield node, target, value
         stack.extend(ast.iter_child_nodes(node))
 
 

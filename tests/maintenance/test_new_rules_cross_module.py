@@ -72,7 +72,7 @@ def test_a_dataset_through_a_project_base_in_another_module(tmp_path: Path) -> N
     index = _project(tmp_path)
     tree = ast.parse(PROJECT["proj/data/panel.py"])
     findings = find_unpicklable_datasets(tree, _lookup(index, "proj/data/panel.py"))
-    assert [f.message.split("`")[1] for f in findings] == ["Panel"]
+    assert [message.split("`")[1] for _node, message in findings] == ["Panel"]
     # without the index the base is unknown: nothing is claimed (no false positive either)
     assert find_unpicklable_datasets(tree) == []
 
@@ -81,10 +81,13 @@ def test_a_loss_through_a_project_base_and_a_base_that_is_not_a_module(tmp_path:
     index = _project(tmp_path)
     tree = ast.parse(PROJECT["proj/losses/rank.py"])
     with_index = find_graphless_returns(tree, _lookup(index, "proj/losses/rank.py"))
-    assert [f.message.split("`")[1] for f in with_index] == ["RankLoss.forward"]
+    assert [message.split("`")[1] for _node, message in with_index] == ["RankLoss.forward"]
     # alone, both project bases get the benefit of the doubt; the index tells NotAModule apart
     alone = find_graphless_returns(tree)
-    assert sorted(f.message.split("`")[1] for f in alone) == ["RankLoss.forward", "ScoreLoss.forward"]
+    assert sorted(message.split("`")[1] for _node, message in alone) == [
+        "RankLoss.forward",
+        "ScoreLoss.forward",
+    ]
 
 
 def test_a_flag_added_to_a_parser_created_in_another_module() -> None:
@@ -92,3 +95,13 @@ def test_a_flag_added_to_a_parser_created_in_another_module() -> None:
     assert [f.code for f in result.findings] == ["MNT007"]
     assert result.new_source is not None and "argparse.BooleanOptionalAction" in result.new_source
     assert result.new_source.startswith("import argparse\n")
+
+
+def test_a_loss_in_a_metrics_module_only_evaluates() -> None:
+    source = PROJECT["proj/losses/rank.py"].replace(
+        "from .base import BaseLoss, NotAModule", "from torch import nn"
+    )
+    source = source.replace("(BaseLoss)", "(nn.Module)")  # ScoreLoss's base is now undefined: not a loss
+    assert [f.code for f in analyze_text(source, "proj/losses/rank.py", ["MNT006"]).findings] == ["MNT006"]
+    assert analyze_text(source, "torchmetrics/functional/ranking.py", ["MNT006"]).findings == []
+    assert analyze_text(source, "proj/metrics.py", ["MNT006"]).findings == []
