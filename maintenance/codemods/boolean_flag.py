@@ -9,7 +9,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import ImportAssignment, PositionProvider, ScopeProvider
 
-from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases
+from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases, resolve_dotted
 
 BOOLEAN_OPTIONAL = "argparse.BooleanOptionalAction"
 OPPOSITE = {"store_true": "store_false", "store_false": "store_true"}
@@ -60,8 +60,12 @@ class StuckBooleanFlag(Codemod):
     give True, as before), and `--no-rescale` now gives False; only the `--help` text changes (it shows
     `--rescale, --no-rescale` and the default). Needs Python >= 3.9. No fix where the flag has no
     `--long` option, already starts with `--no-`, the module already defines `--no-<flag>`, or the name
-    `argparse` is bound to something else; `store_false`/`default=False` and `type=bool` are reported
-    only (which spelling the user wants is the author's decision).
+    `argparse` is bound to something else. Unsafe (applied with `--unsafe-fixes`) where an abbreviation
+    that argparse accepts today (`--n` for the only option starting with it) would become ambiguous with
+    the new `--no-<flag>`, and where the module creates no `ArgumentParser` (the parser comes from another
+    module, which may define `--no-<flag>` itself: argparse would then refuse the conflicting option).
+    `store_false`/`default=False` and `type=bool` are reported only (which spelling the user wants is
+    the author's decision).
     """
 
     CODE: ClassVar[str] = "MNT007"
@@ -88,18 +92,28 @@ class StuckBooleanFlag(Codemod):
             "    parser.add_argument('-r', '--rescale', action='store_true', default=True)\n",
             "import argparse as ap\n\n\ndef add_args(parser):\n"
             "    parser.add_argument('-r', '--rescale', action=ap.BooleanOptionalAction, default=True)\n",
+            unsafe_fixes=True,
         ),
         Invalid(
             "from argparse import BooleanOptionalAction\n\n\ndef add_args(group):\n"
             "    group.add_argument('--amp', action='store_true', default=True)\n",
             "from argparse import BooleanOptionalAction\n\n\ndef add_args(group):\n"
             "    group.add_argument('--amp', action=BooleanOptionalAction, default=True)\n",
+            unsafe_fixes=True,
         ),
         Invalid(
             "def build(sub):\n    train = sub.add_parser('train')\n"
             "    train.add_argument('--shuffle', action='store_true', default=True)\n    return train\n",
             "import argparse\n\ndef build(sub):\n    train = sub.add_parser('train')\n"
             "    train.add_argument('--shuffle', action=argparse.BooleanOptionalAction, default=True)\n    return train\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
+            "import argparse\n\n\ndef add_args(parser):\n    parser.add_argument('--amp', action='store_true', default=True)\n"
+            "\n\ndef main():\n    parser = argparse.ArgumentParser()\n    add_args(parser)\n",
+            "import argparse\n\n\ndef add_args(parser):\n"
+            "    parser.add_argument('--amp', action=argparse.BooleanOptionalAction, default=True)\n"
+            "\n\ndef main():\n    parser = argparse.ArgumentParser()\n    add_args(parser)\n",
         ),
         Invalid(
             "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--cache', action='store_false', default=False)\n"
@@ -236,12 +250,26 @@ class StuckBooleanFlag(Codemod):
                 f" (unsafe fix: the abbreviation `{ambiguous}` of an existing option would become ambiguous "
                 "with the new `--no-` option)"
             )
+        elif not self._creates_parser():
+            message += (
+                " (unsafe fix: the parser is created in another module, which may already define "
+                f"`{sorted(negated)[0]}`)"
+            )
         self.report(
             arg.node,
             message,
             replacement=fix,
-            unsafe=bool(ambiguous),
+            unsafe=bool(ambiguous) or not self._creates_parser(),
             imports=(("argparse", None),) if needs_import else (),
+        )
+
+    def _creates_parser(self) -> bool:
+        """Whether this module makes an `argparse.ArgumentParser` (so it sees every option of its parsers)."""
+        tree = self.context.tree if self.context.tree is not None else ast.parse(self.context.source)
+        aliases = import_aliases(tree)
+        return any(
+            isinstance(node, ast.Call) and resolve_dotted(node.func, aliases) == "argparse.ArgumentParser"
+            for node in ast.walk(tree)
         )
 
     def _action_reference(self, node: cst.Call) -> tuple[str, bool] | None:

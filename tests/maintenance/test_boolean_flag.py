@@ -124,10 +124,12 @@ def test_an_abbreviation_that_would_turn_ambiguous_makes_the_fix_unsafe() -> Non
     assert _parse(new, ["--n", "2"]).startswith("refused")  # type: ignore[union-attr]
 
 
-def test_a_parser_from_another_module_is_checked_the_same() -> None:
+def test_a_parser_from_another_module_is_checked_and_its_fix_is_unsafe() -> None:
     source = "def add_training_args(parser):\n    parser.add_argument('--shuffle', action='store_true', default=True)\n"
-    result = analyze_text(source, "train_args.py", ["MNT007"])
-    assert [f.code for f in result.findings] == ["MNT007"]
-    assert result.new_source == "import argparse\n\n" + source.replace(
+    safe = analyze_text(source, "train_args.py", ["MNT007"])
+    assert [(f.code, f.fixable) for f in safe.findings] == [("MNT007", False)]
+    assert "created in another module" in safe.findings[0].message
+    unsafe = analyze_text(source, "train_args.py", ["MNT007"], unsafe_fixes=True)
+    assert unsafe.new_source == "import argparse\n\n" + source.replace(
         "action='store_true'", "action=argparse.BooleanOptionalAction"
     )

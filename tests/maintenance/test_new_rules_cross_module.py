@@ -91,7 +91,7 @@ def test_a_loss_through_a_project_base_and_a_base_that_is_not_a_module(tmp_path:
 
 
 def test_a_flag_added_to_a_parser_created_in_another_module() -> None:
-    result = analyze_text(PROJECT["proj/cli/common.py"], "proj/cli/common.py", ["MNT007"])
+    result = analyze_text(PROJECT["proj/cli/common.py"], "proj/cli/common.py", ["MNT007"], unsafe_fixes=True)
     assert [f.code for f in result.findings] == ["MNT007"]
     assert result.new_source is not None and "argparse.BooleanOptionalAction" in result.new_source
     assert result.new_source.startswith("import argparse\n")

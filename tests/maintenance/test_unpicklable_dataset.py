@@ -52,7 +52,7 @@ def _load(dataset: Dataset) -> list[float]:
 
 @pytest.mark.filterwarnings("ignore:Got pickle error:UserWarning")
 def test_a_dataset_with_a_lock_fails_in_a_spawned_worker() -> None:
-    with pytest.raises(TypeError, match="pickle '_thread.lock'"):
+    with pytest.raises(TypeError, match=r"pickle '_thread\.lock'"):
         _load(LockedDataset())
 
 
