@@ -171,6 +171,24 @@ class StuckBooleanFlag(Codemod):
         "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--gat', action='store_true', default=flag)\n",
     )
 
+    @classmethod
+    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+        """An `add_argument` call with `type=bool`, or a store action whose literal default equals its value."""
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr != "add_argument":
+                continue
+            keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
+            kind = keywords.get("type")
+            if isinstance(kind, ast.Name) and kind.id == "bool":
+                return True
+            action, default = keywords.get("action"), keywords.get("default")
+            if isinstance(action, ast.Constant) and isinstance(default, ast.Constant):
+                if (action.value, default.value) in (("store_true", True), ("store_false", False)):
+                    return True
+        return False
+
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.arguments: list[_Argument] = []
