@@ -184,9 +184,13 @@ class StuckBooleanFlag(Codemod):
             if isinstance(kind, ast.Name) and kind.id == "bool":
                 return True
             action, default = keywords.get("action"), keywords.get("default")
-            if isinstance(action, ast.Constant) and isinstance(default, ast.Constant):
-                if (action.value, default.value) in (("store_true", True), ("store_false", False)):
-                    return True
+            stuck = (("store_true", True), ("store_false", False))
+            if (
+                isinstance(action, ast.Constant)
+                and isinstance(default, ast.Constant)
+                and (action.value, default.value) in stuck
+            ):
+                return True
         return False
 
     def __init__(self, context: FileContext) -> None:
