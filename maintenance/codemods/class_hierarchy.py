@@ -11,8 +11,8 @@ import ast
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from maintenance.codemods.base import FileContext, dotted_name, import_aliases
-from maintenance.index import ClassInfo, ProjectIndex
+from maintenance.codemods.base import AstFinding, FileContext, NodeRef, dotted_name, import_aliases
+from maintenance.index import ClassInfo, FunctionInfo, ProjectIndex
 
 
 class ProjectLookup:
@@ -28,6 +28,12 @@ class ProjectLookup:
         if context.index is None or context.module is None:
             return None
         return cls(context.index, context.module.name)
+
+    def method(self, class_name: str, name: str) -> FunctionInfo | None:
+        """The index's summary of method `name` of the top-level class `class_name` of this module."""
+        info = self.index.modules.get(self.module)
+        cls = info.classes.get(class_name) if info is not None else None
+        return cls.methods.get(name) if cls is not None else None
 
     def resolve(self, written: str) -> ClassInfo | None:
         """The project class that the base expression `written` (`base.BaseLoss`, `BaseLoss`) names here."""
@@ -150,6 +156,12 @@ class ModuleClasses:
             out.append(node)
             stack.extend(b for b in self.bases.get(current, ()) if b in self.classes)
         return out
+
+
+def report_only(found: list[tuple[ast.stmt, str]], source: str) -> list[AstFinding]:
+    """`AstFinding`s without fixes for (statement, message) pairs decided on `ast`."""
+    lines = source.splitlines()
+    return [AstFinding(NodeRef.of(node, lines), message) for node, message in found]
 
 
 def _defines(cls_node: ast.ClassDef, names: Collection[str]) -> Iterator[bool]:

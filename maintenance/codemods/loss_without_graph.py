@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, NodeRef, dotted_name
-from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup
+from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, resolve_dotted
+from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup, report_only
 
 NN_MODULE_ROOTS = frozenset(
     {
@@ -202,9 +202,7 @@ class LossWithoutGraph(Codemod):
         """Report-only: decided on `ast`, with base classes of other modules followed through the index."""
         if _is_metrics_module(context):
             return []
-        lines = source.splitlines()
-        found = find_graphless_returns(tree, ProjectLookup.of(context))
-        return [AstFinding(NodeRef.of(node, lines), message) for node, message in found]
+        return report_only(find_graphless_returns(tree, ProjectLookup.of(context)), source)
 
 
 def _is_metrics_module(context: FileContext) -> bool:
@@ -301,19 +299,9 @@ def _evaluates_only(func: ast.AST, aliases: dict[str, str]) -> bool:
         return True
     for deco in func.decorator_list:
         target = deco.func if isinstance(deco, ast.Call) else deco
-        if _qualified(target, aliases) in NO_GRAD:
+        if resolve_dotted(target, aliases) in NO_GRAD:
             return True
     return False
-
-
-def _qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
-    name = dotted_name(node)
-    if name is None:
-        return None
-    head, _, rest = name.partition(".")
-    if head in aliases:
-        return aliases[head] + ("." + rest if rest else "")
-    return name
 
 
 def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
@@ -342,7 +330,8 @@ def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
             stack.extend(node.body if grad else node.orelse)
             continue
         if isinstance(node, ast.With | ast.AsyncWith) and any(
-            isinstance(item.context_expr, ast.Call) and _qualified(item.context_expr.func, aliases) in NO_GRAD
+            isinstance(item.context_expr, ast.Call)
+            and resolve_dotted(item.context_expr.func, aliases) in NO_GRAD
             for item in node.items
         ):
             continue
@@ -356,7 +345,7 @@ def _grad_test(test: ast.expr, aliases: dict[str, str]) -> bool | None:
     negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
     inner = test.operand if isinstance(test, ast.UnaryOp) and negated else test
     is_training = isinstance(inner, ast.Attribute) and inner.attr == "training"
-    is_grad = isinstance(inner, ast.Call) and _qualified(inner.func, aliases) == "torch.is_grad_enabled"
+    is_grad = isinstance(inner, ast.Call) and resolve_dotted(inner.func, aliases) == "torch.is_grad_enabled"
     if not (is_training or is_grad):
         return None
     return not negated
@@ -437,7 +426,7 @@ def _fresh_constant(node: ast.expr, aliases: dict[str, str]) -> str | None:
     func = node.func
     if isinstance(func, ast.Attribute) and func.attr in PASS_THROUGH and _fresh_constant(func.value, aliases):
         return _describe(node)
-    qualified = _qualified(func, aliases)
+    qualified = resolve_dotted(func, aliases)
     if qualified in CONSTANT_FACTORIES:
         shape = CONSTANT_FACTORIES[qualified]
     elif (

@@ -6,8 +6,8 @@ import ast
 from collections.abc import Iterator
 from typing import ClassVar
 
-from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, NodeRef, dotted_name
-from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup
+from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, dotted_name
+from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup, report_only
 
 DATASET_ROOTS = frozenset(
     {
@@ -205,12 +205,7 @@ class UnpicklableDataset(Codemod):
     @classmethod
     def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Report-only: decided on `ast`, with base classes of other modules followed through the index."""
-        lookup = ProjectLookup.of(context)
-        lines = source.splitlines()
-        return [
-            AstFinding(NodeRef.of(node, lines), message)
-            for node, message in find_unpicklable_datasets(tree, lookup)
-        ]
+        return report_only(find_unpicklable_datasets(tree, ProjectLookup.of(context)), source)
 
 
 def find_unpicklable_datasets(
@@ -241,7 +236,7 @@ def find_unpicklable_datasets(
         if init is None:
             continue
         for stmt, target, value in _self_assignments(init):
-            what = _unpicklable(value, classes.aliases, shadowed, cls_node, init)
+            what = _unpicklable(value, classes.aliases, shadowed, cls_node, init, classes.lookup)
             if what is None:
                 continue
             findings.append(
@@ -299,8 +294,9 @@ def _unpicklable(
     shadowed: set[str],
     cls_node: ast.ClassDef,
     init: ast.FunctionDef | ast.AsyncFunctionDef,
+    lookup: ProjectLookup | None,
 ) -> str | None:
-    """What `value` makes when pickle refuses it, else `None`."""
+    """What `value` makes when pickle refuses it, else `None` (a generator method is known from the index)."""
     if isinstance(value, ast.Lambda):
         return "a lambda"
     if isinstance(value, ast.GeneratorExp):
@@ -324,9 +320,9 @@ def _unpicklable(
         qualified = name
     if qualified in UNPICKLABLE_CALLS:
         return f"{UNPICKLABLE_CALLS[qualified]} (`{_short(value)}`)"
-    if head == _self_name(init) and rest and "." not in rest:
-        method = _method(cls_node, rest)
-        if method is not None and _is_generator(method):
+    if head == _self_name(init) and rest and "." not in rest and lookup is not None:
+        method = lookup.method(cls_node.name, rest)
+        if method is not None and method.is_generator:
             return f"a generator (`{_short(value)}`)"
     return None
 
@@ -334,18 +330,6 @@ def _unpicklable(
 def _self_name(init: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     params = [a.arg for a in (*init.args.posonlyargs, *init.args.args)]
     return params[0] if params else None
-
-
-def _is_generator(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    stack: list[ast.AST] = list(func.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Yield | ast.YieldFrom):
-            return True
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return False
 
 
 def _short(node: ast.expr) -> str:
