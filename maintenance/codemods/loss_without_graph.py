@@ -47,6 +47,8 @@ NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no
 EVALUATION_WORDS = frozenset(
     {"eval", "evaluate", "evaluation", "val", "valid", "validation", "test", "metric", "reference"}
 )
+# an `if` on a name with one of these words switches a term off by configuration (`if self.weight == 0`)
+GUARD_WORDS = frozenset({"weight", "weights", "scale", "coef", "coeff", "factor", "lambda", "lambd", "lam"})
 # a name with "loss" and one of these is a setting of the loss, not the loss (`loss_scale`, `loss_weight`)
 SETTING_WORDS = frozenset(
     {"scale", "scaler", "weight", "weights", "coef", "coeff", "factor", "name", "names", "type"}
@@ -97,7 +99,8 @@ class LossWithoutGraph(Codemod):
     in them, the branch of `if not self.training:`, modules of a metrics package (`torchmetrics/...`,
     `metrics.py`), settings named like the loss (`loss_scale`, `loss_weight`), a function whose every
     return is a constant, a bare number where the return annotation admits one (`-> Tensor | float`),
-    and constants built with `requires_grad=...` are not reported.
+    a term switched off by its weight (`if self.loss_scale == 0.0: return torch.tensor(0.0)`), and
+    constants built with `requires_grad=...` are not reported.
     """
 
     CODE: ClassVar[str] = "MNT006"
@@ -188,6 +191,9 @@ class LossWithoutGraph(Codemod):
         "            return (0, 0)\n        return (-i[j], 1)\n\n    return [item_loss(i, j) for i, j in zip(x, t)]\n",
         "import torch\n\n\ndef aux_loss(layers) -> torch.Tensor | float:\n    if not layers:\n        return 0.0\n"
         "    return sum(layer.penalty() for layer in layers)\n",
+        "import torch\nfrom torch import nn\n\n\nclass AuxLoss(nn.Module):\n    def forward(self, p):\n"
+        "        if self.loss_scale == 0.0:\n            return torch.tensor(0.0, device=p.device)\n"
+        "        return self.loss_scale * p.pow(2).mean()\n",
         "import torch\n\n\ndef accumulate_loss(parts):\n    total = torch.zeros(1)\n    for part in parts:\n"
         "        total.add_(part)\n    return total\n",
     )
@@ -318,8 +324,9 @@ def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
 def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
     """The function's own `return`s that may run with autograd on.
 
-    Skipped: inside `with torch.no_grad()` / `torch.inference_mode()`, and the branch of
-    `if not self.training:` / `if not torch.is_grad_enabled():` (or the `else` of the positive test).
+    Skipped: inside `with torch.no_grad()` / `torch.inference_mode()`, the branch of
+    `if not self.training:` / `if not torch.is_grad_enabled():` (or the `else` of the positive test),
+    and both branches of an `if` on a weight or scale setting (`if self.loss_scale == 0.0:`).
     """
     stack = list(ast.iter_child_nodes(func))
     while stack:
@@ -329,6 +336,8 @@ def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
         if isinstance(node, ast.If) and (grad := _grad_test(node.test, aliases)) is not None:
             stack.extend(node.body if grad else node.orelse)
             continue
+        if isinstance(node, ast.If) and _tests_a_setting(node.test):
+            continue  # `if self.weight == 0: return 0`: a term switched off by its configuration
         if isinstance(node, ast.With | ast.AsyncWith) and any(
             isinstance(item.context_expr, ast.Call)
             and resolve_dotted(item.context_expr.func, aliases) in NO_GRAD
@@ -338,6 +347,15 @@ def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
         if isinstance(node, ast.Return):
             yield node
         stack.extend(ast.iter_child_nodes(node))
+
+
+def _tests_a_setting(test: ast.expr) -> bool:
+    """Whether an `if` test reads a weight/scale setting (`self.weight > 0`, `loss_scale == 0.0`)."""
+    for node in ast.walk(test):
+        name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+        if _words(name) & GUARD_WORDS:
+            return True
+    return False
 
 
 def _grad_test(test: ast.expr, aliases: dict[str, str]) -> bool | None:
