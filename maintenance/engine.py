@@ -124,7 +124,7 @@ def analyze_text(
     module_info: ModuleInfo | None = index.module_for_path(path) if index is not None else None
     if index is None or module_info is None or _round > 0:
         # a fixed text (round > 0) is re-analysed with its own summary, inside the run's index when there is one
-        index, module_info = _local_index(tree, path, index, module_info)
+        index, module_info = _local_index(tree, source, path, index, module_info)
     context = FileContext(
         path=path, source=source, unsafe_fixes=unsafe_fixes, tree=tree, index=index, module=module_info
     )
@@ -230,17 +230,17 @@ def analyze_text(
 
 
 def _local_index(
-    tree: ast.Module, path: str, index: ProjectIndex | None, previous: ModuleInfo | None
+    tree: ast.Module, source: str, path: str, index: ProjectIndex | None, previous: ModuleInfo | None
 ) -> tuple[ProjectIndex, ModuleInfo]:
     """An index that holds this text's own summary: a one-module index, or the run's with this module replaced."""
     if index is None or previous is None:
-        local = single_module_index(tree, path)
+        local = single_module_index(tree, path, source=source)
         info = local.module_for_path(path)
         assert info is not None
         return local, info
     from maintenance.index import infer_never_returning, summarize
 
-    info = summarize(tree, previous.name, path, is_package=previous.is_package)
+    info = summarize(tree, previous.name, path, is_package=previous.is_package, source=source)
     copy = ProjectIndex()
     copy.modules = {name: (info if m is previous else m) for name, m in index.modules.items()}
     copy.by_path = {**index.by_path, path: info}

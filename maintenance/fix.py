@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from maintenance import __version__, ruff_runner
-from maintenance.cache import CACHE_DIR, ResultCache, content_hash
+from maintenance.cache import CACHE_DIR, ResultCache, content_hash, tool_fingerprint
 from maintenance.codes import MNT_CODES
 from maintenance.config import Config, ConfigError, code_matches, find_root, load_config
 from maintenance.discovery import discover, relative
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport
+from maintenance.index import IndexCache, ProjectIndex, build_index
 from maintenance.output import (
     finding_sort_key,
     print_text,
@@ -42,6 +43,13 @@ LOG = logging.getLogger(__name__)
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 
 Task = tuple[str, str, tuple[str, ...], bool]
+_INDEX: ProjectIndex | None = None  # the run's project index, in this process and in each worker
+
+
+def _set_index(index: ProjectIndex | None) -> None:
+    """Worker initializer: the index is sent once per worker, not once per file."""
+    global _INDEX
+    _INDEX = index
 
 
 def _analyze_task(task: Task) -> tuple[str, FileResult]:
@@ -49,15 +57,19 @@ def _analyze_task(task: Task) -> tuple[str, FileResult]:
     from maintenance.engine import analyze_file  # libcst is only imported where a file must be analysed
 
     path, display, codes, unsafe = task
-    result, _ = analyze_file(Path(path), display, codes, unsafe)
+    result, _ = analyze_file(Path(path), display, codes, unsafe, _INDEX)
     return path, result
 
 
 def _run_tasks(
-    tasks: list[Task], jobs: int, on_done: Callable[[int], None] | None = None
+    tasks: list[Task],
+    jobs: int,
+    on_done: Callable[[int], None] | None = None,
+    index: ProjectIndex | None = None,
 ) -> dict[str, FileResult]:
-    """Analyse files in worker processes (or in this one for small batches)."""
+    """Analyse files in worker processes (or in this one for small batches), with the run's `index`."""
     results: dict[str, FileResult] = {}
+    _set_index(index)
     if jobs <= 1 or len(tasks) < PARALLEL_MIN_FILES:
         for task in tasks:
             path, result = _analyze_task(task)
@@ -68,7 +80,7 @@ def _run_tasks(
     from concurrent.futures import ProcessPoolExecutor
 
     chunksize = max(1, min(16, len(tasks) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_set_index, initargs=(index,)) as pool:
         for path, result in pool.map(_analyze_task, tasks, chunksize=chunksize):
             results[path] = result
             if on_done:
@@ -233,6 +245,7 @@ def _analyze(
     originals: dict[str, bytes] = {}
     tasks: list[Task] = []
     digests: dict[str, tuple[str, tuple[str, ...]]] = {}
+    readable: list[tuple[Path, str, bytes]] = []
     for file in files:
         path = str(file)
         rel = display[path]
@@ -246,7 +259,14 @@ def _analyze(
             LOG.warning("cannot read %s: %s", rel, err)
             continue
         originals[path] = data
-        digest = content_hash(data)
+        readable.append((file, rel, data))
+    index = _project_index(readable, config.root, use_cache)
+    for file, rel, data in readable:
+        path = str(file)
+        codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
+        # a file's results depend on its own bytes and on the summaries of the modules it imports
+        info = index.module_for_path(rel)
+        digest = content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
         digests[path] = (digest, codes)
         cached = caches[codes].get(digest, rel)
         if cached is not None:
@@ -260,9 +280,9 @@ def _analyze(
 
         with Progress(console=Console(stderr=True), transient=True) as bar:
             task_id = bar.add_task(f"analysing {len(tasks)} files", total=len(tasks))
-            fresh = _run_tasks(tasks, n_jobs, lambda n: bar.advance(task_id, n))
+            fresh = _run_tasks(tasks, n_jobs, lambda n: bar.advance(task_id, n), index)
     else:
-        fresh = _run_tasks(tasks, n_jobs)
+        fresh = _run_tasks(tasks, n_jobs, index=index)
     for path, result in fresh.items():
         results[path] = result
         digest, codes = digests[path]
@@ -270,6 +290,19 @@ def _analyze(
     for cache in caches.values():
         cache.save()
     return results, originals
+
+
+def _project_index(readable: list[tuple[Path, str, bytes]], root: Path, use_cache: bool) -> ProjectIndex:
+    """The project index of the run (one `ast` pass; unchanged files' summaries from the cache)."""
+    sources = []
+    for file, rel, data in readable:
+        try:
+            text = decode(data).text
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            continue  # the engine reports it as MNT000
+        sources.append((file, rel, text, content_hash(data)))
+    cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())
+    return build_index(sources, root, cache)
 
 
 def _mark_ruff_fixed(before: list[Finding], after: list[Finding]) -> list[Finding]:
@@ -313,7 +346,7 @@ def _pick_up_ruff_changes(
         codes = tuple(c for c in MNT_CODES if config.selects(c) and not config.ignored_in_file(rel, c))
         from maintenance.engine import analyze_text
 
-        again = analyze_text(decode(data).text, rel, codes, unsafe_fixes=unsafe_fixes)
+        again = analyze_text(decode(data).text, rel, codes, unsafe_fixes=unsafe_fixes, index=_INDEX)
         remaining[path] = _keep(config, again.findings)
 
 

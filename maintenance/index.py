@@ -33,10 +33,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +119,15 @@ class Signature:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the index cache)."""
-        data = asdict(self)
-        data["required"] = sorted(self.required)
-        return data
+        return {
+            "text": self.text,
+            "positional": list(self.positional),
+            "positional_only": self.positional_only,
+            "required": sorted(self.required),
+            "keyword_only": list(self.keyword_only),
+            "varargs": self.varargs,
+            "varkw": self.varkw,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
@@ -192,7 +199,7 @@ class FunctionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the index cache)."""
-        data = asdict(self)
+        data = {f: getattr(self, f) for f in _FUNCTION_FIELDS}
         data["signature"] = self.signature.to_dict()
         return data
 
@@ -235,7 +242,11 @@ class ClassInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the index cache)."""
-        data = asdict(self)
+        data = {f: getattr(self, f) for f in _CLASS_FIELDS}
+        data["bases"] = list(self.bases)
+        data["decorators"] = list(self.decorators)
+        data["duplicate_methods"] = list(self.duplicate_methods)
+        data["instance_attributes"] = dict(self.instance_attributes)
         data["methods"] = {k: v.to_dict() for k, v in self.methods.items()}
         return data
 
@@ -294,7 +305,9 @@ class ModuleInfo:
             "is_package": self.is_package,
             "classes": {k: v.to_dict() for k, v in self.classes.items()},
             "functions": {k: v.to_dict() for k, v in self.functions.items()},
-            "imports": {k: [asdict(b) for b in v] for k, v in self.imports.items()},
+            "imports": {
+                k: [{f: getattr(b, f) for f in _IMPORT_FIELDS} for b in v] for k, v in self.imports.items()
+            },
             "rebindable": self.rebindable,
             "binding_counts": self.binding_counts,
             "external_rebinds": [list(x) for x in self.external_rebinds],
@@ -339,6 +352,11 @@ class ModuleInfo:
         return next(iter(targets))
 
 
+_FUNCTION_FIELDS = tuple(f.name for f in fields(FunctionInfo))
+_CLASS_FIELDS = tuple(f.name for f in fields(ClassInfo))
+_IMPORT_FIELDS = tuple(f.name for f in fields(ImportBinding))
+
+
 # ------------------------------------------------------------------------------------------ the ast pass
 
 
@@ -381,12 +399,16 @@ def _resolve_relative(module: str, is_package: bool, level: int, name: str | Non
 class _Summarizer:
     """Builds one `ModuleInfo` from an `ast` tree."""
 
-    def __init__(self, tree: ast.Module, name: str, path: str, is_package: bool) -> None:
+    def __init__(
+        self, tree: ast.Module, name: str, path: str, is_package: bool, source: str | None = None
+    ) -> None:
         self.tree = tree
+        self.source = source
         self.info = ModuleInfo(name=name, path=path, is_package=is_package)
         self.rebindable: set[str] = set()
         self.counts: dict[str, int] = {}
         self._aliases: dict[str, str] = {}
+        self._lines: list[str] | None = None
 
     def run(self) -> ModuleInfo:
         self._module_level(self.tree.body, conditional=False, type_checking=False)
@@ -415,6 +437,14 @@ class _Summarizer:
             return target + ("." + rest if rest else "")
         return name
 
+    def _may_yield(self, node: ast.stmt) -> bool:
+        """Whether the text of `node` mentions `yield` (a full walk is only needed then)."""
+        if self.source is None:
+            return True
+        if self._lines is None:
+            self._lines = self.source.splitlines()
+        return any("yield" in line for line in self._lines[node.lineno - 1 : node.end_lineno])
+
     def _bind(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 
@@ -425,7 +455,9 @@ class _Summarizer:
                 if conditional:
                     self.rebindable.add(stmt.name)
                     continue
-                func = _function_info(stmt, drop_first=False, kind="function")
+                func = _function_info(
+                    stmt, drop_first=False, kind="function", may_yield=self._may_yield(stmt)
+                )
                 if func.decorated:
                     self.rebindable.add(stmt.name)
                 if stmt.name == "__getattr__":
@@ -436,7 +468,7 @@ class _Summarizer:
                 if conditional:
                     self.rebindable.add(stmt.name)
                     continue
-                self.info.classes[stmt.name] = _class_info(stmt, self.info.name)
+                self.info.classes[stmt.name] = _class_info(stmt, self.info.name, self._may_yield)
             elif isinstance(stmt, ast.Import | ast.ImportFrom):
                 self._import(stmt, conditional=conditional, type_checking=type_checking)
             elif isinstance(stmt, ast.If):
@@ -451,7 +483,7 @@ class _Summarizer:
                     if handler.name:
                         self._bind(handler.name)
             elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While | ast.With | ast.AsyncWith):
-                for target in _stmt_targets(stmt):
+                for target in _stmt_targets(stmt, walrus=self.source is None or ":=" in self.source):
                     self._bind(target)
                 self._module_level(stmt.body, conditional=True, type_checking=type_checking)
                 self._module_level(getattr(stmt, "orelse", []), conditional=True, type_checking=type_checking)
@@ -459,7 +491,7 @@ class _Summarizer:
                 for case in stmt.cases:
                     self._module_level(case.body, conditional=True, type_checking=type_checking)
             else:
-                for target in _stmt_targets(stmt):
+                for target in _stmt_targets(stmt, walrus=self.source is None or ":=" in self.source):
                     self._bind(target)
                 if isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
                     self._all_names(stmt)
@@ -545,9 +577,14 @@ class _Summarizer:
         self.info.imports.setdefault(binding.local, []).append(binding)
 
     def _scan_everything(self) -> None:
-        """One walk over the whole tree for what can rebind a module name from anywhere."""
+        """What can rebind a module name from anywhere: statements at any depth, and the few calls that can.
+
+        Expressions are walked only where the text mentions one of those calls (`setattr`, `patch`,
+        `globals`, `vars`): a full `ast.walk` costs ten times the parse.
+        """
         imported_modules = {local for local, b in self.info.imports.items() if b}
-        for node in ast.walk(self.tree):
+        look_at_calls = self.source is None or _REBINDING_CALLS.search(self.source) is not None
+        for node in _all_statements(self.tree):
             if isinstance(node, ast.Global):
                 self.rebindable.update(node.names)
             elif isinstance(node, ast.Delete):
@@ -558,8 +595,9 @@ class _Summarizer:
                 for target in targets:
                     for sub in _unpack(target):
                         self._attribute_rebind(sub, imported_modules)
-            elif isinstance(node, ast.Call):
-                self._call(node, imported_modules)
+            if look_at_calls:
+                for call in _statement_calls(node):
+                    self._call(call, imported_modules)
 
     def _attribute_rebind(self, target: ast.AST, imported: set[str]) -> None:
         if isinstance(target, ast.Attribute):
@@ -578,7 +616,7 @@ class _Summarizer:
     def _call(self, node: ast.Call, imported: set[str]) -> None:
         func = dotted(node.func) or ""
         last = func.rsplit(".", 1)[-1]
-        if func in {"globals", "vars"}:
+        if func == "globals" or (func == "vars" and not node.args):
             self.rebindable.add("*")  # the module namespace escapes: anything may be rebound
         elif last == "setattr" and node.args:
             owner = node.args[0]
@@ -607,6 +645,45 @@ class _Summarizer:
                     self.info.external_rebinds.append((self._qualify(owner_name), second.value))
 
 
+_REBINDING_CALLS = re.compile(r"\b(?:setattr|patch|globals|vars|object)\s*\(")
+
+
+def _statement_calls(stmt: ast.stmt) -> Iterator[ast.Call]:
+    """The calls where a rebinding call is written: an expression statement, an assigned value, a `with`
+    item, a decorator, and the calls they are made on (`globals().update(...)`, `mock.patch.object(...)`)."""
+    roots: list[ast.expr] = []
+    if isinstance(stmt, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return) and stmt.value:
+        roots.append(stmt.value)
+    elif isinstance(stmt, ast.With | ast.AsyncWith):
+        roots.extend(item.context_expr for item in stmt.items)
+    elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        roots.extend(stmt.decorator_list)
+    while roots:
+        expr = roots.pop()
+        if isinstance(expr, ast.Call):
+            yield expr
+            roots.append(expr.func)
+            roots.extend(expr.args)
+        elif isinstance(expr, ast.Attribute):
+            roots.append(expr.value)
+        elif isinstance(expr, ast.Tuple | ast.List):
+            roots.extend(expr.elts)
+
+
+def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement at any depth (function and class bodies included), without walking expressions."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        for attr in ("body", "orelse", "finalbody"):
+            child = getattr(stmt, attr, None)
+            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                stack.extend(child)
+        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+            stack.extend(sub.body)
+
+
 def _unpack(target: ast.expr) -> Iterator[ast.expr]:
     """The single targets of an assignment target (`a, (b.c, *d) = ...` -> a, b.c, d)."""
     if isinstance(target, ast.Tuple | ast.List):
@@ -618,7 +695,7 @@ def _unpack(target: ast.expr) -> Iterator[ast.expr]:
         yield target
 
 
-def _stmt_targets(stmt: ast.stmt) -> Iterator[str]:
+def _stmt_targets(stmt: ast.stmt, *, walrus: bool = True) -> Iterator[str]:
     """Names a simple statement (or a loop/with header) binds at its own level."""
     targets: list[ast.expr] = []
     if isinstance(stmt, ast.Assign):
@@ -635,7 +712,7 @@ def _stmt_targets(stmt: ast.stmt) -> Iterator[str]:
         for node in ast.walk(target):
             if isinstance(node, ast.Name):
                 yield node.id
-    if isinstance(stmt, ast.Expr | ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Return):
+    if walrus and isinstance(stmt, ast.Expr | ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Return):
         value = stmt.value
         if value is not None:
             for node in ast.walk(value):
@@ -665,7 +742,7 @@ def _annotated_no_return(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 def _function_info(
-    func: ast.FunctionDef | ast.AsyncFunctionDef, *, drop_first: bool, kind: str
+    func: ast.FunctionDef | ast.AsyncFunctionDef, *, drop_first: bool, kind: str, may_yield: bool = True
 ) -> FunctionInfo:
     return FunctionInfo(
         name=func.name,
@@ -673,13 +750,15 @@ def _function_info(
         signature=signature_from_ast(func.name, func.args, drop_first=drop_first),
         decorated=bool(func.decorator_list),
         is_async=isinstance(func, ast.AsyncFunctionDef),
-        is_generator=_contains_yield(func),
+        is_generator=may_yield and _contains_yield(func),
         annotated_no_return=_annotated_no_return(func),
         kind=kind,
     )
 
 
-def _class_info(node: ast.ClassDef, module: str) -> ClassInfo:
+def _class_info(
+    node: ast.ClassDef, module: str, may_yield: Callable[[ast.stmt], bool] | None = None
+) -> ClassInfo:
     info = ClassInfo(name=node.name, line=node.lineno, module=module)
     info.bases = [dotted(b) for b in node.bases]
     info.keyword_bases = bool(node.keywords)
@@ -711,7 +790,9 @@ def _class_info(node: ast.ClassDef, module: str) -> ClassInfo:
                 kind, drop = "staticmethod", False
             elif names & {"classmethod"}:
                 kind = "classmethod"
-            method = _function_info(stmt, drop_first=drop, kind=kind)
+            method = _function_info(
+                stmt, drop_first=drop, kind=kind, may_yield=may_yield(stmt) if may_yield else True
+            )
             method.signature = signature_from_ast(f"{node.name}.{stmt.name}", stmt.args, drop_first=drop)
             # a method may be overridden by a subclass: it never returns only when annotated so
             method.never_returns = method.annotated_no_return and not method.decorated
@@ -733,7 +814,7 @@ def _init_attributes(init: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
         return {}
     me = init.args.args[0].arg
     found: dict[str, list[str | None]] = {}
-    for node in ast.walk(init):
+    for node in _all_statements(init):  # type: ignore[arg-type]
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -752,9 +833,11 @@ def _init_attributes(init: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
     return {attr: callees[0] for attr, callees in found.items() if len(callees) == 1 and callees[0]}
 
 
-def summarize(tree: ast.Module, name: str, path: str, *, is_package: bool = False) -> ModuleInfo:
+def summarize(
+    tree: ast.Module, name: str, path: str, *, is_package: bool = False, source: str | None = None
+) -> ModuleInfo:
     """The `ModuleInfo` of one parsed module, with the never-returning functions of the module inferred."""
-    info = _Summarizer(tree, name, path, is_package).run()
+    info = _Summarizer(tree, name, path, is_package, source).run()
     infer_never_returning(tree, info, lambda _callee: False)
     return info
 
@@ -946,6 +1029,10 @@ class ProjectIndex:
             if alias not in self.modules and canonical in self.modules:
                 self.modules[alias] = self.modules[canonical]
         self._rebound: set[str] | None = None
+        self._digests: dict[int, str] = {}
+        self._digests_text: dict[str, str] = {}
+        self._dependencies: dict[int, frozenset[str]] = {}
+        self._imported: dict[int, frozenset[str]] = {}
 
     def add(self, info: ModuleInfo, *aliases: str) -> None:
         """Register a module summary under its name (and any alias names)."""
@@ -954,6 +1041,10 @@ class ProjectIndex:
             self.modules.setdefault(alias, info)
         self.by_path[info.path] = info
         self._rebound = None
+        self._digests = {}
+        self._digests_text = {}
+        self._dependencies = {}
+        self._imported = {}
 
     def module_for_path(self, path: str) -> ModuleInfo | None:
         """The summary of the file at `path` (as the run names it)."""
@@ -1134,6 +1225,13 @@ class ProjectIndex:
 
     def imported_modules(self, info: ModuleInfo) -> set[str]:
         """Canonical names of the project modules `info` imports from (directly)."""
+        memo = self._imported.get(id(info))
+        if memo is None:
+            memo = frozenset(self._imported_modules(info))
+            self._imported[id(info)] = memo
+        return set(memo)
+
+    def _imported_modules(self, info: ModuleInfo) -> set[str]:
         out: set[str] = set()
         for bindings in info.imports.values():
             for binding in bindings:
@@ -1154,6 +1252,13 @@ class ProjectIndex:
 
     def dependencies(self, info: ModuleInfo) -> set[str]:
         """Canonical names of every project module `info` depends on, transitively (itself excluded)."""
+        memo = self._dependencies.get(id(info))
+        if memo is None:
+            memo = frozenset(self._dependencies_of(info))
+            self._dependencies[id(info)] = memo
+        return set(memo)
+
+    def _dependencies_of(self, info: ModuleInfo) -> set[str]:
         seen: set[str] = set()
         stack = [info]
         while stack:
@@ -1182,8 +1287,12 @@ class ProjectIndex:
 
     def summary_digest(self, info: ModuleInfo) -> str:
         """A hash of one module's summary."""
-        text = json.dumps(info.to_dict(), sort_keys=True)
-        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+        digest = self._digests.get(id(info))
+        if digest is None:
+            text = json.dumps(info.to_dict(), sort_keys=True)
+            digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+            self._digests[id(info)] = digest
+        return digest
 
     def context_digest(self, info: ModuleInfo) -> str:
         """A hash of the summaries of everything `info` depends on: part of its result-cache key."""
@@ -1191,8 +1300,9 @@ class ProjectIndex:
         for name in sorted(self.dependencies(info)):
             digest.update(name.encode())
             digest.update(self.summary_digest(self.modules[name]).encode())
-        rebound = sorted(self.externally_rebound())
-        digest.update("\n".join(rebound).encode())
+        if "rebound" not in self._digests_text:
+            self._digests_text["rebound"] = "\n".join(sorted(self.externally_rebound()))
+        digest.update(self._digests_text["rebound"].encode())
         return digest.hexdigest()
 
 
@@ -1265,9 +1375,9 @@ def build_index(
             except (SyntaxError, ValueError):
                 continue
             trees[display] = tree
-            info = _Summarizer(tree, name, display, path.name == "__init__.py").run()
+            info = _Summarizer(tree, name, display, path.name == "__init__.py", text).run()
             infer_never_returning(tree, info, lambda _qualified: False)  # local only: safe to cache
-            if cache is not None:
+            if cache is not None and cache.file is not None:
                 cache.put(key, info.to_dict())
         index.add(info, *names[1:])
     # a cached module whose functions may call never-returning functions of other modules is re-parsed
@@ -1292,7 +1402,17 @@ def _infer_across(index: ProjectIndex, trees: dict[str, ast.Module]) -> None:
     Cached summaries keep the `never_returns` computed with the callee summaries of their run; the trees
     parsed in this run are re-inferred with the cross-module resolver until nothing changes.
     """
-    unique = list({id(m): m for m in index.modules.values()}.values())
+    unique = [
+        info
+        for info in {id(m): m for m in index.modules.values()}.values()
+        if info.path in trees
+        and info.functions
+        and any(
+            isinstance(index.resolve_qualified(b.target, optional=False), FunctionInfo | ModuleInfo)
+            for bindings in info.imports.values()
+            for b in bindings
+        )
+    ]
     changed = True
     rounds = 0
     while changed and rounds < 10:
@@ -1309,9 +1429,11 @@ def _infer_across(index: ProjectIndex, trees: dict[str, ast.Module]) -> None:
                 changed = True
 
 
-def single_module_index(tree: ast.Module, path: str, name: str = "__main__") -> ProjectIndex:
+def single_module_index(
+    tree: ast.Module, path: str, name: str = "__main__", source: str | None = None
+) -> ProjectIndex:
     """The index of one text analysed on its own (no project around it)."""
-    info = _Summarizer(tree, name, path, False).run()
+    info = _Summarizer(tree, name, path, False, source).run()
     index = ProjectIndex([info])
     infer_never_returning(tree, info, index.never_returns)
     return index

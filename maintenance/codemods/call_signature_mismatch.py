@@ -3,55 +3,36 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
+from dataclasses import dataclass
 from typing import ClassVar
 
-import libcst as cst
-from libcst.metadata import Assignment, PositionProvider, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import PositionProvider
 
 from maintenance.codemods.base import (
+    AstFinding,
     Codemod,
     FileContext,
     Invalid,
+    NodeRef,
+    dotted_name,
     import_aliases,
     resolve_dotted,
     statements,
 )
-from maintenance.index import Signature, signature_from_ast
+from maintenance.index import (
+    SAME_MODULE_METHODS,
+    SIGNATURE_KEEPING_WRAPPERS,
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    ProjectIndex,
+    Signature,
+    signature_from_ast,
+)
 
 NN_MODULE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
-
-
-def signature_from_cst(name: str, params: cst.Parameters, *, drop_first: bool) -> Signature:
-    """The `Signature` of a libcst function definition (`drop_first`: a method called through its instance)."""
-    posonly = list(params.posonly_params)
-    regular = list(params.params)
-    if drop_first:
-        if posonly:
-            posonly = posonly[1:]
-        elif regular:
-            regular = regular[1:]
-    positional = tuple(p.name.value for p in (*posonly, *regular))
-    required = {p.name.value for p in (*posonly, *regular) if p.default is None}
-    required |= {p.name.value for p in params.kwonly_params if p.default is None}
-    shown = [p.name.value for p in (*posonly, *regular)]
-    if isinstance(params.star_arg, cst.Param):
-        shown.append("*" + params.star_arg.name.value)
-    elif params.kwonly_params:
-        shown.append("*")
-    shown += [p.name.value for p in params.kwonly_params]
-    if params.star_kwarg is not None:
-        shown.append("**" + params.star_kwarg.name.value)
-    text = f"`{name}({', '.join(shown)})`"
-    return Signature(
-        text=text,
-        positional=positional,
-        positional_only=len(posonly),
-        required=frozenset(required),
-        keyword_only=tuple(p.name.value for p in params.kwonly_params),
-        varargs=isinstance(params.star_arg, cst.Param),
-        varkw=params.star_kwarg is not None,
-    )
 
 
 class CallSignatureMismatch(Codemod):
@@ -92,8 +73,8 @@ class CallSignatureMismatch(Codemod):
     CODE: ClassVar[str] = "MNT004"
     NAME: ClassVar[str] = "CallSignatureMismatch"
     FIX_SAFETY = "none"
-    TRIGGERS: ClassVar[tuple[str, ...]] = ("def ",)
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
+    METADATA_DEPENDENCIES = (PositionProvider,)
 
     INVALID = (
         Invalid(
@@ -141,152 +122,403 @@ class CallSignatureMismatch(Codemod):
         candidates = _AstCandidates(tree, source)
         return candidates.any_mismatch()
 
-    def __init__(self, context: FileContext) -> None:
-        super().__init__(context)
-        self.module: cst.Module | None = None
-        self.classes: dict[str, cst.ClassDef] = {}
-        self.functions: dict[str, cst.FunctionDef] = {}
-        self.assign_values: dict[cst.CSTNode, cst.BaseExpression] = {}
-        self.annotations: dict[cst.CSTNode, cst.BaseExpression] = {}
+    @classmethod
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
+        """`ast_may_match`, or the same by-name check for callees the project index resolves."""
+        if cls.ast_may_match(tree, source):
+            return True
+        if context.index is None or context.module is None:
+            return False
+        return _ProjectCandidates(tree, context.index, context.module.name).any_mismatch()
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-        for stmt in node.body:
-            if isinstance(stmt, cst.ClassDef):
-                self.classes[stmt.name.value] = stmt
-            elif isinstance(stmt, cst.FunctionDef) and not stmt.decorators:
-                self.functions[stmt.name.value] = stmt
+    @classmethod
+    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+        """Every call that cannot bind, decided on `ast` with per-scope bindings and the project index."""
+        assert context.index is not None and context.module is not None
+        return _Checker(tree, source, context.index, context.module).findings()
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                self.assign_values[target.target] = node.value
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if isinstance(node.target, cst.Name):
-            self.annotations[node.target] = node.annotation.annotation
-            if node.value is not None:
-                self.assign_values[node.target] = node.value
+# ------------------------------------------------------------------------------------------------ scopes
 
-    def visit_Param(self, node: cst.Param) -> None:
-        if node.annotation is not None:
-            self.annotations[node] = node.annotation.annotation
 
-    def leave_Module(self, original_node: cst.Module) -> None:
-        """Check every call once all assignments and annotations are known."""
-        for call in _calls(original_node):
-            self._check(call)
+@dataclass
+class _Binding:
+    """One binding of a name: what kind, and the node it comes from."""
 
-    def _single_assignment(self, name: cst.Name) -> Assignment | None:
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None:
-            return None
-        assignments = list(scope[name.value])
-        if len(assignments) != 1 or not isinstance(assignments[0], Assignment):
-            return None
-        return assignments[0]
+    kind: str  # def | class | assign | annotation | param | import | other
+    node: ast.AST | None = None
+    value: ast.expr | None = None
+    annotation: ast.expr | None = None
 
-    def _local_class(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
-        if isinstance(expr, cst.Name) and expr.value in self.classes:
-            assignment = self._single_assignment(expr)
-            if assignment is not None and assignment.node is self.classes[expr.value]:
-                return self.classes[expr.value]
+
+@dataclass
+class _Scope:
+    """The bindings of one module, function, class, lambda or comprehension body (Python's scoping)."""
+
+    node: ast.AST
+    parent: _Scope | None
+    bindings: dict[str, list[_Binding]] = dataclasses.field(default_factory=dict)
+    declared_global: set[str] = dataclasses.field(default_factory=set)
+    declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
+
+    @property
+    def is_class(self) -> bool:
+        return isinstance(self.node, ast.ClassDef)
+
+    def bind(self, name: str, binding: _Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+    def lookup(self, name: str) -> list[_Binding]:
+        """The bindings a read of `name` here may see (empty: a builtin or unknown)."""
+        scope: _Scope | None = self
+        first = True
+        while scope is not None:
+            if name in scope.declared_global:
+                while scope.parent is not None:
+                    scope = scope.parent
+                return scope.bindings.get(name, [])
+            if (
+                name in scope.bindings
+                and name not in scope.declared_nonlocal
+                and (first or not scope.is_class)
+            ):
+                return scope.bindings[name]
+            first = False
+            scope = scope.parent
+        return []
+
+
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+class _Checker:
+    """Binds every call whose callee is known statically (see `CallSignatureMismatch`)."""
+
+    def __init__(self, tree: ast.Module, source: str, index: ProjectIndex, module: ModuleInfo) -> None:
+        self.tree = tree
+        self.source = source
+        self.index = index
+        self.module = module
+        self.lines = source.splitlines()
+        self.module_scope = _Scope(tree, None)
+        self.calls: list[tuple[ast.Call, _Scope]] = []
+        self.scope_of: dict[int, _Scope] = {}
+        self.classes = {s.name: s for s in tree.body if isinstance(s, ast.ClassDef)}
+        self.functions = {
+            s.name: s
+            for s in tree.body
+            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and not s.decorator_list
+        }
+        self._walk(tree, self.module_scope)
+
+    # ------------------------------------------------------------------ building the scopes
+
+    def _walk(self, root: ast.AST, root_scope: _Scope) -> None:
+        stack: list[tuple[ast.AST, _Scope]] = [(child, root_scope) for child in ast.iter_child_nodes(root)]
+        while stack:
+            node, scope = stack.pop()
+            if isinstance(node, _SCOPES):
+                inner = self._enter(node, scope, stack)
+                self.scope_of[id(node)] = inner
+                continue
+            self._record(node, scope)
+            stack.extend((child, scope) for child in ast.iter_child_nodes(node))
+
+    def _enter(self, node: ast.AST, scope: _Scope, stack: list[tuple[ast.AST, _Scope]]) -> _Scope:
+        inner = _Scope(node, scope)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            scope.bind(node.name, _Binding("def" if not isinstance(node, ast.ClassDef) else "class", node))
+            stack.extend((d, scope) for d in node.decorator_list)
+            if isinstance(node, ast.ClassDef):
+                stack.extend((b, scope) for b in (*node.bases, *(k.value for k in node.keywords)))
+                stack.extend((child, inner) for child in node.body)
+                return inner
+            args = node.args
+            stack.extend(
+                (d, scope) for d in (*args.defaults, *(d for d in args.kw_defaults if d is not None))
+            )
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+                inner.bind(arg.arg, _Binding("param", arg, annotation=arg.annotation))
+                if arg.annotation is not None:
+                    stack.append((arg.annotation, scope))
+            for arg in (args.vararg, args.kwarg):
+                if arg is not None:
+                    inner.bind(arg.arg, _Binding("other", arg))
+            if node.returns is not None:
+                stack.append((node.returns, scope))
+            stack.extend((child, inner) for child in node.body)
+            return inner
+        if isinstance(node, ast.Lambda):
+            args = node.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    inner.bind(arg.arg, _Binding("other", arg))
+            stack.extend(
+                (d, scope) for d in (*args.defaults, *(d for d in args.kw_defaults if d is not None))
+            )
+            stack.append((node.body, inner))
+            return inner
+        # a comprehension: its first iterable is evaluated outside, the rest inside
+        generators = node.generators  # type: ignore[attr-defined]
+        stack.append((generators[0].iter, scope))
+        for number, comp in enumerate(generators):
+            for name in ast.walk(comp.target):
+                if isinstance(name, ast.Name):
+                    inner.bind(name.id, _Binding("other", name))
+            if number:
+                stack.append((comp.iter, inner))
+            stack.extend((cond, inner) for cond in comp.ifs)
+        for attr in ("elt", "key", "value"):
+            child = getattr(node, attr, None)
+            if child is not None:
+                stack.append((child, inner))
+        return inner
+
+    def _record(self, node: ast.AST, scope: _Scope) -> None:
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) or (
+                isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+            ):
+                self.calls.append((node, scope))
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    scope.bind(target.id, _Binding("assign", target, value=node.value))
+        elif isinstance(node, ast.AnnAssign):
+            if isinstance(node.target, ast.Name):
+                scope.bind(node.target.id, _Binding("annotation", node.target, node.value, node.annotation))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    scope.bind(alias.asname or alias.name.split(".")[0], _Binding("import", node))
+        elif isinstance(node, ast.Global):
+            scope.declared_global.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            scope.declared_nonlocal.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            parent_kinds = scope.bindings.get(node.id, [])
+            if not any(b.node is node for b in parent_kinds):
+                scope.bind(node.id, _Binding("other", node))
+        elif (isinstance(node, ast.ExceptHandler) and node.name) or (
+            isinstance(node, ast.MatchAs | ast.MatchStar) and node.name
+        ):
+            scope.bind(node.name, _Binding("other", node))
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            scope.bind(node.rest, _Binding("other", node))
+
+    # ------------------------------------------------------------------ checking the calls
+
+    def findings(self) -> list[AstFinding]:
+        out = []
+        for call, scope in sorted(self.calls, key=lambda item: (item[0].lineno, item[0].col_offset)):
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(
+                k.arg is None for k in call.keywords
+            ):
+                continue
+            if isinstance(call.func, ast.Name):
+                signature = self._callee(call.func.id, scope) or self._project_callee(call.func.id, scope)
+            else:
+                signature = self._self_attribute(call.func, scope)  # type: ignore[arg-type]
+            if signature is None:
+                continue
+            keywords = [k.arg for k in call.keywords if k.arg is not None]
+            problem = signature.bind(len(call.args), keywords)
+            if problem is not None:
+                callee = ast.get_source_segment(self.source, call.func) or "?"
+                ref = NodeRef.of(call, self.lines)
+                out.append(AstFinding(ref, f"`{callee}(...)` {problem}: the call raises TypeError"))
+        return out
+
+    def _single(self, name: str, scope: _Scope) -> _Binding | None:
+        bindings = scope.lookup(name)
+        return bindings[0] if len(bindings) == 1 else None
+
+    def _local_class(self, expr: ast.expr | None, scope: _Scope) -> ast.ClassDef | None:
+        if isinstance(expr, ast.Name) and expr.id in self.classes:
+            binding = self._single(expr.id, scope)
+            if binding is not None and binding.node is self.classes[expr.id]:
+                return self.classes[expr.id]
         return None
 
-    def _check(self, call: cst.Call) -> None:
-        if not isinstance(call.func, cst.Name) or any(arg.star for arg in call.args):
-            return
-        signature = self._callee_signature(call.func)
-        if signature is None:
-            return
-        n_positional = sum(1 for arg in call.args if arg.keyword is None)
-        keywords = [arg.keyword.value for arg in call.args if arg.keyword is not None]
-        problem = signature.bind(n_positional, keywords)
-        if problem is not None:
-            assert self.module is not None
-            self.report(
-                call, f"`{self.module.code_for_node(call.func)}(...)` {problem}: the call raises TypeError"
-            )
-
-    def _callee_signature(self, func: cst.Name) -> Signature | None:
-        assignment = self._single_assignment(func)
-        if assignment is None:
+    def _callee(self, name: str, scope: _Scope) -> Signature | None:
+        """Callees of this module: a function defined once, a class (its `__init__`), an instance of one."""
+        binding = self._single(name, scope)
+        if binding is None:
             return None
-        node = assignment.node
-        assert self.module is not None
-        if isinstance(node, cst.FunctionDef) and self.functions.get(func.value) is node:
-            return signature_from_cst(func.value, node.params, drop_first=False)
-        if isinstance(node, cst.ClassDef) and self.classes.get(func.value) is node:
+        node = binding.node
+        if binding.kind == "def" and self.functions.get(name) is node:
+            return signature_from_ast(name, node.args, drop_first=False)  # type: ignore[union-attr]
+        if binding.kind == "class" and self.classes.get(name) is node:
+            assert isinstance(node, ast.ClassDef)
             init = self._method(node, "__init__")
-            if init is None or self._is_dataclass_or_exotic(node):
+            if init is None or node.decorator_list or node.keywords:
                 return None
-            return signature_from_cst(f"{func.value}.__init__", init.params, drop_first=True)
+            return signature_from_ast(f"{name}.__init__", init.args, drop_first=True)
         cls = None
-        if node in self.assign_values:
-            value = self.assign_values[node]
-            if isinstance(value, cst.Call):
-                cls = self._local_class(value.func)
-        elif node in self.annotations:
-            cls = self._local_class(self.annotations[node])
+        if binding.kind in {"assign", "annotation"} and binding.value is not None:
+            if isinstance(binding.value, ast.Call):
+                cls = self._local_class(binding.value.func, scope)
+        elif binding.kind in {"annotation", "param"}:
+            cls = self._local_class(binding.annotation, scope)
         if cls is None:
             return None
-        method_name = "forward" if self._is_nn_module(cls) else "__call__"
+        method_name = "forward" if self._is_nn_module(cls, scope) else "__call__"
         method = self._method(cls, method_name)
         if method is None:
             return None
-        return signature_from_cst(f"{cls.name.value}.{method_name}", method.params, drop_first=True)
+        return signature_from_ast(f"{cls.name}.{method_name}", method.args, drop_first=True)
 
-    def _bases(self, cls: cst.ClassDef) -> list[cst.ClassDef] | None:
-        """Local base classes, or `None` when a base is not a class of this module."""
-        local = []
-        for base in cls.bases:
-            found = self._local_class(base.value)
-            if found is None:
-                return None
-            local.append(found)
-        return local
-
-    def _is_nn_module(self, cls: cst.ClassDef, depth: int = 0) -> bool:
+    def _is_nn_module(self, cls: ast.ClassDef, scope: _Scope, depth: int = 0) -> bool:
         if depth > 20:
             return False
-        for base in cls.bases:
-            if {q.name for q in self.get_metadata(QualifiedNameProvider, base.value, set())} & NN_MODULE:
+        info = self.module.classes.get(cls.name)
+        for base, qualified in zip(cls.bases, info.bases if info else [None] * len(cls.bases), strict=False):
+            if qualified in NN_MODULE:
                 return True
-            local = self._local_class(base.value)
-            if local is not None and self._is_nn_module(local, depth + 1):
+            local = self._local_class(base, self.module_scope)
+            if local is not None and self._is_nn_module(local, scope, depth + 1):
                 return True
         return False
 
-    def _method(self, cls: cst.ClassDef, name: str, depth: int = 0) -> cst.FunctionDef | None:
+    def _method(
+        self, cls: ast.ClassDef, name: str, depth: int = 0
+    ) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The method `name` of `cls` or of its local bases (MRO order for single inheritance)."""
-        if depth > 20 or not isinstance(cls.body, cst.IndentedBlock):
+        if depth > 20:
             return None
-        found = [s for s in cls.body.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
+        found = [
+            s for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == name
+        ]
         if found:
             method = found[-1]
-            return None if method.decorators or len(found) > 1 else method
-        bases = self._bases(cls)
-        if bases is None or len(bases) != 1:
+            return None if method.decorator_list or len(found) > 1 else method
+        bases = [self._local_class(base, self.module_scope) for base in cls.bases]
+        if any(b is None for b in bases) or len(bases) != 1:
             return None
-        return self._method(bases[0], name, depth + 1)
+        return self._method(bases[0], name, depth + 1)  # type: ignore[arg-type]
 
-    def _is_dataclass_or_exotic(self, cls: cst.ClassDef) -> bool:
-        return bool(cls.decorators) or any(arg.keyword is not None for arg in cls.bases)
+    # ------------------------------------------------------------------ across modules (the project index)
+
+    def _project_callee(self, name: str, scope: _Scope) -> Signature | None:
+        """The callee through the index: an imported project function or class, or an instance of one."""
+        bindings = scope.lookup(name)
+        if not bindings:
+            return None
+        if len(bindings) == 1 and bindings[0].kind == "import":
+            if scope is not self.module_scope and name not in self.module_scope.bindings:
+                return None  # a function-local import: the module summary does not hold it
+            if self.module_scope.lookup(name) is not bindings:
+                return None
+            return _callable_signature(self.index, self.index.resolve(self.module.name, name), name)
+        cls = self._same_class(bindings, scope, 0)
+        return _instance_signature(self.index, cls) if cls is not None else None
+
+    def _same_class(self, bindings: list[_Binding], scope: _Scope, depth: int) -> ClassInfo | None:
+        """The project class every one of these bindings makes an instance of, else `None` (never guess)."""
+        found: set[str] = set()
+        result = None
+        for binding in bindings:
+            if binding.kind == "assign" or (binding.kind == "annotation" and binding.value is not None):
+                cls = self._instance_class(binding.value, scope, depth + 1)  # type: ignore[arg-type]
+            elif binding.kind in {"annotation", "param"} and binding.annotation is not None:
+                cls = self._project_class(binding.annotation)
+            else:
+                return None
+            if cls is None:
+                return None
+            found.add(cls.qualname)
+            result = cls
+        return result if len(found) == 1 else None
+
+    def _project_class(self, expr: ast.expr) -> ClassInfo | None:
+        name = dotted_name(expr)
+        symbol = self.index.resolve_in(self.module.name, name) if name else None
+        return symbol if isinstance(symbol, ClassInfo) else None
+
+    def _instance_class(self, expr: ast.expr, scope: _Scope, depth: int) -> ClassInfo | None:
+        """The project class `expr` makes an instance of: `Cls(...)`, `.to(...)`/`.eval()` chains, wrappers."""
+        if depth > 10:
+            return None
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute) and func.attr in SAME_MODULE_METHODS:
+                return self._instance_class(func.value, scope, depth + 1)
+            name = dotted_name(func)
+            if name is None:
+                return None
+            if self.index.qualified_name_in(self.module.name, name) in SIGNATURE_KEEPING_WRAPPERS:
+                if not expr.args or isinstance(expr.args[0], ast.Starred):
+                    return None
+                return self._instance_class(expr.args[0], scope, depth + 1)
+            return self._project_class(func)
+        if isinstance(expr, ast.Name):
+            bindings = scope.lookup(expr.id)
+            return self._same_class(bindings, scope, depth + 1) if bindings else None
+        return None
+
+    def _self_attribute(self, func: ast.Attribute, scope: _Scope) -> Signature | None:
+        """`self.model(...)` where `__init__` did `self.model = Model(...)` (once)."""
+        method = scope.node
+        owner = scope.parent
+        if (
+            not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+            or owner is None
+            or not owner.is_class
+        ):
+            return None
+        if method.decorator_list or not isinstance(func.value, ast.Name):
+            return None
+        params = method.args.posonlyargs or method.args.args
+        if not params or params[0].arg != func.value.id:
+            return None
+        cls_node = owner.node
+        assert isinstance(cls_node, ast.ClassDef)
+        info = self.module.classes.get(cls_node.name)
+        if info is None or self.classes.get(cls_node.name) is not cls_node:
+            return None
+        callee = info.instance_attributes.get(func.attr)
+        if callee is None:
+            return None
+        symbol = self.index.resolve_qualified(callee)
+        return _instance_signature(self.index, symbol) if isinstance(symbol, ClassInfo) else None
 
 
-def _calls(module: cst.Module) -> list[cst.Call]:
-    collector = _CallCollector()
-    module.visit(collector)
-    return collector.calls
+def _callable_signature(index: ProjectIndex, symbol: object, name: str) -> Signature | None:
+    """The signature a call of a project function or class (its `__init__`) must bind to."""
+    if isinstance(symbol, FunctionInfo):
+        if symbol.decorated or symbol.kind != "function":
+            return None
+        return symbol.signature
+    if isinstance(symbol, ClassInfo):
+        if symbol.decorators or symbol.keyword_bases:
+            return None
+        init = index.method(symbol, "__init__")
+        if init is None:
+            return None
+        return _renamed(init.signature, f"{name}.__init__")
+    return None
 
 
-class _CallCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.calls: list[cst.Call] = []
+def _instance_signature(index: ProjectIndex, cls: ClassInfo) -> Signature | None:
+    """What calling an instance binds to: `forward` for an `nn.Module`, else `__call__`."""
+    method_name = "forward" if index.is_nn_module(cls) else "__call__"
+    method = index.method(cls, method_name)
+    if method is None or method.kind != "method":
+        return None
+    return _renamed(method.signature, f"{cls.name}.{method_name}")
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Name):
-            self.calls.append(node)
+
+def _renamed(signature: Signature, name: str) -> Signature:
+    return dataclasses.replace(signature, text=f"`{name}{signature.text[signature.text.index('(') :]}")
 
 
 class _AstCandidates:
@@ -380,5 +612,95 @@ class _AstCandidates:
                 cache[name] = self._signatures(name)
             keywords = [k.arg for k in node.keywords if k.arg is not None]
             if any(sig.bind(len(node.args), keywords) is not None for sig in cache[name]):
+                return True
+        return False
+
+
+class _ProjectCandidates:
+    """The by-name superset of the cross-module check, on `ast`: callees resolved through the index."""
+
+    def __init__(self, tree: ast.Module, index: ProjectIndex, module: str) -> None:
+        self.tree = tree
+        self.index = index
+        self.module = module
+        self.signatures: dict[str, list[Signature]] = {}
+        self.attribute_signatures: dict[str, list[Signature]] = {}
+        info = index.modules[module]
+        for local in info.imports:
+            sig = _callable_signature(index, index.resolve(module, local), local)
+            if sig is not None:
+                self.signatures.setdefault(local, []).append(sig)
+        for cls in info.classes.values():
+            for attr, callee in cls.instance_attributes.items():
+                symbol = index.resolve_qualified(callee)
+                sig = _instance_signature(index, symbol) if isinstance(symbol, ClassInfo) else None
+                if sig is not None:
+                    self.attribute_signatures.setdefault(attr, []).append(sig)
+        if not (info.imports or info.classes):
+            return
+        instances: dict[str, ClassInfo] = {}
+        for _ in range(2):  # a second pass follows `m = model.to(dev)` written before `model` is known
+            for node in statements(tree):
+                target, cls = None, None
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target, cls = node.targets[0], self._instance(node.value, instances, 0)
+                elif isinstance(node, ast.AnnAssign):
+                    target, cls = node.target, self._class(node.annotation)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    a = node.args
+                    for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
+                        found = self._class(arg.annotation) if arg.annotation is not None else None
+                        if found is not None:
+                            instances[arg.arg] = found
+                    continue
+                if isinstance(target, ast.Name) and cls is not None:
+                    instances[target.id] = cls
+        for name, cls in instances.items():
+            sig = _instance_signature(index, cls)
+            if sig is not None:
+                self.signatures.setdefault(name, []).append(sig)
+
+    def _class(self, expr: ast.expr) -> ClassInfo | None:
+        name = dotted_name(expr)
+        symbol = self.index.resolve_in(self.module, name) if name else None
+        return symbol if isinstance(symbol, ClassInfo) else None
+
+    def _instance(self, expr: ast.expr, instances: dict[str, ClassInfo], depth: int) -> ClassInfo | None:
+        if depth > 10:
+            return None
+        if isinstance(expr, ast.Name):
+            return instances.get(expr.id)
+        if not isinstance(expr, ast.Call):
+            return None
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr in SAME_MODULE_METHODS:
+            return self._instance(func.value, instances, depth + 1)
+        name = dotted_name(func)
+        if name is None:
+            return None
+        if self.index.qualified_name_in(self.module, name) in SIGNATURE_KEEPING_WRAPPERS:
+            return self._instance(expr.args[0], instances, depth + 1) if expr.args else None
+        return self._class(func)
+
+    def any_mismatch(self) -> bool:
+        if not (self.signatures or self.attribute_signatures):
+            return False
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name):
+                sigs = self.signatures.get(node.func.id, [])
+            elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+                sigs = self.attribute_signatures.get(node.func.attr, [])
+            else:
+                continue
+            if (
+                not sigs
+                or any(isinstance(a, ast.Starred) for a in node.args)
+                or any(k.arg is None for k in node.keywords)
+            ):
+                continue
+            keywords = [k.arg for k in node.keywords if k.arg is not None]
+            if any(sig.bind(len(node.args), keywords) is not None for sig in sigs):
                 return True
         return False

@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases, resolve_dotted
+from maintenance.index import ClassInfo
 
 DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass"})
 FIELD_FUNCTIONS = frozenset({"dataclasses.field"})
@@ -33,8 +34,10 @@ class MutableDataclassDefault(Codemod):
 
     ## What it does
     Finds fields of `@dataclass` classes (however `dataclass` is imported) whose default is a list, dict
-    or set literal or comprehension, a call such as `list()` or `defaultdict(list)`, an instance of a
-    non-frozen dataclass of the same module, or `field(default=[])`, and rewrites the default as
+    or set literal or comprehension, a call such as `list()` or `defaultdict(list)`, an instance of an
+    unhashable class of the project (a non-frozen dataclass, or a class with `__eq__` and no `__hash__`,
+    defined in this module or, through the project index, in any other: `from pkg.features.params import
+    FeatureParams`), or `field(default=[])`, and rewrites the default as
     `field(default_factory=...)`, adding the `field` import where it is missing.
 
     ## Why is this bad?
@@ -59,7 +62,8 @@ class MutableDataclassDefault(Codemod):
     ## Fix safety
     Safe: every instance gets a fresh object equal to the old default, which is what the author meant;
     the class could not even be created before. Hashable defaults (numbers, strings, tuples, frozen
-    dataclass instances), `ClassVar`/`InitVar` fields and classes that are not dataclasses are left alone.
+    dataclass instances), `ClassVar`/`InitVar` fields, classes that are not dataclasses and instances of
+    classes the index cannot see (third-party code) are left alone.
     """
 
     CODE: ClassVar[str] = "MNT002"
@@ -265,11 +269,30 @@ class MutableDataclassDefault(Codemod):
             names = self._qualified(value.func)
             local = isinstance(value.func, cst.Name) and value.func.value in self.unhashable_classes
             local = local and any(q.endswith(value.func.value) and "." not in q for q in names)
-            if names & UNHASHABLE_FACTORIES or local:
+            if names & UNHASHABLE_FACTORIES or local or self._project_unhashable(value.func):
                 if not value.args:
                     return self.module.code_for_node(value.func) if self.module else None
                 return f"lambda: {code}"
         return None
+
+    def _project_unhashable(self, func: cst.BaseExpression) -> bool:
+        """Whether `func` names an unhashable class defined in another module of the project (the index)."""
+        index, module = self.context.index, self.context.module
+        name = _dotted(func)
+        if index is None or module is None or name is None:
+            return False
+        symbol = index.resolve_in(module.name, name)
+        return isinstance(symbol, ClassInfo) and symbol.module != module.name and index.unhashable(symbol)
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a libcst Name/Attribute chain, else `None`."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        owner = _dotted(node.value)
+        return f"{owner}.{node.attr.value}" if owner else None
+    return None
 
 
 def _has_elements(value: cst.List | cst.Dict | cst.Set) -> bool:

@@ -28,9 +28,11 @@ class UnreachableCode(Codemod):
     ## What it does
     Finds statements that follow, in the same block, a `return`, `raise`, `continue`, `break`, a call to
     `sys.exit`/`os._exit`/`exit`/`quit` (aliases such as `import sys as _s` included), or a call to a
-    function of the same module that never returns: one annotated `NoReturn`/`Never`, or one whose every
+    function of the project that never returns: one annotated `NoReturn`/`Never`, or one whose every
     path ends in `sys.exit`, `raise` or another never-returning call (such as a `main()` that always
-    exits). A compound statement whose every branch leaves (an `if` whose both arms return) counts too.
+    exits), in the same module or imported from another (`from .cli_utils import die`, through the
+    project index). A compound statement whose every branch leaves (an `if` whose both arms return)
+    counts too. Decided on `ast`; libcst only parses the file to delete the statements.
 
     ## Why is this bad?
     Dead code misleads readers into thinking it runs, hides undefined names (the project we replace had
@@ -54,7 +56,13 @@ class UnreachableCode(Codemod):
 
     ## Fix safety
     Safe: the deleted statements cannot run. Code is deleted, never commented out or parked in a string;
-    git remembers it. Reachable code is never touched: a branch where only one arm exits, code after a
+    git remembers it. A function counts as never-returning only if nothing can rebind its name: no
+    `global` rebinding anywhere in its module, no second assignment, `del`, decorator, import of the same
+    name, `setattr` on the module, `globals()`/`vars()`, module `__getattr__` or star import, and no
+    module of the run assigning `mod.name = ...` or patching it (`mock.patch("pkg.mod.name")`,
+    `monkeypatch.setattr`); a call resolves only where the name is not shadowed by a local binding of
+    the calling function. Methods are never inferred (a subclass may override them). Reachable code is
+    never touched: a branch where only one arm exits, code after a
     `try` whose handler catches, loops with `break`, functions that can return, decorated functions and
     generators are all treated as possibly returning, and a `with` block always as possibly completing
     (its context manager may swallow an exception, as `contextlib.suppress` does). Dead statements that contain `yield`, `global` or
@@ -203,6 +211,23 @@ def _must_keep(stmt: ast.stmt) -> bool:
 
 # ----------------------------------------------------------------------------------------------- analysis
 
+
+def _nested_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Statements inside function and class bodies (at any depth)."""
+    stack: list[tuple[ast.stmt, bool]] = [(stmt, False) for stmt in tree.body]
+    while stack:
+        stmt, nested = stack.pop()
+        if nested:
+            yield stmt
+        inner = nested or isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        for attr in ("body", "orelse", "finalbody"):
+            child = getattr(stmt, attr, None)
+            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                stack.extend((c, inner) for c in child)
+        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+            stack.extend((c, inner) for c in sub.body)
+
+
 _COMPOUND_NAMES = {ast.AsyncFor: "for", ast.AsyncWith: "with"}
 
 
@@ -216,8 +241,12 @@ class _Scope:
         self.imports: dict[str, list[str]] = {}
         self.bound: set[str] = set()
         self.declared_global: set[str] = set()
-        if node is not None:
-            self._collect(node)
+        self._collected = node is None
+
+    def _ensure(self) -> None:
+        if not self._collected:
+            self._collected = True
+            self._collect(self.node)  # type: ignore[arg-type]
 
     def _collect(self, owner: ast.AST) -> None:
         if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
@@ -266,8 +295,12 @@ class _Scope:
         if name is None:
             return False
         head, _, rest = name.partition(".")
+        at_module = self.analysis.module_resolver(call)
+        if not at_module and head not in self.analysis.nested_imports:
+            return False  # only a local import could make it never-returning: skip collecting the scopes
         scope: _Scope | None = self
         while scope is not None and scope.node is not None:
+            scope._ensure()
             if head in scope.declared_global:
                 break
             if head in scope.imports:
@@ -282,7 +315,7 @@ class _Scope:
             # a function nested in a class does not see the class body's names
             while scope is not None and isinstance(scope.node, ast.ClassDef) and scope is not self:
                 scope = scope.parent
-        return self.analysis.module_resolver(call)
+        return at_module
 
 
 class _Analysis:
@@ -296,6 +329,13 @@ class _Analysis:
         self.module_resolver: Callable[[ast.Call], bool] = local_call_resolver(
             tree, module, index.never_returns
         )
+        # names that some import below module level binds (only those can shadow into never-returning)
+        self.nested_imports = {
+            alias.asname or alias.name.split(".")[0]
+            for stmt in _nested_statements(tree)
+            if isinstance(stmt, ast.Import | ast.ImportFrom)
+            for alias in stmt.names
+        }
 
     def dead_runs(self) -> Iterator[tuple[list[ast.stmt], int]]:
         """(block, index of the statement that never completes) for each block with statements after it."""
