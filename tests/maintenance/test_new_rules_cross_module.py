@@ -105,3 +105,16 @@ def test_a_loss_in_a_metrics_module_only_evaluates() -> None:
     assert [f.code for f in analyze_text(source, "proj/losses/rank.py", ["MNT006"]).findings] == ["MNT006"]
     assert analyze_text(source, "torchmetrics/functional/ranking.py", ["MNT006"]).findings == []
     assert analyze_text(source, "proj/metrics.py", ["MNT006"]).findings == []
+
+
+def test_run_fix_follows_project_bases_across_modules(make_repo) -> None:
+    from maintenance.fix import run_fix
+
+    files = {name: text for name, text in PROJECT.items() if not name.startswith("proj/cli/")}
+    root = make_repo(files, select=["MNT006", "MNT008"])
+    report = run_fix([root], use_ruff=False, use_cache=False)
+    found = sorted((f.path, f.code, f.message.split("`")[1]) for f in report.findings)
+    assert found == [
+        ("proj/data/panel.py", "MNT008", "Panel"),
+        ("proj/losses/rank.py", "MNT006", "RankLoss.forward"),
+    ]
