@@ -5,4 +5,4 @@
 
 from __future__ import annotations
 
-MNT_CODES: tuple[str, ...] = ("MNT001", "MNT002", "MNT003", "MNT004", "MNT005")
+MNT_CODES: tuple[str, ...] = ("MNT001", "MNT002", "MNT003", "MNT004", "MNT005", "MNT006", "MNT007", "MNT008")

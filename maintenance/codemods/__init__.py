@@ -8,9 +8,12 @@ examples) and add it to `REGISTRY` below; the examples test picks it up.
 from __future__ import annotations
 
 from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, Violation
+from maintenance.codemods.boolean_flag import StuckBooleanFlag
 from maintenance.codemods.call_signature_mismatch import CallSignatureMismatch
+from maintenance.codemods.loss_without_graph import LossWithoutGraph
 from maintenance.codemods.mutable_dataclass_default import MutableDataclassDefault
 from maintenance.codemods.parked_code import ParkedCode
+from maintenance.codemods.unpicklable_dataset import UnpicklableDataset
 from maintenance.codemods.unreachable_code import UnreachableCode
 from maintenance.codemods.unsafe_torch_load import UnsafeTorchLoad
 
@@ -20,6 +23,9 @@ REGISTRY: tuple[type[Codemod], ...] = (
     UnsafeTorchLoad,
     CallSignatureMismatch,
     ParkedCode,
+    LossWithoutGraph,
+    StuckBooleanFlag,
+    UnpicklableDataset,
 )
 
 __all__ = ["REGISTRY", "Codemod", "FastFinding", "FileContext", "Invalid", "Violation", "by_code"]

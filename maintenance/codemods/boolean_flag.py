@@ -1,0 +1,405 @@
+"""MNT007 StuckBooleanFlag: an argparse boolean flag that cannot be turned off (or on)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import ClassVar
+
+import libcst as cst
+from libcst.metadata import ImportAssignment, PositionProvider, ScopeProvider
+
+from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases, resolve_dotted
+
+BOOLEAN_OPTIONAL = "argparse.BooleanOptionalAction"
+OPPOSITE = {"store_true": "store_false", "store_false": "store_true"}
+
+
+@dataclass
+class _Argument:
+    """One `add_argument(...)` call, as far as its literal arguments tell."""
+
+    node: cst.Call
+    options: tuple[str, ...]
+    action: str | None  # "store_true", "store_false", "boolean_optional", another literal, or None
+    default: bool | None
+    dest: str | None
+    type_bool: bool
+    action_arg: cst.Arg | None
+
+
+class StuckBooleanFlag(Codemod):
+    """A boolean command-line flag that cannot be turned off (or on).
+
+    ## What it does
+    Finds `add_argument` calls (on any parser, argument group or subparser, wherever it was created)
+    with `action="store_true", default=True` or `action="store_false", default=False` and no partner
+    argument in the module that writes the same `dest` with the opposite action, and any
+    `type=bool`. The first kind is fixed with `action=argparse.BooleanOptionalAction`, which adds
+    `--no-<flag>`; `import argparse` is added when the module lacks it.
+
+    ## Why is this bad?
+    `store_true` with `default=True` is True whether or not the flag is given: nothing on the command
+    line can set it to False, so the switch silently does nothing (the project we replace shipped
+    several). `type=bool` calls `bool("False")`, which is True: `--flag False` turns the flag on.
+
+    ## Example
+    ```python
+    parser.add_argument("--rescale", action="store_true", default=True)
+    parser.add_argument("--amp", type=bool, default=False)
+    ```
+
+    ## Use instead
+    ```python
+    parser.add_argument("--rescale", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False)
+    ```
+
+    ## Fix safety
+    Safe: every command line that parsed before parses to the same values (`--rescale` and no flag both
+    give True, as before), and `--no-rescale` now gives False; only the `--help` text changes (it shows
+    `--rescale, --no-rescale` and the default). Needs Python >= 3.9. No fix where the flag has no
+    `--long` option, already starts with `--no-`, the module already defines `--no-<flag>`, or the name
+    `argparse` is bound to something else. Unsafe (applied with `--unsafe-fixes`) where an abbreviation
+    that argparse accepts today (`--n` for the only option starting with it) would become ambiguous with
+    the new `--no-<flag>`, and where the module creates no `ArgumentParser` (the parser comes from another
+    module, which may define `--no-<flag>` itself: argparse would then refuse the conflicting option).
+    `store_false`/`default=False` and `type=bool` are reported only (which spelling the user wants is
+    the author's decision).
+    """
+
+    CODE: ClassVar[str] = "MNT007"
+    NAME: ClassVar[str] = "StuckBooleanFlag"
+    FIX_TITLE: ClassVar[str] = "Use `action=argparse.BooleanOptionalAction`"
+    FIX_SAFETY = "safe"
+    TRIGGERS: ClassVar[tuple[str, ...]] = ("add_argument",)
+    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
+
+    INVALID = (
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--rescale', action='store_true', default=True)\n",
+            "import argparse\n\np = argparse.ArgumentParser()\n"
+            "p.add_argument('--rescale', action=argparse.BooleanOptionalAction, default=True)\n",
+        ),
+        Invalid(
+            "from argparse import ArgumentParser\n\np = ArgumentParser()\n"
+            'p.add_argument("--use-gat", default=True, action="store_true", help="graph stage")\n',
+            "from argparse import ArgumentParser\nimport argparse\n\np = ArgumentParser()\n"
+            'p.add_argument("--use-gat", default=True, action=argparse.BooleanOptionalAction, help="graph stage")\n',
+        ),
+        Invalid(
+            "import argparse as ap\n\n\ndef add_args(parser):\n"
+            "    parser.add_argument('-r', '--rescale', action='store_true', default=True)\n",
+            "import argparse as ap\n\n\ndef add_args(parser):\n"
+            "    parser.add_argument('-r', '--rescale', action=ap.BooleanOptionalAction, default=True)\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
+            "from argparse import BooleanOptionalAction\n\n\ndef add_args(group):\n"
+            "    group.add_argument('--amp', action='store_true', default=True)\n",
+            "from argparse import BooleanOptionalAction\n\n\ndef add_args(group):\n"
+            "    group.add_argument('--amp', action=BooleanOptionalAction, default=True)\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
+            "def build(sub):\n    train = sub.add_parser('train')\n"
+            "    train.add_argument('--shuffle', action='store_true', default=True)\n    return train\n",
+            "import argparse\n\ndef build(sub):\n    train = sub.add_parser('train')\n"
+            "    train.add_argument('--shuffle', action=argparse.BooleanOptionalAction, default=True)\n    return train\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
+            "import argparse\n\n\ndef add_args(parser):\n    parser.add_argument('--amp', action='store_true', default=True)\n"
+            "\n\ndef main():\n    parser = argparse.ArgumentParser()\n    add_args(parser)\n",
+            "import argparse\n\n\ndef add_args(parser):\n"
+            "    parser.add_argument('--amp', action=argparse.BooleanOptionalAction, default=True)\n"
+            "\n\ndef main():\n    parser = argparse.ArgumentParser()\n    add_args(parser)\n",
+        ),
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--cache', action='store_false', default=False)\n"
+        ),
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--amp', type=bool, default=False)\n"
+        ),
+        Invalid("import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--amp', type=bool)\n"),
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('-v', action='store_true', default=True)\n"
+        ),
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--no-cache', action='store_true', default=True)\n"
+        ),
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--gat', action='store_true', default=True)\n"
+            "p.add_argument('--no-gat', dest='skip_gat', action='store_true')\n"
+        ),
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\n"
+            "p.add_argument('--rescale', action='store_true', default=True)\n"
+            "p.add_argument('--no-rescale', dest='rescale', action='store_true')\n"
+        ),
+        Invalid(
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--num-workers', type=int)\n"
+            "p.add_argument('--rescale', action='store_true', default=True)\n",
+            "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--num-workers', type=int)\n"
+            "p.add_argument('--rescale', action=argparse.BooleanOptionalAction, default=True)\n",
+            unsafe_fixes=True,
+        ),
+        Invalid(
+            "def main():\n    argparse = object()\n    p = make()\n"
+            "    p.add_argument('--rescale', action='store_true', default=True)\n"
+        ),
+    )
+    VALID = (
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--rescale', action='store_true')\n",
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--rescale', action='store_true', default=False)\n",
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--cache', action='store_false', default=True)\n",
+        "import argparse\n\np = argparse.ArgumentParser()\n"
+        "p.add_argument('--rescale', action=argparse.BooleanOptionalAction, default=True)\n",
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--rescale', action='store_true', default=True)\n"
+        "p.add_argument('--no-rescale', dest='rescale', action='store_false')\n",
+        "import argparse\n\np = argparse.ArgumentParser()\ng = p.add_mutually_exclusive_group()\n"
+        "g.add_argument('--gat', dest='use_gat', action='store_true', default=True)\n"
+        "g.add_argument('--no-gat', dest='use_gat', action='store_false')\n",
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--lr', type=float, default=1e-3)\n",
+        "import argparse\n\n\ndef str2bool(v):\n    return v.lower() in ('1', 'true')\n\n\n"
+        "p = argparse.ArgumentParser()\np.add_argument('--amp', type=str2bool, default=False)\n",
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--verbose', '-v', action='count', default=0)\n",
+        "import argparse\n\np = argparse.ArgumentParser()\nopts = dict(action='store_true', default=True)\n"
+        "p.add_argument('--rescale', **opts)\n",
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--keep', action='store_false', dest='drop')\n"
+        "p.add_argument('--drop', action='store_true', default=True)\n",
+        "import argparse\n\np = argparse.ArgumentParser()\np.add_argument('--gat', action='store_true', default=flag)\n",
+    )
+
+    @classmethod
+    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+        """An `add_argument` call with `type=bool`, or a store action whose literal default equals its value."""
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr != "add_argument":
+                continue
+            keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
+            kind = keywords.get("type")
+            if isinstance(kind, ast.Name) and kind.id == "bool":
+                return True
+            action, default = keywords.get("action"), keywords.get("default")
+            stuck = (("store_true", True), ("store_false", False))
+            if (
+                isinstance(action, ast.Constant)
+                and isinstance(default, ast.Constant)
+                and (action.value, default.value) in stuck
+            ):
+                return True
+        return False
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.arguments: list[_Argument] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "add_argument"):
+            return
+        argument = _read(node)
+        if argument is not None:
+            self.arguments.append(argument)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        by_dest: dict[str, list[_Argument]] = {}
+        all_options = {opt for arg in self.arguments for opt in arg.options}
+        for arg in self.arguments:
+            if arg.dest is not None:
+                by_dest.setdefault(arg.dest, []).append(arg)
+        for arg in self.arguments:
+            if arg.type_bool:
+                self.report(
+                    arg.node,
+                    f"`{_shown(arg)}` uses `type=bool`: `bool('False')` is True, so `{_first(arg)} False` turns "
+                    "it on; use `action=argparse.BooleanOptionalAction` (or `store_true`)",
+                )
+                continue
+            if arg.action not in OPPOSITE or arg.default is not (arg.action == "store_true"):
+                continue
+            partners = by_dest.get(arg.dest or "", [])
+            if any(p is not arg and p.action in (OPPOSITE[arg.action], "boolean_optional") for p in partners):
+                continue
+            if arg.action == "store_false":
+                self.report(
+                    arg.node,
+                    f"`{_shown(arg)}` has `action='store_false', default=False`: it is False whether or not the "
+                    "flag is given, so nothing can turn it on; use `action='store_true'` or "
+                    "`argparse.BooleanOptionalAction`",
+                )
+                continue
+            self._report_store_true(arg, all_options)
+
+    def _report_store_true(self, arg: _Argument, all_options: set[str]) -> None:
+        message = (
+            f"`{_shown(arg)}` has `action='store_true', default=True`: it is True whether or not the flag is "
+            "given, so nothing can turn it off; use `action=argparse.BooleanOptionalAction` "
+            "(adds `--no-...`)"
+        )
+        longs = [opt for opt in arg.options if opt.startswith("--")]
+        negated = {"--no-" + opt[2:] for opt in longs}
+        reference = self._action_reference(arg.node)
+        if (
+            not longs
+            or any(opt.startswith("--no-") for opt in longs)
+            or negated & all_options
+            or reference is None
+        ):
+            self.report(arg.node, message)
+            return
+        name, needs_import = reference
+        action_arg = arg.action_arg
+        assert action_arg is not None
+        new_value = cst.parse_expression(name)
+
+        def fix(updated: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(updated, cst.Call)
+            args = [
+                a.with_changes(value=new_value)
+                if a.keyword is not None and a.keyword.value == "action"
+                else a
+                for a in updated.args
+            ]
+            return updated.with_changes(args=args)
+
+        ambiguous = _newly_ambiguous(negated, all_options)
+        if ambiguous:
+            message += (
+                f" (unsafe fix: the abbreviation `{ambiguous}` of an existing option would become ambiguous "
+                "with the new `--no-` option)"
+            )
+        elif not self._creates_parser():
+            message += (
+                " (unsafe fix: the parser is created in another module, which may already define "
+                f"`{sorted(negated)[0]}`)"
+            )
+        self.report(
+            arg.node,
+            message,
+            replacement=fix,
+            unsafe=bool(ambiguous) or not self._creates_parser(),
+            imports=(("argparse", None),) if needs_import else (),
+        )
+
+    def _creates_parser(self) -> bool:
+        """Whether this module makes an `argparse.ArgumentParser` (so it sees every option of its parsers)."""
+        tree = self.context.tree if self.context.tree is not None else ast.parse(self.context.source)
+        aliases = import_aliases(tree)
+        return any(
+            isinstance(node, ast.Call) and resolve_dotted(node.func, aliases) == "argparse.ArgumentParser"
+            for node in ast.walk(tree)
+        )
+
+    def _action_reference(self, node: cst.Call) -> tuple[str, bool] | None:
+        """How the call's scope can name `BooleanOptionalAction`, and whether `import argparse` is needed."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return None
+        tree = self.context.tree if self.context.tree is not None else ast.parse(self.context.source)
+        for local, qualified in sorted(import_aliases(tree).items()):
+            if qualified not in ("argparse", BOOLEAN_OPTIONAL) or local not in scope:
+                continue
+            if all(isinstance(a, ImportAssignment) for a in scope[local]):
+                return (local if qualified == BOOLEAN_OPTIONAL else f"{local}.BooleanOptionalAction"), False
+        if "argparse" in scope:
+            return None  # bound to something other than the module
+        return "argparse.BooleanOptionalAction", True
+
+
+def _newly_ambiguous(added: set[str], options: set[str]) -> str | None:
+    """An abbreviation that names exactly one existing option today and would also match an added one.
+
+    argparse accepts any unique prefix of a long option (`allow_abbrev`, on by default); adding
+    `--no-rescale` makes `--n` ambiguous when `--num-workers` was the only option starting with it.
+    """
+    for new in sorted(added):
+        for end in range(3, len(new) + 1):
+            prefix = new[:end]
+            matches = [opt for opt in options if opt.startswith(prefix)]
+            if len(matches) == 1 and matches[0] != prefix:
+                return prefix
+    return None
+
+
+def _literal(node: cst.BaseExpression) -> object:
+    """The value of a literal string/True/False/None, else a sentinel."""
+    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else _UNKNOWN
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    return _UNKNOWN
+
+
+_UNKNOWN = object()
+
+
+def _read(node: cst.Call) -> _Argument | None:
+    """The literal facts of an `add_argument` call; `None` where `*args`/`**kwargs` hide them."""
+    if any(a.star for a in node.args):
+        return None
+    options: list[str] = []
+    keywords: dict[str, cst.Arg] = {}
+    for a in node.args:
+        if a.keyword is None:
+            value = _literal(a.value)
+            if not isinstance(value, str):
+                return None
+            options.append(value)
+        else:
+            keywords[a.keyword.value] = a
+    if not options or not all(opt.startswith("-") for opt in options):
+        return None  # a positional argument
+    action_arg = keywords.get("action")
+    action: str | None = None
+    if action_arg is not None:
+        value = _literal(action_arg.value)
+        if isinstance(value, str):
+            action = value
+        elif _dotted(action_arg.value).endswith("BooleanOptionalAction"):
+            action = "boolean_optional"
+        else:
+            action = "unknown"
+    default = None
+    if "default" in keywords:
+        value = _literal(keywords["default"].value)
+        default = value if isinstance(value, bool) else None
+    dest = None
+    if "dest" in keywords:
+        value = _literal(keywords["dest"].value)
+        dest = value if isinstance(value, str) else None
+    else:
+        dest = _default_dest(options)
+    type_arg = keywords.get("type")
+    type_bool = (
+        type_arg is not None and isinstance(type_arg.value, cst.Name) and type_arg.value.value == "bool"
+    )
+    return _Argument(node, tuple(options), action, default, dest, type_bool, action_arg)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _default_dest(options: list[str]) -> str:
+    """argparse's rule: the first long option, else the first short one, without dashes, `-` -> `_`."""
+    longs = [opt for opt in options if opt.startswith("--")]
+    chosen = longs[0] if longs else options[0]
+    return chosen.lstrip("-").replace("-", "_")
+
+
+def _first(arg: _Argument) -> str:
+    longs = [opt for opt in arg.options if opt.startswith("--")]
+    return longs[0] if longs else arg.options[0]
+
+
+def _shown(arg: _Argument) -> str:
+    return _first(arg)
