@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import logging
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
 from maintenance.codemods.base import AstFinding, NodeRef, Replacement
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
 from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
+from maintenance.index import parse as _parse_ast
 from maintenance.source import DecodedSource, decode
 
 LOG = logging.getLogger(__name__)
@@ -69,12 +69,6 @@ def parse_error(path: str, line: int, column: int, message: str) -> Finding:
         message=f"{message}; the file was left untouched: fix the syntax error and run again",
         fixable=False,
     )
-
-
-def _parse_ast(source: str) -> ast.Module:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.parse(source)
 
 
 class _Applier(cst.CSTTransformer):

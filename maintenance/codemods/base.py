@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from maintenance.index import dotted as dotted_name  # `a.b.c` of a Name/Attribute chain (the ast prefilters)
+
 if TYPE_CHECKING:
     from maintenance.index import ModuleInfo, ProjectIndex
 
@@ -215,18 +217,6 @@ class Codemod(cst.BatchableCSTVisitor):
         import inspect
 
         return inspect.cleandoc(cls.__doc__ or "")
-
-
-def dotted_name(node: ast.expr) -> str | None:
-    """`a.b.c` for an `ast` Name/Attribute chain, else `None` (used by the `ast` prefilters)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def import_aliases(tree: ast.Module) -> dict[str, str]:
