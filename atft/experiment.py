@@ -287,13 +287,7 @@ def run_experiment(
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    seed_list = (
-        [config.train.seed + i for i in range(seeds)] if isinstance(seeds, int) else [int(s) for s in seeds]
-    )
-    if not seed_list:
-        raise ValueError("an experiment needs at least one seed (--seeds N with N >= 1).")
-    if len(set(seed_list)) != len(seed_list):
-        raise ValueError(f"seeds must be distinct; found {seed_list}.")
+    seed_list = _seed_list(config, seeds)
     unknown = [name for name in ablations if name not in ABLATIONS]
     if unknown:
         raise ValueError(f"unknown ablation(s) {unknown}; expected some of {sorted(ABLATIONS)}.")
@@ -305,59 +299,36 @@ def run_experiment(
     horizons = tuple(int(h) for h in config.model.horizons)
     variants = {FULL: "full model" + _switches(config)}
     variants |= {name: ABLATIONS[name][0] for name in ablations}
-
     plan = [
         (variant, seed, variant_config(config, variant, seed)) for variant in variants for seed in seed_list
     ]
+
     baseline_frames: dict[str, pd.DataFrame] = {}
     if jobs > 1:  # train in worker processes; the baselines are built here meanwhile
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [
-                pool.submit(_train_job, run_config.to_dict(), str(out_dir / variant / f"seed_{seed}"), split)
-                for variant, seed, run_config in plan
-            ]
-            baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
-            for future in futures:
-                future.result()
-    runs: list[dict[str, Any]] = []
-    frames: dict[str, list[pd.DataFrame]] = {}
-    for variant, seed, run_config in plan:
-        info, frame = _run_one(
-            run_config, out_dir / variant / f"seed_{seed}", dataset, split, progress=progress
+        baseline_frames = _train_in_workers(
+            plan, out_dir, split, jobs, lambda: _baselines(dataset, split, baseline_names, out_dir)
         )
-        frames.setdefault(variant, []).append(frame)
-        test = evaluate_models(dataset, split, {variant: frame}).rows
-        row = {
-            "variant": variant,
-            "seed": seed,
-            "val_score": info["val_score"],
-            "best_epoch": info["best_epoch"],
-            "epochs_run": info["epochs_run"],
-            "seconds": info["seconds"],
-            "test": test,
-        }
-        runs.append(row)
-        if on_run is not None:
-            on_run(variant, seed, row)
-
+    runs, frames = _collect_runs(plan, out_dir, dataset, split, progress=progress, on_run=on_run)
     if baseline_names and not baseline_frames:
         baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
     report = evaluate_models(dataset, split, {**baseline_frames, **{v: f[0] for v, f in frames.items()}})
 
     summary: list[dict[str, Any]] = []
     for variant in variants:
-        per_seed = [list(r["test"]) for r in runs if r["variant"] == variant]
-        summary += _summary(variant, per_seed, horizons)
+        summary += _summary(variant, [list(r["test"]) for r in runs if r["variant"] == variant], horizons)
     for name in baseline_frames:
         summary += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
-    paired = []
-    for variant in variants:
-        for name, baseline in baseline_frames.items():
-            for horizon in horizons:
-                test = paired_against(frames[variant], baseline, horizon)
-                paired.append({"variant": variant, "baseline": name, "horizon": horizon, **test})
-
+    paired = [
+        {
+            "variant": variant,
+            "baseline": name,
+            "horizon": horizon,
+            **paired_against(frames[variant], baseline, horizon),
+        }
+        for variant in variants
+        for name, baseline in baseline_frames.items()
+        for horizon in horizons
+    ]
     result = ExperimentResult(
         market=dataset.market,
         split=split,
@@ -374,6 +345,69 @@ def run_experiment(
     atomic_write_bytes(out_dir / "experiment.json", json.dumps(result.to_dict(), indent=1).encode())
     atomic_write_bytes(out_dir / "experiment.md", result.markdown().encode())
     return result
+
+
+def _seed_list(config: ExperimentConfig, seeds: int | Sequence[int]) -> list[int]:
+    """The seeds of an experiment: a count from ``train.seed`` on, or explicit distinct seeds."""
+    seed_list = (
+        [config.train.seed + i for i in range(seeds)] if isinstance(seeds, int) else [int(s) for s in seeds]
+    )
+    if not seed_list:
+        raise ValueError("an experiment needs at least one seed (--seeds N with N >= 1).")
+    if len(set(seed_list)) != len(seed_list):
+        raise ValueError(f"seeds must be distinct; found {seed_list}.")
+    return seed_list
+
+
+Plan = Sequence[tuple[str, int, ExperimentConfig]]
+
+
+def _train_in_workers(
+    plan: Plan, out_dir: Path, split: str, jobs: int, meanwhile: Callable[[], dict[str, pd.DataFrame]]
+) -> dict[str, pd.DataFrame]:
+    """Train every run of `plan` in `jobs` spawned worker processes; return `meanwhile()`, run here."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [
+            pool.submit(_train_job, run_config.to_dict(), str(out_dir / variant / f"seed_{seed}"), split)
+            for variant, seed, run_config in plan
+        ]
+        built = meanwhile()
+        for future in futures:
+            future.result()
+    return built
+
+
+def _collect_runs(
+    plan: Plan,
+    out_dir: Path,
+    dataset: Any,
+    split: str,
+    *,
+    progress: bool,
+    on_run: Callable[[str, int, dict[str, Any]], None] | None,
+) -> tuple[list[dict[str, Any]], dict[str, list[pd.DataFrame]]]:
+    """Train (or reuse) each run of `plan` here and evaluate it: the run rows and each variant's frames."""
+    runs: list[dict[str, Any]] = []
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for variant, seed, run_config in plan:
+        info, frame = _run_one(
+            run_config, out_dir / variant / f"seed_{seed}", dataset, split, progress=progress
+        )
+        frames.setdefault(variant, []).append(frame)
+        row = {
+            "variant": variant,
+            "seed": seed,
+            "val_score": info["val_score"],
+            "best_epoch": info["best_epoch"],
+            "epochs_run": info["epochs_run"],
+            "seconds": info["seconds"],
+            "test": evaluate_models(dataset, split, {variant: frame}).rows,
+        }
+        runs.append(row)
+        if on_run is not None:
+            on_run(variant, seed, row)
+    return runs, frames
 
 
 def _switches(config: ExperimentConfig) -> str:
