@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, Status
+from health_checks.core import Check, Details, Outcome, Severity, Status
 from health_checks.probe import Probe, describe, load_probe
 
 # batches each check feeds through the model (the probe may hand over more)
@@ -65,6 +66,72 @@ def _hooks(model: Any, pre: Any = None, post: Any = None) -> Iterator[None]:
             handle.remove()
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProbeDetails(Details):
+    """The probe named in config, its label, the model's parameter count and the batches handed over."""
+
+    probe: str | None
+    label: str
+    parameters: int
+    train_batches: int
+    val_batches: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForwardDetails(Details):
+    """The horizons predicted and each prediction tensor's shape."""
+
+    horizons: list[str] = field(default_factory=list)
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LossSignalDetails(Details):
+    """The loss function, its value per batch, the prediction and target keys, and the prediction keys
+    that received a gradient from it."""
+
+    loss: str
+    values: list[float] = field(default_factory=list)
+    prediction_keys: list[str] = field(default_factory=list)
+    target_keys: list[str] = field(default_factory=list)
+    keys_with_gradient: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradientDetails(Details):
+    """The largest group gradient norm, the ratio floor, and per parameter group its norm and ratio."""
+
+    largest: float
+    min_ratio: float
+    groups: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepDetails(Details):
+    """Parameters with a gradient, parameters the step changed, and those with a gradient it left alone."""
+
+    with_gradient: int
+    changed: int
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollapseDetails(Details):
+    """The first module whose output collapses, and per module (forward order) its input/output spread."""
+
+    collapse_module: str | None = None
+    modules: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NormInputDetails(Details):
+    """Per normalisation module: its class, the axes it normalises and whether its input was constant
+    along them; the modules the probe declares adaptive normalisation and what each one is."""
+
+    modules: list[dict[str, Any]] = field(default_factory=list)
+    adaptive: list[dict[str, Any]] = field(default_factory=list)
+
+
 class HC040(Check):
     """The probe of the tree loads and hands over a model and batches.
 
@@ -77,6 +144,7 @@ class HC040(Check):
 
     name = "probe"
     severity = Severity.CRITICAL
+    details_type = ProbeDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         probe = load_probe(ctx)
@@ -84,11 +152,13 @@ class HC040(Check):
         return Outcome.passed(
             f"{probe.label}: {n_params:,} parameters, {len(probe.train_batches)} training and "
             f"{len(probe.val_batches)} validation batches",
-            probe=ctx.settings.probe,
-            label=probe.label,
-            parameters=n_params,
-            train_batches=len(probe.train_batches),
-            val_batches=len(probe.val_batches),
+            ProbeDetails(
+                probe=ctx.settings.probe,
+                label=probe.label,
+                parameters=n_params,
+                train_batches=len(probe.train_batches),
+                val_batches=len(probe.val_batches),
+            ),
         )
 
 
@@ -102,6 +172,7 @@ class HC041(Check):
     name = "forward-finite"
     severity = Severity.CRITICAL
     requires = ("HC040",)
+    details_type = ForwardDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -123,14 +194,14 @@ class HC041(Check):
                     if not bool(torch.isfinite(tensor).all()):
                         share = float((~torch.isfinite(tensor)).float().mean())
                         bad.append(f"{key} in batch {index} ({share:.0%} not finite)")
-        details = {"horizons": sorted(shapes), "shapes": shapes}
+        details = ForwardDetails(horizons=sorted(shapes), shapes=shapes)
         if bad:
             return Outcome(
                 Status.FAIL,
                 f"the predictions of {type(probe.model).__name__} are not finite: {', '.join(bad)}",
                 details,
             )
-        return Outcome.passed(f"finite predictions for {', '.join(sorted(shapes))}", **details)
+        return Outcome.passed(f"finite predictions for {', '.join(sorted(shapes))}", details)
 
 
 class HC042(Check):
@@ -146,6 +217,7 @@ class HC042(Check):
     name = "loss-signal"
     severity = Severity.CRITICAL
     requires = ("HC040",)
+    details_type = LossSignalDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -178,16 +250,16 @@ class HC042(Check):
                 if tensor.grad is not None and float(tensor.grad.abs().sum()) > 0:
                     reached.add(key)
         probe.model.zero_grad(set_to_none=True)
-        details: dict[str, Any] = {
-            "loss": describe(probe.loss),
-            "values": [round(v, 6) for v in values],
-            "prediction_keys": keys,
-            "target_keys": target_keys,
-            "keys_with_gradient": sorted(reached),
-        }
+        details = LossSignalDetails(
+            loss=describe(probe.loss),
+            values=[round(v, 6) for v in values],
+            prediction_keys=keys,
+            target_keys=target_keys,
+            keys_with_gradient=sorted(reached),
+        )
         problems = []
         if any(not math.isfinite(v) for v in values):
-            problems.append(f"the loss is not finite: {details['values']}")
+            problems.append(f"the loss is not finite: {details.values}")
         if not reached:
             problems.append(
                 "no prediction receives a gradient from it (it does not depend on the predictions)"
@@ -197,14 +269,14 @@ class HC042(Check):
         if problems:
             return Outcome(
                 Status.FAIL,
-                f"the loss {details['loss']}: {'; '.join(problems)}. Prediction keys {keys}, target keys "
+                f"the loss {details.loss}: {'; '.join(problems)}. Prediction keys {keys}, target keys "
                 f"{target_keys}: the loss must match them by name.",
                 details,
             )
         return Outcome.passed(
             f"loss {' / '.join(f'{v:.4g}' for v in values)} over {len(values)} batches; gradient reaches "
             f"{', '.join(sorted(reached))}",
-            **details,
+            details,
         )
 
 
@@ -241,6 +313,7 @@ class HC044(Check):
     severity = Severity.CRITICAL
     # a loss without signal (HC042) or a norm fed a constant (HC043) starves groups for a known reason
     requires = ("HC040", "HC042", "HC043")
+    details_type = GradientDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         probe = load_probe(ctx)
@@ -255,7 +328,7 @@ class HC044(Check):
             for group, value in norms.items()
         ]
         starved = [r["group"] for r in rows if r["ratio"] is None or r["ratio"] < MIN_GRAD_RATIO]
-        details = {"largest": largest, "min_ratio": MIN_GRAD_RATIO, "groups": rows}
+        details = GradientDetails(largest=largest, min_ratio=MIN_GRAD_RATIO, groups=rows)
         if starved:
             return Outcome(
                 Status.FAIL,
@@ -268,7 +341,7 @@ class HC044(Check):
         return Outcome.passed(
             f"all {len(rows)} parameter groups get a gradient (weakest {weakest['group']} at "
             f"{weakest['ratio']:.2e} of the largest)",
-            **details,
+            details,
         )
 
 
@@ -282,6 +355,7 @@ class HC045(Check):
     name = "optimiser-step"
     severity = Severity.MAJOR
     requires = ("HC040", "HC042")
+    details_type = StepDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import copy
@@ -300,7 +374,7 @@ class HC045(Check):
         optimizer.step()
         changed = {n for n, p in model.named_parameters() if not bool((p.detach() == before[n]).all())}
         stuck = sorted(with_grad - changed)
-        details = {"with_gradient": len(with_grad), "changed": len(changed), "unchanged": stuck}
+        details = StepDetails(with_gradient=len(with_grad), changed=len(changed), unchanged=stuck)
         if not changed or stuck:
             return Outcome(
                 Status.FAIL,
@@ -309,7 +383,7 @@ class HC045(Check):
                 details,
             )
         return Outcome.passed(
-            f"one step changed {len(changed)} parameters ({len(with_grad)} had a gradient)", **details
+            f"one step changed {len(changed)} parameters ({len(with_grad)} had a gradient)", details
         )
 
 
@@ -331,6 +405,7 @@ class HC046(Check):
     severity = Severity.MAJOR
     # a norm fed an input constant along its axis (HC043) collapses its output for that known reason
     requires = ("HC040", "HC043")
+    details_type = CollapseDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -363,7 +438,7 @@ class HC046(Check):
             rows.append({"module": name, "input_spread": spread_in, "output_spread": spread_out})
             if collapsed is None and spread_in > 0 and spread_out <= COLLAPSE_RATIO * spread_in:
                 collapsed = name
-        details = {"collapse_module": collapsed, "modules": rows}
+        details = CollapseDetails(collapse_module=collapsed, modules=rows)
         if collapsed:
             module = dict(probe.model.named_modules())[collapsed]
             return Outcome(
@@ -372,7 +447,7 @@ class HC046(Check):
                 f"of the batch while its input varies: everything after it predicts a constant",
                 details,
             )
-        return Outcome.passed(f"no module collapses ({len(rows)} modules measured)", **details)
+        return Outcome.passed(f"no module collapses ({len(rows)} modules measured)", details)
 
 
 def norm_axes(probe: Probe) -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -407,6 +482,7 @@ class HC043(Check):
     name = "norm-input"
     severity = Severity.MAJOR
     requires = ("HC040",)
+    details_type = NormInputDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -438,7 +514,7 @@ class HC043(Check):
             for name, flags in constant.items()
         ]
         bad = [r for r in rows if r["constant"]]
-        details = {"modules": rows}
+        details = NormInputDetails(modules=rows)
         if bad:
             named = ", ".join(f"`{r['module']}` ({r['kind']}, axis {r['axes']})" for r in bad)
             return Outcome(
@@ -448,7 +524,7 @@ class HC043(Check):
                 details,
             )
         if not rows:
-            return Outcome.passed("the model has no normalisation module on the forward path", **details)
+            return Outcome.passed("the model has no normalisation module on the forward path", details)
         return Outcome.passed(
-            f"{len(rows)} normalisation modules see inputs that vary along their axes", **details
+            f"{len(rows)} normalisation modules see inputs that vary along their axes", details
         )

@@ -52,7 +52,7 @@ def test_a_null_share_rise_since_the_previous_report_warns(tmp_path: Path) -> No
     outcome = HC050().check(ctx)
     assert outcome.status == Status.WARN
     assert "a 10.0% → 50.0%" in outcome.message
-    assert outcome.details["rises"] == {"a": {"before": 0.1, "now": 0.5}}
+    assert outcome.details.rises == {"a": {"before": 0.1, "now": 0.5}}
 
 
 @pytest.mark.parametrize(
