@@ -18,7 +18,16 @@ from rich.progress import (
 )
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, CheckResult, Details, NotApplicable, Outcome, RunDetails, SkipCheck, Status
+from health_checks.core import (
+    Check,
+    CheckResult,
+    Details,
+    NotApplicable,
+    Outcome,
+    RunDetails,
+    SkipCheck,
+    Status,
+)
 
 logger = logging.getLogger(__name__)
 

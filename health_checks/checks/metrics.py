@@ -93,6 +93,7 @@ def _model_rows(
             (
                 h,
                 s.get("pred_std", m.get("pred_std")),
+                s.get("previous_pred_std"),
                 s.get("scale_ratio", m.get("scale_ratio")),
                 m.get("ic"),
                 m.get("rank_ic"),
@@ -251,6 +252,7 @@ class HC023(Check):
         header = (
             "Horizon",
             "Pred std",
+            "Pred std prev",
             "Scale ratio",
             "IC",
             "RankIC",
@@ -266,7 +268,8 @@ class HC023(Check):
                 f"Metrics on the `{metrics.split}` split ({metrics.n_days} days): "
                 "IC/RankIC are daily cross-sectional Pearson/Spearman correlations with the raw forward return; "
                 "Sharpe is the annualised top-minus-bottom-quintile portfolio; scale ratio is prediction std / "
-                "target std per day.",
+                "target std per day; pred std prev is the previous report's (HC021 warns when the spread fell "
+                "below min_spread_vs_previous of it).",
             ]
         if metrics and metrics.baselines:
             base_rows = [

@@ -126,10 +126,17 @@ class CollapseDetails(Details):
 @dataclass(frozen=True, kw_only=True)
 class NormInputDetails(Details):
     """Per normalisation module: its class, the axes it normalises and whether its input was constant
-    along them; the modules the probe declares adaptive normalisation and what each one is."""
+    along them."""
 
     modules: list[dict[str, Any]] = field(default_factory=list)
-    adaptive: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveNormDetails(Details):
+    """Per module the probe declares in ``norm_axes``: its class, the axis declared, the input's rank and
+    the axes the module's own class normalises (None for a module that is not a torch norm layer)."""
+
+    modules: list[dict[str, Any]] = field(default_factory=list)
 
 
 class HC040(Check):
@@ -216,7 +223,8 @@ class HC042(Check):
 
     name = "loss-signal"
     severity = Severity.CRITICAL
-    requires = ("HC040",)
+    # a forward that is not finite (HC041) makes a NaN loss for that known reason
+    requires = ("HC040", "HC041")
     details_type = LossSignalDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
@@ -311,8 +319,9 @@ class HC044(Check):
 
     name = "gradient-flow"
     severity = Severity.CRITICAL
-    # a loss without signal (HC042) or a norm fed a constant (HC043) starves groups for a known reason
-    requires = ("HC040", "HC042", "HC043")
+    # a loss without signal (HC042), a norm fed a constant (HC043) or a forward that is not finite (HC041)
+    # starves groups (or fills them with NaN) for a known reason
+    requires = ("HC040", "HC041", "HC042", "HC043")
     details_type = GradientDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
@@ -354,7 +363,7 @@ class HC045(Check):
 
     name = "optimiser-step"
     severity = Severity.MAJOR
-    requires = ("HC040", "HC042")
+    requires = ("HC040", "HC041", "HC042")
     details_type = StepDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
@@ -403,8 +412,9 @@ class HC046(Check):
 
     name = "spread-collapse"
     severity = Severity.MAJOR
-    # a norm fed an input constant along its axis (HC043) collapses its output for that known reason
-    requires = ("HC040", "HC043")
+    # a norm fed an input constant along its axis (HC043) collapses its output for that known reason, and a
+    # forward that is not finite (HC041) has no spread to measure
+    requires = ("HC040", "HC041", "HC043")
     details_type = CollapseDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
@@ -528,3 +538,93 @@ class HC043(Check):
         return Outcome.passed(
             f"{len(rows)} normalisation modules see inputs that vary along their axes", details
         )
+
+
+def own_axes(module: Any) -> tuple[int, ...] | None:
+    """The axes a torch norm layer normalises by its class (negative: from the end; 0: the batch), or None
+    for a module that is not one of them."""
+    from torch import nn
+
+    if isinstance(module, nn.LayerNorm):
+        return tuple(range(-len(module.normalized_shape), 0))
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return (0,)
+    if isinstance(module, nn.GroupNorm | nn.modules.instancenorm._InstanceNorm):
+        return (-1,)
+    if isinstance(module, nn.Identity):
+        return ()
+    return None
+
+
+class HC051(Check):
+    """The modules the probe declares as adaptive normalisation are still adaptive normalisation.
+
+    ``Probe.norm_axes`` names the modules that normalise along an axis of their input (``{"norm": 1}``:
+    a per-sample normalisation over time). Each one must exist, and must not have been replaced by a plain
+    torch layer that normalises other axes: a ``LayerNorm`` (its last dims), a ``BatchNorm*`` (the batch),
+    a ``GroupNorm`` / ``InstanceNorm*`` or an ``Identity`` (nothing). What it can tell: a declared module
+    swapped for a torch norm layer or removed. What it cannot: a custom module of the repository's own that
+    normalises the wrong axis (HC043 measures what each norm's input looks like along its axis).
+    INVALID: ``self.norm = nn.LayerNorm(n_features)`` where the probe declares ``norm`` over time.
+    """
+
+    name = "adaptive-norm"
+    severity = Severity.MAJOR
+    requires = ("HC040",)
+    details_type = AdaptiveNormDetails
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        import torch
+
+        probe = load_probe(ctx)
+        if not probe.norm_axes:
+            return Outcome.passed("the probe declares no adaptive normalisation (Probe.norm_axes)")
+        modules = dict(probe.model.named_modules())
+        ranks: dict[str, int] = {}
+
+        def record(name: str, module: Any, args: Any) -> None:
+            tensor = _first_tensor(args)
+            if name in probe.norm_axes and tensor is not None:
+                ranks.setdefault(name, tensor.dim())
+
+        probe.model.eval()
+        with torch.no_grad(), _hooks(probe.model, pre=record):
+            probe.forward(probe.model, _batches(probe, "val")[0])
+        rows, problems = [], []
+        for name, axis in probe.norm_axes.items():
+            module = modules.get(name)
+            if module is None:
+                rows.append(
+                    {"module": name, "kind": None, "declared_axis": axis, "rank": None, "own_axes": None}
+                )
+                problems.append(f"`{name}` is not a module of {type(probe.model).__name__} any more")
+                continue
+            kind, axes, rank = type(module).__name__, own_axes(module), ranks.get(name)
+            rows.append(
+                {
+                    "module": name,
+                    "kind": f"{type(module).__module__}.{kind}",
+                    "declared_axis": axis,
+                    "rank": rank,
+                    "own_axes": None if axes is None else list(axes),
+                }
+            )
+            if axes is None or rank is None:
+                continue
+            declared = int(axis) % rank
+            if declared not in {a % rank for a in axes}:
+                normalises = f"dims {list(axes)}" if axes else "nothing"
+                problems.append(
+                    f"`{name}` is a plain {kind}, which normalises {normalises} of its rank-{rank} input, but "
+                    f"the probe declares it an adaptive normalisation along axis {axis}"
+                )
+        details = AdaptiveNormDetails(modules=rows)
+        if problems:
+            return Outcome(
+                Status.FAIL,
+                "; ".join(problems) + ". Was the adaptive normalisation replaced? Restore it, or update "
+                "Probe.norm_axes if the change is intended.",
+                details,
+            )
+        listed = ", ".join(f"`{r['module']}` ({r['kind'].rsplit('.', 1)[-1]})" for r in rows)
+        return Outcome.passed(f"{len(rows)} declared adaptive normalisation(s) in place: {listed}", details)
