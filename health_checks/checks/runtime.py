@@ -460,20 +460,30 @@ class HC046(Check):
         return Outcome.passed(f"no module collapses ({len(rows)} modules measured)", details)
 
 
-def norm_axes(probe: Probe) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """``{module name: (class name, axes it normalises)}`` for the torch norm layers of the model and the
-    modules the probe names."""
+def own_axes(module: Any) -> tuple[int, ...] | None:
+    """The axes a torch norm layer normalises by its class (negative: from the end; 0: the batch), or None
+    for a module that is not one of them."""
     from torch import nn
 
+    if isinstance(module, nn.LayerNorm):
+        return tuple(range(-len(module.normalized_shape), 0))
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return (0,)
+    if isinstance(module, nn.GroupNorm | nn.modules.instancenorm._InstanceNorm):
+        return (-1,)
+    if isinstance(module, nn.Identity):
+        return ()
+    return None
+
+
+def norm_axes(probe: Probe) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """``{module name: (class name, axes it normalises)}`` for the torch norm layers of the model and the
+    modules the probe names (at the axis the probe declares)."""
     found: dict[str, tuple[str, tuple[int, ...]]] = {}
     for name, module in probe.model.named_modules():
-        kind = type(module).__name__
-        if isinstance(module, nn.LayerNorm):
-            found[name] = (kind, tuple(range(-len(module.normalized_shape), 0)))
-        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
-            found[name] = (kind, (0,))
-        elif isinstance(module, nn.GroupNorm | nn.modules.instancenorm._InstanceNorm):
-            found[name] = (kind, (-1,))
+        kind, axes = type(module).__name__, own_axes(module)
+        if axes:  # a torch norm layer (an Identity normalises nothing)
+            found[name] = (kind, axes)
         if name in probe.norm_axes:
             found[name] = (kind, (int(probe.norm_axes[name]),))
     return found
@@ -538,22 +548,6 @@ class HC043(Check):
         return Outcome.passed(
             f"{len(rows)} normalisation modules see inputs that vary along their axes", details
         )
-
-
-def own_axes(module: Any) -> tuple[int, ...] | None:
-    """The axes a torch norm layer normalises by its class (negative: from the end; 0: the batch), or None
-    for a module that is not one of them."""
-    from torch import nn
-
-    if isinstance(module, nn.LayerNorm):
-        return tuple(range(-len(module.normalized_shape), 0))
-    if isinstance(module, nn.modules.batchnorm._BatchNorm):
-        return (0,)
-    if isinstance(module, nn.GroupNorm | nn.modules.instancenorm._InstanceNorm):
-        return (-1,)
-    if isinstance(module, nn.Identity):
-        return ()
-    return None
 
 
 class HC051(Check):
