@@ -241,3 +241,14 @@ def test_memo_computes_once_and_remembers_failures(ctx: CheckContext) -> None:
             ctx.memo("x", broken)
     assert len(calls) == 1
     assert ctx.memo("y", lambda: 41 + 1) == 42 and ctx.peek("y") == 42 and ctx.peek("x") is None
+
+
+def test_every_registered_check_declares_a_frozen_typed_details_class() -> None:
+    for check in all_checks():
+        kind = check.details_type
+        assert issubclass(kind, Details), check.code()
+        params = kind.__dataclass_params__  # type: ignore[attr-defined]
+        assert params.frozen, f"{check.code()}: {kind.__name__} must be frozen"
+        assert kind.__module__ == check.__module__ or kind is Details, (
+            f"{check.code()}: its details type lives next to it, not in {kind.__module__}"
+        )
