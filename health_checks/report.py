@@ -1,4 +1,4 @@
-"""The JSON report: building it from the results, writing it atomically, finding the previous one.
+"""The JSON report: building it from the results, finding the previous one, embedding its digest.
 
 The JSON dict is the single source of the markdown report (see :mod:`health_checks.markdown`): the
 markdown is rendered from it and from a *digest* of the previous report. The digest is embedded at the
@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -77,19 +76,6 @@ def build_report(
         "json_report": json_path,
         "markdown_report": markdown_path,
     }
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def json_name(timestamp: datetime) -> str:

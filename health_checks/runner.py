@@ -18,7 +18,16 @@ from rich.progress import (
 )
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, CheckResult, NotApplicable, Outcome, SkipCheck, Status
+from health_checks.core import (
+    Check,
+    CheckResult,
+    Details,
+    NotApplicable,
+    Outcome,
+    RunDetails,
+    SkipCheck,
+    Status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,34 +51,35 @@ def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResu
     whose prerequisite failed (the failure is already counted) are skipped, and the report lists each
     skip with its reason. A prerequisite that was not selected (``--only``) does not block: the shared
     artefacts are computed lazily, so a check can run on its own. An exception escaping a check is a
-    failure of that check, reported with its type, message and the innermost frame.
+    failure of that check, reported with its type, message and the innermost frame; so are details of
+    another type than the check's ``details_type`` (the report renders them through that type).
     """
     blocked = [code for code in check_cls.requires if code in done and done[code].status in BLOCKING]
     start = time.perf_counter()
     if is_disabled(check_cls, ctx):
         outcome = Outcome(
-            Status.SKIP, "switched off by [tool.health_checks] disable", {"skip_reason": "disabled"}
+            Status.SKIP, "switched off by [tool.health_checks] disable", RunDetails(skip_reason="disabled")
         )
     elif blocked:
         reasons = "; ".join(f"{code} {done[code].status}: {done[code].message}" for code in blocked)
         outcome = Outcome(
             Status.SKIP,
             f"prerequisite {', '.join(blocked)} did not pass ({reasons})",
-            {"skip_reason": "prerequisite failed"},
+            RunDetails(skip_reason="prerequisite failed"),
         )
     else:
         try:
             outcome = check_cls().check(ctx)
         except NotApplicable as reason:
             outcome = Outcome(
-                Status.SKIP, str(reason), {"not_applicable": True, "skip_reason": "not applicable"}
+                Status.SKIP, str(reason), RunDetails(not_applicable=True, skip_reason="not applicable")
             )
         except SkipCheck as reason:
             outcome = Outcome(
                 Status.FAIL,
                 f"could not run: {reason}. Provide what it needs or switch it off with "
                 f'[tool.health_checks] disable = ["{check_cls.code()}"]',
-                {"skip_reason": "missing prerequisite"},
+                RunDetails(skip_reason="missing prerequisite"),
             )
         except Exception as error:  # a crashing check is reported as its failure
             frames = traceback.extract_tb(error.__traceback__)
@@ -78,8 +88,15 @@ def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResu
             outcome = Outcome(
                 Status.FAIL,
                 f"the check itself crashed: {type(error).__name__}: {error}{where}",
-                {"traceback": traceback.format_exception(error)[-6:]},
+                RunDetails(traceback=traceback.format_exception(error)[-6:]),
             )
+    if type(outcome.details) not in {Details, RunDetails, check_cls.details_type}:
+        outcome = Outcome(
+            Status.FAIL,
+            f"the check returned {type(outcome.details).__name__} details; {check_cls.code()}.details_type "
+            f"declares {check_cls.details_type.__name__}",
+            RunDetails(),
+        )
     return CheckResult(
         code=check_cls.code(),
         name=check_cls.name,

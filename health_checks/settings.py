@@ -43,6 +43,8 @@ class HealthSettings:
     min_scale_ratio: float = 0.05
     # ... and one above this is over-dispersed (both in the units the model predicts)
     max_scale_ratio: float = 2.0
+    # a prediction std below this share of the previous report's (same horizon) is a warning (HC021)
+    min_spread_vs_previous: float = 0.5
     # per-module import timeout (seconds) and the third-party libraries imported once before forking
     import_timeout: float = 60.0
     import_preload: tuple[str, ...] = ("numpy", "pandas", "torch", "torch_geometric")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from health_checks import ml
 from health_checks.checks.contract import synthetic_batch
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
+from health_checks.core import Check, Details, Outcome, Severity, SkipCheck, Status
 
 LEGACY_GLOBS = (
     "tests/fixtures/**/*legacy*.pt",
@@ -24,6 +25,25 @@ def _outputs_equal(a: Any, b: Any) -> float:
     return worst
 
 
+@dataclass(frozen=True, kw_only=True)
+class CheckpointDetails(Details):
+    """Which model was saved, the file's size and the largest prediction difference after loading it."""
+
+    model: str
+    bytes: int
+    max_abs_diff: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class LegacyCheckpointDetails(Details):
+    """The legacy pickle found, how loading it was refused, and whether (and to what) it was migrated."""
+
+    legacy: str
+    refused: str | None = None
+    migrated: bool | None = None
+    migrated_n_features: int | None = None
+
+
 class HC030(Check):
     """A checkpoint round-trips through the safe format.
 
@@ -34,6 +54,7 @@ class HC030(Check):
 
     name = "checkpoint-roundtrip"
     severity = Severity.CRITICAL
+    details_type = CheckpointDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         ml.require_atft_tree(ctx)
@@ -60,13 +81,13 @@ class HC030(Check):
         save_checkpoint(path, model, config, metadata={"purpose": "health check round trip"})
         head = path.read_bytes()[:4]
         if head[:1] == b"\x80" or head == b"PK\x03\x04":
-            return Outcome(Status.FAIL, f"{path.name} was written as a pickle/zip, not safetensors", {})
+            return Outcome(Status.FAIL, f"{path.name} was written as a pickle/zip, not safetensors")
         loaded = load_checkpoint(path)
         if batch is None:
             batch = synthetic_batch(8, 20, model.n_features, model.config.edge_dim)
         with torch.no_grad():
             diff = _outputs_equal(model(batch), loaded.model(batch))
-        details: dict[str, Any] = {"model": origin, "bytes": path.stat().st_size, "max_abs_diff": diff}
+        details = CheckpointDetails(model=origin, bytes=path.stat().st_size, max_abs_diff=diff)
         problems = []
         if diff > 1e-6:
             problems.append(f"predictions differ after the round trip by up to {diff:.3g}")
@@ -75,8 +96,8 @@ class HC030(Check):
         if problems:
             return Outcome(Status.FAIL, "; ".join(problems) + ".", details, "pytest -m checkpoint")
         return Outcome.passed(
-            f"{origin} saved ({details['bytes']} bytes, safetensors) and loaded back with identical predictions",
-            **details,
+            f"{origin} saved ({details.bytes} bytes, safetensors) and loaded back with identical predictions",
+            details,
         )
 
 
@@ -90,6 +111,7 @@ class HC031(Check):
 
     name = "legacy-checkpoint"
     severity = Severity.MAJOR
+    details_type = LegacyCheckpointDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         ml.require_atft_tree(ctx)
@@ -99,11 +121,11 @@ class HC031(Check):
         if not legacy:
             raise SkipCheck(f"no legacy checkpoint matches {', '.join(LEGACY_GLOBS)}")
         path = legacy[0]
-        details: dict[str, Any] = {"legacy": ctx.rel(path)}
+        details = LegacyCheckpointDetails(legacy=ctx.rel(path))
         try:
             load_checkpoint(path)
         except CheckpointError as error:
-            details["refused"] = str(error)[:200]
+            details = replace(details, refused=str(error)[:200])
         else:
             return Outcome(
                 Status.FAIL,
@@ -113,15 +135,13 @@ class HC031(Check):
                 "pytest -m checkpoint",
             )
         if not ctx.trust_pickle:
-            details["migrated"] = False
             return Outcome.passed(
                 f"{ctx.rel(path)} is refused without trust (migration not attempted: pass --trust-pickle)",
-                **details,
+                replace(details, migrated=False),
             )
         new = migrate_legacy(path, ctx.scratch / "migrated.safetensors", trust_pickle=True)
         loaded = load_checkpoint(new)
-        details["migrated"] = True
-        details["migrated_n_features"] = loaded.model.n_features
         return Outcome.passed(
-            f"{ctx.rel(path)} is refused without trust and migrates with --trust-pickle", **details
+            f"{ctx.rel(path)} is refused without trust and migrates with --trust-pickle",
+            replace(details, migrated=True, migrated_n_features=loaded.model.n_features),
         )

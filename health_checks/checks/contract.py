@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from health_checks import ml
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
+from health_checks.core import Check, Details, Outcome, Severity, SkipCheck, Status
 
 GOLDEN_GLOB = "tests/fixtures/**/*contract*.json"
 
@@ -45,6 +46,19 @@ def synthetic_batch(n_stocks: int, lookback: int, n_features: int, edge_dim: int
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class ContractDetails(Details):
+    """The golden file compared with, the contract version, the differences of the spec, the real outputs
+    of ``model(batch)`` (dims as N/Q names), their differences, and how the positional call was refused."""
+
+    golden: str
+    contract_version: int | str | None = None
+    differences: list[str] = field(default_factory=list)
+    real_outputs: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    output_differences: list[str] = field(default_factory=list)
+    positional_call: str | None = None
+
+
 class HC011(Check):
     """The model forward contract matches its golden file.
 
@@ -56,6 +70,7 @@ class HC011(Check):
 
     name = "forward-contract"
     severity = Severity.CRITICAL
+    details_type = ContractDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         ml.require_atft_tree(ctx)
@@ -71,17 +86,13 @@ class HC011(Check):
         quantiles = outputs.get("quantiles", [0.1, 0.5, 0.9])
         now = json.loads(json.dumps(contract.contract_spec(horizons, quantiles)))
         differences = _diff(golden, now)
-        details: dict[str, Any] = {
-            "golden": ctx.rel(golden_path),
-            "contract_version": now.get("contract_version"),
-        }
+        details = ContractDetails(golden=ctx.rel(golden_path), contract_version=now.get("contract_version"))
         if differences:
-            details["differences"] = differences[:20]
             return Outcome(
                 Status.FAIL,
                 f"the forward contract differs from {ctx.rel(golden_path)} in {len(differences)} places: "
                 f"{differences[0]}. If the change is intended, bump CONTRACT_VERSION and regenerate the golden file.",
-                details,
+                replace(details, differences=differences[:20]),
                 "pytest -m signature",
             )
         import torch
@@ -105,10 +116,10 @@ class HC011(Check):
             if isinstance(output[group], dict)
         }
         expected = {k: v for k, v in outputs.items() if isinstance(v, dict)}
-        details["real_outputs"] = real
+        details = replace(details, real_outputs=real)
         output_differences = _diff(expected, real)
         if output_differences:
-            details["output_differences"] = output_differences[:20]
+            details = replace(details, output_differences=output_differences[:20])
             return Outcome(
                 Status.FAIL,
                 f"the model's real outputs differ from {ctx.rel(golden_path)} in {len(output_differences)} "
@@ -121,7 +132,7 @@ class HC011(Check):
             with torch.no_grad():
                 model(batch["features"], None, batch["edge_index"], batch["edge_attr"])
         except contract.ContractError as error:
-            details["positional_call"] = f"refused: {str(error)[:160]}"
+            details = replace(details, positional_call=f"refused: {str(error)[:160]}")
         else:
             return Outcome(
                 Status.FAIL,
@@ -134,5 +145,5 @@ class HC011(Check):
             f"contract v{now.get('contract_version')} equals {ctx.rel(golden_path)}; the real outputs of "
             f"model(batch) (keys and shapes of {', '.join(sorted(real))}) match it and a positional call is "
             "refused",
-            **details,
+            details,
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from health_checks import ml
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, Status
+from health_checks.core import Check, Details, Outcome, Severity, Status
 
 # shares of stock-days above which the data is too thin to trust a model trained on it
 MAX_MISSING_SHARE = 0.25
@@ -42,6 +43,22 @@ def _scalars(report: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+@dataclass(frozen=True, kw_only=True)
+class DataQualityDetails(Details):
+    """The market, its stocks, features, horizons and days per split, the data path's quality report
+    (scalars), the planted oracle IC of a synthetic market, the quality shares and the warnings."""
+
+    market: str
+    stocks: int | None = None
+    features: int | None = None
+    horizons: list[str] = field(default_factory=list)
+    days: dict[str, int] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
+    oracle_ic: float | str | None = None
+    shares: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
 class HC010(Check):
     """The market data loads with usable splits.
 
@@ -52,6 +69,7 @@ class HC010(Check):
 
     name = "data-quality"
     severity = Severity.MAJOR
+    details_type = DataQualityDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         if not ctx.settings.model_factory:  # a fixture tree checks atft's data with its own model
@@ -64,12 +82,12 @@ class HC010(Check):
             return Outcome(
                 Status.FAIL,
                 f"the {ctx.settings.quick_train_market} dataset does not build: {error}",
-                {"market": ctx.settings.quick_train_market},
+                DataQualityDetails(market=ctx.settings.quick_train_market),
                 f"python -m atft data --market {ctx.settings.quick_train_market}",
             )
         splits = {split: len(list(data.split_days(split))) for split in ("train", "val", "test")}
         quality = dict(getattr(data, "quality_report", {}) or {})
-        details: dict[str, Any] = {
+        found: dict[str, Any] = {
             "market": ctx.settings.quick_train_market,
             "stocks": len(data.codes),
             "features": len(data.feature_names),
@@ -79,18 +97,19 @@ class HC010(Check):
         }
         oracle = getattr(data, "oracle_ic", None)
         if oracle is not None:
-            details["oracle_ic"] = oracle if isinstance(oracle, int | float) else str(oracle)
+            found["oracle_ic"] = oracle if isinstance(oracle, int | float) else str(oracle)
+        details = DataQualityDetails(**found)
         empty = [split for split, n in splits.items() if n == 0]
         if empty or not data.codes:
             return Outcome(
                 Status.FAIL,
-                f"the {details['market']} dataset has no days in {', '.join(empty) or '-'} and {len(data.codes)} "
+                f"the {details.market} dataset has no days in {', '.join(empty) or '-'} and {len(data.codes)} "
                 "stocks; check the split dates and min_coverage in the data config.",
                 details,
-                f"python -m atft data --market {details['market']}",
+                f"python -m atft data --market {details.market}",
             )
         share = shares(quality)
-        details["shares"] = share
+        details = replace(details, shares=share)
         warnings = [str(w) for w in quality.get("warnings", []) or []]
         if share.get("missing_close", 0.0) > MAX_MISSING_SHARE:
             warnings.append(
@@ -101,7 +120,7 @@ class HC010(Check):
                 f"{share['zero_return']:.0%} of returns are exactly 0 (stale prices; limit {MAX_ZERO_RETURN_SHARE:.0%})"
             )
         summary = (
-            f"{details['stocks']} stocks, {details['features']} features, "
+            f"{details.stocks} stocks, {details.features} features, "
             f"{splits['train']}/{splits['val']}/{splits['test']} train/val/test days"
             + (
                 f"; {share['missing_close']:.1%} closes missing, {share.get('zero_return', 0):.1%} zero returns, "
@@ -111,11 +130,10 @@ class HC010(Check):
             )
         )
         if warnings:
-            details["warnings"] = warnings
             return Outcome(
                 Status.WARN,
                 f"{summary}; the data path warns: {'; '.join(warnings[:3])}",
-                details,
-                f"python -m atft data --market {details['market']}",
+                replace(details, warnings=warnings),
+                f"python -m atft data --market {details.market}",
             )
-        return Outcome.passed(summary, **details)
+        return Outcome.passed(summary, details)

@@ -10,11 +10,12 @@ import ast
 import os
 import pickle
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
+from health_checks.core import Check, Details, Outcome, Severity, SkipCheck, Status
 from health_checks.probe import Probe, load_probe
 
 # names of environment variables that switch a stage off
@@ -70,6 +71,15 @@ def env_reads(ctx: CheckContext) -> dict[str, list[str]]:
     return reads
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnvSwitchDetails(Details):
+    """Every environment name the code reads, and each one that is set: value, where it is set, where it
+    is read and whether its name is a switch."""
+
+    read: list[str] = field(default_factory=list)
+    set: list[dict[str, Any]] = field(default_factory=list)
+
+
 class HC047(Check):
     """No environment switch that turns a stage off is set.
 
@@ -81,6 +91,7 @@ class HC047(Check):
 
     name = "env-switches"
     severity = Severity.MAJOR
+    details_type = EnvSwitchDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         from dotenv import dotenv_values
@@ -105,7 +116,7 @@ class HC047(Check):
                     "switch": bool(SWITCH_PATTERN.search(name)),
                 }
             )
-        details = {"read": sorted(reads), "set": rows}
+        details = EnvSwitchDetails(read=sorted(reads), set=rows)
         switches = [r for r in rows if r["switch"]]
         if switches:
             listed = "; ".join(
@@ -119,7 +130,7 @@ class HC047(Check):
                 details,
             )
         return Outcome.passed(
-            f"{len(reads)} environment variables read, {len(rows)} set, none of them a switch", **details
+            f"{len(reads)} environment variables read, {len(rows)} set, none of them a switch", details
         )
 
 
@@ -162,6 +173,16 @@ def missing_columns(frame: Any, expected: list[str]) -> list[str]:
     return []
 
 
+@dataclass(frozen=True, kw_only=True)
+class DataContractDetails(Details):
+    """The artifact compared, the columns the config expects, those it lacks, and the feature widths."""
+
+    artifact: str | None = None
+    expected_columns: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    widths: dict[str, int] = field(default_factory=dict)
+
+
 class HC048(Check):
     """The config's columns exist in the data and the model's input width matches the batches.
 
@@ -174,17 +195,18 @@ class HC048(Check):
     name = "data-contract"
     severity = Severity.CRITICAL
     requires = ("HC040",)
+    details_type = DataContractDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         probe = load_probe(ctx)
         if probe.features is None or probe.input_width is None:
             raise SkipCheck("the probe declares no Probe.features(batch) or Probe.input_width")
         problems = []
-        details: dict[str, Any] = {}
+        found: dict[str, Any] = {}
         if probe.expected_columns:
             frame, label = artifact_frame(ctx, probe)
             missing = missing_columns(frame, list(probe.expected_columns))
-            details.update(artifact=label, expected_columns=list(probe.expected_columns), missing=missing)
+            found.update(artifact=label, expected_columns=list(probe.expected_columns), missing=missing)
             if missing:
                 problems.append(
                     f"the config expects column{'s' if len(missing) > 1 else ''} {', '.join(missing)}, which "
@@ -198,7 +220,7 @@ class HC048(Check):
         }
         if probe.expected_features is not None:
             widths["config feature count"] = probe.expected_features
-        details["widths"] = widths
+        details = DataContractDetails(**found, widths=widths)
         if len(set(widths.values())) > 1:
             problems.append(
                 "the feature counts disagree: " + ", ".join(f"{k} {v}" for k, v in widths.items())
@@ -206,10 +228,18 @@ class HC048(Check):
         if problems:
             return Outcome(Status.FAIL, "; ".join(problems) + ".", details)
         return Outcome.passed(
-            f"{len(probe.expected_columns)} expected columns present in {details['artifact']}; "
+            f"{len(probe.expected_columns)} expected columns present in {details.artifact}; "
             f"{' = '.join(f'{k} {v}' for k, v in widths.items())}",
-            **details,
+            details,
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerDetails(Details):
+    """The Dataset's class and the size of its pickle."""
+
+    dataset: str
+    pickled_bytes: int | None = None
 
 
 class HC049(Check):
@@ -224,6 +254,7 @@ class HC049(Check):
     name = "dataset-workers"
     severity = Severity.MAJOR
     requires = ("HC040",)
+    details_type = WorkerDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         from torch.utils.data import DataLoader
@@ -239,7 +270,7 @@ class HC049(Check):
             return Outcome(
                 Status.FAIL,
                 f"the Dataset {kind} cannot be pickled for worker processes: {type(error).__name__}: {error}",
-                {"dataset": kind},
+                WorkerDetails(dataset=kind),
             )
         loader = DataLoader(dataset, batch_size=None, num_workers=1, multiprocessing_context="spawn")
         try:
@@ -249,13 +280,24 @@ class HC049(Check):
                 Status.FAIL,
                 f"the Dataset {kind} pickles but its first item fails in a spawned worker: "
                 f"{type(error).__name__}: {error}",
-                {"dataset": kind, "pickled_bytes": size},
+                WorkerDetails(dataset=kind, pickled_bytes=size),
             )
         return Outcome.passed(
             f"{kind} pickles ({size:,} bytes) and loads an item in a spawned worker",
-            dataset=kind,
-            pickled_bytes=size,
+            WorkerDetails(dataset=kind, pickled_bytes=size),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NullDetails(Details):
+    """The artifact, its rows, the null share per column, the 100%-null columns and the shares that rose
+    since the previous report (before / now)."""
+
+    artifact: str
+    rows: int
+    null_share: dict[str, float] = field(default_factory=dict)
+    all_null: list[str] = field(default_factory=list)
+    rises: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class HC050(Check):
@@ -269,6 +311,7 @@ class HC050(Check):
     name = "artifact-nulls"
     severity = Severity.MAJOR
     requires = ("HC040",)
+    details_type = NullDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         probe = load_probe(ctx)
@@ -277,7 +320,7 @@ class HC050(Check):
             return Outcome(
                 Status.FAIL,
                 f"{label} has 0 rows ({len(frame.columns)} columns): the step that wrote it produced nothing",
-                {"artifact": label, "rows": 0},
+                NullDetails(artifact=label, rows=0),
             )
         shares = {str(k): round(float(v), 6) for k, v in frame.isna().mean().items()}
         previous = ((ctx.previous or {}).get("null_shares") or {}) if ctx.previous else {}
@@ -287,13 +330,9 @@ class HC050(Check):
             if isinstance(previous.get(col), int | float) and share > previous[col] + NULL_RISE_TOLERANCE
         }
         all_null = sorted(col for col, share in shares.items() if share >= 1.0)
-        details = {
-            "artifact": label,
-            "rows": len(frame),
-            "null_share": shares,
-            "all_null": all_null,
-            "rises": rises,
-        }
+        details = NullDetails(
+            artifact=label, rows=len(frame), null_share=shares, all_null=all_null, rises=rises
+        )
         if all_null:
             return Outcome(
                 Status.FAIL,
@@ -310,5 +349,5 @@ class HC050(Check):
         worst = max(shares.items(), key=lambda kv: kv[1], default=("–", 0.0))
         return Outcome.passed(
             f"{label}: {len(frame):,} rows, {len(shares)} columns, highest null share {worst[1]:.1%} ({worst[0]})",
-            **details,
+            details,
         )

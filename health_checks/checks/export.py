@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from health_checks import ml
 from health_checks.context import CheckContext
-from health_checks.core import Check, NotApplicable, Outcome, Severity, Status
+from health_checks.core import Check, Details, NotApplicable, Outcome, Severity, Status
+from health_checks.render import ReportView
 
 
 def count_rows(path: Path) -> int:
@@ -16,6 +17,16 @@ def count_rows(path: Path) -> int:
     if path.suffix == ".parquet":
         return len(pd.read_parquet(path))
     return len(pd.read_csv(path))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportDetails(Details):
+    """The split exported, its days, the row count export_predictions returned and the rows in the file."""
+
+    split: str
+    rows_returned: int | None = None
+    days: int
+    rows_in_file: int | None = None
 
 
 class HC032(Check):
@@ -28,6 +39,7 @@ class HC032(Check):
 
     name = "export"
     severity = Severity.CRITICAL
+    details_type = ExportDetails
     requires = ("HC020", "HC030")
 
     def check(self, ctx: CheckContext) -> Outcome:
@@ -51,27 +63,23 @@ class HC032(Check):
             return Outcome(
                 Status.FAIL,
                 f"the export of {days} {split} days wrote no row: {error}",
-                {"split": split, "days": days},
+                ExportDetails(split=split, days=days),
                 ml.with_checkpoint(
                     ctx,
                     f"python -m atft export --checkpoint CKPT --market {ml.market(ctx)} --split {split} --out predictions.parquet",
                 ),
             )
-        details: dict[str, Any] = {
-            "split": split,
-            "rows_returned": returned,
-            "days": days,
-        }
+        details = ExportDetails(split=split, days=days, rows_returned=returned)
         if not out.is_file():
             return Outcome(
                 Status.FAIL, f"export_predictions returned {returned} but wrote no file at {out}", details
             )
         on_disk = count_rows(out)
-        details["rows_in_file"] = on_disk
+        details = replace(details, rows_in_file=on_disk)
         if returned <= 0 or on_disk <= 0:
             return Outcome(
                 Status.FAIL,
-                f"the export wrote {on_disk} rows (returned {returned}) for {details['days']} {split} days.",
+                f"the export wrote {on_disk} rows (returned {returned}) for {days} {split} days.",
                 details,
                 ml.with_checkpoint(
                     ctx,
@@ -84,4 +92,9 @@ class HC032(Check):
                 f"export_predictions returned {returned} rows but the file holds {on_disk}",
                 details,
             )
-        return Outcome.passed(f"{on_disk} rows exported for {details['days']} {split} days", **details)
+        return Outcome.passed(f"{on_disk} rows exported for {days} {split} days", details)
+
+    @classmethod
+    def figures(cls, view: ReportView) -> list[str]:
+        export = view.details(cls.code(), ExportDetails)
+        return [f"rows exported: {export.rows_in_file}"] if export and export.rows_in_file is not None else []

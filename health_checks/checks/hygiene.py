@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 from health_checks import gitinfo
 from health_checks.checks.maintenance import finding_row, fixer_or_skip
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, Status
+from health_checks.core import Check, Details, Outcome, Severity, Status
 
 # the files a run writes next to each other in markdown_dir: YYYY-MM-DD.md and YYYY-MM-DD-diagnostics.png
 REPORT_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.md|-[\w-]+\.png)$")
@@ -26,6 +27,18 @@ def own_report(ctx: CheckContext, path: str) -> bool:
     return False
 
 
+@dataclass(frozen=True, kw_only=True)
+class HygieneDetails(Details):
+    """Uncommitted and untracked files (the tool's own reports left out), copied files, parked code (the
+    MNT005 findings, or why they were not checked) and a note when the tree is not a git repository."""
+
+    git: str | None = None
+    uncommitted: list[str] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)
+    parked_code: list[dict[str, Any]] | str | None = None
+
+
 class HC005(Check):
     """The tree is clean: no uncommitted change, no parked code, no copied files.
 
@@ -37,38 +50,40 @@ class HC005(Check):
 
     name = "hygiene"
     severity = Severity.MINOR
+    details_type = HygieneDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         problems: list[str] = []
-        details: dict[str, Any] = {}
+        found: dict[str, Any] = {}
         repo = gitinfo.open_repo(ctx.root)
         if repo is None:
-            details["git"] = "not a git repository (uncommitted changes not checked)"
+            found["git"] = "not a git repository (uncommitted changes not checked)"
         else:
             dirty = gitinfo.uncommitted(repo)
             changed = sorted(p for p in {*dirty["modified"], *dirty["staged"]} if not own_report(ctx, p))
             untracked = [p for p in dirty["untracked"] if not own_report(ctx, p)]
-            details["uncommitted"] = changed[:30]
-            details["untracked"] = untracked[:30]
+            found["uncommitted"] = changed[:30]
+            found["untracked"] = untracked[:30]
             if changed or untracked:
                 problems.append(f"{len(changed)} changed and {len(untracked)} untracked files")
         copies = [p.as_posix() for p in ctx.python_files() if COPY_PATTERN.search(p.stem)]
         if copies:
-            details["copies"] = copies
+            found["copies"] = copies
             problems.append(f"{len(copies)} copied files ({', '.join(copies[:3])})")
         report, skip = fixer_or_skip(ctx)
         if skip is None:
             parked = [finding_row(ctx, f) for f in report.findings if f.code == "MNT005"]
             if parked:
-                details["parked_code"] = parked[:20]
+                found["parked_code"] = parked[:20]
                 first = parked[0]
                 problems.append(
                     f"{len(parked)} blocks of parked code (first {first['file']}:{first['line']})"
                 )
         else:
-            details["parked_code"] = f"not checked: {skip.message}"
+            found["parked_code"] = f"not checked: {skip.message}"
+        details = HygieneDetails(**found)
         if not problems:
-            return Outcome.passed("clean tree: nothing uncommitted, no parked code, no copies", **details)
+            return Outcome.passed("clean tree: nothing uncommitted, no parked code, no copies", details)
         return Outcome(
             Status.WARN,
             "; ".join(problems) + ". Commit or delete; remove parked code and copies (git keeps history).",

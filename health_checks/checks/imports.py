@@ -7,11 +7,13 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, NotApplicable, Outcome, Severity, Status
+from health_checks.core import Check, Details, NotApplicable, Outcome, Severity, Status
+from health_checks.render import ReportView
 
 PROBE = Path(__file__).resolve().parent.parent / "_import_probe.py"
 # modules that run a program when imported, by design
@@ -101,6 +103,17 @@ def field_line(path: Path, line: int, error: str) -> int:
     return line
 
 
+@dataclass(frozen=True, kw_only=True)
+class ImportDetails(Details):
+    """How many modules were imported, how many failed, the slowest, and each failure's module, file,
+    line, error and source line."""
+
+    modules: int
+    failed: int
+    slowest: str | None = None
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
 class HC001(Check):
     """Every module of the tree imports.
 
@@ -111,6 +124,7 @@ class HC001(Check):
 
     name = "imports"
     severity = Severity.CRITICAL
+    details_type = ImportDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         modules = module_names(ctx)
@@ -138,14 +152,14 @@ class HC001(Check):
                 }
             )
         slowest = max(results, key=lambda r: r.get("seconds", 0.0))
-        details: dict[str, Any] = {
-            "modules": len(results),
-            "failed": len(failures),
-            "slowest": f"{slowest['module']} ({slowest.get('seconds', 0.0):.2f} s)",
-        }
+        details = ImportDetails(
+            modules=len(results),
+            failed=len(failures),
+            slowest=f"{slowest['module']} ({slowest.get('seconds', 0.0):.2f} s)",
+            failures=failures,
+        )
         if not failures:
-            return Outcome.passed(f"all {len(results)} modules import", **details)
-        details["failures"] = failures
+            return Outcome.passed(f"all {len(results)} modules import", details)
         first = failures[0]
         where = "; ".join(f"{f['file']}:{f['line']} {f['error']}" for f in failures[:3])
         more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
@@ -163,3 +177,8 @@ class HC001(Check):
             details,
             command,
         )
+
+    @classmethod
+    def figures(cls, view: ReportView) -> list[str]:
+        imports = view.details(cls.code(), ImportDetails)
+        return [f"modules importing: {imports.modules - imports.failed}/{imports.modules}"] if imports else []

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from health_checks import ml
 from health_checks.checks.contract import synthetic_batch
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, Status
+from health_checks.core import Check, Details, Outcome, Severity, Status
+
+
+@dataclass(frozen=True, kw_only=True)
+class LossSanityDetails(Details):
+    """The loss on one synthetic day and per horizon, the loss after changing every prediction, how the
+    wrapper dict was refused, and the gradient norm each stage received."""
+
+    loss: float | None = None
+    per_horizon: dict[str, float] = field(default_factory=dict)
+    loss_after_changing_predictions: float | None = None
+    wrapper_dict_refused: str | None = None
+    grad_norm_by_stage: dict[str, float] = field(default_factory=dict)
 
 
 class HC012(Check):
@@ -21,6 +34,7 @@ class HC012(Check):
 
     name = "loss-sanity"
     severity = Severity.CRITICAL
+    details_type = LossSanityDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         ml.require_atft_tree(ctx)
@@ -39,13 +53,13 @@ class HC012(Check):
         batch["raw_targets"] = targets * 0.02
         loss_fn = QuantileCorrelationLoss(LossConfig(), horizons, config.quantiles)
         problems: list[str] = []
-        details: dict[str, Any] = {}
+        found: dict[str, Any] = {}
 
         output = model(batch)
         loss, parts = loss_fn(output, batch)
         value = float(loss.detach())
-        details["loss"] = value
-        details["per_horizon"] = {str(k): round(float(v), 6) for k, v in parts.items()}
+        found["loss"] = value
+        found["per_horizon"] = {str(k): round(float(v), 6) for k, v in parts.items()}
         if not math.isfinite(value) or value <= 0:
             problems.append(f"loss is {value!r}, expected finite and > 0")
 
@@ -54,13 +68,13 @@ class HC012(Check):
             "point": {k: v.detach() * 3.0 + 1.0 for k, v in output.get("point", {}).items()},
         }
         other, _ = loss_fn(shifted, batch)
-        details["loss_after_changing_predictions"] = float(other.detach())
+        found["loss_after_changing_predictions"] = float(other.detach())
         if abs(float(other.detach()) - value) < 1e-9:
             problems.append("changing every prediction leaves the loss unchanged: it does not depend on them")
         try:
             loss_fn(batch, batch)
         except LossContractError as error:
-            details["wrapper_dict_refused"] = str(error)[:120]
+            found["wrapper_dict_refused"] = str(error)[:120]
         else:
             problems.append(
                 "the loss accepted the batch dict instead of the model output (LossContractError expected)"
@@ -79,13 +93,13 @@ class HC012(Check):
             norms[name] = norm
             if norm == 0.0:
                 no_grad.append(name)
-        details["grad_norm_by_stage"] = {k: float(f"{v:.3g}") for k, v in norms.items()}
+        found["grad_norm_by_stage"] = {k: float(f"{v:.3g}") for k, v in norms.items()}
+        details = LossSanityDetails(**found)
         if no_grad:
             problems.append(f"no gradient reaches {', '.join(no_grad)}")
         if problems:
             return Outcome(Status.FAIL, "; ".join(problems) + ".", details, "pytest tests/atft -k loss")
         return Outcome.passed(
-            f"loss {details['loss']:.4f} > 0, changes with the predictions, and all {len(norms)} stages get a "
-            "gradient",
-            **details,
+            f"loss {value:.4f} > 0, changes with the predictions, and all {len(norms)} stages get a gradient",
+            details,
         )

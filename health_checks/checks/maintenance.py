@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, Status
+from health_checks.core import Check, Details, Outcome, Severity, Status
+from health_checks.render import ReportView
 
 DRY_RUN = "maintenance_fix_dry_run"
 
@@ -43,6 +45,27 @@ def finding_row(ctx: CheckContext, finding: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class PendingFixDetails(Details):
+    """The dry run of ``maintenance.fix``: files scanned, findings by code, the fixable ones by code, the
+    fixer's errors and the first pending fixes."""
+
+    files_scanned: int
+    findings: int
+    by_code: dict[str, int] = field(default_factory=dict)
+    fixable: int = 0
+    fixable_by_code: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallArityDetails(Details):
+    """Every MNT004 finding: a call that cannot bind to its callee (file, line, code, message)."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+
 class HC003(Check):
     """No safe maintenance fix is pending.
 
@@ -53,6 +76,7 @@ class HC003(Check):
 
     name = "pending-fixes"
     severity = Severity.MINOR
+    details_type = PendingFixDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         report, skip = fixer_or_skip(ctx)
@@ -64,17 +88,16 @@ class HC003(Check):
         fixable_by_code = dict(
             sorted(Counter(f.code for f in fixable).items(), key=lambda kv: (-kv[1], kv[0]))
         )
-        details: dict[str, Any] = {
-            "files_scanned": report.files_scanned,
-            "findings": len(findings),
-            "by_code": by_code,
-            "fixable": len(fixable),
-            "fixable_by_code": fixable_by_code,
-        }
-        if report.errors:
-            details["errors"] = [finding_row(ctx, e) for e in report.errors[:10]]
+        details = PendingFixDetails(
+            files_scanned=report.files_scanned,
+            findings=len(findings),
+            by_code=by_code,
+            fixable=len(fixable),
+            fixable_by_code=fixable_by_code,
+            errors=[finding_row(ctx, e) for e in report.errors[:10]],
+            pending=[finding_row(ctx, f) for f in fixable[:15]],
+        )
         if fixable:
-            details["pending"] = [finding_row(ctx, f) for f in fixable[:15]]
             return Outcome(
                 Status.WARN,
                 f"{len(fixable)} safe fixes are pending ({', '.join(f'{c} ×{n}' for c, n in fixable_by_code.items())}) "
@@ -87,7 +110,12 @@ class HC003(Check):
             if findings
             else ""
         )
-        return Outcome.passed(f"no safe fix pending in {report.files_scanned} files{rest}", **details)
+        return Outcome.passed(f"no safe fix pending in {report.files_scanned} files{rest}", details)
+
+    @classmethod
+    def figures(cls, view: ReportView) -> list[str]:
+        pending = view.details(cls.code(), PendingFixDetails)
+        return [f"safe fixes pending: {pending.fixable}"] if pending else []
 
 
 class HC004(Check):
@@ -100,6 +128,7 @@ class HC004(Check):
 
     name = "call-arity"
     severity = Severity.CRITICAL
+    details_type = CallArityDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         report, skip = fixer_or_skip(ctx)
@@ -113,6 +142,6 @@ class HC004(Check):
             Status.FAIL,
             f"{len(bad)} calls cannot bind to their callee: {where}. Pass the arguments the signature takes "
             "(for a model: one batch dict).",
-            {"calls": bad},
+            CallArityDetails(calls=bad),
             f"python -m maintenance.fix --select MNT004 {' '.join(sorted({b['file'] for b in bad}))}",
         )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from health_checks import ml
+from health_checks.checks.training import HC020, HC021, SpreadDetails, TrainingDetails
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, SkipCheck, Status
+from health_checks.core import Check, Details, Outcome, Severity, SkipCheck, Status
+from health_checks.render import ReportView, delta, fmt, horizon_order, table
 
 KEYS = ("ic", "rank_ic", "icir", "sharpe", "max_drawdown", "pred_std", "scale_ratio", "n_days")
 # a daily-rebalanced long-short Sharpe above this at 1d is more likely bid-ask bounce than skill
@@ -22,19 +26,84 @@ def baseline_table(ctx: CheckContext, split: str) -> dict[str, dict[str, dict[st
 
         under = ml.model_under_check(ctx)
         report = evaluate_models(under.dataset, split, run_baselines(under.dataset, split))
-        table: dict[str, dict[str, dict[str, Any]]] = {}
+        found: dict[str, dict[str, dict[str, Any]]] = {}
         for row in report.to_dict()["results"]:
-            per_model = table.setdefault(str(row["model"]), {})
+            per_model = found.setdefault(str(row["model"]), {})
             per_model[ml.horizon_label(row["horizon"])] = {
                 k: ml.clean(row.get(k)) for k in ("ic", "rank_ic", "sharpe")
             }
-        return table
+        return found
 
     return ctx.memo(f"baselines:{split}", compute)
 
 
 def _num(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) else "n/a"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsDetails(Details):
+    """Per horizon (``horizons``): IC, RankIC, ICIR, Sharpe, max drawdown, prediction std, scale ratio and
+    days; the baselines' ICs on the same split, the best baseline per horizon, where a baseline beats the
+    model, and notes (a 1d Sharpe above 5)."""
+
+    split: str
+    n_days: int = 0
+    horizons: list[dict[str, Any]] = field(default_factory=list)
+    baselines: dict[str, dict[str, dict[str, Any]]] | None = None
+    baselines_skipped: str | None = None
+    best_baseline: dict[str, dict[str, Any]] | None = None
+    beaten_at: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def evidence(self) -> list[str]:
+        moved = [k for k in ("horizons", "baselines", "best_baseline") if getattr(self, k)]
+        shown = Details.evidence(replace(self, horizons=[], baselines=None, best_baseline=None))
+        return (
+            [*shown, f"- {', '.join(k.replace('_', ' ') for k in moved)}: see Model Health below"]
+            if moved
+            else shown
+        )
+
+
+def _trend_icon(now: object, before: object, tolerance: float = 5e-4) -> str:
+    """📈 / 📉 when the IC moved by more than the rounding of the table, ➖ when it held."""
+    if not (isinstance(now, int | float) and isinstance(before, int | float)):
+        return "➖"
+    if now - before > tolerance:
+        return "📈"
+    if before - now > tolerance:
+        return "📉"
+    return "➖"
+
+
+def _model_rows(
+    metrics: MetricsDetails | None, spread: SpreadDetails | None, previous: Mapping[str, Any] | None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The horizons and the rows of the Model Health table (spread, metrics, previous IC, best baseline)."""
+    by_h = {r["horizon"]: r for r in (metrics.horizons if metrics else [])}
+    spreads = {r["horizon"]: r for r in (spread.horizons if spread else [])}
+    before = {row["horizon"]: row for row in (previous or {}).get("model") or []}
+    best: Mapping[str, Any] = (metrics.best_baseline if metrics else None) or {}
+    keys = sorted({*spreads, *by_h}, key=horizon_order)
+    rows = []
+    for h in keys:
+        m, s, old, base = by_h.get(h, {}), spreads.get(h, {}), before.get(h, {}), best.get(h, {})
+        rows.append(
+            (
+                h,
+                s.get("pred_std", m.get("pred_std")),
+                s.get("previous_pred_std"),
+                s.get("scale_ratio", m.get("scale_ratio")),
+                m.get("ic"),
+                m.get("rank_ic"),
+                m.get("sharpe"),
+                old.get("ic"),
+                delta(m.get("ic"), old.get("ic")),
+                f"{base.get('name')} {fmt(base.get('ic'))}" if base else "–",
+            )
+        )
+    return keys, rows
 
 
 class HC023(Check):
@@ -51,6 +120,8 @@ class HC023(Check):
     name = "model-metrics"
     severity = Severity.MAJOR
     requires = ("HC020",)
+    details_type = MetricsDetails
+    section_rank = 20
 
     def check(self, ctx: CheckContext) -> Outcome:
         split = "val"
@@ -58,11 +129,9 @@ class HC023(Check):
         horizons = [
             {"horizon": ml.horizon_label(r["horizon"]), **{k: ml.clean(r.get(k)) for k in KEYS}} for r in rows
         ]
-        details: dict[str, Any] = {
-            "split": split,
-            "n_days": max((h["n_days"] or 0) for h in horizons),
-            "horizons": horizons,
-        }
+        details = MetricsDetails(
+            split=split, n_days=max((h["n_days"] or 0) for h in horizons), horizons=horizons
+        )
         problems = []
         tolerance = ctx.settings.ic_drop_tolerance
         previous = {row["horizon"]: row for row in (ctx.previous or {}).get("model") or []}
@@ -88,27 +157,24 @@ class HC023(Check):
                 f"IC fell by more than {tolerance} since the previous report at {', '.join(drops)}"
             )
         try:
-            table = baseline_table(ctx, split)
+            baselines = baseline_table(ctx, split)
         except SkipCheck as reason:
-            details["baselines"] = None
-            details["baselines_skipped"] = str(reason)
-            table = {}
-        if table:
-            details["baselines"] = table
+            details = replace(details, baselines_skipped=str(reason))
+            baselines = {}
+        if baselines:
             best: dict[str, dict[str, Any]] = {}
-            for name, per_h in table.items():
+            for name, per_h in baselines.items():
                 for label, values in per_h.items():
                     ic = values.get("ic")
                     if isinstance(ic, int | float) and (label not in best or ic > best[label]["ic"]):
                         best[label] = {"name": name, "ic": ic}
-            details["best_baseline"] = best
             beaten = [
                 f"{row['horizon']}: {best[row['horizon']]['name']} IC {best[row['horizon']]['ic']:.4f} vs model "
                 f"IC {_num(row['ic'])}"
                 for row in horizons
                 if row["horizon"] in best and (row["ic"] is None or row["ic"] <= best[row["horizon"]]["ic"])
             ]
-            details["beaten_at"] = beaten
+            details = replace(details, baselines=baselines, best_baseline=best, beaten_at=beaten)
             if beaten:
                 problems.append(f"a simple baseline has a higher validation IC at {'; '.join(beaten)}")
         notes = [
@@ -120,7 +186,7 @@ class HC023(Check):
             and isinstance(row["sharpe"], int | float)
             and row["sharpe"] > BOUNCE_SHARPE
         ]
-        details["notes"] = notes
+        details = replace(details, notes=notes)
         summary = "model validation " + ", ".join(
             f"{h['horizon']} IC {_num(h['ic'])} RankIC {_num(h['rank_ic'])} Sharpe {_num(h['sharpe'], 2)}"
             for h in horizons
@@ -139,4 +205,80 @@ class HC023(Check):
                 if not ctx.settings.model_factory
                 else ml.with_checkpoint(ctx, ""),
             )
-        return Outcome.passed(f"{summary} on {details['n_days']} {split} days.{note}", **details)
+        return Outcome.passed(f"{summary} on {details.n_days} {split} days.{note}", details)
+
+    @classmethod
+    def figures(cls, view: ReportView) -> list[str]:
+        metrics = view.details(cls.code(), MetricsDetails)
+        if metrics is None or not metrics.horizons:
+            return []
+        return [
+            "val IC " + ", ".join(f"{row['horizon']} {fmt(row.get('ic'), 3)}" for row in metrics.horizons)
+        ]
+
+    @classmethod
+    def impact(cls, view: ReportView) -> list[str]:
+        metrics = view.details(cls.code(), MetricsDetails)
+        before = {row["horizon"]: row for row in (view.previous or {}).get("model") or []}
+        lines = []
+        for row in metrics.horizons if metrics else []:
+            old = before.get(row["horizon"])
+            if not old:
+                continue
+            parts = []
+            for key, label in (("ic", "IC"), ("rank_ic", "RankIC"), ("sharpe", "Sharpe")):
+                a, b = row.get(key), old.get(key)
+                if isinstance(a, int | float) and isinstance(b, int | float):
+                    parts.append(f"{label} {fmt(b, 3)} → {fmt(a, 3)} ({delta(a, b, 3)})")
+            if parts:
+                icon = _trend_icon(row.get("ic"), old.get("ic"))
+                lines.append(f"- {icon} Horizon {row['horizon']}: " + ", ".join(parts))
+        return lines
+
+    @classmethod
+    def section(cls, view: ReportView) -> list[str]:
+        """## Model Health: the quick training (HC020), then per horizon the spread (HC021) beside IC,
+        RankIC, Sharpe, the previous report's IC and the best baseline, then the baselines' ICs."""
+        lines = ["## Model Health", ""]
+        train = view.details(HC020.code(), TrainingDetails)
+        if train:
+            lines += [f"Quick training: {train.facts()}.", ""]
+        metrics = view.details(cls.code(), MetricsDetails)
+        spread = view.details(HC021.code(), SpreadDetails)
+        keys, rows = _model_rows(metrics, spread, view.previous)
+        if not rows:
+            why = view.message(cls.code(), view.message(HC021.code(), "the model checks did not run"))
+            return [*lines, f"No model figures: {why}", "", "---", ""]
+        header = (
+            "Horizon",
+            "Pred std",
+            "Pred std prev",
+            "Scale ratio",
+            "IC",
+            "RankIC",
+            "Sharpe",
+            "IC prev",
+            "Δ IC",
+            "Best baseline (IC)",
+        )
+        lines += table(header, rows)
+        if metrics and metrics.split:
+            lines += [
+                "",
+                f"Metrics on the `{metrics.split}` split ({metrics.n_days} days): "
+                "IC/RankIC are daily cross-sectional Pearson/Spearman correlations with the raw forward return; "
+                "Sharpe is the annualised top-minus-bottom-quintile portfolio; scale ratio is prediction std / "
+                "target std per day; pred std prev is the previous report's (HC021 warns when the spread fell "
+                "below min_spread_vs_previous of it).",
+            ]
+        if metrics and metrics.baselines:
+            base_rows = [
+                (name, *(fmt(v.get(h, {}).get("ic")) for h in keys)) for name, v in metrics.baselines.items()
+            ]
+            lines += [
+                "",
+                "IC of the baselines on the same split:",
+                "",
+                *table(("Baseline", *keys), base_rows),
+            ]
+        return [*lines, "", "---", ""]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, Outcome, Severity, Status
+from health_checks.core import Check, Details, Outcome, Severity, Status
 from health_checks.probe import Probe, describe, load_probe
 
 # batches each check feeds through the model (the probe may hand over more)
@@ -65,6 +66,79 @@ def _hooks(model: Any, pre: Any = None, post: Any = None) -> Iterator[None]:
             handle.remove()
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProbeDetails(Details):
+    """The probe named in config, its label, the model's parameter count and the batches handed over."""
+
+    probe: str | None
+    label: str
+    parameters: int
+    train_batches: int
+    val_batches: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForwardDetails(Details):
+    """The horizons predicted and each prediction tensor's shape."""
+
+    horizons: list[str] = field(default_factory=list)
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LossSignalDetails(Details):
+    """The loss function, its value per batch, the prediction and target keys, and the prediction keys
+    that received a gradient from it."""
+
+    loss: str
+    values: list[float] = field(default_factory=list)
+    prediction_keys: list[str] = field(default_factory=list)
+    target_keys: list[str] = field(default_factory=list)
+    keys_with_gradient: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradientDetails(Details):
+    """The largest group gradient norm, the ratio floor, and per parameter group its norm and ratio."""
+
+    largest: float
+    min_ratio: float
+    groups: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepDetails(Details):
+    """Parameters with a gradient, parameters the step changed, and those with a gradient it left alone."""
+
+    with_gradient: int
+    changed: int
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollapseDetails(Details):
+    """The first module whose output collapses, and per module (forward order) its input/output spread."""
+
+    collapse_module: str | None = None
+    modules: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NormInputDetails(Details):
+    """Per normalisation module: its class, the axes it normalises and whether its input was constant
+    along them."""
+
+    modules: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveNormDetails(Details):
+    """Per module the probe declares in ``norm_axes``: its class, the axis declared, the input's rank and
+    the axes the module's own class normalises (None for a module that is not a torch norm layer)."""
+
+    modules: list[dict[str, Any]] = field(default_factory=list)
+
+
 class HC040(Check):
     """The probe of the tree loads and hands over a model and batches.
 
@@ -77,6 +151,7 @@ class HC040(Check):
 
     name = "probe"
     severity = Severity.CRITICAL
+    details_type = ProbeDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         probe = load_probe(ctx)
@@ -84,11 +159,13 @@ class HC040(Check):
         return Outcome.passed(
             f"{probe.label}: {n_params:,} parameters, {len(probe.train_batches)} training and "
             f"{len(probe.val_batches)} validation batches",
-            probe=ctx.settings.probe,
-            label=probe.label,
-            parameters=n_params,
-            train_batches=len(probe.train_batches),
-            val_batches=len(probe.val_batches),
+            ProbeDetails(
+                probe=ctx.settings.probe,
+                label=probe.label,
+                parameters=n_params,
+                train_batches=len(probe.train_batches),
+                val_batches=len(probe.val_batches),
+            ),
         )
 
 
@@ -102,6 +179,7 @@ class HC041(Check):
     name = "forward-finite"
     severity = Severity.CRITICAL
     requires = ("HC040",)
+    details_type = ForwardDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -123,14 +201,14 @@ class HC041(Check):
                     if not bool(torch.isfinite(tensor).all()):
                         share = float((~torch.isfinite(tensor)).float().mean())
                         bad.append(f"{key} in batch {index} ({share:.0%} not finite)")
-        details = {"horizons": sorted(shapes), "shapes": shapes}
+        details = ForwardDetails(horizons=sorted(shapes), shapes=shapes)
         if bad:
             return Outcome(
                 Status.FAIL,
                 f"the predictions of {type(probe.model).__name__} are not finite: {', '.join(bad)}",
                 details,
             )
-        return Outcome.passed(f"finite predictions for {', '.join(sorted(shapes))}", **details)
+        return Outcome.passed(f"finite predictions for {', '.join(sorted(shapes))}", details)
 
 
 class HC042(Check):
@@ -145,7 +223,9 @@ class HC042(Check):
 
     name = "loss-signal"
     severity = Severity.CRITICAL
-    requires = ("HC040",)
+    # a forward that is not finite (HC041) makes a NaN loss for that known reason
+    requires = ("HC040", "HC041")
+    details_type = LossSignalDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -178,16 +258,16 @@ class HC042(Check):
                 if tensor.grad is not None and float(tensor.grad.abs().sum()) > 0:
                     reached.add(key)
         probe.model.zero_grad(set_to_none=True)
-        details: dict[str, Any] = {
-            "loss": describe(probe.loss),
-            "values": [round(v, 6) for v in values],
-            "prediction_keys": keys,
-            "target_keys": target_keys,
-            "keys_with_gradient": sorted(reached),
-        }
+        details = LossSignalDetails(
+            loss=describe(probe.loss),
+            values=[round(v, 6) for v in values],
+            prediction_keys=keys,
+            target_keys=target_keys,
+            keys_with_gradient=sorted(reached),
+        )
         problems = []
         if any(not math.isfinite(v) for v in values):
-            problems.append(f"the loss is not finite: {details['values']}")
+            problems.append(f"the loss is not finite: {details.values}")
         if not reached:
             problems.append(
                 "no prediction receives a gradient from it (it does not depend on the predictions)"
@@ -197,14 +277,14 @@ class HC042(Check):
         if problems:
             return Outcome(
                 Status.FAIL,
-                f"the loss {details['loss']}: {'; '.join(problems)}. Prediction keys {keys}, target keys "
+                f"the loss {details.loss}: {'; '.join(problems)}. Prediction keys {keys}, target keys "
                 f"{target_keys}: the loss must match them by name.",
                 details,
             )
         return Outcome.passed(
             f"loss {' / '.join(f'{v:.4g}' for v in values)} over {len(values)} batches; gradient reaches "
             f"{', '.join(sorted(reached))}",
-            **details,
+            details,
         )
 
 
@@ -239,8 +319,10 @@ class HC044(Check):
 
     name = "gradient-flow"
     severity = Severity.CRITICAL
-    # a loss without signal (HC042) or a norm fed a constant (HC043) starves groups for a known reason
-    requires = ("HC040", "HC042", "HC043")
+    # a loss without signal (HC042), a norm fed a constant (HC043) or a forward that is not finite (HC041)
+    # starves groups (or fills them with NaN) for a known reason
+    requires = ("HC040", "HC041", "HC042", "HC043")
+    details_type = GradientDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         probe = load_probe(ctx)
@@ -255,7 +337,7 @@ class HC044(Check):
             for group, value in norms.items()
         ]
         starved = [r["group"] for r in rows if r["ratio"] is None or r["ratio"] < MIN_GRAD_RATIO]
-        details = {"largest": largest, "min_ratio": MIN_GRAD_RATIO, "groups": rows}
+        details = GradientDetails(largest=largest, min_ratio=MIN_GRAD_RATIO, groups=rows)
         if starved:
             return Outcome(
                 Status.FAIL,
@@ -268,7 +350,7 @@ class HC044(Check):
         return Outcome.passed(
             f"all {len(rows)} parameter groups get a gradient (weakest {weakest['group']} at "
             f"{weakest['ratio']:.2e} of the largest)",
-            **details,
+            details,
         )
 
 
@@ -281,7 +363,8 @@ class HC045(Check):
 
     name = "optimiser-step"
     severity = Severity.MAJOR
-    requires = ("HC040", "HC042")
+    requires = ("HC040", "HC041", "HC042")
+    details_type = StepDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import copy
@@ -300,7 +383,7 @@ class HC045(Check):
         optimizer.step()
         changed = {n for n, p in model.named_parameters() if not bool((p.detach() == before[n]).all())}
         stuck = sorted(with_grad - changed)
-        details = {"with_gradient": len(with_grad), "changed": len(changed), "unchanged": stuck}
+        details = StepDetails(with_gradient=len(with_grad), changed=len(changed), unchanged=stuck)
         if not changed or stuck:
             return Outcome(
                 Status.FAIL,
@@ -309,7 +392,7 @@ class HC045(Check):
                 details,
             )
         return Outcome.passed(
-            f"one step changed {len(changed)} parameters ({len(with_grad)} had a gradient)", **details
+            f"one step changed {len(changed)} parameters ({len(with_grad)} had a gradient)", details
         )
 
 
@@ -329,8 +412,10 @@ class HC046(Check):
 
     name = "spread-collapse"
     severity = Severity.MAJOR
-    # a norm fed an input constant along its axis (HC043) collapses its output for that known reason
-    requires = ("HC040", "HC043")
+    # a norm fed an input constant along its axis (HC043) collapses its output for that known reason, and a
+    # forward that is not finite (HC041) has no spread to measure
+    requires = ("HC040", "HC041", "HC043")
+    details_type = CollapseDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -363,7 +448,7 @@ class HC046(Check):
             rows.append({"module": name, "input_spread": spread_in, "output_spread": spread_out})
             if collapsed is None and spread_in > 0 and spread_out <= COLLAPSE_RATIO * spread_in:
                 collapsed = name
-        details = {"collapse_module": collapsed, "modules": rows}
+        details = CollapseDetails(collapse_module=collapsed, modules=rows)
         if collapsed:
             module = dict(probe.model.named_modules())[collapsed]
             return Outcome(
@@ -372,23 +457,33 @@ class HC046(Check):
                 f"of the batch while its input varies: everything after it predicts a constant",
                 details,
             )
-        return Outcome.passed(f"no module collapses ({len(rows)} modules measured)", **details)
+        return Outcome.passed(f"no module collapses ({len(rows)} modules measured)", details)
+
+
+def own_axes(module: Any) -> tuple[int, ...] | None:
+    """The axes a torch norm layer normalises by its class (negative: from the end; 0: the batch), or None
+    for a module that is not one of them."""
+    from torch import nn
+
+    if isinstance(module, nn.LayerNorm):
+        return tuple(range(-len(module.normalized_shape), 0))
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return (0,)
+    if isinstance(module, nn.GroupNorm | nn.modules.instancenorm._InstanceNorm):
+        return (-1,)
+    if isinstance(module, nn.Identity):
+        return ()
+    return None
 
 
 def norm_axes(probe: Probe) -> dict[str, tuple[str, tuple[int, ...]]]:
     """``{module name: (class name, axes it normalises)}`` for the torch norm layers of the model and the
-    modules the probe names."""
-    from torch import nn
-
+    modules the probe names (at the axis the probe declares)."""
     found: dict[str, tuple[str, tuple[int, ...]]] = {}
     for name, module in probe.model.named_modules():
-        kind = type(module).__name__
-        if isinstance(module, nn.LayerNorm):
-            found[name] = (kind, tuple(range(-len(module.normalized_shape), 0)))
-        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
-            found[name] = (kind, (0,))
-        elif isinstance(module, nn.GroupNorm | nn.modules.instancenorm._InstanceNorm):
-            found[name] = (kind, (-1,))
+        kind, axes = type(module).__name__, own_axes(module)
+        if axes:  # a torch norm layer (an Identity normalises nothing)
+            found[name] = (kind, axes)
         if name in probe.norm_axes:
             found[name] = (kind, (int(probe.norm_axes[name]),))
     return found
@@ -407,6 +502,7 @@ class HC043(Check):
     name = "norm-input"
     severity = Severity.MAJOR
     requires = ("HC040",)
+    details_type = NormInputDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
         import torch
@@ -438,7 +534,7 @@ class HC043(Check):
             for name, flags in constant.items()
         ]
         bad = [r for r in rows if r["constant"]]
-        details = {"modules": rows}
+        details = NormInputDetails(modules=rows)
         if bad:
             named = ", ".join(f"`{r['module']}` ({r['kind']}, axis {r['axes']})" for r in bad)
             return Outcome(
@@ -448,7 +544,81 @@ class HC043(Check):
                 details,
             )
         if not rows:
-            return Outcome.passed("the model has no normalisation module on the forward path", **details)
+            return Outcome.passed("the model has no normalisation module on the forward path", details)
         return Outcome.passed(
-            f"{len(rows)} normalisation modules see inputs that vary along their axes", **details
+            f"{len(rows)} normalisation modules see inputs that vary along their axes", details
         )
+
+
+class HC051(Check):
+    """The modules the probe declares as adaptive normalisation are still adaptive normalisation.
+
+    ``Probe.norm_axes`` names the modules that normalise along an axis of their input (``{"norm": 1}``:
+    a per-sample normalisation over time). Each one must exist, and must not have been replaced by a plain
+    torch layer that normalises other axes: a ``LayerNorm`` (its last dims), a ``BatchNorm*`` (the batch),
+    a ``GroupNorm`` / ``InstanceNorm*`` or an ``Identity`` (nothing). What it can tell: a declared module
+    swapped for a torch norm layer or removed. What it cannot: a custom module of the repository's own that
+    normalises the wrong axis (HC043 measures what each norm's input looks like along its axis).
+    INVALID: ``self.norm = nn.LayerNorm(n_features)`` where the probe declares ``norm`` over time.
+    """
+
+    name = "adaptive-norm"
+    severity = Severity.MAJOR
+    requires = ("HC040",)
+    details_type = AdaptiveNormDetails
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        import torch
+
+        probe = load_probe(ctx)
+        if not probe.norm_axes:
+            return Outcome.passed("the probe declares no adaptive normalisation (Probe.norm_axes)")
+        modules = dict(probe.model.named_modules())
+        ranks: dict[str, int] = {}
+
+        def record(name: str, module: Any, args: Any) -> None:
+            tensor = _first_tensor(args)
+            if name in probe.norm_axes and tensor is not None:
+                ranks.setdefault(name, tensor.dim())
+
+        probe.model.eval()
+        with torch.no_grad(), _hooks(probe.model, pre=record):
+            probe.forward(probe.model, _batches(probe, "val")[0])
+        rows, problems = [], []
+        for name, axis in probe.norm_axes.items():
+            module = modules.get(name)
+            if module is None:
+                rows.append(
+                    {"module": name, "kind": None, "declared_axis": axis, "rank": None, "own_axes": None}
+                )
+                problems.append(f"`{name}` is not a module of {type(probe.model).__name__} any more")
+                continue
+            kind, axes, rank = type(module).__name__, own_axes(module), ranks.get(name)
+            rows.append(
+                {
+                    "module": name,
+                    "kind": f"{type(module).__module__}.{kind}",
+                    "declared_axis": axis,
+                    "rank": rank,
+                    "own_axes": None if axes is None else list(axes),
+                }
+            )
+            if axes is None or rank is None:
+                continue
+            declared = int(axis) % rank
+            if declared not in {a % rank for a in axes}:
+                normalises = f"dims {list(axes)}" if axes else "nothing"
+                problems.append(
+                    f"`{name}` is a plain {kind}, which normalises {normalises} of its rank-{rank} input, but "
+                    f"the probe declares it an adaptive normalisation along axis {axis}"
+                )
+        details = AdaptiveNormDetails(modules=rows)
+        if problems:
+            return Outcome(
+                Status.FAIL,
+                "; ".join(problems) + ". Was the adaptive normalisation replaced? Restore it, or update "
+                "Probe.norm_axes if the change is intended.",
+                details,
+            )
+        listed = ", ".join(f"`{r['module']}` ({r['kind'].rsplit('.', 1)[-1]})" for r in rows)
+        return Outcome.passed(f"{len(rows)} declared adaptive normalisation(s) in place: {listed}", details)

@@ -8,19 +8,46 @@ from pathlib import Path
 import pytest
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, CheckResult, NotApplicable, Outcome, Severity, SkipCheck, Status
+from health_checks.core import (
+    Check,
+    CheckResult,
+    Details,
+    NotApplicable,
+    Outcome,
+    RunDetails,
+    Severity,
+    SkipCheck,
+    Status,
+    UntypedDetails,
+)
 from health_checks.registry import CODE_PATTERN, all_checks, select
 from health_checks.runner import exit_code, run_checks
 from health_checks.settings import HealthSettings, load_settings
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WhereDetails(Details):
+    where: str
+    rows: list[dict[str, int]] = dataclasses.field(default_factory=list)
 
 
 class HC901(Check):
     """Always fails."""
 
     name = "always-fails"
+    details_type = WhereDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
-        return Outcome(Status.FAIL, "broken", {"where": "here"})
+        return Outcome(Status.FAIL, "broken", WhereDetails(where="here"))
+
+
+class HC908(Check):
+    """Returns details of a type it does not declare."""
+
+    name = "wrong-details"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        return Outcome(Status.PASS, "fine", WhereDetails(where="there"))
 
 
 class HC902(Check):
@@ -86,15 +113,31 @@ def ctx(tmp_path: Path) -> CheckContext:
 
 
 def test_result_is_frozen_and_round_trips() -> None:
+    details = WhereDetails(where="x", rows=[{"b": 2}])
     result = CheckResult(
-        "HC001", "imports", "Title", Status.FAIL, Severity.CRITICAL, "msg", {"a": [1, {"b": 2}]}, 1.5
+        "HC901", "always-fails", "Title", Status.FAIL, Severity.CRITICAL, "msg", details, 1.5
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.status = Status.PASS  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        result.details["a"] = 3  # type: ignore[index]
-    assert CheckResult.from_dict(result.to_dict()) == result
-    assert result.to_dict()["details"] == {"a": [1, {"b": 2}]}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.details.where = "y"  # type: ignore[misc]
+    assert result.to_dict()["details"] == {"where": "x", "rows": [{"b": 2}]}
+    assert CheckResult.from_dict(result.to_dict(), WhereDetails) == result
+    # read back without its type (a check this version does not know): kept, not typed, not dropped
+    untyped = CheckResult.from_dict(result.to_dict()).details
+    assert isinstance(untyped, UntypedDetails) and untyped.to_dict() == {"where": "x", "rows": [{"b": 2}]}
+    # the runner's own records come back as RunDetails whatever the check's type
+    skipped = dataclasses.replace(result, status=Status.SKIP, details=RunDetails(skip_reason="disabled"))
+    assert CheckResult.from_dict(skipped.to_dict(), WhereDetails).details == RunDetails(
+        skip_reason="disabled"
+    )
+    with pytest.raises(TypeError, match="details must be"):
+        CheckResult("HC001", "n", "t", Status.PASS, Severity.MINOR, "m", {"a": 1})  # type: ignore[arg-type]
+
+
+def test_details_of_an_undeclared_type_fail_the_check(ctx: CheckContext) -> None:
+    (result,) = run_checks([HC908], ctx, progress=False)
+    assert result.status == Status.FAIL and "declares Details" in result.message
 
 
 def test_registry_codes_names_titles_are_unique_and_documented() -> None:
@@ -146,7 +189,7 @@ def test_a_disabled_check_is_skipped_not_run(ctx: CheckContext) -> None:
 
 def test_not_applicable_is_a_skip_that_does_not_block(ctx: CheckContext) -> None:
     results = {r.code: r for r in run_checks([HC906, HC907], ctx, progress=False)}
-    assert results["HC906"].status == Status.SKIP and results["HC906"].details["not_applicable"]
+    assert results["HC906"].status == Status.SKIP and results["HC906"].details.not_applicable
     assert results["HC907"].status == Status.PASS
 
 
@@ -198,3 +241,14 @@ def test_memo_computes_once_and_remembers_failures(ctx: CheckContext) -> None:
             ctx.memo("x", broken)
     assert len(calls) == 1
     assert ctx.memo("y", lambda: 41 + 1) == 42 and ctx.peek("y") == 42 and ctx.peek("x") is None
+
+
+def test_every_registered_check_declares_a_frozen_typed_details_class() -> None:
+    for check in all_checks():
+        kind = check.details_type
+        assert issubclass(kind, Details), check.code()
+        params = kind.__dataclass_params__  # type: ignore[attr-defined]
+        assert params.frozen, f"{check.code()}: {kind.__name__} must be frozen"
+        assert kind.__module__ == check.__module__ or kind is Details, (
+            f"{check.code()}: its details type lives next to it, not in {kind.__module__}"
+        )

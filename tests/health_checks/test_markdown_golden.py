@@ -11,7 +11,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from health_checks.core import CheckResult, Severity, Status
+from health_checks.checks.imports import ImportDetails
+from health_checks.checks.lint import LintDetails
+from health_checks.checks.metrics import MetricsDetails
+from health_checks.checks.training import DiagnosticsDetails, SpreadDetails, TrainingDetails
+from health_checks.core import CheckResult, Details, RunDetails, Severity, Status
 from health_checks.markdown import render_markdown
 from health_checks.report import DIGEST_RE, build_report, digest
 
@@ -51,10 +55,10 @@ def fixed_results() -> list[CheckResult]:
             Status.FAIL,
             Severity.CRITICAL,
             "1 of 12 modules fail to import: pkg/settings.py:15 ValueError: mutable default",
-            {
-                "modules": 12,
-                "failed": 1,
-                "failures": [
+            ImportDetails(
+                modules=12,
+                failed=1,
+                failures=[
                     {
                         "module": "pkg.settings",
                         "file": "pkg/settings.py",
@@ -63,7 +67,7 @@ def fixed_results() -> list[CheckResult]:
                         "source": "features: FeatureParams = FeatureParams()",
                     }
                 ],
-            },
+            ),
             2.3,
             "python -m maintenance.fix --apply --select MNT002 pkg/settings.py",
         ),
@@ -74,19 +78,18 @@ def fixed_results() -> list[CheckResult]:
             Status.WARN,
             Severity.MINOR,
             "ruff reports 4 findings (-2 since the previous report): F401 ×3, F821 ×1",
-            {
-                "command": "ruff check .",
-                "total": 4,
-                "counts": {"F401": 3, "F821": 1},
-                "names": {"F401": "unused-import", "F821": "undefined-name"},
-                "previous_total": 6,
-                "delta": -2,
-            },
+            LintDetails(
+                total=4,
+                counts={"F401": 3, "F821": 1},
+                names={"F401": "unused-import", "F821": "undefined-name"},
+                previous_total=6,
+                delta=-2,
+            ),
             0.2,
             "ruff check --fix .",
         ),
         CheckResult(
-            "HC005", "hygiene", "The tree is clean", Status.PASS, Severity.MINOR, "clean tree", {}, 0.1
+            "HC005", "hygiene", "The tree is clean", Status.PASS, Severity.MINOR, "clean tree", Details(), 0.1
         ),
         CheckResult(
             "HC011",
@@ -95,7 +98,7 @@ def fixed_results() -> list[CheckResult]:
             Status.SKIP,
             Severity.CRITICAL,
             "the tree has no atft package",
-            {"not_applicable": True},
+            RunDetails(not_applicable=True),
             0.0,
         ),
         CheckResult(
@@ -105,7 +108,16 @@ def fixed_results() -> list[CheckResult]:
             Status.PASS,
             Severity.CRITICAL,
             "2 epochs on pse in 61.0 s",
-            {"market": "pse", "epochs_run": 2, "best_epoch": 2, "seconds": 61.0, "stopped_by_budget": False},
+            TrainingDetails(
+                market="pse",
+                epochs=2,
+                epochs_run=2,
+                best_epoch=2,
+                seconds=61.0,
+                stop_reason="epochs",
+                train_days=1668,
+                val_days=223,
+            ),
             61.0,
         ),
         CheckResult(
@@ -115,8 +127,11 @@ def fixed_results() -> list[CheckResult]:
             Status.FAIL,
             Severity.CRITICAL,
             "predictions collapsed at 5d; the spread collapses at stage `head_5d`",
-            {
-                "horizons": [
+            SpreadDetails(
+                model="ATFT-GAT",
+                min_scale_ratio=0.05,
+                max_scale_ratio=2.0,
+                horizons=[
                     {
                         "horizon": h["horizon"],
                         "pred_std": h["pred_std"],
@@ -125,8 +140,8 @@ def fixed_results() -> list[CheckResult]:
                     }
                     for h in horizons
                 ],
-                "collapse_stage": "head_5d",
-            },
+                collapse_stage="head_5d",
+            ),
             1.2,
             "python -m atft diagnose --split val",
         ),
@@ -137,15 +152,15 @@ def fixed_results() -> list[CheckResult]:
             Status.FAIL,
             Severity.MAJOR,
             "the spread across stocks collapses at stage `head_5d`",
-            {
-                "collapse_stage": "head_5d",
-                "plot": "docs/improvements/2026-01-02-diagnostics.png",
-                "rows": [
+            DiagnosticsDetails(
+                collapse_stage="head_5d",
+                plot="docs/improvements/2026-01-02-diagnostics.png",
+                rows=[
                     {"stage": "vsn", "std": 0.8},
                     {"stage": "head_1d", "std": 0.4},
                     {"stage": "head_5d", "std": 0.0},
                 ],
-            },
+            ),
             0.9,
         ),
         CheckResult(
@@ -155,19 +170,19 @@ def fixed_results() -> list[CheckResult]:
             Status.WARN,
             Severity.MAJOR,
             "IC fell by more than 0.01 since the previous report at 1d 0.0350 → 0.0210",
-            {
-                "split": "val",
-                "n_days": 240,
-                "horizons": horizons,
-                "best_baseline": {
+            MetricsDetails(
+                split="val",
+                n_days=240,
+                horizons=horizons,
+                best_baseline={
                     "1d": {"name": "ridge", "ic": 0.025},
                     "5d": {"name": "momentum", "ic": 0.011},
                 },
-                "baselines": {
+                baselines={
                     "ridge": {"1d": {"ic": 0.025}, "5d": {"ic": 0.009}},
                     "momentum": {"1d": {"ic": 0.004}, "5d": {"ic": 0.011}},
                 },
-            },
+            ),
             3.0,
         ),
     ]

@@ -12,6 +12,7 @@ import torch
 
 from health_checks.checks.datacontract import HC050, _env_name
 from health_checks.checks.hygiene import own_report
+from health_checks.checks.training import judge_spread
 from health_checks.context import CheckContext
 from health_checks.core import Status
 from health_checks.probe import Probe
@@ -52,7 +53,7 @@ def test_a_null_share_rise_since_the_previous_report_warns(tmp_path: Path) -> No
     outcome = HC050().check(ctx)
     assert outcome.status == Status.WARN
     assert "a 10.0% → 50.0%" in outcome.message
-    assert outcome.details["rises"] == {"a": {"before": 0.1, "now": 0.5}}
+    assert outcome.details.rises == {"a": {"before": 0.1, "now": 0.5}}
 
 
 @pytest.mark.parametrize(
@@ -80,3 +81,47 @@ def test_hygiene_leaves_the_tools_own_reports_alone(tmp_path: Path) -> None:
     assert own_report(ctx, "_logs/health-checks/health-check-20261201-101010.json")
     assert not own_report(ctx, "docs/improvements/notes.md")
     assert not own_report(ctx, "docs/health_checks.md")
+
+
+def spread_rows(pred_std: float) -> list[dict]:
+    return [
+        {
+            "horizon": "1d",
+            "pred_std": pred_std,
+            "target_std_model_units": 1.0,
+            "model_scale_ratio": pred_std,
+            "scale_ratio": pred_std / 50,
+            "constant_day_share": 0.0,
+            "n_days": 200,
+        }
+    ]
+
+
+PREVIOUS_SPREAD = {
+    "source": "_logs/health-checks/health-check-20261130-090000.json",
+    "spread": [{"horizon": "1d", "pred_std": 0.4}],
+}
+
+
+def test_hc021_shows_the_previous_spread_and_warns_on_a_large_drop(tmp_path: Path) -> None:
+    ctx = CheckContext(root=tmp_path, settings=HealthSettings(), previous=PREVIOUS_SPREAD)
+    outcome = judge_spread(ctx, "tiny", spread_rows(0.1))  # above the 0.05 floor, a quarter of before
+    assert outcome.status == Status.WARN, outcome.message
+    assert "1d 0.4 → 0.1 (25% of before)" in outcome.message
+    (row,) = outcome.details.horizons
+    assert row["previous_pred_std"] == 0.4 and row["vs_previous"] == pytest.approx(0.25)
+    assert outcome.details.previous_report == PREVIOUS_SPREAD["source"]
+
+
+def test_hc021_passes_a_spread_that_held_and_a_run_without_a_previous_report(tmp_path: Path) -> None:
+    held = CheckContext(root=tmp_path, settings=HealthSettings(), previous=PREVIOUS_SPREAD)
+    outcome = judge_spread(held, "tiny", spread_rows(0.3))  # 75% of before, above min_spread_vs_previous
+    assert outcome.status == Status.PASS and outcome.details.horizons[0]["vs_previous"] == pytest.approx(0.75)
+    first = judge_spread(CheckContext(root=tmp_path, settings=HealthSettings()), "tiny", spread_rows(0.1))
+    assert first.status == Status.PASS and first.details.horizons[0]["previous_pred_std"] is None
+
+
+def test_hc021_upper_bound_still_fails_over_dispersion(tmp_path: Path) -> None:
+    ctx = CheckContext(root=tmp_path, settings=HealthSettings(), previous=PREVIOUS_SPREAD)
+    outcome = judge_spread(ctx, "tiny", spread_rows(3.0))
+    assert outcome.status == Status.FAIL and "over-dispersed at 1d 3.00" in outcome.message

@@ -15,6 +15,9 @@ must pass every runtime check.
 and the INVALID cases of the other runtime checks:
 (h) tinyrepo/model.py:    the mixer returns the mean over tickers (over-smoothing)             -> HC046
 (i) tinyrepo/probe.py:    the optimiser's learning rate is 0                                   -> HC045
+(j) tinyrepo/model.py:    the adaptive time norm is replaced by a plain ``nn.LayerNorm`` (d)    -> HC051
+(k) tinyrepo/model.py:    the time norm divides by a std without epsilon: a feature constant
+                          over the window (``sector_beta``) gives 0/0 = NaN                    -> HC041
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import pytest
 from health_checks.cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tinyrepo"
-RUNTIME = "HC040,HC041,HC042,HC044,HC045,HC046,HC043,HC047,HC048,HC049,HC050"
+RUNTIME = "HC040,HC041,HC042,HC044,HC045,HC046,HC043,HC047,HC048,HC049,HC050,HC051"
 
 # name: (file, text to replace, replacement, check that must fail, status, words its message must contain)
 PLANTS: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
@@ -105,6 +108,22 @@ PLANTS: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
         "HC045",
         "fail",
         ("stayed the same", "encoder.weight"),
+    ),
+    "j_layernorm_replacement": (
+        "tinyrepo/model.py",
+        "self.norm = AdaptiveTimeNorm()",
+        "self.norm = nn.LayerNorm(n_features)",
+        "HC051",
+        "fail",
+        ("`norm`", "plain LayerNorm", "axis 1"),
+    ),
+    "k_nan_forward": (
+        "tinyrepo/model.py",
+        "std = x.std(dim=1, keepdim=True) + 1e-5",
+        "std = x.std(dim=1, keepdim=True)",
+        "HC041",
+        "fail",
+        ("TinyForecaster", "not finite", "1d in batch 0"),
     ),
 }
 
