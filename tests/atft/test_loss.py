@@ -152,7 +152,10 @@ def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient() -> Non
     for key, value in joined_pred.items():
         grads = [o["predictions"][key].grad for o, _ in days]  # None: the horizon was unusable that day
         expected = torch.cat(
-            [torch.zeros_like(o["predictions"][key]) if g is None else g for g, (o, _) in zip(grads, days)]
+            [
+                torch.zeros_like(o["predictions"][key]) if g is None else g
+                for g, (o, _) in zip(grads, days, strict=True)
+            ]
         )
         torch.testing.assert_close(value.grad, expected, rtol=1e-5, atol=1e-7)
     assert parts["corr_horizon_5d"] == pytest.approx(
