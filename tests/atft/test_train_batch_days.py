@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from atft.checkpoint import load_checkpoint
 from atft.config import load_config
 from atft.data import load_dataset
 from atft.loss import QuantileCorrelationLoss
 from atft.model import ATFT_GAT_FAN
 from atft.train import train
-from tests.atft.tiny import TINY_MODEL
+from tests.atft.tiny import TINY_MODEL, assert_same_weights
 
 TINY = [
     "data.market=synthetic",
@@ -108,9 +107,7 @@ def test_training_with_batch_days_takes_fewer_steps_and_is_reproducible(tmp_path
     second = train(config, tmp_path / "b", dataset=dataset, progress=False)
     assert [row["steps"] for row in first.history] == [math.ceil(7 / 3)] * 2  # 3 + 3 + 1 days per epoch
     assert [row["train_loss"] for row in first.history] == [row["train_loss"] for row in second.history]
-    a, b = load_checkpoint(first.last_checkpoint_path), load_checkpoint(second.last_checkpoint_path)
-    for key, value in a.model.state_dict().items():
-        assert torch.equal(value, b.model.state_dict()[key]), key
+    assert_same_weights(first.last_checkpoint_path, second.last_checkpoint_path)
     one_day = train(load_config(None, TINY), tmp_path / "c", dataset=dataset, progress=False)
     assert [row["steps"] for row in one_day.history] == [7, 7]
     assert first.history[0]["train_loss"] != one_day.history[0]["train_loss"]  # the switch does something
@@ -126,9 +123,7 @@ def test_a_step_budget_then_resume_with_batch_days_continues_exactly(tmp_path: P
     resumed = train(
         config, tmp_path / "cut", dataset=dataset, progress=False, resume=part.last_checkpoint_path
     )
-    a, b = load_checkpoint(straight.last_checkpoint_path), load_checkpoint(resumed.last_checkpoint_path)
-    for key, value in a.model.state_dict().items():
-        assert torch.equal(value, b.model.state_dict()[key]), key
+    assert_same_weights(straight.last_checkpoint_path, resumed.last_checkpoint_path)
     assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in straight.history]
 
 
