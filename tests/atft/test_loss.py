@@ -138,7 +138,7 @@ def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient() -> Non
     for output, batch in days:
         loss, parts = loss_fn()(output, batch)
         loss.backward()
-        singles.append((float(loss), parts))
+        singles.append((float(loss.detach()), parts))
     joined_pred = {
         key: torch.cat([o["predictions"][key].detach() for o, _ in days]).requires_grad_()
         for key in days[0][0]["predictions"]
@@ -148,7 +148,7 @@ def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient() -> Non
     }
     loss, parts = loss_fn()({"predictions": joined_pred}, joined)
     (3 * loss).backward()  # the gradient of the sum of the day losses
-    assert float(loss) == pytest.approx(sum(s[0] for s in singles) / 3, rel=1e-6)
+    assert float(loss.detach()) == pytest.approx(sum(s[0] for s in singles) / 3, rel=1e-6)
     for key, value in joined_pred.items():
         grads = [o["predictions"][key].grad for o, _ in days]  # None: the horizon was unusable that day
         expected = torch.cat(

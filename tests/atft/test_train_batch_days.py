@@ -44,7 +44,7 @@ def _loss_and_grads(model, loss_fn, batch) -> tuple[float, list[torch.Tensor]]:
     model.zero_grad(set_to_none=True)
     loss, _ = loss_fn(model(batch), batch)
     loss.backward()
-    return float(loss), [
+    return float(loss.detach()), [
         p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in model.parameters()
     ]
 
