@@ -82,13 +82,25 @@ def _mean_ic(dataset: MarketDataset, split: str, pred: np.ndarray, horizon_index
     return float(np.nanmean(ic)) if np.isfinite(ic).any() else -np.inf
 
 
-def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    """Ridge regression with an unpenalised intercept: (weights [F], intercept)."""
+def ridge_path(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> list[tuple[np.ndarray, float]]:
+    """Ridge regressions with an unpenalised intercept, one (weights [F], intercept) per alpha.
+
+    The centred gram matrix X'X and X'y are computed once (one pass over the rows), each alpha only
+    solves an [F, F] system.
+    """
     x_mean, y_mean = x.mean(axis=0), float(y.mean())
     xc = x - x_mean
-    gram = xc.T @ xc + alpha * np.eye(x.shape[1])
-    weights = np.linalg.solve(gram, xc.T @ (y - y_mean))
-    return weights, y_mean - float(x_mean @ weights)
+    gram, moment = xc.T @ xc, xc.T @ (y - y_mean)  # (F, F), (F,)
+    fits = []
+    for alpha in alphas:
+        weights = np.linalg.solve(gram + alpha * np.eye(x.shape[1]), moment)
+        fits.append((weights, y_mean - float(x_mean @ weights)))
+    return fits
+
+
+def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """Ridge regression with an unpenalised intercept: (weights [F], intercept)."""
+    return ridge_path(x, y, [alpha])[0]
 
 
 def ridge_baseline(
@@ -102,8 +114,9 @@ def ridge_baseline(
     for k, horizon in enumerate(dataset.horizons):
         x, y, _, _ = design(dataset, "train", k)
         best: tuple[float, float, np.ndarray, float] | None = None
-        for alpha in alphas:
-            weights, intercept = fit_ridge(x, y.astype(np.float64), alpha)
+        for alpha, (weights, intercept) in zip(
+            alphas, ridge_path(x, y.astype(np.float64), alphas), strict=True
+        ):
             val_pred = np.zeros((val_days, dataset.n_stocks))
             val_pred[val_pos, val_stock] = x_val @ weights + intercept
             score = _mean_ic(dataset, "val", val_pred, k)

@@ -46,7 +46,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     """Optimisation and bookkeeping of one training run."""
 
-    epochs: int = 10  # passes over the training days (one day = one batch = one step)
+    epochs: int = 10  # passes over the training days (batch_days days = one batch = one step)
     learning_rate: float = 1e-3  # AdamW peak learning rate
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     warmup_steps: int = 100  # linear warm-up steps, then cosine decay to min_lr_ratio * peak
@@ -61,6 +61,9 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model for training
     max_train_days: int | None = None  # use at most this many (most recent) training days per epoch
     max_steps: int | None = None  # stop after this many optimiser steps in all (the schedule spans `epochs`)
+    # days per optimiser step, joined into one block-diagonal graph (no edge between days); the loss is
+    # the mean of the per-day losses, so K > 1 fills the hardware at small N without mixing days
+    batch_days: int = 1
     checkpoint_name: str = "model.safetensors"  # best checkpoint inside the output directory
 
     def __post_init__(self) -> None:
@@ -72,6 +75,8 @@ class TrainConfig:
             raise ValueError(f"train.max_steps must be >= 1 (or none); found {self.max_steps}.")
         if self.max_train_days is not None and self.max_train_days < 1:
             raise ValueError(f"train.max_train_days must be >= 1 (or none); found {self.max_train_days}.")
+        if self.batch_days < 1:
+            raise ValueError(f"train.batch_days must be >= 1; found {self.batch_days}.")
         if self.patience < 1:
             raise ValueError(f"train.patience must be >= 1; found {self.patience}.")
         if self.torch_threads < 1:

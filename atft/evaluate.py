@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.table import Table
 
 from atft.data.dataset import MarketDataset
-from atft.metrics import check_frame, daily_rank_ic, default_lag, evaluate_frame, paired_hac_test
+from atft.metrics import check_frame, default_lag, evaluate_horizons, paired_hac_test
 
 # Columns of the text table: (key, header, format).
 TABLE_COLUMNS = (
@@ -132,16 +133,49 @@ class EvaluationReport:
 
 
 def with_holding_returns(frame: pd.DataFrame, holding: pd.DataFrame) -> pd.DataFrame:
-    """The predictions frame with the dataset's held_return / exited columns (left join on date, code,
-    horizon); a frame that already carries them keeps its own."""
+    """The predictions frame with the dataset's held_return / exited columns (a left join on date, code,
+    horizon: frame rows in order, a fresh index, held_return NaN and exited False where `holding` has no
+    row); a frame that already carries them keeps its own. `holding` must have one row per key.
+
+    The join looks up one integer key per row (factorised date, code and horizon) in a hash index,
+    which at N = 4,000 is several times faster than a pandas merge of the three columns.
+    """
     if all(column in frame.columns for column in ("held_return", "exited")):
         return frame
     base = frame.drop(columns=[c for c in ("held_return", "exited") if c in frame.columns])
-    merged = base.assign(date=pd.to_datetime(base["date"])).merge(
-        holding, on=["date", "code", "horizon"], how="left", validate="many_to_one"
-    )
-    merged["exited"] = merged["exited"].fillna(False).astype(bool)
-    return merged
+    base = base.assign(date=pd.to_datetime(base["date"])).reset_index(drop=True)
+    left, right = _join_keys(base, holding)
+    lookup = pd.Index(right)
+    if not lookup.is_unique:
+        raise pd.errors.MergeError(
+            "holding frame has several rows for one (date, code, horizon); expected one (many_to_one)"
+        )
+    found = lookup.get_indexer(left)  # (rows,) position in `holding`, -1 where it has none
+    hit = found >= 0
+    held = np.full(len(base), np.nan)
+    held[hit] = holding["held_return"].to_numpy(dtype=np.float64)[found[hit]]
+    exited = np.zeros(len(base), dtype=bool)
+    exited[hit] = holding["exited"].fillna(False).to_numpy(dtype=bool)[found[hit]]
+    return base.assign(held_return=held, exited=exited)
+
+
+def _join_keys(left: pd.DataFrame, right: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 key per row of each frame for (date, code, horizon), the same key for the same values."""
+    keys = []
+    for column in ("date", "code", "horizon"):
+        if column == "date":
+            values = [
+                pd.Series(pd.DatetimeIndex(pd.to_datetime(f[column])).as_unit("ns").asi8)
+                for f in (left, right)
+            ]
+        else:
+            values = [f[column] for f in (left, right)]
+        # factorised as one Series: arrow-backed string codes stay in arrow (no Python-object copy)
+        codes, uniques = pd.factorize(pd.concat(values, ignore_index=True))
+        keys.append((codes, len(uniques)))
+    (date, _), (code, n_code), (horizon, n_horizon) = keys
+    joined = (date.astype(np.int64) * n_code + code) * n_horizon + horizon
+    return joined[: len(left)], joined[len(left) :]
 
 
 def evaluate_models(
@@ -177,11 +211,12 @@ def evaluate_models(
                 "predict the same split that is evaluated"
             )
         inside = with_holding_returns(inside, holding)
-        rows = evaluate_frame(inside, cost_bps=cost_bps, calendar=calendar, delisting_return=delisting_return)
-        for row in rows:
+        results = evaluate_horizons(
+            inside, cost_bps=cost_bps, calendar=calendar, delisting_return=delisting_return
+        )
+        for row, daily in results:
             report.rows.append({"model": name, **row})
-            horizon = int(row["horizon"])
-            report.daily_rank_ic[(name, horizon)] = daily_rank_ic(inside, horizon, calendar)
+            report.daily_rank_ic[(name, int(row["horizon"]))] = daily
     report.paired = paired_tests(report.daily_rank_ic, baselines)
     return report
 

@@ -1,8 +1,13 @@
 """Training loss of ATFT-GAT-FAN, computed in fp32.
 
-Per horizon: pinball (quantile) loss of every quantile against the per-day normalised target, plus
-``correlation_weight * (1 - corr)`` where corr is the differentiable Pearson correlation, across the
+Per day and horizon: pinball (quantile) loss of every quantile against the per-day normalised target,
+plus ``correlation_weight * (1 - corr)`` where corr is the differentiable Pearson correlation, across the
 day's stocks, of the median prediction with the target. Horizons are averaged with optional weights.
+
+A batch of several days (``batch["batch"]``, int64 [N]: the day of every row, as
+`torch_geometric.data.Batch` numbers its graphs) gets every term computed per day, never across days,
+and the loss is the mean of the day losses over the days with a usable target: the same loss, and
+gradient, as the mean of one-day steps on those days.
 
 The project we replace handed its loss the wrong dict, matched no horizon and returned 0, so training
 did nothing for weeks. Here a loss that cannot depend on the predictions raises `LossContractError`.
@@ -45,6 +50,38 @@ def pinball_loss(predictions: torch.Tensor, target: torch.Tensor, quantiles: tor
     return torch.maximum(quantiles * error, (quantiles - 1) * error).mean()
 
 
+def _segment_sum(values: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
+    """Sums of `values` (M,) per segment id (M,) in 0..n_segments-1 -> (n_segments,)."""
+    return torch.zeros(n_segments, dtype=values.dtype, device=values.device).index_add_(0, segment, values)
+
+
+def _safe_sqrt(values: torch.Tensor) -> torch.Tensor:
+    """sqrt that is 0, with a zero (not NaN) gradient, where `values` is 0 (a constant day)."""
+    positive = values > 0
+    return torch.where(positive, torch.where(positive, values, torch.ones_like(values)).sqrt(), 0.0)
+
+
+def segment_pinball(
+    predictions: torch.Tensor, target: torch.Tensor, quantiles: torch.Tensor, segment: torch.Tensor, n: int
+) -> torch.Tensor:
+    """`pinball_loss` of every segment (day). predictions (M, Q), target (M,), segment (M,) -> (n,)."""
+    error = target.unsqueeze(1) - predictions  # (M, Q)
+    per_row = torch.maximum(quantiles * error, (quantiles - 1) * error).mean(dim=1)  # (M,)
+    count = _segment_sum(torch.ones_like(per_row), segment, n)  # (n,)
+    return _segment_sum(per_row, segment, n) / count.clamp(min=1)
+
+
+def segment_pearson(
+    prediction: torch.Tensor, target: torch.Tensor, segment: torch.Tensor, n: int, eps: float = 1e-8
+) -> torch.Tensor:
+    """`pearson` of every segment (day). prediction (M,), target (M,), segment (M,) -> (n,)."""
+    count = _segment_sum(torch.ones_like(prediction), segment, n).clamp(min=1)  # (n,)
+    p = prediction - (_segment_sum(prediction, segment, n) / count)[segment]  # (M,) centred per day
+    t = target - (_segment_sum(target, segment, n) / count)[segment]
+    norms = _safe_sqrt(_segment_sum(p * p, segment, n)) * _safe_sqrt(_segment_sum(t * t, segment, n))
+    return _segment_sum(p * t, segment, n) / (norms + eps)
+
+
 def pearson(prediction: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Differentiable Pearson correlation of two (M,) vectors (0 when either is constant)."""
     p = prediction - prediction.mean()
@@ -52,8 +89,22 @@ def pearson(prediction: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -
     return (p * t).sum() / (p.norm() * t.norm() + eps)
 
 
+def day_ids(batch: Mapping, n_rows: int, device: torch.device) -> tuple[torch.Tensor, int]:
+    """(day of every row (N,), number of days) of a batch: ``batch["batch"]`` or one day."""
+    ids = batch.get("batch")
+    if ids is None:
+        return torch.zeros(n_rows, dtype=torch.long, device=device), 1
+    if not isinstance(ids, torch.Tensor) or tuple(ids.shape) != (n_rows,) or ids.is_floating_point():
+        shape = list(ids.shape) if isinstance(ids, torch.Tensor) else type(ids).__name__
+        raise LossContractError(
+            f"batch['batch'] must be an integer tensor [{n_rows}] naming the day of every row; received {shape}."
+        )
+    ids = ids.to(device=device, dtype=torch.long)
+    return ids, int(ids.max()) + 1 if n_rows else 1
+
+
 class QuantileCorrelationLoss:
-    """Callable ``loss(output, batch) -> (scalar, per-horizon floats)`` for one day."""
+    """Callable ``loss(output, batch) -> (scalar, per-horizon floats)`` for one day or a multi-day batch."""
 
     def __init__(self, config: LossConfig, horizons: Sequence[int], quantiles: Sequence[float]) -> None:
         if config.horizon_weights and len(config.horizon_weights) != len(horizons):
@@ -96,27 +147,31 @@ class QuantileCorrelationLoss:
                 f"({list(self.horizons)})."
             )
         quantiles = self.quantiles.to(targets.device)
-        total = torch.zeros((), device=targets.device)
-        used = 0
+        day, n_days = day_ids(batch, targets.shape[0], targets.device)
+        day_total = torch.zeros(n_days, device=targets.device)  # (K,) weighted terms of each day
+        day_used = torch.zeros(n_days, dtype=torch.bool, device=targets.device)
         parts: dict[str, float] = {}
         for column, (key, weight) in enumerate(zip(wanted, self.weights, strict=True)):
             rows = valid[:, column]
-            if int(rows.sum()) < 2:
+            segment = day[rows]  # (M,) the day of every valid row
+            usable = torch.bincount(segment, minlength=n_days) >= 2  # (K,) days with 2+ valid targets
+            if not bool(usable.any()):
                 continue
             pred = predictions[key][rows].float()  # (M, Q) in fp32 whatever the autocast dtype
             target = targets[rows, column]  # (M,)
-            pin = pinball_loss(pred, target, quantiles)
-            corr = pearson(pred[:, self.median_index], target)
+            pin = segment_pinball(pred, target, quantiles, segment, n_days)  # (K,)
+            corr = segment_pearson(pred[:, self.median_index], target, segment, n_days)  # (K,)
             term = self.config.pinball_weight * pin + self.config.correlation_weight * (1 - corr)
-            total = total + weight * term
-            used += 1
-            parts[f"pinball_{key}"] = float(pin.detach())
-            parts[f"corr_{key}"] = float(corr.detach())
-        if used == 0:
+            day_total = day_total + weight * torch.where(usable, term, 0.0)
+            day_used = day_used | usable
+            parts[f"pinball_{key}"] = float(pin.detach()[usable].mean())
+            parts[f"corr_{key}"] = float(corr.detach()[usable].mean())
+        if not bool(day_used.any()):
             raise LossContractError(
-                f"no horizon of the day {batch.get('date', '?')} has 2 or more valid targets, so the loss does "
-                "not depend on the predictions; skip such days before calling the loss."
+                f"no horizon of the day {batch.get('date', batch.get('dates', '?'))} has 2 or more valid "
+                "targets, so the loss does not depend on the predictions; skip such days before calling the loss."
             )
+        total = day_total[day_used].mean()  # the mean of the one-day losses
         if any(p.requires_grad for p in predictions.values()) and not total.requires_grad:
             raise LossContractError("the loss is detached from the predictions; gradients would be zero.")
         if not torch.isfinite(total):

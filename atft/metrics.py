@@ -350,38 +350,45 @@ def frame_to_matrices(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(dates [T], {"prediction", "target"[, "held_return", "exited"]: [T, N]}) of one horizon.
 
-    Rows are the frame's dates, or every day of `calendar` (the trading calendar; a day the frame lacks
-    is an all-NaN row) so that "every h rows" means every h trading days.
+    Rows are the frame's dates (sorted), or every day of `calendar` (the trading calendar; a day the frame
+    lacks is an all-NaN row) so that "every h rows" means every h trading days; columns are the sorted
+    codes. The frame's rows are scattered into the matrices by integer position (a pivot, without
+    pandas' reshaping).
     """
     rows = frame[frame["horizon"] == horizon]
-    if rows.duplicated(["date", "code"]).any():
-        first = rows[rows.duplicated(["date", "code"])].iloc[0]
+    day, dates = pd.factorize(pd.DatetimeIndex(pd.to_datetime(rows["date"])), sort=True)
+    stock, _ = pd.factorize(rows["code"], sort=True)
+    n_codes = int(stock.max()) + 1 if len(stock) else 0
+    duplicated = pd.Series(day.astype(np.int64) * n_codes + stock).duplicated().to_numpy()
+    if duplicated.any():
+        first = rows.iloc[int(np.argmax(duplicated))]
         raise ValueError(
             f"predictions frame has several rows for (date, code, horizon) = ({first['date']}, "
             f"{first['code']}, {horizon}); expected one per stock, day and horizon"
         )
-    rows = rows.assign(date=pd.to_datetime(rows["date"]))
-    columns = ["prediction", "target", *(c for c in HOLDING_COLUMNS if c in rows.columns)]
-    wide = rows.pivot(index="date", columns="code", values=columns).sort_index()
+    index = pd.DatetimeIndex(dates)
     if calendar is not None:
         days = pd.DatetimeIndex(pd.to_datetime(np.asarray(calendar)))
-        inside = days[(days >= wide.index.min()) & (days <= wide.index.max())] if len(wide) else days[:0]
-        missing = wide.index.difference(days)
+        inside = days[(days >= index.min()) & (days <= index.max())] if len(index) else days[:0]
+        missing = index.difference(days)
         if len(missing):
             raise ValueError(
                 f"predictions frame has date {missing[0].date()} that is not a trading day of the "
                 "calendar; predict on the dataset's own days"
             )
-        wide = wide.reindex(inside)
+        day = inside.get_indexer(index)[day]  # the row of each frame row in the calendar
+        index = inside
+    columns = ["prediction", "target", *(c for c in HOLDING_COLUMNS if c in rows.columns)]
     matrices = {}
     for column in columns:
-        block = wide[column]
-        matrices[column] = (
-            block.fillna(False).to_numpy(dtype=bool)
-            if column == "exited"
-            else block.to_numpy(dtype=np.float64)
-        )
-    return wide.index.to_numpy(), matrices
+        if column == "exited":
+            matrix = np.zeros((len(index), n_codes), dtype=bool)
+            matrix[day, stock] = rows[column].fillna(False).to_numpy(dtype=bool)
+        else:
+            matrix = np.full((len(index), n_codes), np.nan)
+            matrix[day, stock] = rows[column].to_numpy(dtype=np.float64)
+        matrices[column] = matrix
+    return index.to_numpy(), matrices
 
 
 def check_frame(frame: pd.DataFrame) -> None:
@@ -433,8 +440,20 @@ def horizon_metrics(
     """Every metric of one horizon from [T, N] prediction and raw-target matrices (rows = consecutive
     trading days; see `long_short_returns` for held/exited). t-stats are Newey-West with `lag` lags
     (default h - 1)."""
+    return _metrics_of_daily(_daily_stats(pred, target), pred, target, horizon, cost_bps, holding, lag)
+
+
+def _metrics_of_daily(
+    daily: dict[str, np.ndarray],
+    pred: np.ndarray,
+    target: np.ndarray,
+    horizon: int,
+    cost_bps: float,
+    holding: Holding | None,
+    lag: int | None,
+) -> dict:
+    """`horizon_metrics` from the `_daily_stats` of the same matrices."""
     lag = default_lag(horizon) if lag is None else int(lag)
-    daily = _daily_stats(pred, target)
     usable = daily["usable"]
     ic, ric, constant = daily["ic"][usable], daily["rank_ic"][usable], daily["constant"][usable]
     pred_std, target_std = daily["pred_std"][usable], daily["target_std"][usable]
@@ -495,12 +514,36 @@ def evaluate_frame(
     """One metrics row per horizon of a predictions frame (columns date, code, horizon, prediction,
     target; optionally held_return and exited), in increasing horizon order. `calendar`: the trading
     days, so that rebalancing steps over days rather than rows of the frame."""
+    return [
+        row
+        for row, _ in evaluate_horizons(
+            frame, cost_bps=cost_bps, calendar=calendar, delisting_return=delisting_return
+        )
+    ]
+
+
+def evaluate_horizons(
+    frame: pd.DataFrame,
+    *,
+    cost_bps: float = 10.0,
+    calendar: np.ndarray | pd.DatetimeIndex | None = None,
+    delisting_return: float | None = None,
+) -> list[tuple[dict[str, Any], pd.Series]]:
+    """`evaluate_frame`'s rows, each with its horizon's `daily_rank_ic` series, from one pass per horizon
+    (the matrices and the daily statistics are computed once for both)."""
     check_frame(frame)
-    rows = []
+    out = []
     for horizon in sorted(int(h) for h in frame["horizon"].unique()):
-        _, pred, target, holding = _horizon_matrices(frame, horizon, calendar, delisting_return)
-        rows.append(horizon_metrics(pred, target, horizon, cost_bps, holding))
-    return rows
+        dates, pred, target, holding = _horizon_matrices(frame, horizon, calendar, delisting_return)
+        daily = _daily_stats(pred, target)
+        row = _metrics_of_daily(daily, pred, target, horizon, cost_bps, holding, None)
+        out.append((row, _daily_series(daily["rank_ic"], dates, horizon)))
+    return out
+
+
+def _daily_series(rank_ic: np.ndarray, dates: np.ndarray, horizon: int) -> pd.Series:
+    series = pd.Series(rank_ic, index=pd.DatetimeIndex(dates), name=f"rank_ic_{horizon}d")
+    return series.dropna()
 
 
 def daily_rank_ic(
@@ -510,5 +553,4 @@ def daily_rank_ic(
     series `paired_hac_test` compares between a model and a baseline."""
     dates, pred, target, _ = _horizon_matrices(frame, horizon, calendar)
     _, ric, _ = daily_ics(pred, target)
-    series = pd.Series(ric, index=pd.DatetimeIndex(dates), name=f"rank_ic_{horizon}d")
-    return series.dropna()
+    return _daily_series(ric, dates, horizon)

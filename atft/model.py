@@ -1,7 +1,8 @@
 """ATFT-GAT-FAN: a multi-horizon, multi-quantile cross-sectional stock-return model, top to bottom.
 
 One forward call sees ONE trading day: N stocks, each with an L-step look-back window of F features, plus
-the day's stock graph. The stages, in the order the data flows through them (each is a named module so
+the day's stock graph. (Several days stacked as one block-diagonal graph, with no edge between days, are
+the same thing to the model: nothing but the GAT mixes stocks, so each day is computed alone.) The stages, in the order the data flows through them (each is a named module so
 that `atft.diagnostics` can hook it):
 
     fan         frequency adaptive normalisation: remove the top-k rFFT components of every stock's and

@@ -1,4 +1,5 @@
-"""The trainer: one trading day per step, AdamW with warm-up + cosine, early stopping on validation RankIC.
+"""The trainer: `train.batch_days` trading days per step (default one), AdamW with warm-up + cosine, early
+stopping on validation RankIC.
 
     result = train(load_config(None, ["data.market=synthetic"]), Path("runs/demo"))
     result.checkpoint_path, result.best_epoch, result.val_metrics
@@ -6,7 +7,9 @@
 Per epoch it appends one JSON line to ``out_dir/history.jsonl``; it keeps the best checkpoint
 (``model.safetensors``) and a resumable one (``last.safetensors``: optimiser, scheduler, RNG, history),
 from which ``train(..., resume=path)`` continues exactly where it stopped. Under ``torchrun`` each process
-trains on its share of the days and DDP averages the gradients (`atft.distributed`).
+trains on its share of the days and DDP averages the gradients (`atft.distributed`). With
+``train.batch_days = K`` each step joins K days into one block-diagonal graph (`MarketDataset.batch_days`)
+and the loss averages the K per-day losses, so a step equals K one-day gradients averaged.
 """
 
 from __future__ import annotations
@@ -178,7 +181,8 @@ class _Run:
     loss_fn: QuantileCorrelationLoss
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
-    steps_per_epoch: int
+    days_per_epoch: int  # training days of one epoch on each process
+    steps_per_epoch: int  # optimiser steps of one epoch: days_per_epoch / batch_days, rounded up
     out_dir: Path
 
     @property
@@ -201,7 +205,7 @@ class _Progress:
     bad_epochs: int = 0
     epoch: int = 0  # the epoch to run next (or to finish, when day_offset > 0)
     day_offset: int = 0  # days of `epoch` already trained (a run cut inside an epoch)
-    epoch_losses: list[float] = field(default_factory=list)  # losses of those days
+    epoch_losses: list[float] = field(default_factory=list)  # losses of the steps over those days
     epoch_skipped: int = 0
     global_step: int = 0  # optimiser steps taken over the whole run
 
@@ -274,11 +278,12 @@ def _build(config: ExperimentConfig, dataset: Any, context: distributed.DistCont
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.train.learning_rate, weight_decay=config.train.weight_decay
     )
-    steps_per_epoch = len(train_days) // context.world_size
-    if steps_per_epoch == 0:
+    days_per_epoch = len(train_days) // context.world_size
+    if days_per_epoch == 0:
         raise ValueError(
             f"{len(train_days)} training days cannot be shared among {context.world_size} processes."
         )
+    steps_per_epoch = math.ceil(days_per_epoch / config.train.batch_days)
     total_steps = steps_per_epoch * config.train.epochs  # train.max_steps cuts the run, not the schedule
     warmup = min(config.train.warmup_steps, max(1, total_steps // 10))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -300,6 +305,7 @@ def _build(config: ExperimentConfig, dataset: Any, context: distributed.DistCont
         loss_fn,
         optimizer,
         scheduler,
+        days_per_epoch,
         steps_per_epoch,
         out_dir,
     )
@@ -325,28 +331,46 @@ def _resume(run: _Run, resume: Path) -> _Progress:
     return progress
 
 
+def _step_batch(run: _Run, days: list) -> tuple[dict[str, Any], int]:
+    """The batch of one step (one day, or several as one block-diagonal graph) and its usable day count.
+
+    A day is usable when some horizon has 2 or more valid targets (what the loss needs).
+    """
+    if len(days) == 1:
+        batch = to_device(run.dataset.batch(days[0]), run.device)
+        ids = torch.zeros(batch["mask"].shape[0], dtype=torch.long, device=run.device)
+    else:
+        batch = to_device(run.dataset.batch_days(days), run.device)
+        ids = batch["batch"]
+    valid = (batch["target_mask"] & batch["mask"].unsqueeze(1)).long()  # (N, H)
+    per_day = torch.zeros(len(days), valid.shape[1], dtype=torch.long, device=valid.device)
+    per_day.index_add_(0, ids, valid)  # (K, H) valid targets per day and horizon
+    return batch, int(((per_day >= 2).any(dim=1)).sum())
+
+
 def _train_epoch(run: _Run, progress: _Progress, monitor: TrainingMonitor, budget: _Budget) -> bool:
     """Train the rest of epoch `progress.epoch`; return True when a budget cut it short."""
     config, context = run.config, run.context
     order = day_order(
         run.train_days, seed=config.train.seed, epoch=progress.epoch, shuffle=config.train.shuffle_days
     )
-    mine = order[context.rank :: context.world_size][: run.steps_per_epoch]
-    monitor.start_epoch(progress.epoch, steps=len(mine) - progress.day_offset)
+    mine = order[context.rank :: context.world_size][: run.days_per_epoch]
+    per_step = config.train.batch_days
+    monitor.start_epoch(progress.epoch, steps=math.ceil((len(mine) - progress.day_offset) / per_step))
     run.model.train()
     cut = False
-    for day in mine[progress.day_offset :]:
-        batch = to_device(run.dataset.batch(day), run.device)
-        progress.day_offset += 1
-        usable = int(((batch["target_mask"] & batch["mask"].unsqueeze(1)).sum(0) >= 2).sum())
+    while progress.day_offset < len(mine):
+        days = mine[progress.day_offset : progress.day_offset + per_step]
+        batch, usable = _step_batch(run, days)
+        progress.day_offset += len(days)
+        progress.epoch_skipped += len(days) - usable
         with _autocast(run.device, config.train.bf16):
             output = run.step_model(batch)
         if usable:
             loss, _parts = run.loss_fn(output, batch)
         else:
-            # No horizon has 2 valid targets: nothing to learn. Under DDP every process must still
-            # take part in the gradient all-reduce, so the step runs with an explicit zero weight.
-            progress.epoch_skipped += 1
+            # No day has a horizon with 2 valid targets: nothing to learn. Under DDP every process must
+            # still take part in the gradient all-reduce, so the step runs with an explicit zero weight.
             if not context.enabled:
                 continue
             loss = 0.0 * sum(p.float().sum() for p in output["predictions"].values())

@@ -10,7 +10,9 @@ its own:
     build      cold build of the dataset into an empty cache folder
     load       cached load (memory-mapped) plus one day batch
     graph      the stock graph of --train-steps training days (computed once per day, then cached)
-    train      one optimiser step per day batch (forward + backward + AdamW, graphs already cached),
+    train      --train-steps optimiser steps (forward + backward + AdamW, graphs already cached) of
+               K days each (`train.batch_days`, the trainer's block-diagonal multi-day batch: K =
+               --batch-days, or "auto" = ceil(--rows-per-step / N) so that small N fills the machine),
                reported as seconds per step and stock-days per second; the model is saved
     evaluate   predictions of the saved model on the test split plus its metrics (IC, RankIC, ...)
     baselines  the --baselines on the test split (fit on train, predict test)
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -56,8 +59,16 @@ def _configs(args: argparse.Namespace, cache_dir: str) -> Any:
             f'data.cache_dir="{cache_dir}"',
             f"model.hidden_size={args.hidden}",
             f"train.torch_threads={args.threads}",
+            f"train.batch_days={batch_days(args)}",
         ],
     )
+
+
+def batch_days(args: argparse.Namespace) -> int:
+    """Days per training step at this N: --batch-days, or "auto" = ceil(--rows-per-step / N)."""
+    if args.batch_days == "auto":
+        return max(1, math.ceil(args.rows_per_step / int(args.stocks)))
+    return int(args.batch_days)
 
 
 def run_phase(args: argparse.Namespace) -> dict[str, Any]:
@@ -84,7 +95,8 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     else:
         dataset = load_dataset(config.data)
         started = time.perf_counter()
-        days = [int(d) for d in dataset.split_days("train")[-args.train_steps :]]
+        per_step = config.train.batch_days
+        days = [int(d) for d in dataset.split_days("train")[-args.train_steps * per_step :]]
         if args.phase == "graph":
             edges = [dataset.graph(day)[0].shape[1] for day in days]
             result["per_day_s"] = (time.perf_counter() - started) / len(days)
@@ -124,18 +136,24 @@ def _train_steps(config: Any, dataset: Any, days: list[int], work: Path) -> dict
     loss_fn = QuantileCorrelationLoss(config.loss, config.model.horizons, config.model.quantiles)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.learning_rate)
     model.train()
+    per_batch = config.train.batch_days
+    steps = [days[i : i + per_batch] for i in range(0, len(days), per_batch)]
     started = time.perf_counter()
-    for day in days:
-        batch = dataset.batch(day)
+    for step in steps:
+        batch = dataset.batch(step[0]) if len(step) == 1 else dataset.batch_days(step)
         loss, _ = loss_fn(model(batch), batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    per_step = (time.perf_counter() - started) / len(days)
+    per_step = (time.perf_counter() - started) / len(steps)
     save_checkpoint(
         work / "model.safetensors", model, config, metadata={"feature_names": dataset.feature_names}
     )
-    return {"per_step_s": per_step, "stock_days_per_s": dataset.n_stocks / per_step}
+    return {
+        "per_step_s": per_step,
+        "batch_days": per_batch,
+        "stock_days_per_s": dataset.n_stocks * len(days) / len(steps) / per_step,
+    }
 
 
 def _child(args: argparse.Namespace, phase: str, stocks: int, work: Path) -> dict[str, Any]:
@@ -152,6 +170,7 @@ def _child(args: argparse.Namespace, phase: str, stocks: int, work: Path) -> dic
         *("--days", str(args.days), "--lookback", str(args.lookback), "--hidden", str(args.hidden)),
         *("--threads", str(args.threads), "--train-steps", str(args.train_steps)),
         *("--baselines", args.baselines),
+        *("--batch-days", str(args.batch_days), "--rows-per-step", str(args.rows_per_step)),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ.copy())
     if done.returncode != 0:
@@ -172,7 +191,8 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"scale benchmark: synthetic market, T = {args.days} days (+ warm-up), L = {args.lookback}, "
         f"F = 18, D = {args.hidden}, {args.threads} torch thread(s), {args.train_steps} training days, "
-        f"baselines {args.baselines}",
+        f"baselines {args.baselines}, batch days {args.batch_days}"
+        + (f" (rows per step {args.rows_per_step})" if args.batch_days == "auto" else ""),
         "",
         "| N | phase | seconds | peak RSS MiB | notes |",
         "|---:|---|---:|---:|---|",
@@ -182,7 +202,10 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         if "per_day_s" in row:
             notes.append(f"{row['per_day_s']:.3f} s/day, {row['edges_per_stock']:.1f} edges/stock")
         if "per_step_s" in row:
-            notes.append(f"{row['per_step_s']:.3f} s/step, {row['stock_days_per_s']:.0f} stock-days/s")
+            notes.append(
+                f"{row['per_step_s']:.3f} s/step of {row.get('batch_days', 1)} day(s), "
+                f"{row['stock_days_per_s']:.0f} stock-days/s"
+            )
         if "cache_mib" in row:
             notes.append(f"cache {row['cache_mib']:.0f} MiB, {row['days']} days")
         if "rank_ic_h1" in row:
@@ -223,6 +246,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--baselines", default="zero,reversal,momentum,ridge", help="baselines timed (default %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-days",
+        default="1",
+        help='days per training step, or "auto" = ceil(--rows-per-step / N) (default %(default)s)',
+    )
+    parser.add_argument(
+        "--rows-per-step",
+        type=int,
+        default=4000,
+        help="stock rows per step that --batch-days auto aims at (default %(default)s)",
     )
     parser.add_argument("--phases", default=",".join(PHASES), help="phases to run (default: all)")
     parser.add_argument("--out", type=Path, help="also write the table (markdown) and the rows (JSON) here")

@@ -18,7 +18,9 @@ Market = Literal["pse", "sp500", "synthetic", "panel"]
 MARKETS: tuple[str, ...] = ("pse", "sp500", "synthetic", "panel")
 
 # Bump when the arrays a build produces change meaning, so stale caches are never read.
-DATA_FORMAT_VERSION = 5  # 4: point-in-time universe; 5: a folder of .npy files (memory-mapped), not one .npz
+DATA_FORMAT_VERSION = (
+    6  # 4: point-in-time universe; 5: a folder of .npy files (memory-mapped); 6: float32 graphs
+)
 
 # Calendar split of the embedded PSE market (issue 4): train 2011-2017, validation 2018, test 2019-2021.
 PSE_SPLIT = ("2017-12-31", "2018-12-31", "2021-12-31")

@@ -193,6 +193,15 @@ def load_panel_file(path_text: str) -> RawPanel:
     path = Path(path_text)
     frame = read_panel_table(path)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    size_column = _panel_size_column(path, frame)
+    ordinal, codes = _panel_keys(path, frame)
+    numeric = _panel_numbers(path, frame, size_column)
+    _check_panel_order(path, frame, ordinal, codes)
+    return _dense_panel(path, frame, ordinal, codes, numeric, size_column)
+
+
+def _panel_size_column(path: Path, frame: pd.DataFrame) -> str:
+    """The required columns are there and the panel has rows; returns "value" or "volume"."""
     missing = [c for c in PANEL_REQUIRED if c not in frame.columns]
     if missing:
         raise DataError(
@@ -204,7 +213,11 @@ def load_panel_file(path_text: str) -> RawPanel:
         raise DataError(f"{path}: missing column volume or value; add traded volume or value per row")
     if frame.empty:
         raise DataError(f"{path}: the panel has no rows")
+    return size_column
 
+
+def _panel_keys(path: Path, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(dates datetime64[D], stripped codes) of every row; a bad date or an empty code is a DataError."""
     dates = pd.to_datetime(frame["date"], errors="coerce", format="mixed")
     if dates.isna().any():
         bad = dates.isna().to_numpy()
@@ -218,7 +231,11 @@ def load_panel_file(path_text: str) -> RawPanel:
     if empty_code.any():
         row = _first_bad_row(frame, np.asarray(empty_code))
         raise DataError(f"{path}: column code, row {row}: empty stock code; every row needs a code")
+    return dates.to_numpy(dtype="datetime64[D]"), codes.to_numpy()
 
+
+def _panel_numbers(path: Path, frame: pd.DataFrame, size_column: str) -> dict[str, np.ndarray]:
+    """Prices (> 0) and the size column (>= 0) as float64 per row; a bad value is a DataError."""
     numeric: dict[str, np.ndarray] = {}
     for column in (*PRICE_FIELDS, size_column):
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
@@ -235,9 +252,12 @@ def load_panel_file(path_text: str) -> RawPanel:
                 "fix the value or drop the row"
             )
         numeric[column] = values
+    return numeric
 
-    ordinal = dates.to_numpy(dtype="datetime64[D]")
-    keys = pd.DataFrame({"date": ordinal, "code": codes.to_numpy()})
+
+def _check_panel_order(path: Path, frame: pd.DataFrame, ordinal: np.ndarray, codes: np.ndarray) -> None:
+    """One row per (date, code), each stock's dates increasing; else a DataError naming the row."""
+    keys = pd.DataFrame({"date": ordinal, "code": codes})
     duplicated = keys.duplicated(keep="first").to_numpy()
     if duplicated.any():
         row = _first_bad_row(frame, duplicated)
@@ -254,11 +274,21 @@ def load_panel_file(path_text: str) -> RawPanel:
             f"stock {keys['code'].iloc[row - 2]}; sort the file by code and date (or by date)"
         )
 
+
+def _dense_panel(
+    path: Path,
+    frame: pd.DataFrame,
+    ordinal: np.ndarray,
+    codes: np.ndarray,
+    numeric: dict[str, np.ndarray],
+    size_column: str,
+) -> RawPanel:
+    """The checked long rows as [D, N] arrays (NaN where a stock has no row) plus per-code labels."""
     all_dates = np.unique(ordinal)
-    all_codes = sorted(set(keys["code"]))
+    all_codes = sorted(set(codes))
     day_index = np.searchsorted(all_dates, ordinal)
     code_lookup = {c: i for i, c in enumerate(all_codes)}
-    code_index = np.array([code_lookup[c] for c in keys["code"]])
+    code_index = np.array([code_lookup[c] for c in codes])
     shape = (len(all_dates), len(all_codes))
 
     def dense(values: np.ndarray) -> np.ndarray:
@@ -269,7 +299,7 @@ def load_panel_file(path_text: str) -> RawPanel:
     def labels(column: str) -> list[str]:
         if column not in frame.columns:
             return ["unknown"] * len(all_codes)
-        per_code = pd.Series(frame[column].astype(str).to_numpy(), index=keys["code"].to_numpy())
+        per_code = pd.Series(frame[column].astype(str).to_numpy(), index=codes)
         first = per_code.groupby(level=0).first()
         return [str(first.get(c, "unknown")) for c in all_codes]
 

@@ -10,6 +10,7 @@ import torch
 
 from atft.data import DataConfig, MarketDataset, load_dataset
 from atft.data import dataset as dataset_module
+from atft.data import graph as graph_module
 from atft.data.graph import day_graph
 
 
@@ -87,3 +88,35 @@ def test_out_degree_is_capped(synthetic_dataset: MarketDataset) -> None:
     # every link is kept in both directions, so a stock's degree is its own picks plus those picking it;
     # the total is bounded by twice the picks
     assert edge_index.shape[1] <= 2 * cap * synthetic_dataset.n_stocks
+
+
+def _reference_edges(returns: np.ndarray, sectors: np.ndarray, config: DataConfig) -> set[tuple[int, int]]:
+    """The definition, stock by stock: its top_k |corr| >= threshold and its sector_top_k sector peers."""
+    corr = np.corrcoef(returns.T)
+    n = corr.shape[0]
+    links = set()
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        strongest = sorted(others, key=lambda j: -abs(corr[i, j]))
+        links |= {(i, j) for j in strongest[: config.top_k] if abs(corr[i, j]) >= config.corr_threshold}
+        peers = [j for j in strongest if sectors[j] == sectors[i]]
+        links |= {(i, j) for j in peers[: config.sector_top_k]}
+    return links | {(j, i) for i, j in links}
+
+
+def test_day_graph_in_row_blocks_matches_the_definition(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocked float32 correlation + torch.topk pick the same edges as the per-stock definition."""
+    rng = np.random.default_rng(3)
+    n, window = 37, 60
+    factor = rng.normal(size=(window, 4))
+    returns = factor @ rng.normal(size=(4, n)) + rng.normal(size=(window, n))
+    sectors = rng.integers(0, 5, size=n)
+    config = DataConfig(top_k=4, corr_threshold=0.2, sector_top_k=2)
+    mask = np.ones(n, dtype=bool)
+    whole, attr = day_graph(returns, mask, sectors, sectors, config)
+    monkeypatch.setattr(graph_module, "BLOCK_ELEMENTS", 5 * n)  # blocks of 5 rows
+    blocked, blocked_attr = day_graph(returns, mask, sectors, sectors, config)
+    np.testing.assert_array_equal(blocked, whole)
+    np.testing.assert_array_equal(blocked_attr, attr)
+    assert set(zip(*whole.tolist(), strict=True)) == _reference_edges(returns, sectors, config)
+    np.testing.assert_allclose(attr[:, 0], np.corrcoef(returns.T)[whole[0], whole[1]], atol=1e-6)

@@ -127,3 +127,37 @@ def test_degenerate_weights_are_refused(changes: dict) -> None:
 def test_horizon_weights_must_match_horizons() -> None:
     with pytest.raises(ValueError, match="one per horizon"):
         QuantileCorrelationLoss(LossConfig(horizon_weights=(1.0,)), HORIZONS, QUANTILES)
+
+
+def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient() -> None:
+    """Rows of three days with a `batch` vector: every term per day (never across days), then the mean."""
+    days = [make(n=n, seed=seed) for n, seed in ((12, 1), (20, 2), (7, 3))]
+    days[1][1]["mask"][:5] = False  # masks honoured per day
+    days[2][1]["target_mask"][:, 1] = False  # one horizon unusable on one day
+    singles = []
+    for output, batch in days:
+        loss, parts = loss_fn()(output, batch)
+        loss.backward()
+        singles.append((float(loss.detach()), parts))
+    joined_pred = {
+        key: torch.cat([o["predictions"][key].detach() for o, _ in days]).requires_grad_()
+        for key in days[0][0]["predictions"]
+    }
+    joined = {key: torch.cat([b[key] for _, b in days]) for key in ("targets", "target_mask", "mask")} | {
+        "batch": torch.cat([torch.full((len(b["mask"]),), i) for i, (_, b) in enumerate(days)])
+    }
+    loss, parts = loss_fn()({"predictions": joined_pred}, joined)
+    (3 * loss).backward()  # the gradient of the sum of the day losses
+    assert float(loss.detach()) == pytest.approx(sum(s[0] for s in singles) / 3, rel=1e-6)
+    for key, value in joined_pred.items():
+        grads = [o["predictions"][key].grad for o, _ in days]  # None: the horizon was unusable that day
+        expected = torch.cat(
+            [
+                torch.zeros_like(o["predictions"][key]) if g is None else g
+                for g, (o, _) in zip(grads, days, strict=True)
+            ]
+        )
+        torch.testing.assert_close(value.grad, expected, rtol=1e-5, atol=1e-7)
+    assert parts["corr_horizon_5d"] == pytest.approx(
+        (singles[0][1]["corr_horizon_5d"] + singles[1][1]["corr_horizon_5d"]) / 2, rel=1e-6
+    )

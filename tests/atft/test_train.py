@@ -16,7 +16,7 @@ from atft.data import load_dataset
 from atft.inference import predict_frame
 from atft.metrics import evaluate_frame
 from atft.train import RESUME_MAY_CHANGE, lr_factor, train
-from tests.atft.tiny import TINY_MODEL
+from tests.atft.tiny import TINY_MODEL, assert_same_weights
 
 TINY = [
     "data.market=synthetic",
@@ -106,9 +106,7 @@ def test_resume_continues_exactly(tmp_path: Path, tiny_dataset, straight_run) ->
     resumed = train(
         config, tmp_path / "chunked", dataset=tiny_dataset, progress=False, resume=part.last_checkpoint_path
     )
-    a, b = load_checkpoint(straight.last_checkpoint_path), load_checkpoint(resumed.last_checkpoint_path)
-    for key, value in a.model.state_dict().items():
-        assert torch.equal(value, b.model.state_dict()[key]), key
+    assert_same_weights(straight.last_checkpoint_path, resumed.last_checkpoint_path)
     assert [r["train_loss"] for r in straight.history] == [r["train_loss"] for r in resumed.history]
     lines = (tmp_path / "chunked" / "history.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [0, 1]

@@ -12,3 +12,15 @@ TINY_RUN = [
     "train.torch_threads=1",
     *TINY_MODEL,
 ]
+
+
+def assert_same_weights(first, second) -> None:
+    """The checkpoints at two paths hold bit-identical weights (the same run, or a run and its resumption)."""
+    import torch
+
+    from atft.checkpoint import load_checkpoint
+
+    a, b = load_checkpoint(first).model.state_dict(), load_checkpoint(second).model.state_dict()
+    assert a.keys() == b.keys()
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
