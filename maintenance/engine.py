@@ -254,16 +254,19 @@ def _locate(
     """The libcst nodes of ast-decided findings, by position; a finding whose node is not found is dropped."""
     statements: dict[int, cst.CSTNode] = {}
     expressions: dict[tuple[int, int], list[cst.CSTNode]] = {}
+    arguments: dict[tuple[int, int], list[cst.CSTNode]] = {}
     for node, span in positions.items():
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             statements.setdefault(span.start.line, node)
         elif isinstance(node, cst.BaseExpression):
             expressions.setdefault((span.start.line, span.start.column), []).append(node)
+        elif isinstance(node, cst.Arg):
+            arguments.setdefault((span.start.line, span.start.column), []).append(node)
 
     def find(ref: NodeRef) -> cst.CSTNode | None:
         if ref.kind == "statement":
             return statements.get(ref.line)
-        candidates = expressions.get((ref.line, ref.column), [])
+        candidates = (arguments if ref.kind == "argument" else expressions).get((ref.line, ref.column), [])
         exact = [
             n
             for n in candidates
