@@ -178,6 +178,7 @@ class _Finder:
         self.scopes = Scopes(tree)
         self.found: list[AstFinding] = []
         self.unhashable_classes: set[str] = set()
+        self.statement_line = 1  # of the field being checked
         self.field_import: tuple[str, tuple[tuple[str, str | None], ...]] = _field_spelling(tree)
 
     def run(self) -> list[AstFinding]:
@@ -233,8 +234,9 @@ class _Finder:
             return
         value = ann.value
         assert value is not None
+        self.statement_line = ann.lineno
         factory = self._factory_for(value, scope)
-        name = self.text.code(ann.target)
+        name = self._code(ann.target)
         lines = self.text.lines
         if factory is not None:
             new_value = cst.parse_expression(f"{spelling}(default_factory={factory})")
@@ -284,8 +286,11 @@ class _Finder:
                 names |= self.scopes.qualified_names(ast.Name(sub.id, lineno=node.lineno, col_offset=node.col_offset), scope)
         return names
 
+    def _code(self, node: ast.expr) -> str:
+        return self.text.code(node, self.statement_line)
+
     def _short(self, node: ast.expr) -> str:
-        text = self.text.code(node)
+        text = self._code(node)
         return text if len(text) <= 40 else text[:37] + "..."
 
     def _factory_for(self, value: ast.expr, scope: Scope) -> str | None:
@@ -295,7 +300,7 @@ class _Finder:
         if isinstance(value, ast.Dict) and not value.keys:
             return "dict"
         if isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp):
-            return f"lambda: {self.text.code(value)}"
+            return f"lambda: {self._code(value)}"
         if isinstance(value, ast.Call):
             names = self.scopes.qualified_names(value.func, scope)
             func = value.func
@@ -303,8 +308,8 @@ class _Finder:
             local = local and any(q.endswith(func.id) and "." not in q for q in names)  # type: ignore[union-attr]
             if names & UNHASHABLE_FACTORIES or local or self._project_unhashable(func):
                 if not value.args and not value.keywords:
-                    return self.text.code(func)
-                return f"lambda: {self.text.code(value)}"
+                    return self._code(func)
+                return f"lambda: {self._code(value)}"
         return None
 
     def _project_unhashable(self, func: ast.expr) -> bool:
@@ -332,8 +337,12 @@ class _Text:
         column = byte_column if text.isascii() else len(text.encode()[:byte_column].decode(errors="ignore"))
         return self.offsets[line - 1] + column
 
-    def code(self, node: ast.expr) -> str:
-        """The node's text; parentheses that wrap it directly belong to it (libcst's `lpar`/`rpar`)."""
+    def code(self, node: ast.expr, statement_line: int | None = None) -> str:
+        """The node's text as libcst prints it alone, in the statement starting on `statement_line`.
+
+        Parentheses that wrap it directly belong to it (libcst's `lpar`/`rpar`); its continuation lines
+        lose the indentation of the statement's block.
+        """
         start = self._offset(node.lineno, node.col_offset)
         end = self._offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
         text = self.source
@@ -349,7 +358,14 @@ class _Text:
                 start, end = before - 1, after + 1
                 continue
             break
-        return text[start:end]
+        code = text[start:end]
+        if "\n" not in code:
+            return code
+        # libcst prints a node alone without the indentation of its block on its continuation lines
+        line = self.lines[(statement_line or node.lineno) - 1]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        first, *rest = code.split("\n")
+        return "\n".join([first, *(r[len(indent) :] if indent and r.startswith(indent) else r for r in rest)])
 
     def indented_body(self, node: ast.ClassDef) -> bool:
         """Whether the class body is an indented block (not `class C: x = 1` on the header's line)."""
