@@ -96,16 +96,18 @@ def analyze_text(
     *,
     unsafe_fixes: bool = False,
     index: ProjectIndex | None = None,
+    tree: ast.Module | None = None,
     _round: int = 0,
 ) -> FileResult:
     """Run the selected codemods (`codes`; `None` = all) on `source`; pure, writes nothing.
 
     `index` is the project index of the run (the file is looked up in it by `path`); without one, or
-    when the file is not in it, the text is analysed as a project of one module.
+    when the file is not in it, the text is analysed as a project of one module. `tree` is `source`'s
+    `ast` tree when the caller parsed it already (the worker that summarized the file for the index).
     """
     result = FileResult(path=path)
     try:
-        tree = _parse_ast(source)
+        tree = tree if tree is not None else _parse_ast(source)
     except SyntaxError as err:
         result.findings = [parse_error(path, err.lineno or 1, err.offset or 1, f"SyntaxError: {err.msg}")]
         result.remaining = list(result.findings)

@@ -194,7 +194,6 @@ def _import_names(stmt: ast.Import | ast.ImportFrom, full_name: str) -> set[str]
     return results
 
 
-
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -235,9 +234,7 @@ def _bindings(stmt: ast.stmt) -> Iterator[tuple[str, ast.stmt]]:
             if isinstance(node.ctx, ast.Store):
                 yield node.id, owner
             continue
-        if isinstance(node, ast.ExceptHandler) and node.name:
-            yield node.name, owner
-        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
             yield node.name, owner
         elif isinstance(node, ast.MatchMapping) and node.rest:
             yield node.rest, owner

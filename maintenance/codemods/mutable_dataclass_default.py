@@ -283,7 +283,9 @@ class _Finder:
         names: set[str] = set()
         for sub in ast.walk(inner):
             if isinstance(sub, ast.Name):
-                names |= self.scopes.qualified_names(ast.Name(sub.id, lineno=node.lineno, col_offset=node.col_offset), scope)
+                names |= self.scopes.qualified_names(
+                    ast.Name(sub.id, lineno=node.lineno, col_offset=node.col_offset), scope
+                )
         return names
 
     def _code(self, node: ast.expr) -> str:

@@ -12,7 +12,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases, resolve_dotted
+from maintenance.codemods.base import Codemod, FileContext, import_aliases, resolve_dotted
 from maintenance.codemods.mutable_dataclass_default import (
     DATACLASS_DECORATORS,
     FIELD_FUNCTIONS,

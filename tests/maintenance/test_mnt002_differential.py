@@ -26,7 +26,7 @@ from maintenance.codemods.mutable_dataclass_default import MutableDataclassDefau
 from maintenance.index import parse
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mnt002_libcst_oracle import LibcstMutableDataclassDefault  # noqa: E402
+from mnt002_libcst_oracle import LibcstMutableDataclassDefault
 
 HEADERS = [
     "from dataclasses import dataclass\n",
