@@ -291,60 +291,135 @@ def run_fix(
     }
 
     if not apply:
-        report.findings = before
-        diffs = [
-            _unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
-            for path in ours_new
-        ]
-        # ruff's --diff is a second ruff run: skipped where nobody reads the diff
-        if ruff_files and want_diff:
-            diffs.append(ruff_runner.diff_policy(ruff_files, root, policy))
-        left = [f for r in results.values() for f in _keep(config, r.remaining)]
-        left += [f for f in ruff_findings if not f.fixable]
-        report.counts_after = dict(Counter(f.code for f in left))
-        report.diff = "".join(diffs)
-        report.errors = [f for f in before if f.code == PARSE_ERROR_CODE]
+        return _dry_run(
+            report,
+            before,
+            results,
+            originals,
+            ours_new,
+            display,
+            config,
+            ruff_files,
+            ruff_findings,
+            want_diff,
+            root,
+            policy,
+        )
+    run = _Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes)
+    return run.apply(report, before, results, originals, ours_new, ruff_files, absolute, runner)
+
+
+def _dry_run(
+    report: FixReport,
+    before: list[Finding],
+    results: dict[str, FileResult],
+    originals: dict[str, bytes],
+    ours_new: dict[str, bytes],
+    display: dict[str, str],
+    config: Config,
+    ruff_files: list[str],
+    ruff_findings: list[Finding],
+    want_diff: bool,
+    root: Path,
+    policy: ruff_runner.FixPolicy,
+) -> FixReport:
+    """The report of a dry run: every finding, the diff `--apply` would write and the counts it would leave."""
+    report.findings = before
+    diffs = [
+        _unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
+        for path in ours_new
+    ]
+    # ruff's --diff is a second ruff run: skipped where nobody reads the diff
+    if ruff_files and want_diff:
+        diffs.append(ruff_runner.diff_policy(ruff_files, root, policy))
+    left = [f for r in results.values() for f in _keep(config, r.remaining)]
+    left += [f for f in ruff_findings if not f.fixable]
+    report.counts_after = dict(Counter(f.code for f in left))
+    report.diff = "".join(diffs)
+    report.errors = [f for f in before if f.code == PARSE_ERROR_CODE]
+    return report
+
+
+@dataclasses.dataclass
+class _Written:
+    """An `--apply` run: write the fixes (with a write-ahead backup under `--verify`), verify, re-check."""
+
+    files: list[Path]
+    display: dict[str, str]
+    config: Config
+    root: Path
+    policy: ruff_runner.FixPolicy
+    ruff_wanted: bool
+    unsafe_fixes: bool
+
+    def apply(
+        self,
+        report: FixReport,
+        before: list[Finding],
+        results: dict[str, FileResult],
+        originals: dict[str, bytes],
+        ours_new: dict[str, bytes],
+        ruff_files: list[str],
+        absolute: dict[str, str],
+        runner: verify_module.Runner | None,
+    ) -> FixReport:
+        touched = sorted(set(ours_new) | set(ruff_files))
+        backup = Backup.create(self.root, {p: originals[p] for p in touched}) if runner is not None else None
+        try:
+            self._write(ours_new, originals, ruff_files)
+            if runner is not None:
+                with _phase("verify") as facts:
+                    report.reverted = _verify_after(
+                        runner,
+                        touched,
+                        originals,
+                        _fixed_rules(before, absolute),
+                        results,
+                        self.display,
+                        self.root,
+                        self.policy,
+                        self.unsafe_fixes,
+                    )
+                    facts["command runs"] = runner.runs
+                    facts["reverted fixes"] = len(report.reverted)
+            with _phase("re-check after the fixes") as facts:
+                after = _after_state(
+                    self.files,
+                    originals,
+                    ours_new,
+                    results,
+                    self.display,
+                    self.config,
+                    self.policy,
+                    self.ruff_wanted,
+                    self.root,
+                )
+                facts["findings left"] = len(after)
+        except BaseException:
+            if backup is not None:
+                restored = backup.restore()
+                backup.discard()
+                LOG.error("the run stopped; restored %d file(s) from the write-ahead backup", len(restored))
+            raise
+        if backup is not None:
+            backup.discard()
+        report.changed_files = sorted(Path(p) for p in touched if Path(p).read_bytes() != originals[p])
+        report.findings = _settle(before, _mark_reverted(after, report.reverted))
+        report.counts_after = dict(Counter(f.code for f in after))
+        report.errors = [f for f in report.findings if f.code == PARSE_ERROR_CODE]
         return report
 
-    touched = sorted(set(ours_new) | set(ruff_files))
-    backup = Backup.create(root, {p: originals[p] for p in touched}) if runner is not None else None
-    try:
+    def _write(self, ours_new: dict[str, bytes], originals: dict[str, bytes], ruff_files: list[str]) -> None:
         with _phase("write fixes") as facts:
             for path, data in ours_new.items():
                 if Path(path).read_bytes() != originals[path]:
-                    LOG.warning("%s changed while it was being analysed; not writing it", display[path])
+                    LOG.warning("%s changed while it was being analysed; not writing it", self.display[path])
                     continue
                 atomic_write(Path(path), data)
             facts["files (MNT)"] = len(ours_new)
             if ruff_files:
-                ruff_runner.apply_policy(ruff_files, root, policy)
+                ruff_runner.apply_policy(ruff_files, self.root, self.policy)
                 facts["files (ruff --fix)"] = len(ruff_files)
-        if runner is not None:
-            fixed_rules = _fixed_rules(before, absolute)
-            with _phase("verify") as facts:
-                report.reverted = _verify_after(
-                    runner, touched, originals, fixed_rules, results, display, root, policy, unsafe_fixes
-                )
-                facts["command runs"] = runner.runs
-                facts["reverted fixes"] = len(report.reverted)
-        with _phase("re-check after the fixes") as facts:
-            after = _after_state(
-                files, originals, ours_new, results, display, config, policy, ruff_wanted, root
-            )
-            facts["findings left"] = len(after)
-    except BaseException:
-        if backup is not None:
-            restored = backup.restore()
-            backup.discard()
-            LOG.error("the run stopped; restored %d file(s) from the write-ahead backup", len(restored))
-        raise
-    if backup is not None:
-        backup.discard()
-    report.changed_files = sorted(Path(p) for p in touched if Path(p).read_bytes() != originals[p])
-    report.findings = _settle(before, _mark_reverted(after, report.reverted))
-    report.counts_after = dict(Counter(f.code for f in after))
-    report.errors = [f for f in report.findings if f.code == PARSE_ERROR_CODE]
-    return report
 
 
 def _verify_before(command: str, root: Path) -> verify_module.Runner:
