@@ -96,16 +96,18 @@ def analyze_text(
     *,
     unsafe_fixes: bool = False,
     index: ProjectIndex | None = None,
+    tree: ast.Module | None = None,
     _round: int = 0,
 ) -> FileResult:
     """Run the selected codemods (`codes`; `None` = all) on `source`; pure, writes nothing.
 
     `index` is the project index of the run (the file is looked up in it by `path`); without one, or
-    when the file is not in it, the text is analysed as a project of one module.
+    when the file is not in it, the text is analysed as a project of one module. `tree` is `source`'s
+    `ast` tree when the caller parsed it already (the worker that summarized the file for the index).
     """
     result = FileResult(path=path)
     try:
-        tree = _parse_ast(source)
+        tree = tree if tree is not None else _parse_ast(source)
     except SyntaxError as err:
         result.findings = [parse_error(path, err.lineno or 1, err.offset or 1, f"SyntaxError: {err.msg}")]
         result.remaining = list(result.findings)
@@ -122,45 +124,7 @@ def analyze_text(
     context = FileContext(
         path=path, source=source, unsafe_fixes=unsafe_fixes, tree=tree, index=index, module=module_info
     )
-    active = []
-    ast_found: list[tuple[type[Codemod], AstFinding]] = []
-    for codemod in _select(codes):
-        if not (codemod.text_may_match(source) and codemod.may_match(tree, source, context)):
-            continue
-        decided = codemod.ast_findings(tree, source, context)
-        if decided is not None:
-            for item in decided:
-                if is_suppressed(lines, codemod.CODE, *_ref_span(item)):
-                    continue
-                if item.fixes:  # libcst renders the fix (its `after` text), applied or not
-                    ast_found.append((codemod, item))
-                    continue
-                first, last = _ref_span(item)
-                before = "\n".join(lines[first - 1 : last])
-                result.findings.append(
-                    Finding(
-                        path,
-                        item.node.line,
-                        item.node.column + 1,
-                        codemod.CODE,
-                        item.message,
-                        False,
-                        before=before,
-                    )
-                )
-            continue
-        fast = codemod.fast_findings(tree, source, unsafe_fixes)
-        if fast is None:
-            active.append(codemod)
-            continue
-        for item in fast:
-            if not is_suppressed(lines, codemod.CODE, item.line, item.end_line):
-                before = "\n".join(lines[item.line - 1 : item.end_line])
-                result.findings.append(
-                    Finding(
-                        path, item.line, item.column, codemod.CODE, item.message, fixable=False, before=before
-                    )
-                )
+    active, ast_found, result.findings = _ast_phase(tree, source, path, lines, codes, context)
     if not active and not ast_found:
         result.remaining = list(result.findings)
         return result
@@ -223,6 +187,63 @@ def analyze_text(
     return result
 
 
+def _ast_phase(
+    tree: ast.Module,
+    source: str,
+    path: str,
+    lines: list[str],
+    codes: Sequence[str] | None,
+    context: FileContext,
+) -> tuple[list[type[Codemod]], list[tuple[type[Codemod], AstFinding]], list[Finding]]:
+    """The prefilters and the `ast`-decided findings of every selected codemod.
+
+    Returns the codemods that must run as libcst visitors, the ast findings whose fixes libcst renders,
+    and the report-only findings finished here (no libcst needed).
+    """
+    active: list[type[Codemod]] = []
+    ast_found: list[tuple[type[Codemod], AstFinding]] = []
+    findings: list[Finding] = []
+    for codemod in _select(codes):
+        if not (codemod.text_may_match(source) and codemod.may_match(tree, source, context)):
+            continue
+        decided = codemod.ast_findings(tree, source, context)
+        if decided is not None:
+            for item in decided:
+                first, last = _ref_span(item)
+                if is_suppressed(lines, codemod.CODE, first, last):
+                    continue
+                if item.fixes:  # libcst renders the fix (its `after` text), applied or not
+                    ast_found.append((codemod, item))
+                    continue
+                before = "\n".join(lines[first - 1 : last])
+                node = item.node
+                findings.append(
+                    Finding(
+                        path, node.line, node.column + 1, codemod.CODE, item.message, False, before=before
+                    )
+                )
+            continue
+        fast = codemod.fast_findings(tree, source, context.unsafe_fixes)
+        if fast is None:
+            active.append(codemod)
+            continue
+        for fast_item in fast:
+            if not is_suppressed(lines, codemod.CODE, fast_item.line, fast_item.end_line):
+                before = "\n".join(lines[fast_item.line - 1 : fast_item.end_line])
+                findings.append(
+                    Finding(
+                        path,
+                        fast_item.line,
+                        fast_item.column,
+                        codemod.CODE,
+                        fast_item.message,
+                        fixable=False,
+                        before=before,
+                    )
+                )
+    return active, ast_found, findings
+
+
 def _local_index(
     tree: ast.Module, source: str, path: str, index: ProjectIndex | None, previous: ModuleInfo | None
 ) -> tuple[ProjectIndex, ModuleInfo]:
@@ -254,16 +275,19 @@ def _locate(
     """The libcst nodes of ast-decided findings, by position; a finding whose node is not found is dropped."""
     statements: dict[int, cst.CSTNode] = {}
     expressions: dict[tuple[int, int], list[cst.CSTNode]] = {}
+    arguments: dict[tuple[int, int], list[cst.CSTNode]] = {}
     for node, span in positions.items():
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             statements.setdefault(span.start.line, node)
         elif isinstance(node, cst.BaseExpression):
             expressions.setdefault((span.start.line, span.start.column), []).append(node)
+        elif isinstance(node, cst.Arg):
+            arguments.setdefault((span.start.line, span.start.column), []).append(node)
 
     def find(ref: NodeRef) -> cst.CSTNode | None:
         if ref.kind == "statement":
             return statements.get(ref.line)
-        candidates = expressions.get((ref.line, ref.column), [])
+        candidates = (arguments if ref.kind == "argument" else expressions).get((ref.line, ref.column), [])
         exact = [
             n
             for n in candidates

@@ -56,12 +56,122 @@ def _set_index(index: ProjectIndex | None) -> None:
 
 
 def _analyze_task(task: Task) -> tuple[str, FileResult]:
-    """Worker entry point (module level, so that it pickles)."""
-    from maintenance.engine import analyze_file  # libcst is only imported where a file must be analysed
+    """Worker entry point (module level, so that it pickles); reuses the tree the worker kept for the index."""
+    from maintenance.engine import analyze_file, analyze_text  # libcst is only imported where needed
 
     path, display, codes, unsafe = task
+    kept = _KEPT.pop(path, None)
+    if kept is not None:
+        text, tree = kept
+        return path, analyze_text(text, display, codes, unsafe_fixes=unsafe, index=_INDEX, tree=tree)
     result, _ = analyze_file(Path(path), display, codes, unsafe, _INDEX)
     return path, result
+
+
+# the trees a worker parsed for the index, kept for its analysis of the same files (bounded by source size)
+_KEPT: dict[str, tuple[str, Any]] = {}
+KEEP_SOURCE_CHARS = 64_000_000  # per worker: about 1 GB of `ast` trees
+
+
+def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """Worker entry point of the index pass: read, parse and summarize files; keep their trees."""
+    from maintenance.index import summarize_file, summary_data
+
+    out: list[tuple[str, dict[str, Any] | None]] = []
+    for path, display, digest in chunk:
+        try:
+            data = Path(path).read_bytes()
+            text = decode(data).text
+        except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+            out.append((display, None))
+            continue
+        if content_hash(data) != digest:  # changed since the run read it: summarize what the run read
+            out.append((display, None))
+            continue
+        summary = summarize_file(Path(path), display, text, Path(root))
+        if summary is None:
+            out.append((display, None))
+            continue
+        if sum(len(t) for t, _ in _KEPT.values()) + len(text) <= KEEP_SOURCE_CHARS:
+            _KEPT[path] = (text, summary[1])
+        out.append((display, summary_data(summary[0])))
+    return out
+
+
+def _analyze_chunk(tasks: list[Task]) -> list[tuple[str, FileResult]]:
+    return [_analyze_task(task) for task in tasks]
+
+
+class _Workers:
+    """Worker processes that each own a share of the files for the whole run (index pass, then analysis).
+
+    A file is parsed once: the worker that summarizes it for the index keeps its tree and analyses it
+    later (one single-process executor per worker, so that a file's analysis reaches its owner). Shares
+    are balanced by size, largest files first; files the index cache already covers go to the least
+    loaded worker when they need analysis.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pools = [ProcessPoolExecutor(max_workers=1) for _ in range(jobs)]
+        self.load = [0] * jobs
+        self.owner: dict[str, int] = {}
+
+    def _assign(self, path: str, size: int) -> int:
+        worker = self.owner.get(path)
+        if worker is None:
+            worker = min(range(len(self.pools)), key=self.load.__getitem__)
+            self.owner[path] = worker
+        self.load[worker] += size
+        return worker
+
+    def summarize(self, missing: list[tuple[Path, str, str]], digests: dict[str, str], root: Path) -> dict:
+        shares: list[list[tuple[str, str, str]]] = [[] for _ in self.pools]
+        for path, display, text in sorted(missing, key=lambda m: -len(m[2])):
+            shares[self._assign(str(path), len(text))].append((str(path), display, digests[str(path)]))
+        futures = [
+            self.pools[w].submit(_summarize_chunk, chunk, str(root))
+            for w, share in enumerate(shares)
+            for chunk in _chunks(share, 64)
+        ]
+        return {display: data for future in futures for display, data in future.result()}
+
+    def analyze(
+        self,
+        tasks: list[Task],
+        index: ProjectIndex,
+        sizes: dict[str, int],
+        on_done: Callable[[int], None] | None,
+    ) -> dict[str, FileResult]:
+        for pool in self.pools:
+            pool.submit(_set_index, index)  # once per worker, before its analyses (one process: in order)
+        shares: list[list[Task]] = [[] for _ in self.pools]
+        for task in sorted(tasks, key=lambda t: -sizes.get(t[0], 0)):
+            shares[self._assign(task[0], sizes.get(task[0], 0))].append(task)
+        futures = [
+            self.pools[w].submit(_analyze_chunk, c)
+            for w, share in enumerate(shares)
+            for c in _chunks(share, 8)
+        ]
+        results: dict[str, FileResult] = {}
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            done = future.result()
+            results.update(done)
+            if on_done:
+                on_done(len(done))
+        return results
+
+    def close(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(cancel_futures=True)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _run_tasks(
@@ -181,60 +291,135 @@ def run_fix(
     }
 
     if not apply:
-        report.findings = before
-        diffs = [
-            _unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
-            for path in ours_new
-        ]
-        # ruff's --diff is a second ruff run: skipped where nobody reads the diff
-        if ruff_files and want_diff:
-            diffs.append(ruff_runner.diff_policy(ruff_files, root, policy))
-        left = [f for r in results.values() for f in _keep(config, r.remaining)]
-        left += [f for f in ruff_findings if not f.fixable]
-        report.counts_after = dict(Counter(f.code for f in left))
-        report.diff = "".join(diffs)
-        report.errors = [f for f in before if f.code == PARSE_ERROR_CODE]
+        return _dry_run(
+            report,
+            before,
+            results,
+            originals,
+            ours_new,
+            display,
+            config,
+            ruff_files,
+            ruff_findings,
+            want_diff,
+            root,
+            policy,
+        )
+    run = _Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes)
+    return run.apply(report, before, results, originals, ours_new, ruff_files, absolute, runner)
+
+
+def _dry_run(
+    report: FixReport,
+    before: list[Finding],
+    results: dict[str, FileResult],
+    originals: dict[str, bytes],
+    ours_new: dict[str, bytes],
+    display: dict[str, str],
+    config: Config,
+    ruff_files: list[str],
+    ruff_findings: list[Finding],
+    want_diff: bool,
+    root: Path,
+    policy: ruff_runner.FixPolicy,
+) -> FixReport:
+    """The report of a dry run: every finding, the diff `--apply` would write and the counts it would leave."""
+    report.findings = before
+    diffs = [
+        _unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
+        for path in ours_new
+    ]
+    # ruff's --diff is a second ruff run: skipped where nobody reads the diff
+    if ruff_files and want_diff:
+        diffs.append(ruff_runner.diff_policy(ruff_files, root, policy))
+    left = [f for r in results.values() for f in _keep(config, r.remaining)]
+    left += [f for f in ruff_findings if not f.fixable]
+    report.counts_after = dict(Counter(f.code for f in left))
+    report.diff = "".join(diffs)
+    report.errors = [f for f in before if f.code == PARSE_ERROR_CODE]
+    return report
+
+
+@dataclasses.dataclass
+class _Written:
+    """An `--apply` run: write the fixes (with a write-ahead backup under `--verify`), verify, re-check."""
+
+    files: list[Path]
+    display: dict[str, str]
+    config: Config
+    root: Path
+    policy: ruff_runner.FixPolicy
+    ruff_wanted: bool
+    unsafe_fixes: bool
+
+    def apply(
+        self,
+        report: FixReport,
+        before: list[Finding],
+        results: dict[str, FileResult],
+        originals: dict[str, bytes],
+        ours_new: dict[str, bytes],
+        ruff_files: list[str],
+        absolute: dict[str, str],
+        runner: verify_module.Runner | None,
+    ) -> FixReport:
+        touched = sorted(set(ours_new) | set(ruff_files))
+        backup = Backup.create(self.root, {p: originals[p] for p in touched}) if runner is not None else None
+        try:
+            self._write(ours_new, originals, ruff_files)
+            if runner is not None:
+                with _phase("verify") as facts:
+                    report.reverted = _verify_after(
+                        runner,
+                        touched,
+                        originals,
+                        _fixed_rules(before, absolute),
+                        results,
+                        self.display,
+                        self.root,
+                        self.policy,
+                        self.unsafe_fixes,
+                    )
+                    facts["command runs"] = runner.runs
+                    facts["reverted fixes"] = len(report.reverted)
+            with _phase("re-check after the fixes") as facts:
+                after = _after_state(
+                    self.files,
+                    originals,
+                    ours_new,
+                    results,
+                    self.display,
+                    self.config,
+                    self.policy,
+                    self.ruff_wanted,
+                    self.root,
+                )
+                facts["findings left"] = len(after)
+        except BaseException:
+            if backup is not None:
+                restored = backup.restore()
+                backup.discard()
+                LOG.error("the run stopped; restored %d file(s) from the write-ahead backup", len(restored))
+            raise
+        if backup is not None:
+            backup.discard()
+        report.changed_files = sorted(Path(p) for p in touched if Path(p).read_bytes() != originals[p])
+        report.findings = _settle(before, _mark_reverted(after, report.reverted))
+        report.counts_after = dict(Counter(f.code for f in after))
+        report.errors = [f for f in report.findings if f.code == PARSE_ERROR_CODE]
         return report
 
-    touched = sorted(set(ours_new) | set(ruff_files))
-    backup = Backup.create(root, {p: originals[p] for p in touched}) if runner is not None else None
-    try:
+    def _write(self, ours_new: dict[str, bytes], originals: dict[str, bytes], ruff_files: list[str]) -> None:
         with _phase("write fixes") as facts:
             for path, data in ours_new.items():
                 if Path(path).read_bytes() != originals[path]:
-                    LOG.warning("%s changed while it was being analysed; not writing it", display[path])
+                    LOG.warning("%s changed while it was being analysed; not writing it", self.display[path])
                     continue
                 atomic_write(Path(path), data)
             facts["files (MNT)"] = len(ours_new)
             if ruff_files:
-                ruff_runner.apply_policy(ruff_files, root, policy)
+                ruff_runner.apply_policy(ruff_files, self.root, self.policy)
                 facts["files (ruff --fix)"] = len(ruff_files)
-        if runner is not None:
-            fixed_rules = _fixed_rules(before, absolute)
-            with _phase("verify") as facts:
-                report.reverted = _verify_after(
-                    runner, touched, originals, fixed_rules, results, display, root, policy, unsafe_fixes
-                )
-                facts["command runs"] = runner.runs
-                facts["reverted fixes"] = len(report.reverted)
-        with _phase("re-check after the fixes") as facts:
-            after = _after_state(
-                files, originals, ours_new, results, display, config, policy, ruff_wanted, root
-            )
-            facts["findings left"] = len(after)
-    except BaseException:
-        if backup is not None:
-            restored = backup.restore()
-            backup.discard()
-            LOG.error("the run stopped; restored %d file(s) from the write-ahead backup", len(restored))
-        raise
-    if backup is not None:
-        backup.discard()
-    report.changed_files = sorted(Path(p) for p in touched if Path(p).read_bytes() != originals[p])
-    report.findings = _settle(before, _mark_reverted(after, report.reverted))
-    report.counts_after = dict(Counter(f.code for f in after))
-    report.errors = [f for f in report.findings if f.code == PARSE_ERROR_CODE]
-    return report
 
 
 def _verify_before(command: str, root: Path) -> verify_module.Runner:
@@ -457,50 +642,35 @@ def _analyze(
 ) -> tuple[dict[str, FileResult], dict[str, bytes]]:
     """Results for every file, from the cache where the content is unchanged, else from the engine."""
     all_codes = tuple(c for c in MNT_CODES if config.selects(c))
-    caches: dict[tuple[str, ...], ResultCache] = {}
-    results: dict[str, FileResult] = {}
-    originals: dict[str, bytes] = {}
-    tasks: list[Task] = []
-    digests: dict[str, tuple[str, tuple[str, ...]]] = {}
-    readable: list[tuple[Path, str, bytes]] = []
-    for file in files:
-        path = str(file)
-        rel = display[path]
-        codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
-        if codes not in caches:
-            caches[codes] = ResultCache(config.root, codes, unsafe_fixes, enabled=use_cache)
-        problem = _unreadable(file)
-        if problem is not None:
-            results[path] = FileResult(path=rel, findings=[unreadable(rel, *problem)])
-            results[path].remaining = list(results[path].findings)
-            continue
-        data = file.read_bytes()
-        originals[path] = data
-        readable.append((file, rel, data))
-    index = _project_index(readable, config.root, use_cache)
-    _set_index(index)  # the re-analyses after --apply (counts, --verify) see the same index
-    for file, rel, data in readable:
-        path = str(file)
-        codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
-        # a file's results depend on its own bytes and on the summaries of the modules it imports
-        info = index.module_for_path(rel)
-        digest = content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
-        digests[path] = (digest, codes)
-        cached = caches[codes].get(digest, rel)
-        if cached is not None:
-            results[path] = cached
-        else:
-            tasks.append((path, rel, codes, unsafe_fixes))
+    results, originals, readable = _read_files(files, display)
     n_jobs = jobs or os.cpu_count() or 1
-    if progress and len(tasks) > 50:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        with Progress(console=Console(stderr=True), transient=True) as bar:
-            task_id = bar.add_task(f"analysing {len(tasks)} files", total=len(tasks))
-            fresh = _run_tasks(tasks, n_jobs, lambda n: bar.advance(task_id, n), index)
-    else:
-        fresh = _run_tasks(tasks, n_jobs, index=index)
+    workers = _Workers(n_jobs) if n_jobs > 1 and len(readable) >= PARALLEL_MIN_FILES else None
+    try:
+        index = _project_index(readable, config.root, use_cache, workers)
+        _set_index(index)  # the re-analyses after --apply (counts, --verify) see the same index
+        caches: dict[tuple[str, ...], ResultCache] = {}
+        tasks: list[Task] = []
+        digests: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for file, rel, data in readable:
+            path = str(file)
+            codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
+            if codes not in caches:
+                caches[codes] = ResultCache(config.root, codes, unsafe_fixes, enabled=use_cache)
+            # a file's results depend on its own bytes and on the summaries of the modules it imports
+            info = index.module_for_path(rel)
+            digest = content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
+            digests[path] = (digest, codes)
+            cached = caches[codes].get(digest, rel)
+            if cached is not None:
+                results[path] = cached
+            else:
+                tasks.append((path, rel, codes, unsafe_fixes))
+        fresh = _analyze_tasks(
+            tasks, n_jobs, index, workers, {p: len(d) for p, d in originals.items()}, progress
+        )
+    finally:
+        if workers is not None:
+            workers.close()
     for path, result in fresh.items():
         results[path] = result
         digest, codes = digests[path]
@@ -510,17 +680,69 @@ def _analyze(
     return results, originals
 
 
-def _project_index(readable: list[tuple[Path, str, bytes]], root: Path, use_cache: bool) -> ProjectIndex:
-    """The project index of the run (one `ast` pass; unchanged files' summaries from the cache)."""
+def _read_files(
+    files: list[Path], display: dict[str, str]
+) -> tuple[dict[str, FileResult], dict[str, bytes], list[tuple[Path, str, bytes]]]:
+    """The bytes of every readable file; an unreadable one gets its MNT000 result right away."""
+    results: dict[str, FileResult] = {}
+    originals: dict[str, bytes] = {}
+    readable: list[tuple[Path, str, bytes]] = []
+    for file in files:
+        path = str(file)
+        rel = display[path]
+        problem = _unreadable(file)
+        if problem is not None:
+            results[path] = FileResult(path=rel, findings=[unreadable(rel, *problem)])
+            results[path].remaining = list(results[path].findings)
+            continue
+        data = file.read_bytes()
+        originals[path] = data
+        readable.append((file, rel, data))
+    return results, originals, readable
+
+
+def _analyze_tasks(
+    tasks: list[Task],
+    n_jobs: int,
+    index: ProjectIndex,
+    workers: _Workers | None,
+    sizes: dict[str, int],
+    progress: bool,
+) -> dict[str, FileResult]:
+    """Run the engine on the files the cache does not cover: in the run's workers, or in this process."""
+
+    def run(on_done: Callable[[int], None] | None) -> dict[str, FileResult]:
+        if workers is not None and tasks:
+            return workers.analyze(tasks, index, sizes, on_done)
+        return _run_tasks(tasks, 1, on_done, index)
+
+    if progress and len(tasks) > 50:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task_id = bar.add_task(f"analysing {len(tasks)} files", total=len(tasks))
+            return run(lambda n: bar.advance(task_id, n))
+    return run(None)
+
+
+def _project_index(
+    readable: list[tuple[Path, str, bytes]], root: Path, use_cache: bool, workers: _Workers | None = None
+) -> ProjectIndex:
+    """The project index of the run (one `ast` pass, in the workers when there are; cached summaries reused)."""
     sources = []
+    digests: dict[str, str] = {}
     for file, rel, data in readable:
         try:
             text = decode(data).text
         except (SyntaxError, UnicodeDecodeError, LookupError):
             continue  # the engine reports it as MNT000
-        sources.append((file, rel, text, content_hash(data)))
+        digests[str(file)] = content_hash(data)
+        sources.append((file, rel, text, digests[str(file)]))
     cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())
-    return build_index(sources, root, cache)
+    if workers is None:
+        return build_index(sources, root, cache)
+    return build_index(sources, root, cache, lambda missing: workers.summarize(missing, digests, root))
 
 
 def exit_status(report: FixReport) -> int:

@@ -1361,43 +1361,81 @@ class IndexCache:
             LOG.warning("could not write the index cache %s (%s)", self.file, err)
 
 
+Summaries = Callable[[list[tuple[Path, str, str]]], dict[str, dict[str, Any] | None]]
+
+
+def summarize_file(path: Path, display: str, text: str, root: Path) -> tuple[ModuleInfo, ast.Module] | None:
+    """One file's summary (local never-returning inference only) and its tree; `None` when it does not parse."""
+    names = module_names(path, root)
+    if not names:
+        return None
+    try:
+        tree = parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    info = _Summarizer(tree, names[0], display, path.name == "__init__.py", text).run()
+    infer_never_returning(tree, info, lambda _qualified: False)  # local only: safe to cache
+    return info, tree
+
+
+def summary_data(info: ModuleInfo) -> dict[str, Any]:
+    """The JSON-able summary of a module as the index cache stores it (with its `digest`)."""
+    data = info.to_dict()
+    data["digest"] = _json_digest(data)
+    return data
+
+
 def build_index(
-    sources: Iterable[tuple[Path, str, str, str]], root: Path, cache: IndexCache | None = None
+    sources: Iterable[tuple[Path, str, str, str]],
+    root: Path,
+    cache: IndexCache | None = None,
+    summarize: Summaries | None = None,
 ) -> ProjectIndex:
     """The index of a run from `(path, display path, text, content digest)` of each file.
 
     A file whose text does not parse is left out (the engine reports it as MNT000). With `cache`, an
     unchanged file's summary is reused (keyed by content and by its module name, which relative imports
-    depend on). Never-returning functions are then inferred across modules to a fixpoint.
+    depend on). `summarize` computes the summaries the cache lacks elsewhere (`maintenance.fix` runs them
+    in its worker processes, which keep the trees for the analysis): it receives `(path, display, text)`
+    and returns display path -> `summary_data` (or `None` for a file that does not parse); without it they
+    are computed here. Never-returning functions are then inferred across modules to a fixpoint.
     """
     index = ProjectIndex()
     trees: dict[str, ast.Module] = {}
-    cached_texts: dict[str, str] = {}
+    texts: dict[str, str] = {}
     keys: dict[str, str] = {}  # display path -> cache key (content digest, module name, package flag)
+    entries: list[tuple[Path, str, list[str], dict[str, Any] | None]] = []
+    missing: list[tuple[Path, str, str]] = []
     for path, display, text, digest in sources:
         names = module_names(path, root)
         if not names:
             continue
-        name = names[0]
-        key = f"{digest}|{name}|{path.name == '__init__.py'}"
+        key = f"{digest}|{names[0]}|{path.name == '__init__.py'}"
         keys[display] = key
+        texts[display] = text
         data = cache.get(key) if cache is not None else None
-        if data is not None:
-            info = ModuleInfo.from_dict(name, display, data)
-            info.local_digest = data.get("digest")
-            cached_texts[display] = text
-        else:
-            try:
-                tree = parse(text)
-            except (SyntaxError, ValueError):
-                continue
-            trees[display] = tree
-            info = _Summarizer(tree, name, display, path.name == "__init__.py", text).run()
-            infer_never_returning(tree, info, lambda _qualified: False)  # local only: safe to cache
-            if cache is not None and cache.file is not None:
-                data = info.to_dict()
-                data["digest"] = info.local_digest = _json_digest(data)
-                cache.put(key, data)
+        entries.append((path, display, names, data))
+        if data is None:
+            missing.append((path, display, text))
+    computed: dict[str, dict[str, Any] | None] = {}
+    if summarize is not None and missing:
+        computed = summarize(missing)
+    else:
+        for path, display, text in missing:
+            summary = summarize_file(path, display, text, root)
+            if summary is not None:
+                computed[display], trees[display] = summary_data(summary[0]), summary[1]
+            else:
+                computed[display] = None
+    for _path, display, names, data in entries:
+        fresh = data is None
+        data = computed.get(display) if fresh else data
+        if data is None:
+            continue  # does not parse
+        info = ModuleInfo.from_dict(names[0], display, data)
+        info.local_digest = data.get("digest")
+        if fresh and cache is not None and cache.file is not None:
+            cache.put(keys[display], data)
         index.add(info, *names[1:])
     # cross-module never-returning inference: a module that imports project functions or modules is
     # re-inferred, unless the cache holds its result for the same contents of it and all its dependencies
@@ -1417,11 +1455,11 @@ def build_index(
         deps = sorted(keys.get(index.modules[d].path, "") for d in index.dependencies(info))
         cross_keys[info.path] = _json_digest([keys.get(info.path, ""), deps, rebound])
         stored = cache.get_cross(cross_keys[info.path]) if cache is not None else None
-        if stored is not None and info.path not in trees:
+        if stored is not None and info.path not in trees:  # (the summary was cached or made by a worker)
             for fname, func in info.functions.items():
                 func.never_returns = fname in stored
         elif info.path not in trees:
-            trees[info.path] = parse(cached_texts[info.path])
+            trees[info.path] = parse(texts[info.path])
     _infer_across(index, trees)
     if cache is not None and cache.file is not None:
         for info in crossing:

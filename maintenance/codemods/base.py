@@ -4,10 +4,11 @@ A codemod decides its findings in one of two ways:
 - **ast first** (preferred): `ast_findings(tree, source, context)` returns `AstFinding`s, each located by
   a `NodeRef` (line and character columns) and carrying its fixes as libcst replacements. The engine
   parses the file with libcst only when one of them will be written, resolves positions only (cheap),
-  finds the nodes and applies the replacements. MNT001 and MNT003 work this way.
+  finds the nodes and applies the replacements. MNT001, MNT002, MNT003, MNT004, MNT006 and MNT008 work
+  this way (MNT002 asks `maintenance.scopes` for the qualified names libcst's scope analysis gave it).
 - **libcst visitor**: a `libcst.BatchableCSTVisitor` that calls `report()` for each problem it sees, with
   the metadata it declares in `METADATA_DEPENDENCIES` (scope analysis is the expensive one). The engine runs
-  every such codemod over one parsed module with `visit_batched`. MNT002, MNT004 and MNT005 do.
+  every such codemod over one parsed module with `visit_batched`. MNT005 and MNT007 do.
 Either way a report may carry a fix (a function from the updated node to its replacement, or
 `RemoveFromParent`); the engine applies all fixes of a file in one transform. Each codemod carries cheap
 prefilters on the raw text (`TRIGGERS`) and the `ast` tree (`ast_may_match`, or `may_match` with the
@@ -71,23 +72,27 @@ class NodeRef:
     `kind="statement"`: the statement that starts on `line` (a decorated definition starts at its first
     decorator); `kind="expression"`: the expression spanning (`line`, `column`)-(`end_line`,
     `end_column`), 1-based lines and 0-based *character* columns (not `ast`'s UTF-8 byte offsets: use
-    `NodeRef.of`).
+    `NodeRef.of`); `kind="argument"`: the keyword argument (`name=value`, libcst's `Arg`) with that span.
     """
 
-    kind: Literal["statement", "expression"]
+    kind: Literal["statement", "expression", "argument"]
     line: int
     column: int
     end_line: int
     end_column: int
 
     @classmethod
-    def of(cls, node: ast.stmt | ast.expr, lines: list[str]) -> NodeRef:
-        """The reference of an `ast` statement or expression (`lines`: the source's lines)."""
+    def of(cls, node: ast.stmt | ast.expr | ast.keyword, lines: list[str]) -> NodeRef:
+        """The reference of an `ast` statement, expression or keyword argument (`lines`: the source's lines)."""
         line, column = node.lineno, node.col_offset
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.decorator_list:
             line, column = node.decorator_list[0].lineno, node.decorator_list[0].col_offset - 1
         end_line, end_column = node.end_lineno or line, node.end_col_offset or 0
-        kind: Literal["statement", "expression"] = "statement" if isinstance(node, ast.stmt) else "expression"
+        kind: Literal["statement", "expression", "argument"] = "expression"
+        if isinstance(node, ast.stmt):
+            kind = "statement"
+        elif isinstance(node, ast.keyword):
+            kind = "argument"
         return cls(kind, line, _chars(lines, line, column), end_line, _chars(lines, end_line, end_column))
 
 

@@ -6,10 +6,18 @@ import ast
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases, resolve_dotted
-from maintenance.index import ClassInfo
+from maintenance.codemods.base import (
+    AstFinding,
+    Codemod,
+    FileContext,
+    Invalid,
+    NodeRef,
+    import_aliases,
+    resolve_dotted,
+)
+from maintenance.index import ClassInfo, dotted
+from maintenance.scopes import Scope, Scopes
 
 DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass"})
 FIELD_FUNCTIONS = frozenset({"dataclasses.field"})
@@ -71,7 +79,6 @@ class MutableDataclassDefault(Codemod):
     FIX_TITLE: ClassVar[str] = "Use `field(default_factory=...)`"
     FIX_SAFETY = "safe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("dataclass",)
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
 
     INVALID = (
         Invalid(
@@ -151,208 +158,289 @@ class MutableDataclassDefault(Codemod):
                 return True
         return False
 
-    def __init__(self, context: FileContext) -> None:
-        super().__init__(context)
-        self.module: cst.Module | None = None
+    @classmethod
+    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+        """Every mutable default, decided on `ast` with `maintenance.scopes` for the qualified names.
+
+        The names resolve as libcst's `QualifiedNameProvider` resolves them (the codemod used it until
+        the differential test proved the two agree); libcst parses the file only to write the fixes.
+        """
+        return _Finder(tree, source, context).run()
+
+
+class _Finder:
+    """One file's MNT002 findings: walks every class (at any depth) with the scope it is defined in."""
+
+    def __init__(self, tree: ast.Module, source: str, context: FileContext) -> None:
+        self.tree = tree
+        self.text = _Text(source)
+        self.context = context
+        self.scopes = Scopes(tree)
+        self.found: list[AstFinding] = []
         self.unhashable_classes: set[str] = set()
-        self.field_import: tuple[str, tuple[tuple[str, str | None], ...]] = ("field", ())
+        self.statement_line = 1  # of the field being checked
+        self.field_import: tuple[str, tuple[tuple[str, str | None], ...]] = _field_spelling(tree)
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
-    def _dataclass_decorator(self, node: cst.ClassDef) -> cst.Decorator | None:
-        for deco in node.decorators:
-            target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
-            if self._qualified(target) & DATACLASS_DECORATORS:
-                return deco
-        return None
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
+    def run(self) -> list[AstFinding]:
+        module = self.scopes.root
         # classes of this module whose instances are unhashable: non-frozen dataclasses with eq
-        for stmt in node.body:
-            if isinstance(stmt, cst.ClassDef):
-                deco = self._dataclass_decorator(stmt)
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.ClassDef):
+                deco = self._dataclass_decorator(stmt, module)
                 if (deco is not None and not _hashable_dataclass(deco)) or (
                     deco is None and _defines_eq_without_hash(stmt)
                 ):
-                    self.unhashable_classes.add(stmt.name.value)
-        self._choose_field_spelling(node)
+                    self.unhashable_classes.add(stmt.name)
+        self._walk(self.tree.body, module)
+        return self.found
 
-    def _choose_field_spelling(self, module: cst.Module) -> None:
-        """Use an existing `field` import, else `<dataclasses alias>.field`, else add `from dataclasses import field`."""
-        module_alias = None
-        for stmt in module.body:
-            if not isinstance(stmt, cst.SimpleStatementLine):
-                continue
-            for small in stmt.body:
-                if isinstance(small, cst.ImportFrom) and isinstance(small.module, cst.Name):
-                    if small.module.value == "dataclasses" and not isinstance(small.names, cst.ImportStar):
-                        for alias in small.names:
-                            if isinstance(alias.name, cst.Name) and alias.name.value == "field":
-                                local = alias.asname.name if alias.asname else alias.name
-                                if isinstance(local, cst.Name):
-                                    self.field_import = (local.value, ())
-                                    return
-                elif isinstance(small, cst.Import):
-                    for alias in small.names:
-                        if isinstance(alias.name, cst.Name) and alias.name.value == "dataclasses":
-                            local = alias.asname.name if alias.asname else alias.name
-                            if isinstance(local, cst.Name):
-                                module_alias = local.value
-        if module_alias is not None:
-            self.field_import = (f"{module_alias}.field", ())
-        elif _binds_name(module, "field"):
-            self.field_import = ("dataclasses.field", (("dataclasses", None),))
-        else:
-            self.field_import = ("field", (("dataclasses", "field"),))
+    def _walk(self, body: list[ast.stmt], scope: Scope) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.ClassDef):
+                self._class(stmt, scope)
+                self._walk(stmt.body, self.scopes.child(scope, stmt))
+            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._walk(stmt.body, self.scopes.child(scope, stmt))
+            else:
+                for attr in ("body", "orelse", "finalbody"):
+                    block = getattr(stmt, attr, None)
+                    if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                        self._walk(block, scope)
+                for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+                    self._walk(sub.body, scope)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if self._dataclass_decorator(node) is None or not isinstance(node.body, cst.IndentedBlock):
+    def _dataclass_decorator(self, node: ast.ClassDef, scope: Scope) -> ast.expr | None:
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            if self.scopes.qualified_names(target, scope) & DATACLASS_DECORATORS:
+                return deco
+        return None
+
+    def _class(self, node: ast.ClassDef, scope: Scope) -> None:
+        if self._dataclass_decorator(node, scope) is None or not self.text.indented_body(node):
             return
         spelling, imports = self.field_import
         if spelling == "field" and _class_binds(node, "field"):
             spelling, imports = "dataclasses.field", (("dataclasses", None),)
-        for stmt in node.body.body:
-            if not isinstance(stmt, cst.SimpleStatementLine):
-                continue
-            for small in stmt.body:
-                if isinstance(small, cst.AnnAssign) and small.value is not None:
-                    self._check_field(small, spelling, imports)
+        inner = self.scopes.child(scope, node)
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                self._check_field(stmt, inner, spelling, imports)
 
-    def _check_field(self, ann: cst.AnnAssign, spelling: str, imports: tuple) -> None:
-        annotation = ann.annotation.annotation
-        head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
-        if self._qualified(head) & SKIPPED_ANNOTATIONS:
+    def _check_field(self, ann: ast.AnnAssign, scope: Scope, spelling: str, imports: tuple) -> None:
+        annotation = ann.annotation
+        head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+        if self._qualified(head, scope) & SKIPPED_ANNOTATIONS:
             return
         value = ann.value
         assert value is not None
-        factory = self._factory_for(value)
-        name = self.module.code_for_node(ann.target) if self.module else "field"
+        self.statement_line = ann.lineno
+        factory = self._factory_for(value, scope)
+        name = self._code(ann.target)
+        lines = self.text.lines
         if factory is not None:
             new_value = cst.parse_expression(f"{spelling}(default_factory={factory})")
-            self.report(
-                value,
-                f"mutable default `{self._code(value)}` for dataclass field `{name}`: "
-                "dataclasses raises ValueError at class creation; use field(default_factory=...)",
-                replacement=lambda _old, new=new_value: new,
-                imports=imports,
+            ref = NodeRef.of(value, lines)
+            message = (
+                f"mutable default `{self._short(value)}` for dataclass field `{name}`: "
+                "dataclasses raises ValueError at class creation; use field(default_factory=...)"
             )
+            fix = lambda _old, new=new_value: new  # noqa: E731
+            self.found.append(AstFinding(ref, message, fixes=((ref, fix),), imports=imports))
             return
-        if isinstance(value, cst.Call) and self._qualified(value.func) & FIELD_FUNCTIONS:
-            for arg in value.args:
-                if arg.keyword is not None and arg.keyword.value == "default":
-                    inner = self._factory_for(arg.value)
+        if isinstance(value, ast.Call) and self._qualified(value.func, scope) & FIELD_FUNCTIONS:
+            for keyword in value.keywords:
+                if keyword.arg == "default":
+                    inner = self._factory_for(keyword.value, scope)
                     if inner is None:
                         return
-                    self.report(
-                        arg,
-                        f"mutable `field(default={self._code(arg.value)})` for dataclass field `{name}`: "
-                        "use field(default_factory=...)",
-                        replacement=lambda old, factory=inner: old.with_changes(
-                            keyword=cst.Name("default_factory"), value=cst.parse_expression(factory)
-                        ),
+                    ref = NodeRef.of(keyword, lines)
+                    message = (
+                        f"mutable `field(default={self._short(keyword.value)})` for dataclass field "
+                        f"`{name}`: use field(default_factory=...)"
                     )
 
-    def _code(self, node: cst.CSTNode) -> str:
-        text = self.module.code_for_node(node) if self.module else "..."
+                    def fix(old: cst.CSTNode, factory: str = inner) -> cst.CSTNode:
+                        assert isinstance(old, cst.Arg)
+                        return old.with_changes(
+                            keyword=cst.Name("default_factory"), value=cst.parse_expression(factory)
+                        )
+
+                    self.found.append(AstFinding(ref, message, fixes=((ref, fix),)))
+                    return
+
+    def _qualified(self, node: ast.expr, scope: Scope) -> set[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return self._string_annotation(node, scope)
+        return self.scopes.qualified_names(node, scope)
+
+    def _string_annotation(self, node: ast.Constant, scope: Scope) -> set[str]:
+        """libcst maps every name inside a string annotation to the string: their qualified names."""
+        try:
+            inner = ast.parse(node.value.strip(), mode="eval")
+        except SyntaxError:
+            return set()
+        names: set[str] = set()
+        for sub in ast.walk(inner):
+            if isinstance(sub, ast.Name):
+                names |= self.scopes.qualified_names(
+                    ast.Name(sub.id, lineno=node.lineno, col_offset=node.col_offset), scope
+                )
+        return names
+
+    def _code(self, node: ast.expr) -> str:
+        return self.text.code(node, self.statement_line)
+
+    def _short(self, node: ast.expr) -> str:
+        text = self._code(node)
         return text if len(text) <= 40 else text[:37] + "..."
 
-    def _factory_for(self, value: cst.BaseExpression) -> str | None:
+    def _factory_for(self, value: ast.expr, scope: Scope) -> str | None:
         """The `default_factory` text for an unhashable default, or `None` when the default is fine."""
-        code = self.module.code_for_node(value) if self.module else ""
-        if isinstance(value, cst.List | cst.Dict | cst.Set) and not _has_elements(value):
-            return {cst.List: "list", cst.Dict: "dict", cst.Set: "set"}[type(value)]
-        if isinstance(value, cst.List | cst.Dict | cst.Set | cst.ListComp | cst.DictComp | cst.SetComp):
-            return f"lambda: {code}"
-        if isinstance(value, cst.Call):
-            names = self._qualified(value.func)
-            local = isinstance(value.func, cst.Name) and value.func.value in self.unhashable_classes
-            local = local and any(q.endswith(value.func.value) and "." not in q for q in names)
-            if names & UNHASHABLE_FACTORIES or local or self._project_unhashable(value.func):
-                if not value.args:
-                    return self.module.code_for_node(value.func) if self.module else None
-                return f"lambda: {code}"
+        if isinstance(value, ast.List | ast.Set) and not value.elts:
+            return "list" if isinstance(value, ast.List) else "set"
+        if isinstance(value, ast.Dict) and not value.keys:
+            return "dict"
+        if isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp):
+            return f"lambda: {self._code(value)}"
+        if isinstance(value, ast.Call):
+            names = self.scopes.qualified_names(value.func, scope)
+            func = value.func
+            local = isinstance(func, ast.Name) and func.id in self.unhashable_classes
+            local = local and any(q.endswith(func.id) and "." not in q for q in names)  # type: ignore[union-attr]
+            if names & UNHASHABLE_FACTORIES or local or self._project_unhashable(func):
+                if not value.args and not value.keywords:
+                    return self._code(func)
+                return f"lambda: {self._code(value)}"
         return None
 
-    def _project_unhashable(self, func: cst.BaseExpression) -> bool:
+    def _project_unhashable(self, func: ast.expr) -> bool:
         """Whether `func` names an unhashable class defined in another module of the project (the index)."""
         index, module = self.context.index, self.context.module
-        name = _dotted(func)
+        name = dotted(func)
         if index is None or module is None or name is None:
             return False
         symbol = index.resolve_in(module.name, name)
         return isinstance(symbol, ClassInfo) and symbol.module != module.name and index.unhashable(symbol)
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
-    """`a.b.c` for a libcst Name/Attribute chain, else `None`."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        owner = _dotted(node.value)
-        return f"{owner}.{node.attr.value}" if owner else None
-    return None
+class _Text:
+    """The source of one file, for the code of a node as libcst prints it (with its own parentheses)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines = source.splitlines()
+        self.offsets = [0]
+        for line in source.splitlines(keepends=True):
+            self.offsets.append(self.offsets[-1] + len(line))
+
+    def _offset(self, line: int, byte_column: int) -> int:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        column = byte_column if text.isascii() else len(text.encode()[:byte_column].decode(errors="ignore"))
+        return self.offsets[line - 1] + column
+
+    def code(self, node: ast.expr, statement_line: int | None = None) -> str:
+        """The node's text as libcst prints it alone, in the statement starting on `statement_line`.
+
+        Parentheses that wrap it directly belong to it (libcst's `lpar`/`rpar`); its continuation lines
+        lose the indentation of the statement's block.
+        """
+        start = self._offset(node.lineno, node.col_offset)
+        end = self._offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+        text = self.source
+        while True:
+            before, after = start, end
+            while before > 0 and text[before - 1] in " \t\n\r\\":
+                before -= 1
+            while after < len(text) and text[after] in " \t\n\r\\":
+                after += 1
+            if before > 0 and after < len(text) and text[before - 1] == "(" and text[after] == ")":
+                if _is_call_paren(text, before - 1):
+                    break
+                start, end = before - 1, after + 1
+                continue
+            break
+        code = text[start:end]
+        if "\n" not in code:
+            return code
+        # libcst prints a node alone without the indentation of its block on its continuation lines
+        line = self.lines[(statement_line or node.lineno) - 1]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        first, *rest = code.split("\n")
+        return "\n".join([first, *(r[len(indent) :] if indent and r.startswith(indent) else r for r in rest)])
+
+    def indented_body(self, node: ast.ClassDef) -> bool:
+        """Whether the class body is an indented block (not `class C: x = 1` on the header's line)."""
+        first = node.body[0]
+        line = self.lines[first.lineno - 1] if first.lineno <= len(self.lines) else ""
+        return not line[: _char_column(line, first.col_offset)].strip()
 
 
-def _has_elements(value: cst.List | cst.Dict | cst.Set) -> bool:
-    return bool(value.elements)
+def _char_column(line: str, byte_column: int) -> int:
+    return byte_column if line.isascii() else len(line.encode()[:byte_column].decode(errors="ignore"))
 
 
-def _hashable_dataclass(deco: cst.Decorator) -> bool:
+def _is_call_paren(text: str, paren: int) -> bool:
+    """Whether the `(` at `paren` opens a call's argument list (a name or closing bracket before it)."""
+    before = paren
+    while before > 0 and text[before - 1] in " \t":
+        before -= 1
+    return before > 0 and (text[before - 1].isalnum() or text[before - 1] in "_)]")
+
+
+def _field_spelling(tree: ast.Module) -> tuple[str, tuple[tuple[str, str | None], ...]]:
+    """Use an existing `field` import, else `<dataclasses alias>.field`, else add `from dataclasses import field`."""
+    module_alias = None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "dataclasses":
+            for alias in stmt.names:
+                if alias.name == "field":
+                    return (alias.asname or alias.name, ())
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.name == "dataclasses":
+                    module_alias = alias.asname or alias.name
+    if module_alias is not None:
+        return (f"{module_alias}.field", ())
+    if _binds(tree.body, "field"):
+        return ("dataclasses.field", (("dataclasses", None),))
+    return ("field", (("dataclasses", "field"),))
+
+
+def _hashable_dataclass(deco: ast.expr) -> bool:
     """frozen=True, unsafe_hash=True or eq=False make dataclass instances hashable."""
-    if not isinstance(deco.decorator, cst.Call):
+    if not isinstance(deco, ast.Call):
         return False
-    for arg in deco.decorator.args:
-        if arg.keyword is None or not isinstance(arg.value, cst.Name):
+    for keyword in deco.keywords:
+        if keyword.arg is None or not isinstance(keyword.value, ast.Constant):
             continue
-        if arg.keyword.value in {"frozen", "unsafe_hash"} and arg.value.value == "True":
+        if keyword.arg in {"frozen", "unsafe_hash"} and keyword.value.value is True:
             return True
-        if arg.keyword.value == "eq" and arg.value.value == "False":
+        if keyword.arg == "eq" and keyword.value.value is False:
             return True
     return False
 
 
-def _defines_eq_without_hash(node: cst.ClassDef) -> bool:
-    names = set()
-    if isinstance(node.body, cst.IndentedBlock):
-        names = {stmt.name.value for stmt in node.body.body if isinstance(stmt, cst.FunctionDef)}
+def _defines_eq_without_hash(node: ast.ClassDef) -> bool:
+    names = {stmt.name for stmt in node.body if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)}
     return "__eq__" in names and "__hash__" not in names
 
 
-def _binds_name(module: cst.Module, name: str) -> bool:
-    """Whether the module binds `name` anywhere (a def, a class, an assignment or an import)."""
-    finder = _NameBinder(name)
-    module.visit(finder)
-    return finder.found
+def _class_binds(node: ast.ClassDef, name: str) -> bool:
+    return _binds(node.body, name)
 
 
-def _class_binds(node: cst.ClassDef, name: str) -> bool:
-    if not isinstance(node.body, cst.IndentedBlock):
-        return False
-    finder = _NameBinder(name)
-    for stmt in node.body.body:
-        stmt.visit(finder)
-    return finder.found
-
-
-class _NameBinder(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.found = False
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self.found |= isinstance(node.target, cst.Name) and node.target.value == self.name
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.found |= isinstance(node.target, cst.Name) and node.target.value == self.name
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.found |= node.name.value == self.name
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.found |= node.name.value == self.name
-
-    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-        local = node.asname.name if node.asname else node.name
-        self.found |= isinstance(local, cst.Name) and local.value == self.name
+def _binds(body: list[ast.stmt], name: str) -> bool:
+    """Whether these statements bind `name` anywhere inside (a def, a class, an assignment or an import)."""
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.AnnAssign | ast.Assign):
+                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                    return True
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                if node.name == name:
+                    return True
+            elif isinstance(node, ast.alias) and (node.asname or node.name) == name:
+                return True
+    return False
