@@ -17,6 +17,7 @@ fixpoint: a second run changes nothing. A fix whose output does not parse is dro
 from __future__ import annotations
 
 import ast
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -128,6 +129,12 @@ def analyze_text(
     if not active and not ast_found:
         result.remaining = list(result.findings)
         return result
+    if not active and not unsafe_fixes:
+        rendered = _render_unapplied(tree, source, lines, path, ast_found)
+        if rendered is not None:  # every fix is unsafe: shown from its statements alone, no whole-file libcst
+            result.findings += rendered
+            result.remaining = list(result.findings)
+            return result
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
@@ -263,6 +270,77 @@ def _local_index(
     return copy, info
 
 
+def _render_unapplied(
+    tree: ast.Module,
+    source: str,
+    lines: list[str],
+    path: str,
+    found: list[tuple[type[Codemod], AstFinding]],
+) -> list[Finding] | None:
+    """The findings of `found` when none of their fixes will be applied (all unsafe), each rendered by
+    libcst from the innermost statement that holds it instead of the whole file.
+
+    The statement's lines are parsed unchanged (under an ``if 1:`` header when indented), so positions,
+    `before` and `after` are those of the whole-file rendering. Only expression or argument fixes qualify
+    (they hold no indented block, so the module's inferred indentation cannot show), in files without
+    ``\\r`` (the inferred newline is ``\\n``). `None` (the caller parses the whole file) when anything
+    does not qualify or a snippet does not parse.
+    """
+    if "\r" in source or any(
+        not item.unsafe or any(ref.kind == "statement" for ref, _ in item.fixes) for _, item in found
+    ):
+        return None
+    statements = [
+        (_statement_first_line(node), node.end_lineno or node.lineno, node.col_offset)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt)
+    ]
+    findings: list[Finding] = []
+    for codemod, item in found:
+        first, last = _ref_span(item)
+        holding = [
+            (end - start, start, end, col) for start, end, col in statements if start <= first and end >= last
+        ]
+        if not holding:
+            return None
+        _, top, bottom, indented = min(holding)
+        header = ["if 1:"] if indented else []
+        snippet = header + lines[top - 1 : bottom]
+        try:
+            wrapper = MetadataWrapper(cst.parse_module("\n".join(snippet) + "\n"), unsafe_skip_copy=True)
+        except cst.ParserSyntaxError:
+            return None
+        offset = top - 1 - len(header)  # snippet line + offset = file line
+        positions = wrapper.resolve(PositionProvider)
+        violations = _locate([(codemod, _shifted(item, -offset))], positions, path, missing_is_bug=False)
+        if not violations:
+            return None
+        (violation,) = violations
+        span_first, span_last = _line_span(violation, positions)
+        if is_suppressed(snippet, violation.code, span_first, span_last):
+            continue
+        finding = _finding(violation, False, positions, snippet, path, wrapper.module)
+        findings.append(dataclasses.replace(finding, line=finding.line + offset))
+    return findings
+
+
+def _statement_first_line(statement: ast.stmt) -> int:
+    """The first line of a statement, its decorators included."""
+    decorators = getattr(statement, "decorator_list", None) or []
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
+
+
+def _shifted(item: AstFinding, offset: int) -> AstFinding:
+    """`item` with every line moved by `offset` (to address a snippet of the file)."""
+
+    def move(ref: NodeRef) -> NodeRef:
+        return dataclasses.replace(ref, line=ref.line + offset, end_line=ref.end_line + offset)
+
+    return dataclasses.replace(
+        item, node=move(item.node), fixes=tuple((move(ref), fix) for ref, fix in item.fixes)
+    )
+
+
 def _ref_span(item: AstFinding) -> tuple[int, int]:
     """First and last line of an ast finding and its fixes."""
     refs = [item.node, *(ref for ref, _ in item.fixes)]
@@ -270,9 +348,14 @@ def _ref_span(item: AstFinding) -> tuple[int, int]:
 
 
 def _locate(
-    found: list[tuple[type[Codemod], AstFinding]], positions: Positions, path: str
+    found: list[tuple[type[Codemod], AstFinding]],
+    positions: Positions,
+    path: str,
+    *,
+    missing_is_bug: bool = True,
 ) -> list[Violation]:
-    """The libcst nodes of ast-decided findings, by position; a finding whose node is not found is dropped."""
+    """The libcst nodes of ast-decided findings, by position; a finding whose node is not found is dropped
+    (and logged as a bug when `missing_is_bug`)."""
     statements: dict[int, cst.CSTNode] = {}
     expressions: dict[tuple[int, int], list[cst.CSTNode]] = {}
     arguments: dict[tuple[int, int], list[cst.CSTNode]] = {}
@@ -308,6 +391,8 @@ def _locate(
                 break
             fixes[target] = replacement
         if node is None:
+            if not missing_is_bug:
+                continue
             LOG.error(
                 "%s: %s: no libcst node at line %d; finding dropped (a bug)",
                 path,
