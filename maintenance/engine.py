@@ -110,13 +110,11 @@ def analyze_text(
     try:
         tree = tree if tree is not None else _parse_ast(source)
     except SyntaxError as err:
-        result.findings = [parse_error(path, err.lineno or 1, err.offset or 1, f"SyntaxError: {err.msg}")]
-        result.remaining = list(result.findings)
-        return result
+        return _finished(
+            result, [parse_error(path, err.lineno or 1, err.offset or 1, f"SyntaxError: {err.msg}")]
+        )
     except ValueError as err:  # source with NUL bytes
-        result.findings = [parse_error(path, 1, 1, f"cannot parse: {err}")]
-        result.remaining = list(result.findings)
-        return result
+        return _finished(result, [parse_error(path, 1, 1, f"cannot parse: {err}")])
     lines = source.splitlines()
     module_info: ModuleInfo | None = index.module_for_path(path) if index is not None else None
     if index is None or module_info is None or _round > 0:
@@ -127,22 +125,18 @@ def analyze_text(
     )
     active, ast_found, result.findings = _ast_phase(tree, source, path, lines, codes, context)
     if not active and not ast_found:
-        result.remaining = list(result.findings)
-        return result
-    if not active and not unsafe_fixes:
-        rendered = _render_unapplied(tree, source, lines, path, ast_found)
-        if rendered is not None:  # every fix is unsafe: shown from its statements alone, no whole-file libcst
-            result.findings += rendered
-            result.remaining = list(result.findings)
-            return result
+        return _finished(result)
+    # every fix unsafe and not applied: each is shown from its own statement, no whole-file libcst parse
+    rendered = None if active or unsafe_fixes else _render_unapplied(tree, source, lines, path, ast_found)
+    if rendered is not None:
+        return _finished(result, result.findings + rendered)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
-        result.findings = [
-            parse_error(path, err.raw_line, err.raw_column + 1, f"libcst cannot parse it: {err.message}")
-        ]
-        result.remaining = list(result.findings)
-        return result
+        return _finished(
+            result,
+            [parse_error(path, err.raw_line, err.raw_column + 1, f"libcst cannot parse it: {err.message}")],
+        )
     result.libcst_parsed = True
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     visitors = [codemod(context) for codemod in active]
@@ -178,8 +172,7 @@ def analyze_text(
         )
 
     if new_source is None or new_source == source:
-        result.remaining = list(result.findings)
-        return result
+        return _finished(result)
     result.new_source = new_source
     if _round + 1 >= MAX_ROUNDS:
         LOG.warning(
@@ -268,6 +261,14 @@ def _local_index(
     copy.by_path = {**index.by_path, path: info}
     infer_never_returning(tree, info, copy.never_returns)
     return copy, info
+
+
+def _finished(result: FileResult, findings: list[Finding] | None = None) -> FileResult:
+    """`result` with its findings (`findings` when given) all left for the user: nothing was fixed."""
+    if findings is not None:
+        result.findings = findings
+    result.remaining = list(result.findings)
+    return result
 
 
 def _render_unapplied(
@@ -492,13 +493,11 @@ def analyze_file(
     try:
         data = path.read_bytes()
     except OSError as err:
-        result = FileResult(path=display, findings=[parse_error(display, 1, 1, f"cannot read: {err}")])
-        result.remaining = list(result.findings)
-        return result, None
+        return _finished(FileResult(path=display), [parse_error(display, 1, 1, f"cannot read: {err}")]), None
     try:
         decoded = decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as err:
-        result = FileResult(path=display, findings=[parse_error(display, 1, 1, f"cannot decode: {err}")])
-        result.remaining = list(result.findings)
-        return result, None
+        return _finished(
+            FileResult(path=display), [parse_error(display, 1, 1, f"cannot decode: {err}")]
+        ), None
     return analyze_text(decoded.text, display, codes, unsafe_fixes=unsafe_fixes, index=index), decoded
