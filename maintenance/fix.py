@@ -75,26 +75,27 @@ KEEP_SOURCE_CHARS = 64_000_000  # per worker: about 1 GB of `ast` trees
 
 def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple[str, dict[str, Any] | None]]:
     """Worker entry point of the index pass: read, parse and summarize files; keep their trees."""
-    from maintenance.index import summarize_file, summary_data
+    from maintenance.index import cyclic_gc_paused, summarize_file, summary_data
 
     out: list[tuple[str, dict[str, Any] | None]] = []
-    for path, display, digest in chunk:
-        try:
-            data = Path(path).read_bytes()
-            text = decode(data).text
-        except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
-            out.append((display, None))
-            continue
-        if content_hash(data) != digest:  # changed since the run read it: summarize what the run read
-            out.append((display, None))
-            continue
-        summary = summarize_file(Path(path), display, text, Path(root))
-        if summary is None:
-            out.append((display, None))
-            continue
-        if sum(len(t) for t, _ in _KEPT.values()) + len(text) <= KEEP_SOURCE_CHARS:
-            _KEPT[path] = (text, summary[1])
-        out.append((display, summary_data(summary[0])))
+    with cyclic_gc_paused(freeze=True):  # the kept trees live for the run: later collections skip them
+        for path, display, digest in chunk:
+            try:
+                data = Path(path).read_bytes()
+                text = decode(data).text
+            except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+                out.append((display, None))
+                continue
+            if content_hash(data) != digest:  # changed since the run read it: summarize what the run read
+                out.append((display, None))
+                continue
+            summary = summarize_file(Path(path), display, text, Path(root))
+            if summary is None:
+                out.append((display, None))
+                continue
+            if sum(len(t) for t, _ in _KEPT.values()) + len(text) <= KEEP_SOURCE_CHARS:
+                _KEPT[path] = (text, summary[1])
+            out.append((display, summary_data(summary[0])))
     return out
 
 
