@@ -29,9 +29,9 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
-from maintenance.codemods.base import AstFinding, NodeRef, Replacement
+from maintenance.codemods.base import AstFinding, NodeRef, Replacement, statements
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
-from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
+from maintenance.index import ModuleInfo, ProjectIndex, cyclic_gc_paused, single_module_index
 from maintenance.index import parse as _parse_ast
 from maintenance.source import DecodedSource, decode
 
@@ -105,7 +105,21 @@ def analyze_text(
     `index` is the project index of the run (the file is looked up in it by `path`); without one, or
     when the file is not in it, the text is analysed as a project of one module. `tree` is `source`'s
     `ast` tree when the caller parsed it already (the worker that summarized the file for the index).
+    The cyclic garbage collector is paused while the file is analysed (see `cyclic_gc_paused`).
     """
+    with cyclic_gc_paused():
+        return _analyze_text(source, path, codes, unsafe_fixes, index, tree, _round)
+
+
+def _analyze_text(
+    source: str,
+    path: str,
+    codes: Sequence[str] | None,
+    unsafe_fixes: bool,
+    index: ProjectIndex | None,
+    tree: ast.Module | None,
+    _round: int,
+) -> FileResult:
     result = FileResult(path=path)
     try:
         tree = tree if tree is not None else _parse_ast(source)
@@ -291,16 +305,15 @@ def _render_unapplied(
         not item.unsafe or any(ref.kind == "statement" for ref, _ in item.fixes) for _, item in found
     ):
         return None
-    statements = [
+    spans = [  # (every statement; `min` below picks the innermost, whatever the order)
         (_statement_first_line(node), node.end_lineno or node.lineno, node.col_offset)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.stmt)
+        for node in statements(tree)
     ]
     findings: list[Finding] = []
     for codemod, item in found:
         first, last = _ref_span(item)
         holding = [
-            (end - start, start, end, col) for start, end, col in statements if start <= first and end >= last
+            (end - start, start, end, col) for start, end, col in spans if start <= first and end >= last
         ]
         if not holding:
             return None
@@ -357,12 +370,12 @@ def _locate(
 ) -> list[Violation]:
     """The libcst nodes of ast-decided findings, by position; a finding whose node is not found is dropped
     (and logged as a bug when `missing_is_bug`)."""
-    statements: dict[int, cst.CSTNode] = {}
+    starting: dict[int, cst.CSTNode] = {}
     expressions: dict[tuple[int, int], list[cst.CSTNode]] = {}
     arguments: dict[tuple[int, int], list[cst.CSTNode]] = {}
     for node, span in positions.items():
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
-            statements.setdefault(span.start.line, node)
+            starting.setdefault(span.start.line, node)
         elif isinstance(node, cst.BaseExpression):
             expressions.setdefault((span.start.line, span.start.column), []).append(node)
         elif isinstance(node, cst.Arg):
@@ -370,7 +383,7 @@ def _locate(
 
     def find(ref: NodeRef) -> cst.CSTNode | None:
         if ref.kind == "statement":
-            return statements.get(ref.line)
+            return starting.get(ref.line)
         candidates = (arguments if ref.kind == "argument" else expressions).get((ref.line, ref.column), [])
         exact = [
             n
