@@ -9,7 +9,14 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import ImportAssignment, PositionProvider, ScopeProvider
 
-from maintenance.codemods.base import Codemod, FileContext, Invalid, import_aliases, resolve_dotted
+from maintenance.codemods.base import (
+    Codemod,
+    FileContext,
+    Invalid,
+    import_aliases,
+    resolve_dotted,
+    tree_nodes,
+)
 
 BOOLEAN_OPTIONAL = "argparse.BooleanOptionalAction"
 OPPOSITE = {"store_true": "store_false", "store_false": "store_true"}
@@ -174,8 +181,8 @@ class StuckBooleanFlag(Codemod):
     @classmethod
     def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
         """An `add_argument` call with `type=bool`, or a store action whose literal default equals its value."""
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        for node in tree_nodes(tree).of(ast.Call):
+            if not isinstance(node.func, ast.Attribute):
                 continue
             if node.func.attr != "add_argument":
                 continue
@@ -290,8 +297,8 @@ class StuckBooleanFlag(Codemod):
         tree = self.context.tree if self.context.tree is not None else ast.parse(self.context.source)
         aliases = import_aliases(tree)
         return any(
-            isinstance(node, ast.Call) and resolve_dotted(node.func, aliases) == "argparse.ArgumentParser"
-            for node in ast.walk(tree)
+            resolve_dotted(node.func, aliases) == "argparse.ArgumentParser"
+            for node in tree_nodes(tree).of(ast.Call)
         )
 
     def _action_reference(self, node: cst.Call) -> tuple[str, bool] | None:

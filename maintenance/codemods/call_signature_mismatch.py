@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -20,6 +19,7 @@ from maintenance.codemods.base import (
     import_aliases,
     resolve_dotted,
     statements,
+    tree_nodes,
 )
 from maintenance.index import (
     SAME_MODULE_METHODS,
@@ -573,14 +573,12 @@ class _AstCandidates:
             if isinstance(target, ast.Name) and cls_name in self.classes:
                 self.instances.setdefault(target.id, set()).add(cls_name)
         # the text must call one of these names somewhere (not only define it) before expressions are walked
-        names = sorted(set(self.functions) | set(self.classes) | set(self.instances))
-        call_site = re.compile(
-            r"(?<!def )(?<!class )(?<![\w.])(?:" + "|".join(map(re.escape, names)) + r")\s*\("
-        )
-        if call_site.search(source) is None:
-            return
+        # (a prefilter: `ast_findings` decides; the walk is shared with the other codemods of the file)
+        names = set(self.functions) | set(self.classes) | set(self.instances)
         self.calls = [
-            node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            node
+            for node in tree_nodes(tree).of(ast.Call)
+            if isinstance(node.func, ast.Name) and node.func.id in names
         ]
 
     def _methods(
@@ -657,13 +655,22 @@ class _ProjectCandidates:
         if not (info.imports or info.classes):
             return
         instances: dict[str, ClassInfo] = {}
-        for _ in range(2):  # a second pass follows `m = model.to(dev)` written before `model` is known
-            for node in statements(tree):
+        binding = [
+            node
+            for node in statements(tree)
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        for round_ in range(2):  # a second pass follows `m = model.to(dev)` written before `model` is known
+            if round_ and not instances:
+                break  # (nothing known after the first pass: the second would find nothing either)
+            for node in binding:
                 target, cls = None, None
-                if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                    target, cls = node.targets[0], self._instance(node.value, instances, 0)
+                if isinstance(node, ast.Assign):
+                    if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                        target, cls = node.targets[0], self._instance(node.value, instances, 0)
                 elif isinstance(node, ast.AnnAssign):
-                    target, cls = node.target, self._class(node.annotation)
+                    if isinstance(node.target, ast.Name):
+                        target, cls = node.target, self._class(node.annotation)
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     a = node.args
                     for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
@@ -703,9 +710,7 @@ class _ProjectCandidates:
     def any_mismatch(self) -> bool:
         if not (self.signatures or self.attribute_signatures):
             return False
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in tree_nodes(self.tree).of(ast.Call):
             if isinstance(node.func, ast.Name):
                 sigs = self.signatures.get(node.func.id, [])
             elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):

@@ -11,7 +11,14 @@ import ast
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from maintenance.codemods.base import AstFinding, FileContext, NodeRef, dotted_name, import_aliases
+from maintenance.codemods.base import (
+    AstFinding,
+    FileContext,
+    NodeRef,
+    dotted_name,
+    import_aliases,
+    tree_nodes,
+)
 from maintenance.index import ClassInfo, FunctionInfo, ProjectIndex
 
 
@@ -78,9 +85,8 @@ class ModuleClasses:
         aliases = import_aliases(tree)
         aliases.update(_relative_aliases(tree))
         found = cls(aliases=aliases, lookup=lookup)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                found.classes.setdefault(node.name, node)
+        for node in tree_nodes(tree).of(ast.ClassDef):
+            found.classes.setdefault(node.name, node)
         for name, node in found.classes.items():
             pairs = [
                 (found.qualify(b), dotted_name(b.value if isinstance(b, ast.Subscript) else b))
@@ -175,8 +181,8 @@ def _defines(cls_node: ast.ClassDef, names: Collection[str]) -> Iterator[bool]:
 def _relative_aliases(tree: ast.Module) -> dict[str, str]:
     """`from .base import BaseLoss` -> {"BaseLoss": ".base.BaseLoss"} (a project-relative import)."""
     out: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level:
+    for node in tree_nodes(tree).of(ast.ImportFrom):
+        if node.level:
             prefix = "." * node.level + (node.module or "")
             for alias in node.names:
                 out[alias.asname or alias.name] = (

@@ -15,6 +15,7 @@ from maintenance.codemods.base import (
     NodeRef,
     import_aliases,
     resolve_dotted,
+    tree_nodes,
 )
 from maintenance.index import ClassInfo, dotted
 from maintenance.scopes import Scope, Scopes
@@ -145,9 +146,7 @@ class MutableDataclassDefault(Codemod):
     def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
         """A class decorated with something named `dataclass` that has an assigned annotated field."""
         aliases = import_aliases(tree)
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ClassDef):
-                continue
+        for node in tree_nodes(tree).of(ast.ClassDef):
             for deco in node.decorator_list:
                 target = deco.func if isinstance(deco, ast.Call) else deco
                 if (resolve_dotted(target, aliases) or "") in DATACLASS_DECORATORS:
@@ -165,14 +164,38 @@ class MutableDataclassDefault(Codemod):
         The names resolve as libcst's `QualifiedNameProvider` resolves them (the codemod used it until
         the differential test proved the two agree); libcst parses the file only to write the fixes.
         """
-        return _Finder(tree, source, context).run()
+        # every finding is a field of a decorated class whose default is a display, comprehension or call
+        candidates = [
+            node
+            for node in tree_nodes(tree).of(ast.ClassDef)
+            if node.decorator_list
+            and any(
+                isinstance(stmt, ast.AnnAssign) and isinstance(stmt.value, _MAYBE_MUTABLE)
+                for stmt in node.body
+            )
+        ]
+        return _Finder(tree, source, context, candidates).run() if candidates else []
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    """The first line of a statement, its decorators included."""
+    decorators = getattr(stmt, "decorator_list", None) or []
+    return min([stmt.lineno, *(d.lineno for d in decorators)])
+
+
+_MAYBE_MUTABLE = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp, ast.Call)
 
 
 class _Finder:
     """One file's MNT002 findings: walks every class (at any depth) with the scope it is defined in."""
 
-    def __init__(self, tree: ast.Module, source: str, context: FileContext) -> None:
+    def __init__(
+        self, tree: ast.Module, source: str, context: FileContext, candidates: list[ast.ClassDef]
+    ) -> None:
         self.tree = tree
+        # the only classes that can hold a finding, and the line spans of them (to skip other bodies)
+        self.candidates = {id(node) for node in candidates}
+        self.spans = [(_first_line(node), node.end_lineno or node.lineno) for node in candidates]
         self.text = _Text(source)
         self.context = context
         self.scopes = Scopes(tree)
@@ -196,8 +219,11 @@ class _Finder:
 
     def _walk(self, body: list[ast.stmt], scope: Scope) -> None:
         for stmt in body:
+            if not self._holds_candidate(stmt):
+                continue  # (its scopes are never built: only the enclosing ones of a candidate are)
             if isinstance(stmt, ast.ClassDef):
-                self._class(stmt, scope)
+                if id(stmt) in self.candidates:
+                    self._class(stmt, scope)
                 self._walk(stmt.body, self.scopes.child(scope, stmt))
             elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 self._walk(stmt.body, self.scopes.child(scope, stmt))
@@ -208,6 +234,12 @@ class _Finder:
                         self._walk(block, scope)
                 for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
                     self._walk(sub.body, scope)
+
+    def _holds_candidate(self, stmt: ast.stmt) -> bool:
+        """Whether a candidate class lies within the lines of `stmt` (itself included): statements nest by
+        lines, so only a statement that holds one can hold it."""
+        first, last = _first_line(stmt), stmt.end_lineno or stmt.lineno
+        return any(first <= start and end <= last for start, end in self.spans)
 
     def _dataclass_decorator(self, node: ast.ClassDef, scope: Scope) -> ast.expr | None:
         for deco in node.decorator_list:

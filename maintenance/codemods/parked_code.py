@@ -16,7 +16,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, iter_blocks
+from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, iter_blocks, tree_nodes
 
 MIN_LINES = 3
 MAX_PROSE_HEADER = 2  # prose lines allowed above a commented-out block (`# Removed callback - ...`)
@@ -117,12 +117,8 @@ def _parked_comment(text: str) -> bool:
 def _string_interior_lines(tree: ast.Module) -> set[int]:
     """Lines that lie inside a multi-line string (after its first line), where `#` is not a comment."""
     lines: set[int] = set()
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Constant | ast.JoinedStr)
-            and node.end_lineno
-            and node.end_lineno > node.lineno
-        ):
+    for node in tree_nodes(tree).of(ast.Constant, ast.JoinedStr):
+        if node.end_lineno and node.end_lineno > node.lineno:
             lines.update(range(node.lineno + 1, node.end_lineno + 1))
     return lines
 

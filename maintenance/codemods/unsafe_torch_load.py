@@ -16,6 +16,7 @@ from maintenance.codemods.base import (
     NodeRef,
     import_aliases,
     resolve_dotted,
+    tree_nodes,
 )
 from maintenance.index import dotted
 
@@ -130,6 +131,8 @@ class UnsafeTorchLoad(Codemod):
     def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Every `torch.load` call, decided on `ast`; libcst only parses the file to add the argument."""
         aliases = import_aliases(tree)
+        if not any(_may_load(call.func, aliases) for call in tree_nodes(tree).of(ast.Call)):
+            return []  # no call is torch.load (the shared walk); the walk below tracks the enclosing `try`s
         lines = source.splitlines()
         loads: list[tuple[ast.Call, bool]] = []
         saves_objects = False
@@ -156,6 +159,18 @@ class UnsafeTorchLoad(Codemod):
             if finding is not None:
                 found.append(finding)
         return found
+
+
+def _may_load(func: ast.expr, aliases: dict[str, str]) -> bool:
+    """Whether a call of `func` resolves to `torch.load` (what `resolve_dotted` says, without resolving
+    every callee: only `<x>.load(...)` and names imported as it can)."""
+    if isinstance(func, ast.Name):
+        return aliases.get(func.id) in TORCH_LOAD
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "load"
+        and resolve_dotted(func, aliases) in TORCH_LOAD
+    )
 
 
 def _finding(call: ast.Call, lines: list[str], in_broad_try: bool, saves_objects: bool) -> AstFinding | None:
