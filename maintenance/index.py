@@ -440,6 +440,7 @@ class _Summarizer:
         self.counts: dict[str, int] = {}
         self._aliases: dict[str, str] = {}
         self._lines: list[str] | None = None
+        self._walrus = source is None or ":=" in source  # (once: not for every statement)
 
     def run(self) -> ModuleInfo:
         self._module_level(self.tree.body, conditional=False, type_checking=False)
@@ -514,7 +515,7 @@ class _Summarizer:
                     if handler.name:
                         self._bind(handler.name)
             elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While | ast.With | ast.AsyncWith):
-                for target in _stmt_targets(stmt, walrus=self.source is None or ":=" in self.source):
+                for target in _stmt_targets(stmt, walrus=self._walrus):
                     self._bind(target)
                 self._module_level(stmt.body, conditional=True, type_checking=type_checking)
                 self._module_level(getattr(stmt, "orelse", []), conditional=True, type_checking=type_checking)
@@ -522,7 +523,7 @@ class _Summarizer:
                 for case in stmt.cases:
                     self._module_level(case.body, conditional=True, type_checking=type_checking)
             else:
-                for target in _stmt_targets(stmt, walrus=self.source is None or ":=" in self.source):
+                for target in _stmt_targets(stmt, walrus=self._walrus):
                     self._bind(target)
                 if isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
                     self._all_names(stmt)
