@@ -225,11 +225,14 @@ def find_graphless_returns(
 
     `lookup` follows base classes defined in other modules of the project (the project index).
     """
+    functions = list(_functions(tree))
+    if not any(_may_be_loss(owner, func) for owner, func, _outer in functions):
+        return []  # (before the classes of the module are collected: that needs the walk of every node)
     classes = ModuleClasses.of(tree, lookup)
     if not any(v == "torch" or v.startswith("torch.") for v in classes.aliases.values()):
         return []
     findings: list[tuple[ast.Return, str]] = []
-    for owner, func, outer in _functions(tree):
+    for owner, func, outer in functions:
         if not _is_loss(owner, func, classes):
             continue
         if any(_evaluates_only(f, classes.aliases) for f in (*outer, func)):
@@ -285,6 +288,13 @@ def _functions(
 
 def _words(name: str) -> set[str]:
     return {w for w in name.lower().split("_") if w}
+
+
+def _may_be_loss(owner: ast.ClassDef | None, func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """What `_is_loss` requires of the names alone (its superset: no classes needed)."""
+    if owner is not None and func.name == "forward":
+        return owner.name.endswith("Loss")
+    return "loss" in func.name.lower()
 
 
 def _is_loss(
