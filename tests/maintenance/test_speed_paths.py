@@ -1,0 +1,185 @@
+"""The shortcuts that make the fixer fast must not change what it finds.
+
+- `TreeNodes` (the one walk all codemods share) lists exactly what `ast.walk` yields, in its order, less
+  the operator and context leaves;
+- the cross-module never-returning inference skips modules none of whose imported callees never return:
+  the result equals re-inferring every module to a fixpoint, on fixtures and on a real package;
+- `cyclic_gc_paused` restores the collector's state.
+"""
+
+from __future__ import annotations
+
+import ast
+import email
+import gc
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from maintenance.cache import content_hash
+from maintenance.codemods.base import _LEFT_OUT, TreeNodes
+from maintenance.index import (
+    FunctionInfo,
+    ModuleInfo,
+    ProjectIndex,
+    build_index,
+    cyclic_gc_paused,
+    infer_never_returning,
+    parse,
+)
+
+REAL_PACKAGES = [Path(email.__file__).parent, Path(json.__file__).parent, Path(logging.__file__).parent]
+
+
+def _real_files() -> list[Path]:
+    return [p for root in REAL_PACKAGES for p in sorted(root.rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", _real_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_tree_nodes_are_ast_walk_without_operator_leaves(path: Path) -> None:
+    tree = ast.parse(path.read_bytes())
+    walked = [node for node in ast.walk(tree) if not isinstance(node, _LEFT_OUT)]
+    nodes = TreeNodes(tree)
+    assert nodes.all() == walked
+    for kind in {type(node) for node in walked}:
+        assert nodes.of(kind) == [node for node in walked if type(node) is kind]
+    both = (ast.FunctionDef, ast.ClassDef)
+    assert nodes.of(*both) == [node for node in walked if type(node) in both]
+
+
+def test_tree_nodes_refuse_to_list_the_leaves_they_leave_out() -> None:
+    nodes = TreeNodes(ast.parse("a = b + 1\n"))
+    with pytest.raises(ValueError, match="operator or context"):
+        nodes.of(ast.Load)
+    with pytest.raises(ValueError, match="operator or context"):
+        nodes.of(ast.Add)
+
+
+def _files(root: Path, files: dict[str, str]) -> list[tuple[Path, str, str, str]]:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return [(root / n, n, t, content_hash(t.encode())) for n, t in files.items()]
+
+
+def _never_returning(index: ProjectIndex) -> set[str]:
+    out = set()
+    for info in {id(m): m for m in index.modules.values()}.values():
+        out |= {f"{info.name}.{name}" for name, func in info.functions.items() if func.never_returns}
+    return out
+
+
+def _reinfer_everything(index: ProjectIndex, texts: dict[str, str]) -> set[str]:
+    """The unpruned inference: every module re-inferred with the cross-module resolver to a fixpoint."""
+    modules = list({id(m): m for m in index.modules.values()}.values())
+    trees = {info.path: parse(texts[info.path]) for info in modules}
+    for _ in range(20):
+        before = _never_returning(index)
+        for info in modules:
+            infer_never_returning(trees[info.path], info, index.never_returns)
+        if _never_returning(index) == before:
+            return before
+    raise AssertionError("no fixpoint")
+
+
+CHAIN = {
+    "pkg/__init__.py": "from .errors import fail as fail\n",
+    "pkg/errors.py": "import sys\n\n\ndef fail(msg):\n    print(msg)\n    sys.exit(2)\n",
+    "pkg/checks.py": "from pkg import fail\n\n\ndef must(x):\n    if not x:\n        fail('no')\n    return x\n\n\ndef never():\n    fail('never')\n",
+    "pkg/cli.py": "from . import checks\nfrom .checks import never\n\n\ndef stop():\n    never()\n\n\ndef go():\n    checks.must(1)\n",
+    "pkg/other.py": "import json\n\n\ndef load(p):\n    return json.load(p)\n",
+    "pkg/reader.py": "from .other import load\n\n\ndef read(p):\n    load(p)\n    return 1\n",
+}
+
+
+def test_pruned_cross_module_inference_equals_reinferring_every_module(tmp_path: Path) -> None:
+    sources = _files(tmp_path, CHAIN)
+    index = build_index(sources, tmp_path)
+    pruned = _never_returning(index)
+    assert {"pkg.errors.fail", "pkg.checks.never", "pkg.cli.stop"} <= pruned  # through a re-export, 2 hops
+    assert "pkg.checks.must" not in pruned and "pkg.cli.go" not in pruned
+    assert _reinfer_everything(index, {d: t for _p, d, t, _h in sources}) == pruned
+
+
+def test_modules_whose_imported_callees_all_return_are_never_parsed_again(tmp_path: Path) -> None:
+    from maintenance import index as index_module
+
+    parsed: list[str] = []
+    real_parse = index_module.parse
+
+    def counting(text: str) -> ast.Module:
+        parsed.append(text)
+        return real_parse(text)
+
+    sources = _files(tmp_path, CHAIN)
+    # summaries made elsewhere (as the fix's workers make them): build_index has no trees of its own
+    summaries = {}
+    for path, display, text, _digest in sources:
+        summary = index_module.summarize_file(path, display, text, tmp_path)
+        assert summary is not None
+        summaries[display] = index_module.summary_data(summary[0])
+    index_module.parse = counting  # type: ignore[assignment]
+    try:
+        index = build_index(sources, tmp_path, summarize=lambda missing: summaries)
+    finally:
+        index_module.parse = real_parse  # type: ignore[assignment]
+    assert index.never_returns("pkg.cli.stop")
+    # checks.py calls `fail` (never returns) and cli.py calls `never` (found so across modules): parsed;
+    # reader.py imports a project function too, but `load` returns: never parsed again (nor are the
+    # modules that import no project function)
+    assert sorted(parsed) == sorted([CHAIN["pkg/checks.py"], CHAIN["pkg/cli.py"]])
+
+
+def test_pruned_inference_equals_reinferring_every_module_on_a_real_package(tmp_path: Path) -> None:
+    root = Path(email.__file__).parent.parent
+    files = sorted(Path(email.__file__).parent.rglob("*.py"))
+    sources = [(p, str(p.relative_to(root)), p.read_text(), content_hash(p.read_bytes())) for p in files]
+    index = build_index(sources, root)
+    pruned = _never_returning(index)
+    assert _reinfer_everything(index, {d: t for _p, d, t, _h in sources}) == pruned
+
+
+def test_external_calls_are_what_the_inference_asked_about() -> None:
+    tree = ast.parse(
+        "import pkg.errors as e\nfrom pkg import fail\n\n\ndef f():\n    fail('x')\n\n\ndef g():\n    e.fail()\n    return 1\n"
+    )
+    info = ModuleInfo(name="m", path="m.py")
+    info.functions = {
+        name: FunctionInfo(name=name, line=1, signature=None)  # type: ignore[arg-type]
+        for name in ("f", "g")
+    }
+    from maintenance.index import ImportBinding
+
+    info.imports = {
+        "e": [ImportBinding("e", "pkg.errors", is_module=True)],
+        "fail": [ImportBinding("fail", "pkg.fail")],
+    }
+    info.binding_counts = {"e": 1, "fail": 1, "f": 1, "g": 1}
+    asked: list[str] = []
+    infer_never_returning(tree, info, lambda q: asked.append(q) or False)
+    assert sorted(info.external_calls) == sorted(set(asked)) == ["pkg.errors.fail", "pkg.fail"]
+    assert not any(f.never_returns for f in info.functions.values())
+    infer_never_returning(tree, info, lambda q: q == "pkg.fail")
+    assert info.functions["f"].never_returns and not info.functions["g"].never_returns
+
+
+def test_cyclic_gc_paused_restores_the_collector() -> None:
+    assert gc.isenabled()
+    with cyclic_gc_paused():
+        assert not gc.isenabled()
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner pause does not re-enable what the outer one paused
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cyclic_gc_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with cyclic_gc_paused(freeze=True):
+            kept = [object() for _ in range(10)]  # noqa: F841
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
