@@ -15,6 +15,7 @@ import difflib
 import errno
 import logging
 import os
+import pickle
 import sys
 import time
 from collections import Counter
@@ -53,6 +54,11 @@ def _set_index(index: ProjectIndex | None) -> None:
     """Worker initializer: the index is sent once per worker, not once per file."""
     global _INDEX
     _INDEX = index
+
+
+def _set_index_from(blob: bytes) -> None:
+    """Worker side of `_Workers.analyze`: the run's index, unpickled once in each worker."""
+    _set_index(pickle.loads(blob))
 
 
 def _analyze_task(task: Task) -> tuple[str, FileResult]:
@@ -145,8 +151,9 @@ class _Workers:
         sizes: dict[str, int],
         on_done: Callable[[int], None] | None,
     ) -> dict[str, FileResult]:
+        blob = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)  # pickled once for all the workers
         for pool in self.pools:
-            pool.submit(_set_index, index)  # once per worker, before its analyses (one process: in order)
+            pool.submit(_set_index_from, blob)  # once per worker, before its analyses (one process: in order)
         shares: list[list[Task]] = [[] for _ in self.pools]
         for task in sorted(tasks, key=lambda t: -sizes.get(t[0], 0)):
             shares[self._assign(task[0], sizes.get(task[0], 0))].append(task)

@@ -1073,11 +1073,25 @@ class ProjectIndex:
         for alias, canonical in (aliases or {}).items():
             if alias not in self.modules and canonical in self.modules:
                 self.modules[alias] = self.modules[canonical]
+        self._forget()
+
+    def _forget(self) -> None:
+        """Empty the memos (keyed by `id()` of summaries: meaningless in another process)."""
         self._rebound: set[str] | None = None
         self._digests: dict[int, str] = {}
         self._digests_text: dict[str, str] = {}
         self._dependencies: dict[int, frozenset[str]] = {}
         self._imported: dict[int, frozenset[str]] = {}
+        self._entries: dict[str, bytes] = {}  # context_digest: module name + its summary digest
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (for the worker processes) without the memos: ids do not survive the trip."""
+        return {"modules": self.modules, "by_path": self.by_path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.modules = state["modules"]
+        self.by_path = state["by_path"]
+        self._forget()
 
     def add(self, info: ModuleInfo, *aliases: str) -> None:
         """Register a module summary under its name (and any alias names)."""
@@ -1298,10 +1312,84 @@ class ProjectIndex:
     def dependencies(self, info: ModuleInfo) -> set[str]:
         """Canonical names of every project module `info` depends on, transitively (itself excluded)."""
         memo = self._dependencies.get(id(info))
-        if memo is None:
+        if memo is None and not self._dependencies:
+            self._all_dependencies()
+            memo = self._dependencies.get(id(info))
+        if memo is None:  # (a summary that is not one of the index's modules)
             memo = frozenset(self._dependencies_of(info))
             self._dependencies[id(info)] = memo
         return set(memo)
+
+    def _direct(self, info: ModuleInfo) -> set[str]:
+        """The names one step from `info` in `_dependencies_of`: its imports and its parent packages."""
+        names = set(self.imported_modules(info))
+        parent = info.name.rpartition(".")[0]
+        while parent:
+            if parent in self.modules:
+                names.add(parent)
+            parent = parent.rpartition(".")[0]
+        return names
+
+    def _all_dependencies(self) -> None:
+        """`_dependencies_of` of every module at once: the strongly connected components of the import
+        graph (Tarjan's algorithm, iterative) in reverse topological order, each closure the union of its
+        members' direct names and its successors' closures. Same sets, without a search per module."""
+        unique = list({id(m): m for m in self.modules.values()}.values())
+        direct = {id(m): self._direct(m) for m in unique}
+        order: dict[int, int] = {}
+        low: dict[int, int] = {}
+        on_stack: set[int] = set()
+        stack: list[ModuleInfo] = []
+        closure: dict[int, frozenset[str]] = {}
+        for root in unique:
+            if id(root) in order:
+                continue
+            work = [(root, iter(sorted(direct[id(root)])))]
+            order[id(root)] = low[id(root)] = len(order)
+            stack.append(root)
+            on_stack.add(id(root))
+            while work:
+                node, successors = work[-1]
+                advanced = False
+                for name in successors:
+                    succ = self.modules[name]
+                    if id(succ) not in order:
+                        order[id(succ)] = low[id(succ)] = len(order)
+                        stack.append(succ)
+                        on_stack.add(id(succ))
+                        work.append((succ, iter(sorted(direct[id(succ)]))))
+                        advanced = True
+                        break
+                    if id(succ) in on_stack:
+                        low[id(node)] = min(low[id(node)], order[id(succ)])
+                if advanced:
+                    continue
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[id(parent)] = min(low[id(parent)], low[id(node)])
+                if low[id(node)] != order[id(node)]:
+                    continue
+                members = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(id(member))
+                    members.append(member)
+                    if member is node:
+                        break
+                ids = {id(m) for m in members}
+                reach: set[str] = set()
+                for member in members:
+                    reach |= direct[id(member)]
+                    for name in direct[id(member)]:
+                        target = id(self.modules[name])
+                        if target not in ids:
+                            reach |= closure[target]
+                frozen = frozenset(reach)
+                for member in members:
+                    closure[id(member)] = frozen
+        for m in unique:
+            self._dependencies[id(m)] = closure[id(m)] - {m.name}
 
     def _dependencies_of(self, info: ModuleInfo) -> set[str]:
         seen: set[str] = set()
@@ -1343,9 +1431,11 @@ class ProjectIndex:
     def context_digest(self, info: ModuleInfo) -> str:
         """A hash of the summaries of everything `info` depends on: part of its result-cache key."""
         digest = hashlib.blake2b(digest_size=12)
-        for name in sorted(self.dependencies(info)):
-            digest.update(name.encode())
-            digest.update(self.summary_digest(self.modules[name]).encode())
+        entries = self._entries
+        for name in self.dependencies(info):
+            if name not in entries:
+                entries[name] = (name + self.summary_digest(self.modules[name])).encode()
+        digest.update(b"".join(entries[name] for name in sorted(self.dependencies(info))))
         if "rebound" not in self._digests_text:
             self._digests_text["rebound"] = "\n".join(sorted(self.externally_rebound()))
         digest.update(self._digests_text["rebound"].encode())
