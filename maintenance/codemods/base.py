@@ -21,7 +21,7 @@ import ast
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -322,7 +322,8 @@ def _child_fields(kind: type) -> tuple[str, ...]:
 _LAST_TREE: list[tuple[ast.AST, dict[str, object]]] = []
 
 
-def _per_tree(tree: ast.AST, key: str, compute: Callable[[ast.AST], object]) -> object:
+def per_tree(tree: ast.AST, key: str, compute: Callable[[ast.AST], Any]) -> Any:
+    """`compute(tree)`, memoized under `key` for the last tree asked about (one file at a time)."""
     if not (_LAST_TREE and _LAST_TREE[0][0] is tree):
         _LAST_TREE[:] = [(tree, {})]
     memo = _LAST_TREE[0][1]
@@ -333,7 +334,7 @@ def _per_tree(tree: ast.AST, key: str, compute: Callable[[ast.AST], object]) -> 
 
 def tree_nodes(tree: ast.AST) -> TreeNodes:
     """The `TreeNodes` of `tree`, walked once: the last tree's walk is kept for the next codemod."""
-    return _per_tree(tree, "nodes", TreeNodes)  # type: ignore[return-value]
+    return per_tree(tree, "nodes", TreeNodes)
 
 
 def import_aliases(tree: ast.Module) -> dict[str, str]:
@@ -341,7 +342,7 @@ def import_aliases(tree: ast.Module) -> dict[str, str]:
 
     A new dict each call (callers extend it); computed once per tree.
     """
-    return dict(_per_tree(tree, "aliases", _import_aliases))  # type: ignore[call-overload]
+    return dict(per_tree(tree, "aliases", _import_aliases))
 
 
 def _import_aliases(tree: ast.Module) -> dict[str, str]:
@@ -365,7 +366,7 @@ def statements(tree: ast.Module) -> list[ast.stmt]:
 
     A new list each call; computed once per tree.
     """
-    return list(_per_tree(tree, "statements", _statements))  # type: ignore[call-overload]
+    return list(per_tree(tree, "statements", _statements))
 
 
 def _statements(tree: ast.Module) -> list[ast.stmt]:

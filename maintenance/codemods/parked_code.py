@@ -16,7 +16,15 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, iter_blocks, tree_nodes
+from maintenance.codemods.base import (
+    Codemod,
+    FastFinding,
+    FileContext,
+    Invalid,
+    iter_blocks,
+    per_tree,
+    tree_nodes,
+)
 
 MIN_LINES = 3
 MAX_PROSE_HEADER = 2  # prose lines allowed above a commented-out block (`# Removed callback - ...`)
@@ -96,6 +104,14 @@ def find_parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
                 if not any(line in inside for line in range(first, last + 1)):
                     spans.append(ParkedSpan("comment", first, column, last, last - first + 1))
     return sorted(spans, key=lambda s: s.line)
+
+
+def _parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
+    """`find_parked`, once per tree and text (the prefilter and the findings ask for the same spans)."""
+    memo = per_tree(tree, "parked", lambda _tree: {})
+    if memo.get("source") is not source:
+        memo["source"], memo["spans"] = source, find_parked(tree, source)
+    return list(memo["spans"])
 
 
 def _parked_comment(text: str) -> bool:
@@ -258,19 +274,19 @@ class ParkedCode(Codemod):
     @classmethod
     def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
         """Whether the module has any parked code at all (the detection itself: it needs no libcst)."""
-        return bool(find_parked(tree, source))
+        return bool(_parked(tree, source))
 
     @classmethod
     def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:
         """Without --unsafe-fixes there is nothing to rewrite, so the findings come straight from `ast`."""
         if unsafe_fixes:
             return None
-        return [FastFinding(s.line, s.column, s.end_line, s.message) for s in find_parked(tree, source)]
+        return [FastFinding(s.line, s.column, s.end_line, s.message) for s in _parked(tree, source)]
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         tree = context.tree if context.tree is not None else ast.parse(context.source)
-        self.spans = find_parked(tree, context.source)
+        self.spans = _parked(tree, context.source)
         self.string_lines = {s.line: s for s in self.spans if s.kind == "string"}
         self.comment_of_line = {
             line: span
