@@ -183,3 +183,52 @@ def test_cyclic_gc_paused_restores_the_collector() -> None:
         assert gc.get_freeze_count() > frozen
     finally:
         gc.unfreeze()
+
+
+def _dfs_digest(index: ProjectIndex, info: ModuleInfo) -> str:
+    """The context digest as it was computed before the closures: one update per dependency."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=12)
+    for name in sorted(index._dependencies_of(info)):
+        digest.update(name.encode())
+        digest.update(index.summary_digest(index.modules[name]).encode())
+    digest.update("\n".join(sorted(index.externally_rebound())).encode())
+    return digest.hexdigest()
+
+
+CYCLES = {
+    "pkg/__init__.py": "from .a import fa\n",
+    "pkg/a.py": "from . import b\n\n\ndef fa():\n    return b.fb()\n",
+    "pkg/b.py": "from .a import fa\nfrom .sub import deep\n\n\ndef fb():\n    return 1\n",
+    "pkg/sub/__init__.py": "",
+    "pkg/sub/deep.py": "from pkg.sub import leaf\n",
+    "pkg/sub/leaf.py": "import json\n",
+    "tool.py": "import pkg.b\n",
+}
+
+
+@pytest.mark.parametrize("project", ["cycles", "logging"])
+def test_dependency_closures_equal_a_search_per_module(tmp_path: Path, project: str) -> None:
+    if project == "cycles":
+        sources = _files(tmp_path, CYCLES)
+        root = tmp_path
+    else:
+        root = Path(logging.__file__).parent.parent
+        files = [*Path(logging.__file__).parent.rglob("*.py"), *Path(email.__file__).parent.rglob("*.py")]
+        sources = [(p, str(p.relative_to(root)), p.read_text(), content_hash(p.read_bytes())) for p in files]
+    index = build_index(sources, root)
+    unique = list({id(m): m for m in index.modules.values()}.values())
+    assert all(index.dependencies(m) == index._dependencies_of(m) for m in unique)
+    assert all(index.context_digest(m) == _dfs_digest(index, m) for m in unique)
+    if project == "cycles":
+        assert index.dependencies(index.modules["tool"]) == {
+            "pkg",
+            "pkg.a",
+            "pkg.b",
+            "pkg.sub",
+            "pkg.sub.deep",
+            "pkg.sub.leaf",
+        }
+        assert "pkg.a" not in index.dependencies(index.modules["pkg.a"])
+        assert "pkg.b" in index.dependencies(index.modules["pkg.a"])
