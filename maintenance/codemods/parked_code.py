@@ -30,7 +30,7 @@ MIN_LINES = 3
 MAX_PROSE_HEADER = 2  # prose lines allowed above a commented-out block (`# Removed callback - ...`)
 _COMMENT_RUN = re.compile(r"(?m)(?:^[ \t]*#[^\n]*\n){" + str(MIN_LINES) + "}")
 _DIRECTIVE = re.compile(
-    r"noqa|type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
+    r"noqa|(?<![\w.])type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
 )
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
 STRING_MESSAGE = "{n} lines of code parked in a string literal: delete them (git keeps history) or restore them as code that runs"
@@ -202,6 +202,13 @@ class ParkedCode(Codemod):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     INVALID = (
+        # `dtype:` in a parameter line is no `# type:` directive: the whole block is one span
+        Invalid(
+            "x = 1\n\n\n# def copy(\n#     dtype: Type[int], n: int\n# ) -> int:\n#     return n\n"
+            "#     del dtype\n",
+            "x = 1\n\n\n",
+            unsafe_fixes=True,
+        ),
         Invalid(
             "main()\n'''\np = sub.add_parser('x')\np.add_argument('--y')\np.set_defaults(f=g)\n'''\n",
             "main()\n",
