@@ -105,6 +105,11 @@ def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple
     return out
 
 
+def _load_engine() -> None:
+    """Worker entry point: import the engine and its codemods before the first analysis needs them."""
+    import maintenance.engine  # noqa: F401
+
+
 def _analyze_chunk(tasks: list[Task]) -> list[tuple[str, FileResult]]:
     return [_analyze_task(task) for task in tasks]
 
@@ -142,6 +147,8 @@ class _Workers:
             for w, share in enumerate(shares)
             for chunk in _chunks(share, 64)
         ]
+        for pool in self.pools:  # the engine (and libcst, ~1 s) loads while this process builds the index
+            pool.submit(_load_engine)
         return {display: data for future in futures for display, data in future.result()}
 
     def analyze(
