@@ -29,7 +29,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
-from maintenance.codemods.base import AstFinding, NodeRef, Replacement, statements
+from maintenance.codemods.base import AstFinding, NodeRef, Replacement, first_line, statements
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
 from maintenance.index import ModuleInfo, ProjectIndex, cyclic_gc_paused, single_module_index
 from maintenance.index import parse as _parse_ast
@@ -306,8 +306,7 @@ def _render_unapplied(
     ):
         return None
     spans = [  # (every statement; `min` below picks the innermost, whatever the order)
-        (_statement_first_line(node), node.end_lineno or node.lineno, node.col_offset)
-        for node in statements(tree)
+        (first_line(node), node.end_lineno or node.lineno, node.col_offset) for node in statements(tree)
     ]
     findings: list[Finding] = []
     for codemod, item in found:
@@ -336,12 +335,6 @@ def _render_unapplied(
         finding = _finding(violation, False, positions, snippet, path, wrapper.module)
         findings.append(dataclasses.replace(finding, line=finding.line + offset))
     return findings
-
-
-def _statement_first_line(statement: ast.stmt) -> int:
-    """The first line of a statement, its decorators included."""
-    decorators = getattr(statement, "decorator_list", None) or []
-    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
 def _shifted(item: AstFinding, offset: int) -> AstFinding:

@@ -388,6 +388,12 @@ def iter_blocks(tree: ast.Module) -> Iterator[tuple[ast.AST, list[ast.stmt]]]:
                 stack.append((sub_node, sub_node.body))
 
 
+def first_line(statement: ast.stmt) -> int:
+    """The first line of a statement, its decorators included."""
+    decorators = getattr(statement, "decorator_list", None) or []
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
+
+
 def resolve_dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
     """The qualified name of an `ast` Name/Attribute chain after import aliases (prefilter helper)."""
     name = dotted_name(node)

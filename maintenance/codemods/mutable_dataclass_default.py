@@ -13,6 +13,7 @@ from maintenance.codemods.base import (
     FileContext,
     Invalid,
     NodeRef,
+    first_line,
     import_aliases,
     resolve_dotted,
     tree_nodes,
@@ -177,12 +178,6 @@ class MutableDataclassDefault(Codemod):
         return _Finder(tree, source, context, candidates).run() if candidates else []
 
 
-def _first_line(stmt: ast.stmt) -> int:
-    """The first line of a statement, its decorators included."""
-    decorators = getattr(stmt, "decorator_list", None) or []
-    return min([stmt.lineno, *(d.lineno for d in decorators)])
-
-
 _MAYBE_MUTABLE = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp, ast.Call)
 
 
@@ -195,7 +190,7 @@ class _Finder:
         self.tree = tree
         # the only classes that can hold a finding, and the line spans of them (to skip other bodies)
         self.candidates = {id(node) for node in candidates}
-        self.spans = [(_first_line(node), node.end_lineno or node.lineno) for node in candidates]
+        self.spans = [(first_line(node), node.end_lineno or node.lineno) for node in candidates]
         self.text = _Text(source)
         self.context = context
         self.scopes = Scopes(tree)
@@ -238,7 +233,7 @@ class _Finder:
     def _holds_candidate(self, stmt: ast.stmt) -> bool:
         """Whether a candidate class lies within the lines of `stmt` (itself included): statements nest by
         lines, so only a statement that holds one can hold it."""
-        first, last = _first_line(stmt), stmt.end_lineno or stmt.lineno
+        first, last = first_line(stmt), stmt.end_lineno or stmt.lineno
         return any(first <= start and end <= last for start, end in self.spans)
 
     def _dataclass_decorator(self, node: ast.ClassDef, scope: Scope) -> ast.expr | None:
