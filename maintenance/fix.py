@@ -69,6 +69,7 @@ def _analyze_task(task: Task) -> tuple[str, FileResult]:
     kept = _KEPT.pop(path, None)
     if kept is not None:
         text, tree = kept
+        _KEPT_CHARS[0] -= len(text)
         return path, analyze_text(text, display, codes, unsafe_fixes=unsafe, index=_INDEX, tree=tree)
     result, _ = analyze_file(Path(path), display, codes, unsafe, _INDEX)
     return path, result
@@ -76,6 +77,7 @@ def _analyze_task(task: Task) -> tuple[str, FileResult]:
 
 # the trees a worker parsed for the index, kept for its analysis of the same files (bounded by source size)
 _KEPT: dict[str, tuple[str, Any]] = {}
+_KEPT_CHARS = [0]  # the characters of the sources in _KEPT (not summed again for every file)
 KEEP_SOURCE_CHARS = 64_000_000  # per worker: about 1 GB of `ast` trees
 
 
@@ -99,8 +101,10 @@ def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple
             if summary is None:
                 out.append((display, None))
                 continue
-            if sum(len(t) for t, _ in _KEPT.values()) + len(text) <= KEEP_SOURCE_CHARS:
+            if _KEPT_CHARS[0] + len(text) <= KEEP_SOURCE_CHARS:
+                replaced = _KEPT.get(path)
                 _KEPT[path] = (text, summary[1])
+                _KEPT_CHARS[0] += len(text) - (len(replaced[0]) if replaced is not None else 0)
             out.append((display, summary_data(summary[0])))
     return out
 
