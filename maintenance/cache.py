@@ -1,8 +1,12 @@
-"""A content cache: a file whose bytes, tool version and selected rules are unchanged is not analysed again.
+"""The caches of `maintenance.fix` under `<root>/.maintenance_cache/`: results by file content, and the index.
 
-One JSON file per configuration under `<root>/.maintenance_cache/` maps the BLAKE2 hash of a file's bytes to
+`ResultCache`: a file whose bytes, tool version and selected rules are unchanged is not analysed again. One
+JSON file per configuration under `<root>/.maintenance_cache/` maps the BLAKE2 hash of a file's bytes to
 its findings (without the path, so a moved file stays cached) and, when it has fixes, to the fixed text.
 The directory holds a `.gitignore` of `*`, as ruff's cache does, so it never shows up in `git status`.
+
+`IndexCache`: the project index's module summaries by file content (and the cross-module never-returning
+results by the contents a module depends on), so a warm run parses no unchanged file for the index.
 """
 
 from __future__ import annotations
@@ -10,13 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from maintenance.findings import FileResult, Finding
+from maintenance.source import atomic_write
 
 LOG = logging.getLogger(__name__)
 CACHE_DIR = ".maintenance_cache"
@@ -95,9 +98,52 @@ class ResultCache:
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# created by maintenance.fix\n*\n", encoding="utf-8")
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.entries, handle)
-            Path(tmp).replace(self.file)
+            atomic_write(self.file, json.dumps(self.entries).encode())
         except OSError as err:
             LOG.warning("could not write the cache %s (%s); the next run starts cold", self.file, err)
+
+
+class IndexCache:
+    """Module summaries by file content under `<root>/.maintenance_cache/index-<version>.json`."""
+
+    def __init__(self, directory: Path | None, fingerprint: str) -> None:
+        self.file = directory / f"index-{fingerprint}.json" if directory is not None else None
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        if self.file is not None:
+            try:
+                self.entries = json.loads(self.file.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError) as err:
+                LOG.warning("ignoring the unreadable index cache %s (%s)", self.file, err)
+
+    def get(self, digest: str) -> dict[str, Any] | None:
+        """The cached summary of content `digest`, or `None`."""
+        return self.entries.get(digest)
+
+    def get_cross(self, key: str) -> set[str] | None:
+        """The never-returning functions of a module for `key` (its and its dependencies' contents)."""
+        found = self.entries.get("cross:" + key)
+        return set(found) if found is not None else None  # type: ignore[arg-type]
+
+    def put_cross(self, key: str, names: list[str]) -> None:
+        """Remember the cross-module never-returning functions of a module."""
+        if self.entries.get("cross:" + key) != names:
+            self.entries["cross:" + key] = names  # type: ignore[assignment]
+            self.dirty = True
+
+    def put(self, digest: str, data: dict[str, Any]) -> None:
+        """Remember a summary."""
+        self.entries[digest] = data
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write the cache atomically (a failure only costs speed next time, so it is logged)."""
+        if self.file is None or not self.dirty:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.file, json.dumps(self.entries).encode())
+        except OSError as err:
+            LOG.warning("could not write the index cache %s (%s)", self.file, err)

@@ -28,11 +28,12 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from maintenance.astutil import cyclic_gc_paused
+from maintenance.astutil import parse as _parse_ast
 from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
 from maintenance.codemods.base import AstFinding, NodeRef, Replacement, first_line, statements
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
-from maintenance.index import ModuleInfo, ProjectIndex, cyclic_gc_paused, single_module_index
-from maintenance.index import parse as _parse_ast
+from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
 from maintenance.source import DecodedSource, decode
 
 LOG = logging.getLogger(__name__)

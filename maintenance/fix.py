@@ -26,12 +26,12 @@ from typing import Any
 
 from maintenance import __version__, discovery, ruff_policy, ruff_runner
 from maintenance import verify as verify_module
-from maintenance.cache import CACHE_DIR, ResultCache, content_hash, tool_fingerprint
+from maintenance.cache import CACHE_DIR, IndexCache, ResultCache, content_hash, tool_fingerprint
 from maintenance.codes import MNT_CODES
 from maintenance.config import Config, ConfigError, code_matches, find_root, load_config
 from maintenance.discovery import discover, relative
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport, RevertedFix, unreadable
-from maintenance.index import IndexCache, ProjectIndex, build_index
+from maintenance.index import ProjectIndex, build_index
 from maintenance.output import (
     finding_sort_key,
     print_text,
@@ -83,7 +83,8 @@ KEEP_SOURCE_CHARS = 64_000_000  # per worker: about 1 GB of `ast` trees
 
 def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple[str, dict[str, Any] | None]]:
     """Worker entry point of the index pass: read, parse and summarize files; keep their trees."""
-    from maintenance.index import cyclic_gc_paused, summarize_file, summary_data
+    from maintenance.astutil import cyclic_gc_paused
+    from maintenance.index import summarize_file, summary_data
 
     out: list[tuple[str, dict[str, Any] | None]] = []
     with cyclic_gc_paused(freeze=True):  # the kept trees live for the run: later collections skip them

@@ -27,7 +27,7 @@ import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from maintenance.index import dotted
+from maintenance.astutil import dotted
 
 Position = tuple[int, int]
 ScopeNode = ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda

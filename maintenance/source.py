@@ -35,8 +35,17 @@ def decode(data: bytes) -> DecodedSource:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` through a temp file in the same directory, keeping the file mode."""
-    mode = stat.S_IMODE(path.stat().st_mode)
+    """Replace (or create) `path` with `data` through a temp file in the same directory.
+
+    A reader sees the old bytes or the new ones, never half a file. An existing file keeps its mode; a
+    new one gets the mode of a plain `open()` (0o666 less the umask).
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from maintenance.index import dotted as dotted_name  # `a.b.c` of a Name/Attribute chain (the ast prefilters)
+from maintenance.astutil import (
+    dotted as dotted_name,  # `a.b.c` of a Name/Attribute chain (the ast prefilters)
+)
 
 if TYPE_CHECKING:
     from maintenance.index import ModuleInfo, ProjectIndex

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import libcst as cst
 
+from maintenance.astutil import dotted
 from maintenance.codemods.base import (
     AstFinding,
     Codemod,
@@ -18,7 +19,7 @@ from maintenance.codemods.base import (
     resolve_dotted,
     tree_nodes,
 )
-from maintenance.index import ClassInfo, dotted
+from maintenance.index import ClassInfo
 from maintenance.scopes import Scope, Scopes
 
 DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass"})

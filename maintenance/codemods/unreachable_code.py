@@ -16,9 +16,9 @@ from maintenance.index import (
     Completion,
     ModuleInfo,
     ProjectIndex,
-    _resolve_relative,
     dotted,
     local_call_resolver,
+    resolve_relative,
 )
 
 
@@ -274,7 +274,7 @@ class _Scope:
             elif isinstance(node, ast.ImportFrom):
                 info = self.analysis.module
                 base = (
-                    _resolve_relative(info.name, info.is_package, node.level, node.module)
+                    resolve_relative(info.name, info.is_package, node.level, node.module)
                     if node.level
                     else node.module
                 )

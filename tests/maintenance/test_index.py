@@ -163,7 +163,7 @@ def test_the_cache_reuses_unchanged_summaries(tmp_path: Path) -> None:
     cache = IndexCache(cache_dir, "v")
     assert len([k for k in cache.entries if not k.startswith("cross:")]) == len(PROJECT)
     assert any(k.startswith("cross:") for k in cache.entries)  # cross-module inference results
-    with mock.patch("maintenance.index.parse", side_effect=AssertionError("re-parsed")):
+    with mock.patch("maintenance.index.build.parse", side_effect=AssertionError("re-parsed")):
         second = _index(tmp_path / "p", PROJECT, cache)  # nothing is parsed on a warm run
     assert not cache.dirty  # every summary came from the cache
     for name, info in first.modules.items():

@@ -1,0 +1,145 @@
+"""Building the project index of a run: summaries (from the cache, the workers or made here), then the
+never-returning inference across modules."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from maintenance.astutil import cyclic_gc_paused, parse
+from maintenance.index.model import FunctionInfo, ModuleInfo, json_digest
+from maintenance.index.names import module_names
+from maintenance.index.never_returns import infer_across, infer_never_returning
+from maintenance.index.project import ProjectIndex
+from maintenance.index.summarize import Summarizer
+
+if TYPE_CHECKING:
+    from maintenance.cache import IndexCache
+
+Summaries = Callable[[list[tuple[Path, str, str]]], dict[str, dict[str, Any] | None]]
+
+
+def summarize_file(path: Path, display: str, text: str, root: Path) -> tuple[ModuleInfo, ast.Module] | None:
+    """One file's summary (local never-returning inference only) and its tree; `None` when it does not parse."""
+    names = module_names(path, root)
+    if not names:
+        return None
+    try:
+        tree = parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    info = Summarizer(tree, names[0], display, path.name == "__init__.py", text).run()
+    infer_never_returning(tree, info, lambda _qualified: False)  # local only: safe to cache
+    return info, tree
+
+
+def summary_data(info: ModuleInfo) -> dict[str, Any]:
+    """The JSON-able summary of a module as the index cache stores it (with its `digest`)."""
+    data = info.to_dict()
+    data["digest"] = json_digest(data)
+    return data
+
+
+def build_index(
+    sources: Iterable[tuple[Path, str, str, str]],
+    root: Path,
+    cache: IndexCache | None = None,
+    summarize: Summaries | None = None,
+) -> ProjectIndex:
+    """The index of a run from `(path, display path, text, content digest)` of each file.
+
+    A file whose text does not parse is left out (the engine reports it as MNT000). With `cache`, an
+    unchanged file's summary is reused (keyed by content and by its module name, which relative imports
+    depend on). `summarize` computes the summaries the cache lacks elsewhere (`maintenance.fix` runs them
+    in its worker processes, which keep the trees for the analysis): it receives `(path, display, text)`
+    and returns display path -> `summary_data` (or `None` for a file that does not parse); without it they
+    are computed here. Never-returning functions are then inferred across modules to a fixpoint.
+    """
+    index = ProjectIndex()
+    trees: dict[str, ast.Module] = {}
+    texts: dict[str, str] = {}
+    keys: dict[str, str] = {}  # display path -> cache key (content digest, module name, package flag)
+    entries: list[tuple[Path, str, list[str], dict[str, Any] | None]] = []
+    missing: list[tuple[Path, str, str]] = []
+    for path, display, text, digest in sources:
+        names = module_names(path, root)
+        if not names:
+            continue
+        key = f"{digest}|{names[0]}|{path.name == '__init__.py'}"
+        keys[display] = key
+        texts[display] = text
+        data = cache.get(key) if cache is not None else None
+        entries.append((path, display, names, data))
+        if data is None:
+            missing.append((path, display, text))
+    computed: dict[str, dict[str, Any] | None] = {}
+    if summarize is not None and missing:
+        computed = summarize(missing)
+    else:
+        for path, display, text in missing:
+            summary = summarize_file(path, display, text, root)
+            if summary is not None:
+                computed[display], trees[display] = summary_data(summary[0]), summary[1]
+            else:
+                computed[display] = None
+    for _path, display, names, data in entries:
+        fresh = data is None
+        data = computed.get(display) if fresh else data
+        if data is None:
+            continue  # does not parse
+        info = ModuleInfo.from_dict(names[0], display, data)
+        info.local_digest = data.get("digest")
+        if fresh and cache is not None and cache.file is not None:
+            cache.put(keys[display], data)
+        index.add(info, *names[1:])
+    # cross-module never-returning inference: a module that imports project functions or modules is
+    # re-inferred, unless the cache holds its result for the same contents of it and all its dependencies
+    crossing = [
+        info
+        for info in {id(m): m for m in index.modules.values()}.values()
+        if info.functions
+        and any(
+            isinstance(index.resolve_qualified(b.target, optional=False), FunctionInfo | ModuleInfo)
+            for bindings in info.imports.values()
+            for b in bindings
+        )
+    ]
+    cross_keys: dict[str, str] = {}
+    rebound = json_digest(sorted(index.externally_rebound()))  # a patch anywhere changes the inference
+    pending: list[ModuleInfo] = []
+    for info in crossing:
+        deps = sorted(keys.get(index.modules[d].path, "") for d in index.dependencies(info))
+        cross_keys[info.path] = json_digest([keys.get(info.path, ""), deps, rebound])
+        stored = cache.get_cross(cross_keys[info.path]) if cache is not None else None
+        if stored is not None and info.path not in trees:  # (the summary was cached or made by a worker)
+            for fname, func in info.functions.items():
+                func.never_returns = fname in stored
+        else:
+            pending.append(info)
+
+    def tree_of(info: ModuleInfo) -> ast.Module:
+        if info.path not in trees:
+            trees[info.path] = parse(texts[info.path])  # it parsed for its summary: it parses again
+        return trees[info.path]
+
+    with cyclic_gc_paused():
+        infer_across(index, pending, tree_of)
+    if cache is not None and cache.file is not None:
+        for info in crossing:
+            cache.put_cross(
+                cross_keys[info.path], sorted(n for n, f in info.functions.items() if f.never_returns)
+            )
+        cache.save()
+    return index
+
+
+def single_module_index(
+    tree: ast.Module, path: str, name: str = "__main__", source: str | None = None
+) -> ProjectIndex:
+    """The index of one text analysed on its own (no project around it)."""
+    info = Summarizer(tree, name, path, False, source).run()
+    index = ProjectIndex([info])
+    infer_never_returning(tree, info, index.never_returns)
+    return index
