@@ -13,17 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from maintenance.config import DEFAULT_EXCLUDED_DIRS, Config, path_matches
+from maintenance.source import resolved
 
 LOG = logging.getLogger(__name__)
 _GIT_BATCH = 500
-
-
-def resolved(path: Path) -> Path:
-    """`path` with symlinks resolved; a dangling or looping symlink keeps its own (absolute) name."""
-    try:
-        return path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return path.absolute()
 
 
 def relative(path: Path, root: Path) -> str:

@@ -1,4 +1,5 @@
-"""Which of ruff's fixes `--apply` may make: a shipped allow-list, and the F401 imports that are never removed.
+"""The ruff fix policy, in one place: which of ruff's fixes `--apply` may make (a shipped allow-list), the
+F401 imports that are never removed, and the `FixPolicy` of a run built from both (`build_policy`).
 
 ruff decides what a fix *is*; this module decides whether we let it happen. `--apply` passes ruff
 `--fixable <allow-list>`, so a rule off the list is reported but never fixed, whatever ruff calls its fix
@@ -21,9 +22,15 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from maintenance.source import decode, resolved
+
+if TYPE_CHECKING:
+    from maintenance.config import Config
 
 # rule -> why its fix keeps behaviour; shown by `--list` and documented in docs/maintenance.md
 RUFF_FIX_ALLOWLIST: dict[str, str] = {
@@ -47,6 +54,34 @@ RUFF_FIX_ALLOWLIST: dict[str, str] = {
     "RUF100": "a `# noqa` that suppresses nothing is a comment",
 }
 GUARDED_F401 = "F401"
+
+
+@dataclass(frozen=True)
+class FixPolicy:
+    """What `ruff --fix` may change: the allow-listed rules, and the files whose F401 imports must stay."""
+
+    fixable: tuple[str, ...]  # rule selectors for `--fixable`; empty: ruff fixes nothing
+    unsafe_fixes: bool = False
+    keep_f401: frozenset[str] = frozenset()  # absolute file names fixed with `--unfixable F401`
+    kept: Mapping[tuple[str, int], str] = field(default_factory=dict)  # (file, row) -> why F401 stays
+
+    def allows(self, code: str, filename: str, row: int) -> bool:
+        """Whether this policy lets ruff fix a `code` finding at `row` of `filename`."""
+        if not any(sel == "ALL" or code.upper().startswith(sel) for sel in self.fixable):
+            return False
+        return not (code == GUARDED_F401 and filename in self.keep_f401)
+
+    def groups(self, files: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+        """(files, extra ruff options) runs that apply this policy to `files`; none when nothing is fixable."""
+        if not self.fixable:
+            return []
+        base = ["--force-exclude", "--fixable", ",".join(self.fixable)]
+        plain = [f for f in files if f not in self.keep_f401]
+        kept = [f for f in files if f in self.keep_f401]
+        runs = [(plain, base)] if plain else []
+        if kept:
+            runs.append((kept, [*base, "--unfixable", GUARDED_F401]))
+        return runs
 
 
 @dataclass(frozen=True)
@@ -179,3 +214,32 @@ def describe(allowlist: dict[str, str] | None = None) -> str:
     for code, why in entries.items():
         lines.append(f"  {code:<{width}}  {why or '(configured in pyproject.toml)'}")
     return "\n".join(lines) + "\n"
+
+
+def build_policy(
+    config: Config, diagnostics: Sequence[dict[str, Any]], sources: dict[str, bytes], unsafe_fixes: bool
+) -> FixPolicy:
+    """The ruff fix policy of this run: allow-listed rules the selection reports, and the F401 imports to keep."""
+    rows: dict[str, list[int]] = {}
+    for diag in diagnostics:
+        if diag.get("code") == GUARDED_F401:
+            filename = str(resolved(Path(diag.get("filename", ""))))
+            rows.setdefault(filename, []).append(diag["location"]["row"])
+    kept: dict[tuple[str, int], str] = {}
+    for filename, file_rows in rows.items():
+        data = sources.get(filename)
+        if data is None:
+            continue
+        try:
+            text = decode(data).text
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            continue
+        for row, why in kept_imports(Path(filename), text, file_rows).items():
+            kept[(filename, row)] = why
+    fixable = fixable_selectors(config.ruff_fixable, config.select, config.ignore)
+    return FixPolicy(
+        fixable=tuple(fixable),
+        unsafe_fixes=unsafe_fixes,
+        keep_f401=frozenset(filename for filename, _ in kept),
+        kept=kept,
+    )

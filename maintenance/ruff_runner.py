@@ -16,17 +16,16 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from maintenance import discovery
 from maintenance.config import DEFAULT_EXCLUDED_DIRS
 from maintenance.findings import Finding
-from maintenance.ruff_policy import GUARDED_F401
+from maintenance.ruff_policy import GUARDED_F401, FixPolicy
+from maintenance.source import atomic_write
 
 LOG = logging.getLogger(__name__)
 
@@ -145,34 +144,6 @@ def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False, option
     """The unified diff of ruff's fixes for `paths`, without writing anything."""
     args = ["check", "--diff", "--exit-zero"] + (["--unsafe-fixes"] if unsafe_fixes else [])
     return _run([*args, *options, "--", *paths], root).stdout
-
-
-@dataclass(frozen=True)
-class FixPolicy:
-    """What `ruff --fix` may change: the allow-listed rules, and the files whose F401 imports must stay."""
-
-    fixable: tuple[str, ...]  # rule selectors for `--fixable`; empty: ruff fixes nothing
-    unsafe_fixes: bool = False
-    keep_f401: frozenset[str] = frozenset()  # absolute file names fixed with `--unfixable F401`
-    kept: Mapping[tuple[str, int], str] = field(default_factory=dict)  # (file, row) -> why F401 stays
-
-    def allows(self, code: str, filename: str, row: int) -> bool:
-        """Whether this policy lets ruff fix a `code` finding at `row` of `filename`."""
-        if not any(sel == "ALL" or code.upper().startswith(sel) for sel in self.fixable):
-            return False
-        return not (code == GUARDED_F401 and filename in self.keep_f401)
-
-    def groups(self, files: Sequence[str]) -> list[tuple[list[str], list[str]]]:
-        """(files, extra ruff options) runs that apply this policy to `files`; none when nothing is fixable."""
-        if not self.fixable:
-            return []
-        base = ["--force-exclude", "--fixable", ",".join(self.fixable)]
-        plain = [f for f in files if f not in self.keep_f401]
-        kept = [f for f in files if f in self.keep_f401]
-        runs = [(plain, base)] if plain else []
-        if kept:
-            runs.append((kept, [*base, "--unfixable", GUARDED_F401]))
-        return runs
 
 
 def apply_policy(files: Sequence[str], root: Path, policy: FixPolicy) -> None:
@@ -309,10 +280,7 @@ def check_cached(
         cache_dir.mkdir(parents=True, exist_ok=True)
         for old in cache_dir.glob("ruff-*.json"):
             old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-ruff-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(diagnostics, handle)
-        Path(tmp).replace(target)
+        atomic_write(target, json.dumps(diagnostics).encode())
     except OSError as err:
         LOG.warning("could not cache ruff's results in %s (%s)", cache_dir, err)
     return diagnostics

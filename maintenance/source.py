@@ -1,4 +1,5 @@
-"""Reading Python source as text and writing it back in the same form (encoding, BOM, newlines), atomically."""
+"""Reading Python source as text and writing it back in the same form (encoding, BOM, newlines), atomically;
+and the one way a file's name is resolved (symlinks followed where they lead somewhere)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,11 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def resolved(path: Path) -> Path:
+    """`path` with symlinks resolved; a dangling or looping symlink keeps its own (absolute) name."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return path.absolute()

@@ -17,6 +17,7 @@ from maintenance import fix as fix_module
 from maintenance.codemods import REGISTRY
 from maintenance.findings import FixReport
 from maintenance.fix import main, run_fix
+from maintenance.fix import workers as fix_workers
 
 DEAD = "def f():\n    return 1\n    print('dead')\n"
 DEAD_FIXED = "def f():\n    return 1\n"
@@ -201,8 +202,8 @@ def test_warm_run_uses_the_cache(make_repo: MakeRepo, monkeypatch: pytest.Monkey
     cold = run_fix([root], use_ruff=False)
     assert (root / ".maintenance_cache" / ".gitignore").read_text().strip().endswith("*")
     calls: list[str] = []
-    original = fix_module._analyze_task
-    monkeypatch.setattr(fix_module, "_analyze_task", lambda task: calls.append(task[0]) or original(task))
+    original = fix_workers.analyze_task
+    monkeypatch.setattr(fix_workers, "analyze_task", lambda task: calls.append(task[0]) or original(task))
     warm = run_fix([root], use_ruff=False)
     assert calls == []
     assert warm.findings == cold.findings and warm.diff == cold.diff
@@ -238,7 +239,7 @@ def test_ruff_findings_are_merged_and_fixed(make_repo: MakeRepo) -> None:
 
 def test_module_entry_point_runs_as_a_subprocess(make_repo: MakeRepo) -> None:
     root = make_repo({"a.py": DEAD})
-    repo_root = Path(fix_module.__file__).resolve().parents[1]
+    repo_root = Path(fix_module.__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(repo_root)}
     proc = subprocess.run(
         [sys.executable, "-m", "maintenance.fix", str(root), "--no-ruff", "--format", "json"],

@@ -1,0 +1,169 @@
+"""Reading the files of a run and analysing them: cached results where the content is unchanged, the project
+index, then the engine on the rest (in the workers or in this process)."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from maintenance.cache import CACHE_DIR, IndexCache, ResultCache, content_hash, tool_fingerprint
+from maintenance.codes import MNT_CODES
+from maintenance.config import Config, code_matches
+from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, unreadable
+from maintenance.fix.workers import PARALLEL_MIN_FILES, Task, Workers, run_tasks, set_index
+from maintenance.index import ProjectIndex, build_index
+from maintenance.source import decode
+
+
+def analyze(
+    files: list[Path],
+    display: dict[str, str],
+    config: Config,
+    unsafe_fixes: bool,
+    jobs: int | None,
+    use_cache: bool,
+    progress: bool,
+) -> tuple[dict[str, FileResult], dict[str, bytes]]:
+    """Results for every file, from the cache where the content is unchanged, else from the engine."""
+    all_codes = tuple(c for c in MNT_CODES if config.selects(c))
+    results, originals, readable = _read_files(files, display)
+    n_jobs = jobs or os.cpu_count() or 1
+    workers = Workers(n_jobs) if n_jobs > 1 and len(readable) >= PARALLEL_MIN_FILES else None
+    try:
+        index = _project_index(readable, config.root, use_cache, workers)
+        set_index(index)  # the re-analyses after --apply (counts, --verify) see the same index
+        caches: dict[tuple[str, ...], ResultCache] = {}
+        tasks: list[Task] = []
+        digests: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for file, rel, data in readable:
+            path = str(file)
+            codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
+            if codes not in caches:
+                caches[codes] = ResultCache(config.root, codes, unsafe_fixes, enabled=use_cache)
+            # a file's results depend on its own bytes and on the summaries of the modules it imports
+            info = index.module_for_path(rel)
+            digest = content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
+            digests[path] = (digest, codes)
+            cached = caches[codes].get(digest, rel)
+            if cached is not None:
+                results[path] = cached
+            else:
+                tasks.append((path, rel, codes, unsafe_fixes))
+        fresh = _analyze_tasks(
+            tasks, n_jobs, index, workers, {p: len(d) for p, d in originals.items()}, progress
+        )
+    finally:
+        if workers is not None:
+            workers.close()
+    for path, result in fresh.items():
+        results[path] = result
+        digest, codes = digests[path]
+        caches[codes].put(digest, result)
+    for cache in caches.values():
+        cache.save()
+    return results, originals
+
+
+def _read_files(
+    files: list[Path], display: dict[str, str]
+) -> tuple[dict[str, FileResult], dict[str, bytes], list[tuple[Path, str, bytes]]]:
+    """The bytes of every readable file; an unreadable one gets its MNT000 result right away."""
+    results: dict[str, FileResult] = {}
+    originals: dict[str, bytes] = {}
+    readable: list[tuple[Path, str, bytes]] = []
+    for file in files:
+        path = str(file)
+        rel = display[path]
+        problem = _unreadable(file)
+        if problem is not None:
+            results[path] = FileResult(path=rel, findings=[unreadable(rel, *problem)])
+            results[path].remaining = list(results[path].findings)
+            continue
+        data = file.read_bytes()
+        originals[path] = data
+        readable.append((file, rel, data))
+    return results, originals, readable
+
+
+def _unreadable(file: Path) -> tuple[str, str] | None:
+    """(problem, advice) when `file` cannot be read or decoded as Python source, else `None`."""
+    exclude = "or list it under [tool.maintenance] exclude"
+    if file.is_symlink() and not file.exists():
+        target = file.readlink()
+        try:
+            file.stat()
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return f"symlink loop ({file.name} -> {target})", f"point the link at a real file {exclude}"
+        return f"dangling symlink to {target}, which does not exist", f"fix or delete the link {exclude}"
+    try:
+        data = file.read_bytes()
+    except OSError as err:
+        advice = "make it readable (check its permissions)" if err.errno == errno.EACCES else "check the file"
+        return f"cannot read: {err.strerror or err}", f"{advice} {exclude}"
+    try:
+        decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as err:
+        return (
+            f"cannot decode: {err}",
+            f"save it as UTF-8 (or give it a correct `# -*- coding: ... -*-` line) {exclude}",
+        )
+    return None
+
+
+def _analyze_tasks(
+    tasks: list[Task],
+    n_jobs: int,
+    index: ProjectIndex,
+    workers: Workers | None,
+    sizes: dict[str, int],
+    progress: bool,
+) -> dict[str, FileResult]:
+    """Run the engine on the files the cache does not cover: in the run's workers, or in this process."""
+
+    def run(on_done: Callable[[int], None] | None) -> dict[str, FileResult]:
+        if workers is not None and tasks:
+            return workers.analyze(tasks, index, sizes, on_done)
+        return run_tasks(tasks, 1, on_done, index)
+
+    if progress and len(tasks) > 50:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task_id = bar.add_task(f"analysing {len(tasks)} files", total=len(tasks))
+            return run(lambda n: bar.advance(task_id, n))
+    return run(None)
+
+
+def _project_index(
+    readable: list[tuple[Path, str, bytes]], root: Path, use_cache: bool, workers: Workers | None = None
+) -> ProjectIndex:
+    """The project index of the run (one `ast` pass, in the workers when there are; cached summaries reused)."""
+    sources = []
+    digests: dict[str, str] = {}
+    for file, rel, data in readable:
+        try:
+            text = decode(data).text
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            continue  # the engine reports it as MNT000
+        digests[str(file)] = content_hash(data)
+        sources.append((file, rel, text, digests[str(file)]))
+    cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())
+    if workers is None:
+        return build_index(sources, root, cache)
+    return build_index(sources, root, cache, lambda missing: workers.summarize(missing, digests, root))
+
+
+def keep(config: Config, findings: Iterable[Finding]) -> list[Finding]:
+    """Findings the configuration reports (MNT000 always, unless explicitly ignored)."""
+    kept = []
+    for f in findings:
+        if f.code == PARSE_ERROR_CODE:
+            if not code_matches(f.code, [i for i in config.ignore if len(i) == len(PARSE_ERROR_CODE)]):
+                kept.append(f)
+        elif config.selects(f.code) and not config.ignored_in_file(f.path, f.code):
+            kept.append(f)
+    return kept

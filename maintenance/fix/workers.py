@@ -1,0 +1,206 @@
+"""The worker processes of a run: each owns a share of the files for the whole run (index pass, then analysis).
+
+A file is parsed once: the worker that summarizes it for the project index keeps its tree and analyses it
+later. The run's index is sent to each worker once (`set_index`), not once per file. Small runs (fewer
+than `PARALLEL_MIN_FILES` files, or one job) analyse in this process.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from maintenance.cache import content_hash
+from maintenance.findings import FileResult
+from maintenance.index import ProjectIndex
+from maintenance.source import decode
+
+PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
+
+
+Task = tuple[str, str, tuple[str, ...], bool]
+
+
+_INDEX: ProjectIndex | None = None  # the run's project index, in this process and in each worker
+
+
+def set_index(index: ProjectIndex | None) -> None:
+    """Worker initializer: the index is sent once per worker, not once per file."""
+    global _INDEX
+    _INDEX = index
+
+
+def _set_index_from(blob: bytes) -> None:
+    """Worker side of `Workers.analyze`: the run's index, unpickled once in each worker."""
+    set_index(pickle.loads(blob))
+
+
+def current_index() -> ProjectIndex | None:
+    """The run's project index in this process (what the re-analyses after `--apply` see)."""
+    return _INDEX
+
+
+def analyze_task(task: Task) -> tuple[str, FileResult]:
+    """Worker entry point (module level, so that it pickles); reuses the tree the worker kept for the index."""
+    from maintenance.engine import analyze_file, analyze_text  # libcst is only imported where needed
+
+    path, display, codes, unsafe = task
+    kept = _KEPT.pop(path, None)
+    if kept is not None:
+        text, tree = kept
+        _KEPT_CHARS[0] -= len(text)
+        return path, analyze_text(text, display, codes, unsafe_fixes=unsafe, index=_INDEX, tree=tree)
+    result, _ = analyze_file(Path(path), display, codes, unsafe, _INDEX)
+    return path, result
+
+
+# the trees a worker parsed for the index, kept for its analysis of the same files (bounded by source size)
+_KEPT: dict[str, tuple[str, Any]] = {}
+
+
+_KEPT_CHARS = [0]  # the characters of the sources in _KEPT (not summed again for every file)
+
+
+KEEP_SOURCE_CHARS = 64_000_000  # per worker: about 1 GB of `ast` trees
+
+
+def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """Worker entry point of the index pass: read, parse and summarize files; keep their trees."""
+    from maintenance.astutil import cyclic_gc_paused
+    from maintenance.index import summarize_file, summary_data
+
+    out: list[tuple[str, dict[str, Any] | None]] = []
+    with cyclic_gc_paused(freeze=True):  # the kept trees live for the run: later collections skip them
+        for path, display, digest in chunk:
+            try:
+                data = Path(path).read_bytes()
+                text = decode(data).text
+            except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+                out.append((display, None))
+                continue
+            if content_hash(data) != digest:  # changed since the run read it: summarize what the run read
+                out.append((display, None))
+                continue
+            summary = summarize_file(Path(path), display, text, Path(root))
+            if summary is None:
+                out.append((display, None))
+                continue
+            if _KEPT_CHARS[0] + len(text) <= KEEP_SOURCE_CHARS:
+                replaced = _KEPT.get(path)
+                _KEPT[path] = (text, summary[1])
+                _KEPT_CHARS[0] += len(text) - (len(replaced[0]) if replaced is not None else 0)
+            out.append((display, summary_data(summary[0])))
+    return out
+
+
+def _load_engine() -> None:
+    """Worker entry point: import the engine and its codemods before the first analysis needs them."""
+    import maintenance.engine  # noqa: F401
+
+
+def _analyze_chunk(tasks: list[Task]) -> list[tuple[str, FileResult]]:
+    return [analyze_task(task) for task in tasks]
+
+
+class Workers:
+    """Worker processes that each own a share of the files for the whole run (index pass, then analysis).
+
+    A file is parsed once: the worker that summarizes it for the index keeps its tree and analyses it
+    later (one single-process executor per worker, so that a file's analysis reaches its owner). Shares
+    are balanced by size, largest files first; files the index cache already covers go to the least
+    loaded worker when they need analysis.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pools = [ProcessPoolExecutor(max_workers=1) for _ in range(jobs)]
+        self.load = [0] * jobs
+        self.owner: dict[str, int] = {}
+
+    def _assign(self, path: str, size: int) -> int:
+        worker = self.owner.get(path)
+        if worker is None:
+            worker = min(range(len(self.pools)), key=self.load.__getitem__)
+            self.owner[path] = worker
+        self.load[worker] += size
+        return worker
+
+    def summarize(self, missing: list[tuple[Path, str, str]], digests: dict[str, str], root: Path) -> dict:
+        shares: list[list[tuple[str, str, str]]] = [[] for _ in self.pools]
+        for path, display, text in sorted(missing, key=lambda m: -len(m[2])):
+            shares[self._assign(str(path), len(text))].append((str(path), display, digests[str(path)]))
+        futures = [
+            self.pools[w].submit(_summarize_chunk, chunk, str(root))
+            for w, share in enumerate(shares)
+            for chunk in _chunks(share, 64)
+        ]
+        for pool in self.pools:  # the engine (and libcst, ~1 s) loads while this process builds the index
+            pool.submit(_load_engine)
+        return {display: data for future in futures for display, data in future.result()}
+
+    def analyze(
+        self,
+        tasks: list[Task],
+        index: ProjectIndex,
+        sizes: dict[str, int],
+        on_done: Callable[[int], None] | None,
+    ) -> dict[str, FileResult]:
+        blob = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)  # pickled once for all the workers
+        for pool in self.pools:
+            pool.submit(_set_index_from, blob)  # once per worker, before its analyses (one process: in order)
+        shares: list[list[Task]] = [[] for _ in self.pools]
+        for task in sorted(tasks, key=lambda t: -sizes.get(t[0], 0)):
+            shares[self._assign(task[0], sizes.get(task[0], 0))].append(task)
+        futures = [
+            self.pools[w].submit(_analyze_chunk, c)
+            for w, share in enumerate(shares)
+            for c in _chunks(share, 8)
+        ]
+        results: dict[str, FileResult] = {}
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            done = future.result()
+            results.update(done)
+            if on_done:
+                on_done(len(done))
+        return results
+
+    def close(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(cancel_futures=True)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def run_tasks(
+    tasks: list[Task],
+    jobs: int,
+    on_done: Callable[[int], None] | None = None,
+    index: ProjectIndex | None = None,
+) -> dict[str, FileResult]:
+    """Analyse files in worker processes (or in this one for small batches), with the run's `index`."""
+    results: dict[str, FileResult] = {}
+    set_index(index)
+    if jobs <= 1 or len(tasks) < PARALLEL_MIN_FILES:
+        for task in tasks:
+            path, result = analyze_task(task)
+            results[path] = result
+            if on_done:
+                on_done(1)
+        return results
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunksize = max(1, min(16, len(tasks) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=set_index, initargs=(index,)) as pool:
+        for path, result in pool.map(analyze_task, tasks, chunksize=chunksize):
+            results[path] = result
+            if on_done:
+                on_done(1)
+    return results
