@@ -123,6 +123,7 @@ def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -
 def render_list(codes: Sequence[str] | None = None, allowlist: dict[str, str] | None = None) -> str:
     """Every codemod's documentation and the ruff fix policy (`allowlist`: the configured one), for `--list`."""
     from maintenance.codemods import REGISTRY
+    from maintenance.codes import PARSE_ERROR, rule_file
     from maintenance.ruff_policy import describe
 
     parts = []
@@ -130,11 +131,12 @@ def render_list(codes: Sequence[str] | None = None, allowlist: dict[str, str] | 
         if codes and codemod.CODE not in codes:
             continue
         parts.append(
-            f"# {codemod.CODE} {codemod.NAME} (fix: {codemod.FIX_SAFETY})\n\n{codemod.documentation()}\n"
+            f"# {codemod.CODE} {codemod.NAME} (fix: {codemod.FIX_SAFETY})\n\nFile: {rule_file(codemod.CODE)}\n\n"
+            f"{codemod.documentation()}\n"
         )
     parts.append(
-        "# MNT000 ParseError (fix: none)\n\nA file that does not parse (or decode) is reported and left untouched; "
-        "the run goes on with the other files.\n"
+        f"# MNT000 ParseError (fix: none)\n\nFile: {PARSE_ERROR.file}\n\nA file that does not parse (or decode) is "
+        "reported and left untouched; the run goes on with the other files.\n"
     )
     if not codes:
         parts.append(describe(allowlist))

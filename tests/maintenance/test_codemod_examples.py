@@ -66,6 +66,34 @@ def test_light_code_list_matches_the_registry() -> None:
     assert tuple(c.CODE for c in REGISTRY) == MNT_CODES
 
 
+def test_the_code_table_names_each_rule_and_its_file() -> None:
+    import inspect
+    from pathlib import Path
+
+    from maintenance.codes import RULES
+
+    repo = Path(__file__).resolve().parents[2]
+    assert [(r.code, r.name) for r in RULES] == [(c.CODE, c.NAME) for c in REGISTRY]
+    for rule, codemod in zip(RULES, REGISTRY, strict=True):
+        assert Path(inspect.getsourcefile(codemod)).resolve() == (repo / rule.file).resolve(), rule.code
+        assert codemod.__name__ == rule.name
+
+
+def test_list_and_readme_name_the_file_of_every_code(capsys) -> None:
+    from pathlib import Path
+
+    from maintenance.codes import PARSE_ERROR, RULES
+    from maintenance.fix import main
+
+    assert main(["--list"]) == 0
+    listing = capsys.readouterr().out
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for rule in (PARSE_ERROR, *RULES):
+        assert f"File: {rule.file}" in listing, rule.code
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {rule.code} |"))
+        assert f"`{rule.file}`" in row, f"README's row of {rule.code} does not name {rule.file}"
+
+
 def test_codes_and_names_are_unique() -> None:
     codes = [c.CODE for c in REGISTRY]
     names = [c.NAME for c in REGISTRY]
