@@ -21,6 +21,8 @@ its other F401 findings stay reported too (never a hand edit of an import).
 from __future__ import annotations
 
 import ast
+import json
+import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,36 +53,60 @@ RUFF_FIX_ALLOWLIST: dict[str, str] = {
     "UP034": "parentheses around a single expression do not change its value",
     "UP039": "`class A():` and `class A:` are the same class statement",
     "PIE790": "`pass` next to another statement in the same body does nothing",
-    "RUF100": "a `# noqa` that suppresses nothing is a comment",
+    "RUF100": (
+        "a `# noqa` code that suppresses nothing is a comment; codes ruff does not enable for the file (another "
+        "linter's) and the configured lint.external stay"
+    ),
 }
 GUARDED_F401 = "F401"
+UNUSED_NOQA = "RUF100"
+# a suppression comment (a hash, then `noqa: A1, B2`, also after `ruff:` or `flake8:`), and RUF100's message parts
+_NOQA = re.compile(
+    r"#\s*(?:(?:ruff|flake8)\s*:\s*)?noqa\s*:\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE
+)
+_RUF100_PART = re.compile(r"(unused|non-enabled|unknown|duplicated): ((?:`[^`]+`(?:, )?)+)")
 
 
 @dataclass(frozen=True)
 class FixPolicy:
-    """What `ruff --fix` may change: the allow-listed rules, and the files whose F401 imports must stay."""
+    """What `ruff --fix` may change: the allow-listed rules, the files whose F401 imports must stay, and the
+    `# noqa` codes of other linters that RUF100 must leave alone."""
 
     fixable: tuple[str, ...]  # rule selectors for `--fixable`; empty: ruff fixes nothing
     unsafe_fixes: bool = False
     keep_f401: frozenset[str] = frozenset()  # absolute file names fixed with `--unfixable F401`
     kept: Mapping[tuple[str, int], str] = field(default_factory=dict)  # (file, row) -> why F401 stays
+    # absolute file -> the codes passed as ruff's `lint.external` for it, so RUF100 keeps them
+    noqa_external: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # (file, row) -> (why a RUF100 fix keeps codes there, whether anything is left for it to remove)
+    noqa_kept: Mapping[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
 
     def allows(self, code: str, filename: str, row: int) -> bool:
         """Whether this policy lets ruff fix a `code` finding at `row` of `filename`."""
         if not any(sel == "ALL" or code.upper().startswith(sel) for sel in self.fixable):
             return False
+        if code == UNUSED_NOQA and (filename, row) in self.noqa_kept:
+            return self.noqa_kept[(filename, row)][1]
         return not (code == GUARDED_F401 and filename in self.keep_f401)
 
     def groups(self, files: Sequence[str]) -> list[tuple[list[str], list[str]]]:
-        """(files, extra ruff options) runs that apply this policy to `files`; none when nothing is fixable."""
+        """(files, extra ruff options) runs that apply this policy to `files`; none when nothing is fixable.
+
+        Files that hold a kept F401 import run with `--unfixable F401`; files whose `# noqa` comments name
+        codes of other linters run with those codes as `lint.external` (ruff's own setting for them).
+        """
         if not self.fixable:
             return []
         base = ["--force-exclude", "--fixable", ",".join(self.fixable)]
-        plain = [f for f in files if f not in self.keep_f401]
-        kept = [f for f in files if f in self.keep_f401]
-        runs = [(plain, base)] if plain else []
-        if kept:
-            runs.append((kept, [*base, "--unfixable", GUARDED_F401]))
+        by_options: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
+        for f in files:
+            by_options.setdefault((f in self.keep_f401, self.noqa_external.get(f, ())), []).append(f)
+        runs = []
+        for (keep, external), group in sorted(by_options.items()):
+            options = [*base, "--unfixable", GUARDED_F401] if keep else list(base)
+            if external:
+                options += ["--config", f"lint.external = {json.dumps(list(external))}"]
+            runs.append((group, options))
         return runs
 
 
@@ -237,9 +263,57 @@ def build_policy(
         for row, why in kept_imports(Path(filename), text, file_rows).items():
             kept[(filename, row)] = why
     fixable = fixable_selectors(config.ruff_fixable, config.select, config.ignore)
+    external, noqa_kept = other_linters_noqa(diagnostics, sources)
     return FixPolicy(
         fixable=tuple(fixable),
         unsafe_fixes=unsafe_fixes,
         keep_f401=frozenset(filename for filename, _ in kept),
         kept=kept,
+        noqa_external=external,
+        noqa_kept=noqa_kept,
     )
+
+
+def other_linters_noqa(
+    diagnostics: Sequence[dict[str, Any]], sources: dict[str, bytes]
+) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, int], tuple[str, bool]]]:
+    """The `# noqa` codes RUF100 must keep: codes ruff knows but does not enable for the file.
+
+    ruff's RUF100 already leaves codes it does not know (and the configured `lint.external`) alone, but it
+    removes a code it knows and does not enable (`non-enabled`), such as a pep8-naming `N802` or a pylint
+    `PLR0913` that flake8 or pylint checks. For a file with such a code, every code its `# noqa` comments
+    name, less the ones RUF100 calls unused (enabled, suppressing nothing), becomes the file's
+    `lint.external` for the fix: the configured external codes stay (they are in the comments too), and
+    RUF100 removes only unused codes. Returns (file -> external codes, (file, row) -> (why, whether the
+    row still has an unused code to remove)).
+    """
+    parts_of: dict[tuple[str, int], dict[str, list[str]]] = {}
+    for diag in diagnostics:
+        if diag.get("code") != UNUSED_NOQA:
+            continue
+        filename = str(resolved(Path(diag.get("filename", ""))))
+        parts = {
+            kind: re.findall(r"`([^`]+)`", codes)
+            for kind, codes in _RUF100_PART.findall(diag.get("message", ""))
+        }
+        parts_of[(filename, diag["location"]["row"])] = parts
+    files = sorted({filename for (filename, _), parts in parts_of.items() if parts.get("non-enabled")})
+    external: dict[str, tuple[str, ...]] = {}
+    kept: dict[tuple[str, int], tuple[str, bool]] = {}
+    for filename in files:
+        data = sources.get(filename)
+        if data is None:
+            continue
+        try:
+            text = decode(data).text
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            continue
+        unused = {c for (f, _), parts in parts_of.items() if f == filename for c in parts.get("unused", [])}
+        written = {c.upper() for m in _NOQA.finditer(text) for c in re.split(r"[\s,]+", m.group(1)) if c}
+        external[filename] = tuple(sorted(written - unused))
+        for (f, row), parts in parts_of.items():
+            if f == filename and parts.get("non-enabled"):
+                codes = ", ".join(parts["non-enabled"])
+                why = f"{codes} not enabled for ruff here: another linter's code, kept"
+                kept[(f, row)] = (why, bool(parts.get("unused") or parts.get("duplicated")))
+    return external, kept

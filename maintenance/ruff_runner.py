@@ -24,7 +24,7 @@ from typing import Any
 from maintenance import discovery
 from maintenance.config import DEFAULT_EXCLUDED_DIRS
 from maintenance.findings import Finding
-from maintenance.ruff_policy import GUARDED_F401, FixPolicy
+from maintenance.ruff_policy import GUARDED_F401, UNUSED_NOQA, FixPolicy
 from maintenance.source import atomic_write
 
 LOG = logging.getLogger(__name__)
@@ -204,6 +204,9 @@ def to_findings(
                 message = f"{message} (kept by the fix policy: {why})"
             elif code == GUARDED_F401 and filename in policy.keep_f401 and is_fixable(diag, unsafe_fixes):
                 message = f"{message} (not fixed: this file holds an import the fix policy keeps; remove it by hand)"
+            noqa = policy.noqa_kept.get((filename, row)) if code == UNUSED_NOQA else None
+            if noqa is not None:
+                message = f"{message} (kept by the fix policy: {noqa[0]})"
         if filename not in lines_of:
             try:
                 lines_of[filename] = Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
@@ -211,7 +214,9 @@ def to_findings(
                 lines_of[filename] = []
         lines = lines_of[filename]
         before = lines[row - 1] if 0 < row <= len(lines) else None
-        after = _after_line(diag, before, row) if fixable else None
+        # a RUF100 fix that keeps other linters' codes differs from the edit ruff reported: see the diff
+        partial = policy is not None and code == UNUSED_NOQA and (filename, row) in policy.noqa_kept
+        after = _after_line(diag, before, row) if fixable and not partial else None
         findings.append(
             Finding(
                 path=display[filename],

@@ -184,3 +184,26 @@ def test_ruff_fixable_all_lets_ruff_fix_every_rule(tmp_path: Path) -> None:
     report = run_fix([root], apply=True, unsafe_fixes=True, use_cache=False)
     assert [f.code for f in report.findings if f.fixed] == ["SIM201"]
     assert "a != b" in (root / "m.py").read_text()
+
+
+def test_ruf100_keeps_other_linters_codes_and_removes_unused_ruff_codes(tmp_path: Path) -> None:
+    # ruff knows N802/N803 (pep8-naming) but this configuration does not enable them: flake8 may check them
+    source = (
+        "x = 1  # noqa: N802\n"  # another linter's code: kept
+        "y = 2  # noqa: F841\n"  # an enabled ruff code that suppresses nothing: removed
+        "w = 4  # noqa: F841, N802\n"  # the unused ruff code goes, the other linter's stays
+        "z = 3  # noqa: X999\n"  # a code ruff does not know: kept (ruff's own rule)
+        "u = 6  # noqa: N803\n"  # listed in the configured `lint.external`: kept
+    )
+    root = _repo(tmp_path / "r", {"a.py": source})
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'external = ["N803"]\n')
+    dry = run_fix([root], use_cache=False)
+    by_line = {f.line: f for f in dry.findings if f.code == "RUF100"}
+    assert sorted(by_line) == [1, 2, 3]
+    assert not by_line[1].fixable and "N802 not enabled for ruff here" in by_line[1].message
+    assert by_line[2].fixable and by_line[3].fixable
+    run_fix([root], apply=True, use_cache=False)
+    assert (root / "a.py").read_text() == (
+        "x = 1  # noqa: N802\ny = 2\nw = 4  # noqa: N802\nz = 3  # noqa: X999\nu = 6  # noqa: N803\n"
+    )
