@@ -1,8 +1,9 @@
 """Which classes of a module derive from a known library class (used by MNT006 and MNT008).
 
 Bases are resolved with the module's imports (`from torch.utils.data import Dataset as D` makes `D`
-`torch.utils.data.Dataset`) and through the module's own classes, to any depth. A base that comes from
-another module of the project is looked up in the project index (`ProjectLookup`) when there is one.
+`torch.utils.data.Dataset`) and through the module's own classes (nested ones too, which the index does not
+summarise), to any depth. A base that comes from another module of the project is asked of the project
+index, the one class-hierarchy API (`ProjectIndex.is_subclass_of`, `defines`), through `ProjectLookup`.
 """
 
 from __future__ import annotations
@@ -56,17 +57,8 @@ class ProjectLookup:
 
     def defines(self, written: str, names: Collection[str]) -> bool:
         """Whether the project class `written` or a project class it derives from defines one of `names`."""
-        stack = [self.resolve(written)]
-        seen: set[str] = set()
-        while stack:
-            cls = stack.pop()
-            if cls is None or cls.qualname in seen:
-                continue
-            seen.add(cls.qualname)
-            if set(names) & set(cls.methods):
-                return True
-            stack.extend(b for b in self.index.base_classes(cls) or () if isinstance(b, ClassInfo))
-        return False
+        cls = self.resolve(written)
+        return cls is not None and self.index.defines(cls, names)
 
 
 @dataclass

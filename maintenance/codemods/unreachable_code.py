@@ -9,6 +9,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from maintenance.astutil import dotted
 from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, NodeRef
 from maintenance.index import (
     EXIT_FUNCTIONS,
@@ -16,10 +17,10 @@ from maintenance.index import (
     Completion,
     ModuleInfo,
     ProjectIndex,
-    dotted,
     local_call_resolver,
     resolve_relative,
 )
+from maintenance.scopes import Scope, Scopes
 
 
 class UnreachableCode(Codemod):
@@ -231,90 +232,57 @@ def _nested_statements(tree: ast.Module) -> Iterator[ast.stmt]:
 _COMPOUND_NAMES = {ast.AsyncFor: "for", ast.AsyncWith: "with"}
 
 
-class _Scope:
-    """The names one function or class body binds, and how a call written in it resolves."""
+class _ScopeRef:
+    """A function or class body (or the module) as the analysis walks it; its `Scope` in the one scope
+    model (`maintenance.scopes`) is built only when a call written in it needs resolving."""
 
-    def __init__(self, node: ast.AST | None, parent: _Scope | None, analysis: _Analysis) -> None:
+    def __init__(
+        self,
+        node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | None,
+        parent: _ScopeRef | None,
+        analysis: _Analysis,
+    ) -> None:
         self.node = node
         self.parent = parent
         self.analysis = analysis
-        self.imports: dict[str, list[str]] = {}
-        self.bound: set[str] = set()
-        self.declared_global: set[str] = set()
-        self._collected = node is None
+        self._scope: Scope | None = None
 
-    def _ensure(self) -> None:
-        if not self._collected:
-            self._collected = True
-            self._collect(self.node)  # type: ignore[arg-type]
-
-    def _collect(self, owner: ast.AST) -> None:
-        if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            a = owner.args
-            for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
-                if arg is not None:
-                    self.bound.add(arg.arg)
-        body = owner.body if isinstance(owner.body, list) else []  # type: ignore[attr-defined]
-        stack: list[ast.AST] = list(body)
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Global | ast.Nonlocal):
-                self.declared_global.update(node.names)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                self.bound.add(node.name)
-                stack.extend(node.decorator_list)
-                continue  # its body is another scope
-            elif isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-                continue
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    local = alias.asname or alias.name.split(".")[0]
-                    target = alias.name if alias.asname else local
-                    self.imports.setdefault(local, []).append(target)
-            elif isinstance(node, ast.ImportFrom):
-                info = self.analysis.module
-                base = (
-                    resolve_relative(info.name, info.is_package, node.level, node.module)
-                    if node.level
-                    else node.module
-                )
-                for alias in node.names:
-                    local = alias.asname or alias.name
-                    self.imports.setdefault(local, []).append(f"{base}.{alias.name}" if base else "?")
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-                self.bound.add(node.id)
-            elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
-                self.bound.add(node.name)
-            elif isinstance(node, ast.MatchMapping) and node.rest:
-                self.bound.add(node.rest)
-            stack.extend(ast.iter_child_nodes(node))
-        self.bound -= self.declared_global
+    def scope(self) -> Scope:
+        if self._scope is None:
+            scopes = self.analysis.scopes()
+            if self.node is None or self.parent is None:
+                self._scope = scopes.root
+            else:
+                self._scope = scopes.child(self.parent.scope(), self.node)
+        return self._scope
 
     def never_returns(self, call: ast.Call) -> bool:
+        """Whether the call never returns: a name bound in an enclosing function or class body decides (an
+        import of a never-returning function: yes; any other binding: no), else the module's resolver."""
         name = dotted(call.func)
         if name is None:
             return False
         head, _, rest = name.partition(".")
         at_module = self.analysis.module_resolver(call)
         if not at_module and head not in self.analysis.nested_imports:
-            return False  # only a local import could make it never-returning: skip collecting the scopes
-        scope: _Scope | None = self
-        while scope is not None and scope.node is not None:
-            scope._ensure()
-            if head in scope.declared_global:
+            return False  # only a local import could make it never-returning: skip building the scopes
+        if self.node is None:
+            return at_module
+        scope: Scope | None = self.scope()
+        while scope is not None and scope.parent is not None:  # the module's own bindings: `at_module`
+            if head in scope.redirects:  # `global` / `nonlocal`
                 break
-            if head in scope.imports:
-                targets = set(scope.imports[head])
-                if len(targets) != 1 or head in scope.bound:
+            bindings = scope.bindings.get(head, [])
+            imports = {id(b.statement): b.statement for b in bindings if b.statement is not None}
+            if imports:
+                targets = {t for stmt in imports.values() for t in self.analysis.import_targets(stmt, head)}
+                if len(targets) != 1 or any(b.statement is None for b in bindings):
                     return False
                 qualified = next(iter(targets)) + ("." + rest if rest else "")
                 return qualified in EXIT_FUNCTIONS or self.analysis.index.never_returns(qualified)
-            if head in scope.bound:
+            if bindings:
                 return False
-            scope = scope.parent
-            # a function nested in a class does not see the class body's names
-            while scope is not None and isinstance(scope.node, ast.ClassDef) and scope is not self:
-                scope = scope.parent
+            scope = scope.visible_parent()  # a function nested in a class does not see the class body's names
         return at_module
 
 
@@ -329,6 +297,7 @@ class _Analysis:
         self.module_resolver: Callable[[ast.Call], bool] = local_call_resolver(
             tree, module, index.never_returns
         )
+        self._scopes: Scopes | None = None
         # names that some import below module level binds (only those can shadow into never-returning)
         self.nested_imports = {
             alias.asname or alias.name.split(".")[0]
@@ -337,10 +306,36 @@ class _Analysis:
             for alias in stmt.names
         }
 
+    def scopes(self) -> Scopes:
+        """The module's scopes (built on the first call that needs them)."""
+        if self._scopes is None:
+            self._scopes = Scopes(self.tree)
+        return self._scopes
+
+    def import_targets(self, stmt: ast.Import | ast.ImportFrom, local: str) -> set[str]:
+        """The absolute names `stmt` binds to `local` (`import a.b` binds `a`; a relative import is resolved)."""
+        if isinstance(stmt, ast.Import):
+            return {
+                alias.name if alias.asname else local
+                for alias in stmt.names
+                if (alias.asname or alias.name.split(".")[0]) == local
+            }
+        info = self.module
+        base = (
+            resolve_relative(info.name, info.is_package, stmt.level, stmt.module)
+            if stmt.level
+            else stmt.module
+        )
+        return {
+            f"{base}.{alias.name}" if base else "?"
+            for alias in stmt.names
+            if (alias.asname or alias.name) == local
+        }
+
     def dead_runs(self) -> Iterator[tuple[list[ast.stmt], int]]:
         """(block, index of the statement that never completes) for each block with statements after it."""
-        module_scope = _Scope(None, None, self)
-        stack: list[tuple[list[ast.stmt], _Scope, Completion]] = [
+        module_scope = _ScopeRef(None, None, self)
+        stack: list[tuple[list[ast.stmt], _ScopeRef, Completion]] = [
             (self.tree.body, module_scope, Completion(module_scope.never_returns))
         ]
         while stack:
@@ -356,9 +351,9 @@ class _Analysis:
                     )
                     stack.append((child_block, child_scope, child_completion))
 
-    def _children(self, stmt: ast.stmt, scope: _Scope) -> Iterator[tuple[list[ast.stmt], _Scope]]:
+    def _children(self, stmt: ast.stmt, scope: _ScopeRef) -> Iterator[tuple[list[ast.stmt], _ScopeRef]]:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            inner = _Scope(stmt, scope, self)
+            inner = _ScopeRef(stmt, scope, self)
             yield stmt.body, inner
             return
         for attr in ("body", "orelse", "finalbody"):

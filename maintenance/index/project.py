@@ -195,6 +195,21 @@ class ProjectIndex:
             return None
         return self.method(project[0], name, _depth + 1)
 
+    def defines(self, cls: ClassInfo, names: Iterable[str]) -> bool:
+        """Whether `cls` or a project class it derives from (any depth, every base) defines one of `names`."""
+        wanted = set(names)
+        stack: list[ClassInfo] = [cls]
+        seen: set[str] = set()
+        while stack:
+            current = stack.pop()
+            if current.qualname in seen:
+                continue
+            seen.add(current.qualname)
+            if wanted & set(current.methods):
+                return True
+            stack.extend(b for b in self.base_classes(current) or () if isinstance(b, ClassInfo))
+        return False
+
     def unhashable(self, cls: ClassInfo) -> bool:
         """Whether instances of `cls` are unhashable: a dataclass with eq and neither frozen nor unsafe_hash,
         or a plain class that defines `__eq__` without `__hash__`."""
