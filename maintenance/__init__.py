@@ -1,4 +1,4 @@
-"""maintenance: find and fix the bug classes that cost the project we replace days, in any Python tree.
+"""maintenance: find and fix, in any Python tree, classes of bug that cost days (MNT codes) and ruff's findings.
 
 Command line (dry run by default; see `python -m maintenance.fix --help` and `--list`)::
 
@@ -34,7 +34,9 @@ code, message, fixable, fixed, before, after` and `to_dict()`.
 
 Codes: MNT000 file does not parse (untouched), MNT001 unreachable code, MNT002 mutable dataclass default,
 MNT003 `torch.load` without `weights_only`, MNT004 call that cannot bind to the callee's signature
-(`forward` for `nn.Module` instances), MNT005 code parked in a string or in commented-out lines.
+(`forward` for `nn.Module` instances), MNT005 code parked in a string or in commented-out lines, MNT006 a
+loss returned without its autograd graph, MNT007 a boolean flag stuck at one value, MNT008 a `Dataset` that
+cannot be pickled. `maintenance.codes` maps each code to its rule class and file (`--list` prints them).
 
 This package imports only the standard library, libcst, ruff (run as a subprocess) and gitpython: it never
 imports `atft` or `health_checks`, so it serves any repository.

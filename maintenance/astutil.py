@@ -14,8 +14,8 @@ def cyclic_gc_paused(*, freeze: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector for one unit of work (one file, one chunk of files).
 
     The trees and summaries of a run are millions of long-lived objects without reference cycles; every
-    full collection walks all of them again, which made `ast.parse` of the numpy sources 4x slower when
-    the trees are kept (10.9 s against 2.6 s). Objects are still freed by reference counting while the
+    full collection walks all of them again, so keeping the trees would make parsing several times slower
+    (docs/maintenance.md has the figures). Objects are still freed by reference counting while the
     collector is paused; cyclic garbage of the unit (libcst's trees hold some) is left to the next
     collection after it, which walks only what the unit allocated and kept. `freeze=True` instead moves
     everything still alive to the permanent generation (`gc.freeze`), which later collections no longer

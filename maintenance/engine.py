@@ -1,7 +1,7 @@
 """Analyse and fix one file: ast first, libcst only to write (or where a codemod truly needs it to decide).
 
-The stages, cheapest first (the anchors in PRODUCT.md say why: `ast` parses ~13x faster than libcst and
-libcst with scope metadata is two orders of magnitude slower again):
+The stages, cheapest first (`ast` parses an order of magnitude faster than libcst, and libcst with scope
+metadata is slower again; docs/maintenance.md has the figures):
 1. text triggers: a codemod whose trigger words are absent is skipped;
 2. `ast.parse` once, then each remaining codemod's `may_match` (with the project index);
 3. ast-first codemods (`ast_findings`) decide from the `ast` tree and the index; a finding without a fix

@@ -1,8 +1,8 @@
 """Qualified names of `ast` expressions, answered the way libcst's `QualifiedNameProvider` answers them.
 
-A codemod that decides on the `ast` tree ("ast first") but used to ask libcst for qualified names
-(`@dataclass` -> `dataclasses.dataclass`, `list` -> `builtins.list`, a local class `C` -> `C`) asks this
-module instead: `Scopes(tree)` models the module, class and function scopes of the file lazily (a scope is
+A codemod that decides on the `ast` tree ("ast first") and needs qualified names (`@dataclass` ->
+`dataclasses.dataclass`, `list` -> `builtins.list`, a local class `C` -> `C`) asks this module, the one
+scope model of `maintenance` (MNT001 resolves calls in nested bodies through it too): `Scopes(tree)` models the module, class and function scopes of the file lazily (a scope is
 built the first time something in it is asked about) and `qualified_names(node, scope_of)` returns the
 same set of names libcst's scope analysis gives, without resolving metadata over the whole file.
 

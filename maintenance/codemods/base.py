@@ -232,8 +232,7 @@ class TreeNodes:
 
     `of(ast.Call)` lists the calls in `ast.walk` order (breadth first, fields in order); with several
     types the lists are merged back into that order. Get it with `tree_nodes(tree)`: the walk is made once
-    per tree, however many codemods ask (each used to walk the whole tree itself, at about the cost of
-    parsing it). The walk leaves out the leaves no codemod asks for, the operator and context singletons
+    per tree, however many codemods ask (a walk of the whole tree costs about as much as parsing it). The walk leaves out the leaves no codemod asks for, the operator and context singletons
     (`ast.Load`, `ast.Add`, `ast.Eq`, ...: a third of all nodes), and does not look into the fields that
     hold strings or numbers; removing leaves from a breadth-first order keeps the order of the rest.
     """

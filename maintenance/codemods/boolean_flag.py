@@ -47,8 +47,8 @@ class StuckBooleanFlag(Codemod):
 
     ## Why is this bad?
     `store_true` with `default=True` is True whether or not the flag is given: nothing on the command
-    line can set it to False, so the switch silently does nothing (the project we replace shipped
-    several). `type=bool` calls `bool("False")`, which is True: `--flag False` turns the flag on.
+    line can set it to False, so the switch silently does nothing. `type=bool` calls `bool("False")`,
+    which is True: `--flag False` turns the flag on.
 
     ## Example
     ```python

@@ -71,8 +71,9 @@ class LossWithoutGraph(Codemod):
     The constant has no `grad_fn`. When it is the only loss term, `loss.backward()` raises
     `RuntimeError: element 0 of tensors does not require grad`; summed with other terms, the step
     silently learns nothing from those batches, and with DDP the ranks that hit the degenerate batch
-    skip the gradient all-reduce of the others. A ranking loss of the project we replace returned
-    `torch.tensor(0.0, device=scores.device)` for batches with one stock or labels with zero spread.
+    skip the gradient all-reduce of the others. A ranking loss that returns
+    `torch.tensor(0.0, device=scores.device)` for a batch with one item or labels with zero spread is the
+    usual case.
 
     ## Example
     ```python

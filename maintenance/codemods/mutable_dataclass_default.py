@@ -53,7 +53,7 @@ class MutableDataclassDefault(Codemod):
 
     ## Why is this bad?
     `dataclasses` raises `ValueError: mutable default ... is not allowed: use default_factory` when the
-    class is created, so the whole module fails to import (this broke a CLI of the project we replace).
+    class is created, so the whole module fails to import (and every command that imports it).
     Where it does not raise, one object would be shared by every instance.
 
     ## Example

@@ -77,8 +77,8 @@ class UnpicklableDataset(Codemod):
     spawn and forkserver start methods (the default on macOS and Windows, and the only safe one with
     CUDA): the loader fails with `TypeError: cannot pickle '_thread.lock' object`. Under fork the
     object is copied instead: a lock held at that moment stays held in the worker, which deadlocks,
-    and an open file's offset is shared between processes. A `Dataset` of the project we replace held a
-    `threading.Lock` for its cache.
+    and an open file's offset is shared between processes. A `Dataset` that guards its cache with a
+    `threading.Lock` is the usual case.
 
     ## Example
     ```python

@@ -36,8 +36,8 @@ class UnreachableCode(Codemod):
     counts too. Decided on `ast`; libcst only parses the file to delete the statements.
 
     ## Why is this bad?
-    Dead code misleads readers into thinking it runs, hides undefined names (the project we replace had
-    140 lines with three F821 errors after a `main()` that always called `sys.exit`), and rots.
+    Dead code misleads readers into thinking it runs, hides undefined names (nothing runs it, so nothing
+    reports them), and rots.
 
     ## Example
     ```python

@@ -18,7 +18,7 @@ from maintenance.fix.phases import LOG, phase
 from maintenance.fix.verification import fixed_rules, verify_after
 from maintenance.fix.workers import current_index
 from maintenance.output import finding_sort_key
-from maintenance.ruff_policy import build_policy
+from maintenance.ruff_policy import FixPolicy, build_policy
 from maintenance.source import atomic_write, decode
 from maintenance.verify import Backup
 
@@ -35,7 +35,7 @@ def dry_run(
     ruff_findings: list[Finding],
     want_diff: bool,
     root: Path,
-    policy: ruff_runner.FixPolicy,
+    policy: FixPolicy,
 ) -> FixReport:
     """The report of a dry run: every finding, the diff `--apply` would write and the counts it would leave."""
     report.findings = before
@@ -70,7 +70,7 @@ class Written:
     display: dict[str, str]
     config: Config
     root: Path
-    policy: ruff_runner.FixPolicy
+    policy: FixPolicy
     ruff_wanted: bool
     unsafe_fixes: bool
 
@@ -151,7 +151,7 @@ def after_state(
     results: dict[str, FileResult],
     display: dict[str, str],
     config: Config,
-    policy: ruff_runner.FixPolicy,
+    policy: FixPolicy,
     ruff_wanted: bool,
     root: Path,
 ) -> list[Finding]:

@@ -11,6 +11,7 @@ from maintenance import verify as verify_module
 from maintenance.findings import FileResult, Finding, RevertedFix
 from maintenance.fix.phases import phase
 from maintenance.fix.workers import current_index
+from maintenance.ruff_policy import FixPolicy
 from maintenance.source import atomic_write, decode
 
 
@@ -37,7 +38,7 @@ def verify_after(
     results: dict[str, FileResult],
     display: dict[str, str],
     root: Path,
-    policy: ruff_runner.FixPolicy,
+    policy: FixPolicy,
     unsafe_fixes: bool,
 ) -> list[RevertedFix]:
     """Run the command on the fixed tree; when it fails, revert the breaking fixes by bisection."""
