@@ -57,82 +57,107 @@ def build_index(
     and returns display path -> `summary_data` (or `None` for a file that does not parse); without it they
     are computed here. Never-returning functions are then inferred across modules to a fixpoint.
     """
-    index = ProjectIndex()
-    trees: dict[str, ast.Module] = {}
-    texts: dict[str, str] = {}
-    keys: dict[str, str] = {}  # display path -> cache key (content digest, module name, package flag)
-    entries: list[tuple[Path, str, list[str], dict[str, Any] | None]] = []
-    missing: list[tuple[Path, str, str]] = []
-    for path, display, text, digest in sources:
-        names = module_names(path, root)
-        if not names:
-            continue
-        key = f"{digest}|{names[0]}|{path.name == '__init__.py'}"
-        keys[display] = key
-        texts[display] = text
-        data = cache.get(key) if cache is not None else None
-        entries.append((path, display, names, data))
-        if data is None:
-            missing.append((path, display, text))
-    computed: dict[str, dict[str, Any] | None] = {}
-    if summarize is not None and missing:
-        computed = summarize(missing)
-    else:
-        for path, display, text in missing:
-            summary = summarize_file(path, display, text, root)
-            if summary is not None:
-                computed[display], trees[display] = summary_data(summary[0]), summary[1]
-            else:
-                computed[display] = None
-    for _path, display, names, data in entries:
-        fresh = data is None
-        data = computed.get(display) if fresh else data
-        if data is None:
-            continue  # does not parse
-        info = ModuleInfo.from_dict(names[0], display, data)
-        info.local_digest = data.get("digest")
-        if fresh and cache is not None and cache.file is not None:
-            cache.put(keys[display], data)
-        index.add(info, *names[1:])
-    # cross-module never-returning inference: a module that imports project functions or modules is
-    # re-inferred, unless the cache holds its result for the same contents of it and all its dependencies
-    crossing = [
-        info
-        for info in {id(m): m for m in index.modules.values()}.values()
-        if info.functions
-        and any(
-            isinstance(index.resolve_qualified(b.target, optional=False), FunctionInfo | ModuleInfo)
-            for bindings in info.imports.values()
-            for b in bindings
-        )
-    ]
-    cross_keys: dict[str, str] = {}
-    rebound = json_digest(sorted(index.externally_rebound()))  # a patch anywhere changes the inference
-    pending: list[ModuleInfo] = []
-    for info in crossing:
-        deps = sorted(keys.get(index.modules[d].path, "") for d in index.dependencies(info))
-        cross_keys[info.path] = json_digest([keys.get(info.path, ""), deps, rebound])
-        stored = cache.get_cross(cross_keys[info.path]) if cache is not None else None
-        if stored is not None and info.path not in trees:  # (the summary was cached or made by a worker)
-            for fname, func in info.functions.items():
-                func.never_returns = fname in stored
-        else:
-            pending.append(info)
-
-    def tree_of(info: ModuleInfo) -> ast.Module:
-        if info.path not in trees:
-            trees[info.path] = parse(texts[info.path])  # it parsed for its summary: it parses again
-        return trees[info.path]
-
-    with cyclic_gc_paused():
-        infer_across(index, pending, tree_of)
+    run = _Build(root, cache)
+    run.add_summaries(sources, summarize)
+    run.infer_across_modules()
     if cache is not None and cache.file is not None:
-        for info in crossing:
-            cache.put_cross(
-                cross_keys[info.path], sorted(n for n, f in info.functions.items() if f.never_returns)
-            )
         cache.save()
-    return index
+    return run.index
+
+
+class _Build:
+    """The two steps of `build_index`: the module summaries, then the cross-module inference."""
+
+    def __init__(self, root: Path, cache: IndexCache | None) -> None:
+        self.root = root
+        self.cache = cache
+        self.index = ProjectIndex()
+        self.trees: dict[str, ast.Module] = {}  # display path -> the tree parsed here (none from a worker)
+        self.texts: dict[str, str] = {}
+        self.keys: dict[
+            str, str
+        ] = {}  # display path -> cache key (content digest, module name, package flag)
+
+    def add_summaries(
+        self, sources: Iterable[tuple[Path, str, str, str]], summarize: Summaries | None
+    ) -> None:
+        """Every file's summary into the index: from the cache, from `summarize`, or made here."""
+        cache = self.cache
+        entries: list[tuple[Path, str, list[str], dict[str, Any] | None]] = []
+        missing: list[tuple[Path, str, str]] = []
+        for path, display, text, digest in sources:
+            names = module_names(path, self.root)
+            if not names:
+                continue
+            key = f"{digest}|{names[0]}|{path.name == '__init__.py'}"
+            self.keys[display] = key
+            self.texts[display] = text
+            data = cache.get(key) if cache is not None else None
+            entries.append((path, display, names, data))
+            if data is None:
+                missing.append((path, display, text))
+        computed: dict[str, dict[str, Any] | None] = {}
+        if summarize is not None and missing:
+            computed = summarize(missing)
+        else:
+            for path, display, text in missing:
+                summary = summarize_file(path, display, text, self.root)
+                if summary is not None:
+                    computed[display], self.trees[display] = summary_data(summary[0]), summary[1]
+                else:
+                    computed[display] = None
+        for _path, display, names, data in entries:
+            fresh = data is None
+            data = computed.get(display) if fresh else data
+            if data is None:
+                continue  # does not parse
+            info = ModuleInfo.from_dict(names[0], display, data)
+            info.local_digest = data.get("digest")
+            if fresh and cache is not None and cache.file is not None:
+                cache.put(self.keys[display], data)
+            self.index.add(info, *names[1:])
+
+    def infer_across_modules(self) -> None:
+        """Cross-module never-returning inference: a module that imports project functions or modules is
+        re-inferred, unless the cache holds its result for the same contents of it and all its dependencies."""
+        index, cache, keys = self.index, self.cache, self.keys
+        crossing = [
+            info
+            for info in {id(m): m for m in index.modules.values()}.values()
+            if info.functions
+            and any(
+                isinstance(index.resolve_qualified(b.target, optional=False), FunctionInfo | ModuleInfo)
+                for bindings in info.imports.values()
+                for b in bindings
+            )
+        ]
+        cross_keys: dict[str, str] = {}
+        rebound = json_digest(sorted(index.externally_rebound()))  # a patch anywhere changes the inference
+        pending: list[ModuleInfo] = []
+        for info in crossing:
+            deps = sorted(keys.get(index.modules[d].path, "") for d in index.dependencies(info))
+            cross_keys[info.path] = json_digest([keys.get(info.path, ""), deps, rebound])
+            stored = cache.get_cross(cross_keys[info.path]) if cache is not None else None
+            if (
+                stored is not None and info.path not in self.trees
+            ):  # (the summary was cached or made by a worker)
+                for fname, func in info.functions.items():
+                    func.never_returns = fname in stored
+            else:
+                pending.append(info)
+        with cyclic_gc_paused():
+            infer_across(index, pending, self.tree_of)
+        if cache is not None and cache.file is not None:
+            for info in crossing:
+                cache.put_cross(
+                    cross_keys[info.path], sorted(n for n, f in info.functions.items() if f.never_returns)
+                )
+
+    def tree_of(self, info: ModuleInfo) -> ast.Module:
+        """The module's tree: the one parsed for its summary, or parsed again (it parsed once: it parses)."""
+        if info.path not in self.trees:
+            self.trees[info.path] = parse(self.texts[info.path])
+        return self.trees[info.path]
 
 
 def single_module_index(
