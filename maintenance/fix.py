@@ -30,7 +30,15 @@ from maintenance.cache import CACHE_DIR, ResultCache, content_hash, tool_fingerp
 from maintenance.codes import MNT_CODES
 from maintenance.config import Config, ConfigError, code_matches, find_root, load_config
 from maintenance.discovery import discover, relative
-from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, FixReport, RevertedFix, unreadable
+from maintenance.findings import (
+    PARSE_ERROR_CODE,
+    FileResult,
+    Finding,
+    FixReport,
+    RevertedFix,
+    VerifiedFix,
+    unreadable,
+)
 from maintenance.index import IndexCache, ProjectIndex, build_index
 from maintenance.output import (
     finding_sort_key,
@@ -252,6 +260,7 @@ def run_fix(
     progress: bool = False,
     want_diff: bool = True,
     verify: str | None = None,
+    drop_unexercised: bool = False,
 ) -> FixReport:
     """Find (and with `apply`, fix) every selected problem under `paths`; see the `maintenance` docstring.
 
@@ -260,7 +269,8 @@ def run_fix(
     `select`/`ignore` take code prefixes (`MNT`, `MNT001`, `ruff`, `F`, `ALL`); `select=None` uses
     `[tool.maintenance]` of the root's pyproject.toml; `ignore` adds to the configured ignores.
     `verify` (with `apply`) is a command run from the root before and after the fixes; the fixes that
-    make it fail are reverted (see `maintenance.verify`).
+    make it fail are reverted (see `maintenance.verify`); `report.verified` says which tests reached each
+    kept fix, and `drop_unexercised` reverts the fixes no test reached.
     Raises `ConfigError` for a bad configuration, `FileNotFoundError` for a missing path,
     `ruff_runner.RuffError` when ruff fails and `verify.VerifyError` when the command fails before any fix.
     """
@@ -324,7 +334,7 @@ def run_fix(
             root,
             policy,
         )
-    run = _Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes)
+    run = _Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes, drop_unexercised)
     return run.apply(report, before, results, originals, ours_new, ruff_files, absolute, runner)
 
 
@@ -370,6 +380,7 @@ class _Written:
     policy: ruff_runner.FixPolicy
     ruff_wanted: bool
     unsafe_fixes: bool
+    drop_unexercised: bool = False
 
     def apply(
         self,
@@ -388,7 +399,7 @@ class _Written:
             self._write(ours_new, originals, ruff_files)
             if runner is not None:
                 with _phase("verify") as facts:
-                    report.reverted = _verify_after(
+                    report.reverted, report.verified = _verify_after(
                         runner,
                         touched,
                         originals,
@@ -398,6 +409,7 @@ class _Written:
                         self.root,
                         self.policy,
                         self.unsafe_fixes,
+                        (before, absolute, self.drop_unexercised),
                     )
                     facts["command runs"] = runner.runs
                     facts["reverted fixes"] = len(report.reverted)
@@ -466,11 +478,9 @@ def _verify_after(
     root: Path,
     policy: ruff_runner.FixPolicy,
     unsafe_fixes: bool,
-) -> list[RevertedFix]:
-    """Run the command on the fixed tree; when it fails, revert the breaking fixes by bisection."""
-    outcome = runner()
-    if outcome.passed:
-        return []
+    sites: tuple[list[Finding], dict[str, str], bool],
+) -> tuple[list[RevertedFix], list[VerifiedFix]]:
+    """Run the command on the fixed tree; revert the breaking fixes by bisection; say what tests reach the rest."""
     from maintenance.engine import analyze_text
 
     def content(path: str, rules: frozenset[str]) -> bytes:
@@ -489,8 +499,15 @@ def _verify_after(
         return Path(path).read_bytes()
 
     finals = {path: Path(path).read_bytes() for path in touched}
-    reverted, _ = verify_module.revert_breaking(runner, outcome, originals, finals, fixed_rules, content)
-    return [RevertedFix(display[r.path], r.code, r.outcome.describe()) for r in reverted]
+    before, absolute, drop = sites
+    fixes = [verify_module.site(f, absolute[f.path]) for f in before if f.fixable and f.path in absolute]
+    proof = verify_module.prove(runner, originals, finals, fixed_rules, content, fixes, drop)
+    reverted = [RevertedFix(display[r.path], r.code, r.outcome.describe()) for r in proof.reverted]
+    verified = [
+        VerifiedFix(display[e.site.path], e.site.line, e.site.code, e.status, e.tests, e.kept)
+        for e in proof.evidence
+    ]
+    return reverted, verified
 
 
 def _fixed_rules(before: list[Finding], absolute: dict[str, str]) -> dict[str, list[str]]:
@@ -807,6 +824,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--drop-unexercised",
+        action="store_true",
+        help="with --verify: also revert the fixes that no test executed (coverage.py measures the tests), "
+        "so that only fixes a passing test ran are kept",
+    )
+    parser.add_argument(
         "--select",
         metavar="CODES",
         help="comma-separated code prefixes to report, e.g. MNT,ruff or MNT001,F401 (default: config)",
@@ -882,6 +905,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         sys.stderr.write("error: --verify needs --apply (it proves the fixes that --apply makes)\n")
         return 2
+    if args.drop_unexercised and args.verify is None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(
+            "error: --drop-unexercised needs --verify CMD (the tests tell which fixes they reach)\n"
+        )
+        return 2
     if args.jobs is not None and args.jobs < 1:
         parser.print_usage(sys.stderr)
         sys.stderr.write("error: --jobs must be at least 1\n")
@@ -900,6 +929,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=sys.stderr.isatty(),
             want_diff=args.format == "text" and not args.no_diff,
             verify=args.verify,
+            drop_unexercised=args.drop_unexercised,
         )
     except (ConfigError, FileNotFoundError, ruff_runner.RuffError, verify_module.VerifyError) as err:
         sys.stderr.write(f"error: {err}\n")
