@@ -23,13 +23,15 @@ def render_json(report: FixReport) -> str:
     unexercised, unmeasured or reverted), `tests` (the tests that ran it, or that it broke) and `kept`.
     """
     verified = {(v.path, v.line, v.code): v for v in report.verified}
+    # a withheld fix's finding is one of those left, at its line in the file as left
+    withheld = {(v.path, v.code): v for v in report.verified if not v.kept}
     reverted = {(r.path, r.code): r for r in report.reverted}
     rows = []
     for f in report.findings:
         row = f.to_dict()
-        v = verified.get((f.path, f.line, f.code))
+        v = verified.get((f.path, f.line, f.code)) if f.fixed else withheld.get((f.path, f.code))
         r = reverted.get((f.path, f.code))
-        if v is not None and (f.fixed or not v.kept):
+        if v is not None:
             row["verification"] = {"status": v.status, "tests": list(v.tests), "kept": v.kept}
         elif r is not None and not f.fixed:
             row["verification"] = {"status": "reverted", "tests": [r.tests], "kept": False}
