@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow the legacy-checkpoint check to migrate the committed pickle checkpoint (runs its code)",
     )
     parser.add_argument(
+        "--probe",
+        metavar="MODULE:FUNCTION",
+        help="the probe the runtime checks look at (overrides [tool.health_checks] probe)",
+    )
+    parser.add_argument(
         "--max-train-seconds",
         type=float,
         help="a wall-clock safety cap on the quick training (quick_train_max_seconds); a run it stops FAILS HC020",
@@ -146,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not root.is_dir():
         err.print(f"[red]--root {args.root} is not a directory[/]; pass the tree to check")
         return 2
-    overrides = {} if args.max_train_seconds is None else {"quick_train_max_seconds": args.max_train_seconds}
+    overrides: dict[str, Any] = {}
+    if args.max_train_seconds is not None:
+        overrides["quick_train_max_seconds"] = args.max_train_seconds
+    if args.probe:
+        overrides["probe"] = args.probe
     settings = load_settings(root, overrides)
     try:
         checks = all_checks()
