@@ -158,4 +158,4 @@ def fix_groups(fixes: Mapping[str, Any] | None) -> list[str]:
         lines.append("")
     if fixes.get("errors"):
         lines += ["Errors while fixing:", "", *(f"- {e}" for e in fixes["errors"]), ""]
-    return lines
+    return lines[:-1] if lines[-1] == "" else lines

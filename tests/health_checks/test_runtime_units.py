@@ -125,3 +125,14 @@ def test_hc021_upper_bound_still_fails_over_dispersion(tmp_path: Path) -> None:
     ctx = CheckContext(root=tmp_path, settings=HealthSettings(), previous=PREVIOUS_SPREAD)
     outcome = judge_spread(ctx, "tiny", spread_rows(3.0))
     assert outcome.status == Status.FAIL and "over-dispersed at 1d 3.00" in outcome.message
+
+
+def test_hc051_without_declared_adaptive_norms_is_a_skip_not_a_pass(tmp_path: Path) -> None:
+    from health_checks.checks.runtime import HC051
+    from health_checks.runner import run_checks
+
+    ctx = context_with(tmp_path, tiny_probe(pd.DataFrame({"a": [1.0]})))
+    (result,) = [r for r in run_checks([HC051], ctx, progress=False) if r.code == "HC051"]
+    assert result.status == Status.SKIP
+    assert result.details.not_applicable is True
+    assert "declares no adaptive normalisation" in result.message
