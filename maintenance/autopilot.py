@@ -40,6 +40,7 @@ LOG = logging.getLogger("maintenance.autopilot")
 # GitHub refuses a pull request body longer than 65,536 characters
 MAX_BODY = 60_000
 BOT = ("atft-autopilot", "atft-autopilot@users.noreply.github.com")
+FIXES_FILE = Path(".maintenance_cache") / "autopilot-fixes.json"
 
 
 class AutopilotError(RuntimeError):
@@ -130,24 +131,17 @@ def apply_fixes(plan: Plan) -> dict[str, Any]:
     return summarize(report, plan.root)
 
 
-def run_health(plan: Plan, fixes_file: Path, markdown_dir: Path) -> tuple[int, Path]:
-    """`python -m health_checks` on the fixed tree, told about the fixes; its exit and its markdown report."""
+def run_health(plan: Plan, fixes_file: str) -> tuple[int, Path]:
+    """`python -m health_checks` on the fixed tree, told about the fixes; its exit and its markdown report.
+
+    Paths are relative to the root (the command runs there), so the report's rerun commands hold in any
+    checkout; the JSON report goes where the repository's [tool.health_checks] json_dir says and is
+    not committed.
+    """
+    markdown_dir = plan.root / plan.report_dir
     before = set(markdown_dir.glob("*.md")) if markdown_dir.is_dir() else set()
-    argv = [
-        sys.executable,
-        "-m",
-        "health_checks",
-        "--root",
-        str(plan.root),
-        "--fixes",
-        str(fixes_file),
-        "--markdown-dir",
-        str(markdown_dir),
-        "--json-dir",
-        str(fixes_file.parent),  # the JSON report is an artifact, not part of the pull request
-        "--no-progress",
-        *plan.health_args,
-    ]
+    argv = [sys.executable, "-m", "health_checks", "--root", ".", "--fixes", fixes_file]
+    argv += ["--markdown-dir", plan.report_dir, "--no-progress", *plan.health_args]
     proc = _run(argv, plan.root, check=False)
     if proc.returncode not in (0, 1, 2):
         raise AutopilotError(
@@ -158,7 +152,7 @@ def run_health(plan: Plan, fixes_file: Path, markdown_dir: Path) -> tuple[int, P
         or sorted(markdown_dir.glob("*.md"), key=lambda p: p.stat().st_mtime)[-1:]
     )
     if not written:
-        raise AutopilotError(f"the health checks wrote no markdown report into {markdown_dir}")
+        raise AutopilotError(f"the health checks wrote no markdown report into {plan.report_dir}")
     return proc.returncode, written[-1]
 
 
@@ -257,10 +251,11 @@ def run(plan: Plan, now: datetime | None = None) -> Result:
     LOG.info(headline(result.fixes))
     markdown_dir = root / plan.report_dir
     if plan.health:
-        with tempfile.TemporaryDirectory(prefix="autopilot-") as tmp:
-            fixes_file = Path(tmp) / "fixes.json"
-            fixes_file.write_text(json.dumps(result.fixes), encoding="utf-8")
-            result.health_exit, result.report = run_health(plan, fixes_file, markdown_dir)
+        fixes_file = root / FIXES_FILE  # beside the fixer's cache; never committed (see _changed)
+        fixes_file.parent.mkdir(parents=True, exist_ok=True)
+        fixes_file.touch()
+        atomic_write(fixes_file, json.dumps(result.fixes, indent=1).encode("utf-8"))
+        result.health_exit, result.report = run_health(plan, FIXES_FILE.as_posix())
     else:
         applied = result.fixes["applied"] or result.fixes["reverted"] or result.fixes["withheld"]
         if applied:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -58,11 +59,12 @@ def github(tmp_path: Path) -> dict[str, Path]:
     return {"repo": repo, "remote": remote, "bin": bin_dir, "home": tmp_path, "shadow": shadow.parent}
 
 
-def _autopilot(github: dict[str, Path], *extra: str) -> subprocess.CompletedProcess[str]:
+def _autopilot(github: dict[str, Path], *extra: str, torch: bool = False) -> subprocess.CompletedProcess[str]:
+    path = [str(REPO_ROOT)] if torch else [str(github["shadow"]), str(REPO_ROOT)]
     env = {
         **os.environ,
         "PATH": f"{github['bin']}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": f"{github['shadow']}{os.pathsep}{REPO_ROOT}",
+        "PYTHONPATH": os.pathsep.join(path),
         "GITHUB_OUTPUT": str(github["home"] / "outputs.txt"),
     }
     argv = [sys.executable, "-m", "maintenance.autopilot", "--root", str(github["repo"])]
@@ -131,3 +133,40 @@ def test_a_dirty_tree_is_refused(github: dict[str, Path]) -> None:
     assert proc.returncode == 2
     assert "error: the tree has uncommitted changes" in proc.stderr
     assert not (github["home"] / "calls.jsonl").exists()
+
+
+TINYREPO = REPO_ROOT / "tests" / "health_checks" / "fixtures" / "tinyrepo"
+
+
+def test_the_loop_with_health_checks_on_a_tiny_torch_program(github: dict[str, Path]) -> None:
+    repo = github["repo"]
+    shutil.copytree(TINYREPO / "tinyrepo", repo / "tinyrepo")
+    with open(repo / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write('\n[tool.health_checks]\nprobe = "tinyrepo.probe:probe"\nimport_preload = ["torch"]\n')
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "a torch program")
+    _git(repo, "push", "-q", "origin", "main")
+    proc = _autopilot(
+        github,
+        "--paths",
+        "pkg tests",
+        "--health-checks",
+        "--health-args",
+        "--only HC001,HC040,HC041,HC042,HC051",
+        torch=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    outputs = dict(line.split("=", 1) for line in (github["home"] / "outputs.txt").read_text().splitlines())
+    health_exit = outputs["health-exit"]
+    assert health_exit in {"0", "1"}
+    date = datetime.now(UTC).date().isoformat()
+    report = _git(github["remote"], "show", f"maintenance/autonomous:docs/improvements/{date}.md")
+    assert report.startswith(f"# Autonomous Improvements - {date}")
+    fixes = report.split("## Fixes Since the Previous Report")[1].split("## Issues Identified")[0]
+    assert "#### ✅ Proven (1)" in fixes and "run by `test_pkg.test_name`" in fixes
+    assert "#### ⚠️ Unexercised (1)" in fixes and "`F401` `pkg/paths.py`: broke" in fixes
+    assert "`HC040`" in report and "`HC051`" in report
+    files = _git(github["remote"], "diff", "--name-only", "main", "maintenance/autonomous").splitlines()
+    assert files == [f"docs/improvements/{date}.md", "pkg/core.py"]  # tinyrepo/ was not in --paths
+    create = next(c for c in _calls(github) if c["args"][:2] == ["pr", "create"])
+    assert f"health exit {health_exit}" in create["args"][create["args"].index("--title") + 1]
