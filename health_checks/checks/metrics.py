@@ -113,6 +113,46 @@ def _model_rows(
     return keys, rows
 
 
+# what the quick training reads from the tree: the model code, its configs and the health settings
+MODEL_INPUTS = ("atft/", "configs/", "pyproject.toml")
+
+
+def _moved(now: Mapping[str, Any], before: Mapping[str, Any] | None) -> bool:
+    """Whether IC, RankIC or Sharpe differ from the previous report's beyond float noise."""
+    if not before:
+        return False
+    return any(
+        isinstance(now.get(k), int | float)
+        and isinstance(before.get(k), int | float)
+        and abs(now[k] - before[k]) > 1e-9 * max(1.0, abs(before[k]))
+        for k in ("ic", "rank_ic", "sharpe")
+    )
+
+
+def _why_moved(report: Mapping[str, Any]) -> list[str]:
+    """The commits since the previous report that changed what the quick training reads, or, when none
+    did, the statement that the same inputs gave other metrics: a failure of determinism."""
+    history = report.get("commits") or {}
+    if history.get("note"):  # the previous report's commit is unknown here: the commits cannot tell
+        return [f"- ℹ️ Why the metrics moved cannot be told from the commits ({history['note']})."]
+    changed: dict[str, list[str]] = {}
+    for commit in history.get("commits") or []:
+        for path in commit.get("files") or {}:
+            if path.startswith(MODEL_INPUTS):
+                changed.setdefault(path, []).append(str(commit.get("short")))
+    if (report.get("git") or {}).get("dirty"):
+        return ["- ℹ️ The metrics moved on a tree with uncommitted changes: the commits cannot explain it."]
+    if not changed:
+        return [
+            "- ❌ The metrics moved although no commit since the previous report changed the model code, its "
+            f"configs or the settings ({', '.join(MODEL_INPUTS)}): the same inputs gave other numbers, so the "
+            "quick training or its evaluation is not deterministic (or the data changed outside the repository)."
+        ]
+    shown = ", ".join(f"`{path}` ({', '.join(shas[:3])})" for path, shas in sorted(changed.items())[:6])
+    more = f" and {len(changed) - 6} more files" if len(changed) > 6 else ""
+    return [f"- ℹ️ The metrics moved with changes to what the quick training reads: {shown}{more}."]
+
+
 class HC023(Check):
     """IC, RankIC and Sharpe per horizon hold up against the previous report and the baselines.
 
@@ -245,7 +285,8 @@ class HC023(Check):
             if parts:
                 icon = _trend_icon(row.get("ic"), old.get("ic"))
                 lines.append(f"- {icon} Horizon {row['horizon']}: " + ", ".join(parts))
-        return lines
+        moved = any(_moved(row, before.get(row["horizon"])) for row in (metrics.horizons if metrics else []))
+        return [*lines, *_why_moved(view.report)] if moved else lines
 
     @classmethod
     def section(cls, view: ReportView) -> list[str]:

@@ -390,3 +390,25 @@ def test_rerun_commands_keep_the_root() -> None:
     text = render_markdown(report, fixed_previous())
     assert "python -m health_checks --root '../other repo' --only CODE_OR_NAME" in text
     assert "python -m health_checks --only" not in text
+
+
+def test_moved_metrics_are_explained_or_shown_as_non_determinism() -> None:
+    report = fixed_report()
+    text = render_markdown(report, fixed_previous())
+    assert (
+        "The metrics moved with changes to what the quick training reads: `atft/export.py` (cccccccc)" in text
+    )
+    docs_only = {
+        **report,
+        "commits": {
+            "since": "a" * 40,
+            "note": None,
+            "commits": [
+                {**report["commits"]["commits"][0], "files": {"README.md": {"insertions": 1, "deletions": 0}}}
+            ],
+        },
+    }
+    text = render_markdown(docs_only, fixed_previous())
+    assert "❌ The metrics moved although no commit since the previous report changed the model code" in text
+    held = {**fixed_previous(), "model": [{"horizon": "1d", "ic": 0.021, "rank_ic": 0.018, "sharpe": 0.62}]}
+    assert "The metrics moved" not in render_markdown(docs_only, held)
