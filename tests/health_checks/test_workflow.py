@@ -4,9 +4,10 @@ autopilot's command line."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,12 +59,15 @@ def test_the_caller_example_pins_the_action() -> None:
     assert "OWNER/atft@REV" in uses
 
 
-@pytest.mark.skipif(shutil.which("check-jsonschema") is None, reason="check-jsonschema is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("check_jsonschema") is None,
+    reason="check-jsonschema (dev group) is not installed",
+)
 def test_action_and_workflows_match_githubs_schemas() -> None:
     workflows = [str(p) for p in sorted((ROOT / ".github" / "workflows").glob("*.yml"))] + [str(EXAMPLE)]
     for schema, files in (("vendor.github-workflows", workflows), ("vendor.github-actions", [str(ACTION)])):
         proc = subprocess.run(
-            ["check-jsonschema", "--builtin-schema", schema, *files],
+            [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *files],
             capture_output=True,
             text=True,
             check=False,
