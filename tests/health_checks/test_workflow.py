@@ -31,7 +31,7 @@ def test_the_weekly_workflow_uses_our_own_action() -> None:
     verify = re.search(r"VERIFY_COMMAND = '(.+)'", noxfile)
     assert verify is not None and ours["with"]["test-command"] == verify.group(1)
     assert ours["with"]["health-checks"] == "true"
-    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write", "issues": "write"}
     checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
 

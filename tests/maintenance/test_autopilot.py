@@ -109,8 +109,11 @@ def test_the_loop_opens_one_pull_request_of_the_kept_fixes(github: dict[str, Pat
     assert args[args.index("--base") + 1] == "main"
     assert args[args.index("--head") + 1] == "maintenance/autonomous"
     assert "health checks off" in args[args.index("--title") + 1]
-    assert create["body"] == report + "\n" or create["body"].rstrip() == report.rstrip()
-    assert [a for a in args if a in {"maintenance", "automated"}] == ["maintenance", "automated"]
+    assert create["body"].rstrip() == report.rstrip()
+    labelled = [c["args"] for c in calls if "--add-label" in c["args"]]
+    assert labelled == [
+        ["pr", "edit", "https://example.invalid/pull/7", "--add-label", "maintenance,automated"]
+    ]
 
 
 def test_a_second_run_updates_the_same_pull_request(github: dict[str, Path]) -> None:
@@ -120,7 +123,7 @@ def test_a_second_run_updates_the_same_pull_request(github: dict[str, Path]) -> 
     assert proc.returncode == 0, proc.stderr
     calls = _calls(github)
     assert sum(c["args"][:2] == ["pr", "create"] for c in calls) == 1
-    edit = [c for c in calls if c["args"][:2] == ["pr", "edit"]]
+    edit = [c for c in calls if c["args"][:2] == ["pr", "edit"] and "--body-file" in c["args"]]
     assert len(edit) == 1 and edit[0]["args"][2] == "7"
     assert "#### ⏸️ Withheld (1)" in edit[0]["body"]
     core = _git(github["remote"], "show", "maintenance/autonomous:pkg/core.py")
