@@ -283,6 +283,8 @@ def run_fix(
         config.ignore = [*config.ignore, *ignore]
     if verify is not None and not apply:
         raise ConfigError("--verify runs the command around the fixes it applies: add --apply")
+    if drop_unexercised and verify is None:
+        raise ConfigError("--drop-unexercised needs --verify CMD: the tests tell which fixes they reach")
     runner = _verify_before(verify, root) if verify is not None else None
     with _phase("discover") as facts:
         files = discover(given, config)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from maintenance.fix import main
+from maintenance.config import ConfigError
+from maintenance.fix import main, run_fix
 from maintenance.verify import OUTSIDE_TESTS, FixSite, changed_statements, classify
 from tests.maintenance.scratch import TEST_COMMAND, make_scratch
 
@@ -101,3 +102,5 @@ def test_a_command_without_coverage_leaves_fixes_unmeasured(
 def test_drop_unexercised_needs_verify(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([".", "--apply", "--drop-unexercised"]) == 2
     assert "error: --drop-unexercised needs --verify" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="needs --verify"):
+        run_fix(["."], apply=True, drop_unexercised=True)
