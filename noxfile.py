@@ -83,11 +83,16 @@ def gate(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check and the import-linter architecture contracts."""
+    """ruff check, ruff format --check, the import-linter contracts, and action.yml and every workflow
+    against GitHub's schemas (check-jsonschema's vendored copies: no network)."""
     _install(session, "dev")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    workflows += sorted(str(p) for p in (ROOT / "docs" / "examples").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-actions", str(ROOT / "action.yml"))
 
 
 @nox.session

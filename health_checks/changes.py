@@ -1,5 +1,6 @@
-"""What changed since the previous report: the commits and the applied maintenance fixes, as the report's
-"Fixes Since the Previous Report" and "File Changes Summary" sections (both from the JSON report dict)."""
+"""What changed since the previous report, as the report's "Fixes Since the Previous Report" (the maintenance
+fixes), "Commits Since the Previous Report" (everything else) and "File Changes Summary" sections (all from
+the JSON report dict)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 from health_checks.render import plural, table
 
-MAX_FIXES_SHOWN = 30
 MAX_COMMITS_SHOWN = 20
 
 
@@ -24,42 +24,43 @@ def _commit_rows(commits: list[Mapping[str, Any]]) -> list[tuple[str, ...]]:
     return rows
 
 
-def _fix_lines(fixes: Mapping[str, Any] | None) -> list[str]:
-    applied = (fixes or {}).get("applied") or []
-    if fixes is None:
-        return [
-            "This run applied no fix (a plain check run). `nox -s maintain` applies the safe fixes of "
-            "`python -m maintenance.fix --apply`, reruns the checks and lists every fix here."
-        ]
-    lines = [] if applied else ["`maintenance.fix --apply` ran and found nothing safe to fix."]
-    for index, fix in enumerate(applied[:MAX_FIXES_SHOWN], 1):
-        lines += [
-            f"#### Fix {index}: `{fix['code']}` `{fix['path']}:{fix['line']}`",
-            "",
-            fix.get("message", ""),
-            "",
-        ]
-        before, after = fix.get("before"), fix.get("after")
-        if before or after:
-            lines.append("```diff")
-            lines += [f"- {text}" for text in str(before or "").splitlines()]
-            lines += [f"+ {text}" for text in str(after or "").splitlines()]
-            lines += ["```", ""]
-    if len(applied) > MAX_FIXES_SHOWN:
-        lines.append(f"… and {len(applied) - MAX_FIXES_SHOWN} more fixes (all in the JSON report).")
-    if fixes.get("reverted"):
-        lines += ["", "Fixes reverted by `--verify` (they broke the tests):", ""]
-        lines += [f"- `{r['code']}` `{r['path']}`: broke {r['tests']}" for r in fixes["reverted"]]
-    if fixes.get("errors"):
-        lines += ["", "Errors while fixing:", "", *(f"- {e}" for e in fixes["errors"])]
-    return lines
+# the title `python -m maintenance.autopilot` gives its commits (a merged maintenance pull request)
+MAINTENANCE_COMMIT = "Autonomous maintenance"
+
+
+def _is_maintenance(commit: Mapping[str, Any]) -> bool:
+    return str(commit.get("message", "")).startswith(MAINTENANCE_COMMIT)
 
 
 def fixes_section(report: Mapping[str, Any]) -> list[str]:
-    """## Fixes Since the Previous Report: the commits, then every maintenance fix this run applied."""
-    lines = ["## Fixes Since the Previous Report", "", "### Commits", ""]
+    """## Fixes Since the Previous Report: this run's maintenance fixes by group (proven, unexercised,
+    reverted, with the tests behind each), then the maintenance commits merged since the previous report.
+    Other commits are not fixes: they are listed under Commits Since the Previous Report."""
+    from maintenance.summary import fix_groups
+
+    lines = ["## Fixes Since the Previous Report", "", "### This run", ""]
+    fixes = report.get("maintenance_fixes")
+    if fixes is None:
+        lines.append(
+            "This run applied no fix (a plain check run). `python -m maintenance.autopilot` (the action) or "
+            "`nox -s maintain` applies the safe fixes the tests prove and lists each one here by group."
+        )
+    else:
+        lines += fix_groups(fixes)
+    merged = [c for c in (report.get("commits") or {}).get("commits") or [] if _is_maintenance(c)]
+    lines += ["", "### Maintenance pull requests merged since the previous report", ""]
+    if merged:
+        lines += table(("Commit", "Date (UTC)", "Message", "Files", "Lines"), _commit_rows(merged))
+    else:
+        lines.append("None.")
+    return [*lines, "", "---", ""]
+
+
+def commits_section(report: Mapping[str, Any]) -> list[str]:
+    """## Commits Since the Previous Report: every other commit, as a commit (not as a fix)."""
+    lines = ["## Commits Since the Previous Report", ""]
     history = report.get("commits") or {}
-    commits = history.get("commits") or []
+    commits = [c for c in history.get("commits") or [] if not _is_maintenance(c)]
     if history.get("note"):
         lines += [f"*{history['note']}.*", ""]
     if commits:
@@ -68,7 +69,6 @@ def fixes_section(report: Mapping[str, Any]) -> list[str]:
             lines.append(f"\n… and {len(commits) - MAX_COMMITS_SHOWN} older commits.")
     elif not history.get("note"):
         lines.append("No commit since the previous report.")
-    lines += ["", "### Maintenance fixes applied", "", *_fix_lines(report.get("maintenance_fixes"))]
     return [*lines, "", "---", ""]
 
 

@@ -72,9 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --apply-fixes: prove the fixes with CMD (maintenance.fix --verify: breaking fixes are reverted)",
     )
     parser.add_argument(
+        "--drop-unexercised",
+        action="store_true",
+        help="with --verify: keep out the fixes no test executed (maintenance.fix --drop-unexercised)",
+    )
+    parser.add_argument(
+        "--fixes",
+        type=Path,
+        metavar="FILE",
+        help="the fixes another run applied (the JSON of maintenance.summary, as python -m maintenance.autopilot "
+        "writes it), listed in the report as if --apply-fixes had made them",
+    )
+    parser.add_argument(
         "--trust-pickle",
         action="store_true",
         help="allow the legacy-checkpoint check to migrate the committed pickle checkpoint (runs its code)",
+    )
+    parser.add_argument(
+        "--probe",
+        metavar="MODULE:FUNCTION",
+        help="the probe the runtime checks look at (overrides [tool.health_checks] probe)",
     )
     parser.add_argument(
         "--max-train-seconds",
@@ -98,42 +115,13 @@ def _list_checks(console: Console) -> int:
     return 0
 
 
-def _apply_fixes(root: Path, verify: str | None = None) -> dict[str, Any]:
-    """Run ``maintenance.fix.run_fix(apply=True, verify=verify)`` on the tree and keep every applied fix."""
+def _apply_fixes(root: Path, verify: str | None = None, drop_unexercised: bool = False) -> dict[str, Any]:
+    """Run ``maintenance.fix.run_fix(apply=True, verify=verify)`` on the tree; its fixes by group."""
     from maintenance.fix import run_fix  # the maintain flow alone needs the fixer
+    from maintenance.summary import summarize
 
-    fix_report = run_fix([root], apply=True, root=root, verify=verify)
-    applied = []
-    for finding in fix_report.findings:
-        if not getattr(finding, "fixed", False):
-            continue
-        path = Path(str(finding.path))
-        rel = (
-            path.relative_to(root).as_posix()
-            if path.is_absolute() and path.is_relative_to(root)
-            else str(path)
-        )
-        applied.append(
-            {
-                "path": rel,
-                "line": finding.line,
-                "code": finding.code,
-                "message": finding.message,
-                "before": finding.before,
-                "after": finding.after,
-            }
-        )
-    return {
-        "applied": applied,
-        "counts_before": dict(fix_report.counts_before),
-        "counts_after": dict(fix_report.counts_after),
-        "changed_files": [str(p) for p in fix_report.changed_files],
-        "reverted": [{"path": r.path, "code": r.code, "tests": r.tests} for r in fix_report.reverted],
-        "errors": [
-            f"{e.path}:{e.line} {e.code} {e.message}" if hasattr(e, "code") else str(e)
-            for e in fix_report.errors
-        ],
-    }
+    report = run_fix([root], apply=True, root=root, verify=verify, drop_unexercised=drop_unexercised)
+    return summarize(report, root)
 
 
 def _print_text(console: Console, results: Sequence[CheckResult], code: int, paths: Sequence[str]) -> None:
@@ -163,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not root.is_dir():
         err.print(f"[red]--root {args.root} is not a directory[/]; pass the tree to check")
         return 2
-    overrides = {} if args.max_train_seconds is None else {"quick_train_max_seconds": args.max_train_seconds}
+    overrides: dict[str, Any] = {}
+    if args.max_train_seconds is not None:
+        overrides["quick_train_max_seconds"] = args.max_train_seconds
+    if args.probe:
+        overrides["probe"] = args.probe
     settings = load_settings(root, overrides)
     try:
         checks = all_checks()
@@ -183,10 +175,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     head_before = gitinfo.head_info(repo)
 
     fixes = None
-    if args.apply_fixes:
+    if args.fixes is not None:
+        try:
+            fixes = json.loads(args.fixes.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            err.print(
+                f"[red]--fixes {args.fixes} cannot be read ({error})[/]; pass the JSON the autopilot wrote"
+            )
+            return 2
+    elif args.apply_fixes:
         err.print("applying the safe fixes of maintenance.fix …")
         try:
-            fixes = _apply_fixes(root, args.verify)
+            fixes = _apply_fixes(root, args.verify, args.drop_unexercised)
         except ImportError as error:
             err.print(f"[red]--apply-fixes needs maintenance.fix, which does not import: {error}[/]")
             return 2

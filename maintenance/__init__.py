@@ -23,13 +23,15 @@ Python API (what `health_checks` calls)::
         root=None,                 # project root (pyproject.toml with [tool.maintenance]); None: found from paths
         # optional: jobs=None (worker processes; None = all CPUs), use_cache=True (.maintenance_cache/),
         # progress=False (rich bar on stderr), want_diff=True (False skips ruff's second run for its diff),
-        # verify=None (with apply: a command run before and after; breaking fixes are reverted)
+        # verify=None (with apply: a command run before and after; breaking fixes are reverted),
+        # drop_unexercised=False (with verify: also revert the fixes no test executed)
     )
 
 `run_fix` returns a `FixReport` (`maintenance.findings`): `findings: list[Finding]`, `counts_before` /
 `counts_after: dict[str, int]` (by code, ruff codes included; in a dry run `counts_after` is what `--apply`
 would leave), `changed_files: list[Path]`, `diff: str` (unified diff), `files_scanned: int` and
-`errors: list[Finding]` (the MNT000 findings) and `reverted: list[RevertedFix]` (path, code, tests). A `Finding` is a frozen dataclass with `path, line, column,
+`errors: list[Finding]` (the MNT000 findings), `reverted: list[RevertedFix]` (path, code, tests) and
+`verified: list[VerifiedFix]` (path, line, code, status proven / unexercised / unmeasured, tests, kept). A `Finding` is a frozen dataclass with `path, line, column,
 code, message, fixable, fixed, before, after` and `to_dict()`.
 
 Codes: MNT000 file does not parse (untouched), MNT001 unreachable code, MNT002 mutable dataclass default,
@@ -38,8 +40,8 @@ MNT003 `torch.load` without `weights_only`, MNT004 call that cannot bind to the 
 loss returned without its autograd graph, MNT007 a boolean flag stuck at one value, MNT008 a `Dataset` that
 cannot be pickled. `maintenance.codes` maps each code to its rule class and file (`--list` prints them).
 
-This package imports only the standard library, libcst, ruff (run as a subprocess) and gitpython: it never
-imports `atft` or `health_checks`, so it serves any repository.
+This package imports only the standard library, libcst, ruff (run as a subprocess), gitpython and
+coverage.py (`--verify`): it never imports `atft` or `health_checks`, so it serves any repository.
 """
 
 from __future__ import annotations

@@ -72,6 +72,31 @@ class RevertedFix:
     tests: str  # the failing tests (pytest) or the command's exit status
 
 
+@dataclass(frozen=True)
+class VerifiedFix:
+    """What `--verify` learned about one kept fix: `proven` (a test executed it and the suite passed),
+    `unexercised` (no test reached it) or `unmeasured` (coverage.py did not run); `tests` are the covering
+    tests; `kept` is false when `--drop-unexercised` took it back."""
+
+    path: str
+    line: int
+    code: str
+    status: str
+    tests: tuple[str, ...] = ()
+    kept: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (one entry of `verification` in `--format json`)."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "code": self.code,
+            "status": self.status,
+            "tests": list(self.tests),
+            "kept": self.kept,
+        }
+
+
 @dataclass
 class FixReport:
     """What one run found and changed.
@@ -89,6 +114,7 @@ class FixReport:
     errors: list[Finding] = field(default_factory=list)
     applied: bool = False
     reverted: list[RevertedFix] = field(default_factory=list)
+    verified: list[VerifiedFix] = field(default_factory=list)  # under --verify: every kept fix's evidence
 
     @property
     def remaining(self) -> list[Finding]:
@@ -106,4 +132,5 @@ class FixReport:
             "errors": [f.to_dict() for f in self.errors],
             "applied": self.applied,
             "reverted": [{"path": r.path, "code": r.code, "tests": r.tests} for r in self.reverted],
+            "verified": [v.to_dict() for v in self.verified],
         }

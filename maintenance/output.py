@@ -17,8 +17,26 @@ RUFF_RULES_URL = "https://docs.astral.sh/ruff/rules/"
 
 
 def render_json(report: FixReport) -> str:
-    """A JSON array of findings (`path, line, column, code, message, fixable, fixed, before, after`)."""
-    return json.dumps([f.to_dict() for f in report.findings], indent=2)
+    """A JSON array of findings (`path, line, column, code, message, fixable, fixed, before, after`).
+
+    Under `--verify` an applied or reverted fix also carries `verification`: `status` (proven,
+    unexercised, unmeasured or reverted), `tests` (the tests that ran it, or that it broke) and `kept`.
+    """
+    verified = {(v.path, v.line, v.code): v for v in report.verified}
+    # a withheld fix's finding is one of those left, at its line in the file as left
+    withheld = {(v.path, v.code): v for v in report.verified if not v.kept}
+    reverted = {(r.path, r.code): r for r in report.reverted}
+    rows = []
+    for f in report.findings:
+        row = f.to_dict()
+        v = verified.get((f.path, f.line, f.code)) if f.fixed else withheld.get((f.path, f.code))
+        r = reverted.get((f.path, f.code))
+        if v is not None:
+            row["verification"] = {"status": v.status, "tests": list(v.tests), "kept": v.kept}
+        elif r is not None and not f.fixed:
+            row["verification"] = {"status": "reverted", "tests": [r.tests], "kept": False}
+        rows.append(row)
+    return json.dumps(rows, indent=2)
 
 
 def render_github(report: FixReport) -> str:
@@ -112,12 +130,32 @@ def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -
             markup=False,
             highlight=False,
         )
+    for line in verification_lines(report):
+        console.print(line, markup=False, highlight=False)
     if report.applied:
         console.print(f"changed {len(report.changed_files)} files; {len(report.remaining)} findings left")
     elif fixable:
         console.print(f"{fixable} findings are fixable with --apply (dry run: nothing was written)")
     elif not report.findings:
         console.print("no findings")
+
+
+def verification_lines(report: FixReport) -> list[str]:
+    """`--verify`'s evidence, one line per kept fix: proven (with the tests that ran it) or unexercised."""
+    word = {
+        "proven": "proven by",
+        "unexercised": "unexercised (no test executed it)",
+        "unmeasured": "not measured (coverage.py did not run in the command's Python)",
+    }
+    lines = []
+    for v in report.verified:
+        tests = f" {', '.join(v.tests[:3])}" + (f" and {len(v.tests) - 3} more" if len(v.tests) > 3 else "")
+        dropped = "" if v.kept else "; not applied (--drop-unexercised)"
+        lines.append(
+            f"{v.status}: {v.code} fix at {v.path}:{v.line}: {word.get(v.status, v.status)}"
+            f"{tests if v.tests else ''}{dropped}"
+        )
+    return lines
 
 
 def render_list(codes: Sequence[str] | None = None, allowlist: dict[str, str] | None = None) -> str:

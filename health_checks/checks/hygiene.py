@@ -60,8 +60,14 @@ class HC005(Check):
             found["git"] = "not a git repository (uncommitted changes not checked)"
         else:
             dirty = gitinfo.uncommitted(repo)
-            changed = sorted(p for p in {*dirty["modified"], *dirty["staged"]} if not own_report(ctx, p))
-            untracked = [p for p in dirty["untracked"] if not own_report(ctx, p)]
+            # this run's own fixes (--apply-fixes, the autopilot) and the fixer's cache are not the tree's mess
+            fixed = set((ctx.applied_fixes or {}).get("changed_files") or [])
+
+            def ours(path: str) -> bool:
+                return own_report(ctx, path) or path in fixed or path.startswith(".maintenance_cache/")
+
+            changed = sorted(p for p in {*dirty["modified"], *dirty["staged"]} if not ours(p))
+            untracked = [p for p in dirty["untracked"] if not ours(p)]
             found["uncommitted"] = changed[:30]
             found["untracked"] = untracked[:30]
             if changed or untracked:

@@ -12,7 +12,7 @@ from health_checks.context import CheckContext
 from health_checks.core import Check, Details, Outcome, Severity, SkipCheck, Status
 from health_checks.render import ReportView, delta, fmt, horizon_order, table
 
-KEYS = ("ic", "rank_ic", "icir", "sharpe", "max_drawdown", "pred_std", "scale_ratio", "n_days")
+KEYS = ("ic", "rank_ic", "icir", "sharpe", "cost_bps", "max_drawdown", "pred_std", "scale_ratio", "n_days")
 # a daily-rebalanced long-short Sharpe above this at 1d is more likely bid-ask bounce than skill
 BOUNCE_SHARPE = 5.0
 
@@ -35,6 +35,12 @@ def baseline_table(ctx: CheckContext, split: str) -> dict[str, dict[str, dict[st
         return found
 
     return ctx.memo(f"baselines:{split}", compute)
+
+
+def _cost(metrics: MetricsDetails | None) -> str:
+    """The cost the Sharpe ratios are net of, as the metrics rows carry it ("10 bps"), or "costs" if unknown."""
+    costs = {row.get("cost_bps") for row in (metrics.horizons if metrics else [])} - {None}
+    return f"{costs.pop():g} bps" if len(costs) == 1 else "costs"
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -94,6 +100,7 @@ def _model_rows(
                 h,
                 s.get("pred_std", m.get("pred_std")),
                 s.get("previous_pred_std"),
+                s.get("model_scale_ratio"),
                 s.get("scale_ratio", m.get("scale_ratio")),
                 m.get("ic"),
                 m.get("rank_ic"),
@@ -104,6 +111,46 @@ def _model_rows(
             )
         )
     return keys, rows
+
+
+# what the quick training reads from the tree: the model code, its configs and the health settings
+MODEL_INPUTS = ("atft/", "configs/", "pyproject.toml")
+
+
+def _moved(now: Mapping[str, Any], before: Mapping[str, Any] | None) -> bool:
+    """Whether IC, RankIC or Sharpe differ from the previous report's beyond float noise."""
+    if not before:
+        return False
+    return any(
+        isinstance(now.get(k), int | float)
+        and isinstance(before.get(k), int | float)
+        and abs(now[k] - before[k]) > 1e-9 * max(1.0, abs(before[k]))
+        for k in ("ic", "rank_ic", "sharpe")
+    )
+
+
+def _why_moved(report: Mapping[str, Any]) -> list[str]:
+    """The commits since the previous report that changed what the quick training reads, or, when none
+    did, the statement that the same inputs gave other metrics: a failure of determinism."""
+    history = report.get("commits") or {}
+    if history.get("note"):  # the previous report's commit is unknown here: the commits cannot tell
+        return [f"- ℹ️ Why the metrics moved cannot be told from the commits ({history['note']})."]
+    changed: dict[str, list[str]] = {}
+    for commit in history.get("commits") or []:
+        for path in commit.get("files") or {}:
+            if path.startswith(MODEL_INPUTS):
+                changed.setdefault(path, []).append(str(commit.get("short")))
+    if (report.get("git") or {}).get("dirty"):
+        return ["- ℹ️ The metrics moved on a tree with uncommitted changes: the commits cannot explain it."]
+    if not changed:
+        return [
+            "- ❌ The metrics moved although no commit since the previous report changed the model code, its "
+            f"configs or the settings ({', '.join(MODEL_INPUTS)}): the same inputs gave other numbers, so the "
+            "quick training or its evaluation is not deterministic (or the data changed outside the repository)."
+        ]
+    shown = ", ".join(f"`{path}` ({', '.join(shas[:3])})" for path, shas in sorted(changed.items())[:6])
+    more = f" and {len(changed) - 6} more files" if len(changed) > 6 else ""
+    return [f"- ℹ️ The metrics moved with changes to what the quick training reads: {shown}{more}."]
 
 
 class HC023(Check):
@@ -177,17 +224,18 @@ class HC023(Check):
             details = replace(details, baselines=baselines, best_baseline=best, beaten_at=beaten)
             if beaten:
                 problems.append(f"a simple baseline has a higher validation IC at {'; '.join(beaten)}")
+        cost = _cost(details)
         notes = [
-            f"the {row['horizon']} Sharpe {row['sharpe']:.2f} is above {BOUNCE_SHARPE:g}: on daily closes, "
-            "bid-ask bounce alone makes reversal signals look this good; check it on open-to-open returns "
-            "or with costs before trusting it"
+            f"the {row['horizon']} Sharpe {row['sharpe']:.2f} (net of {cost}) is above {BOUNCE_SHARPE:g}: on "
+            "daily closes, bid-ask bounce alone makes reversal signals look this good; check it on "
+            "open-to-open returns or with a higher cost before trusting it"
             for row in horizons
             if row["horizon"] == "1d"
             and isinstance(row["sharpe"], int | float)
             and row["sharpe"] > BOUNCE_SHARPE
         ]
         details = replace(details, notes=notes)
-        summary = "model validation " + ", ".join(
+        summary = f"model validation (Sharpe net of {cost}) " + ", ".join(
             f"{h['horizon']} IC {_num(h['ic'])} RankIC {_num(h['rank_ic'])} Sharpe {_num(h['sharpe'], 2)}"
             for h in horizons
         )
@@ -226,14 +274,19 @@ class HC023(Check):
             if not old:
                 continue
             parts = []
-            for key, label in (("ic", "IC"), ("rank_ic", "RankIC"), ("sharpe", "Sharpe")):
+            for key, label in (
+                ("ic", "IC"),
+                ("rank_ic", "RankIC"),
+                ("sharpe", f"Sharpe (net of {_cost(metrics)})"),
+            ):
                 a, b = row.get(key), old.get(key)
                 if isinstance(a, int | float) and isinstance(b, int | float):
                     parts.append(f"{label} {fmt(b, 3)} → {fmt(a, 3)} ({delta(a, b, 3)})")
             if parts:
                 icon = _trend_icon(row.get("ic"), old.get("ic"))
                 lines.append(f"- {icon} Horizon {row['horizon']}: " + ", ".join(parts))
-        return lines
+        moved = any(_moved(row, before.get(row["horizon"])) for row in (metrics.horizons if metrics else []))
+        return [*lines, *_why_moved(view.report)] if moved else lines
 
     @classmethod
     def section(cls, view: ReportView) -> list[str]:
@@ -249,14 +302,16 @@ class HC023(Check):
         if not rows:
             why = view.message(cls.code(), view.message(HC021.code(), "the model checks did not run"))
             return [*lines, f"No model figures: {why}", "", "---", ""]
+        cost = _cost(metrics)
         header = (
             "Horizon",
-            "Pred std",
+            "Pred std (model units)",
             "Pred std prev",
-            "Scale ratio",
+            "Spread ratio (model units)",
+            "Pred std / raw return std",
             "IC",
             "RankIC",
-            "Sharpe",
+            f"Sharpe (net of {cost})",
             "IC prev",
             "Δ IC",
             "Best baseline (IC)",
@@ -267,9 +322,13 @@ class HC023(Check):
                 "",
                 f"Metrics on the `{metrics.split}` split ({metrics.n_days} days): "
                 "IC/RankIC are daily cross-sectional Pearson/Spearman correlations with the raw forward return; "
-                "Sharpe is the annualised top-minus-bottom-quintile portfolio; scale ratio is prediction std / "
-                "target std per day; pred std prev is the previous report's (HC021 warns when the spread fell "
-                "below min_spread_vs_previous of it).",
+                f"Sharpe is the annualised top-minus-bottom-quintile long-short portfolio net of {cost} of cost "
+                "per unit traded. The model predicts the per-day z-scored target, so its prediction std is in "
+                "those units: *spread ratio (model units)* is prediction std / std of the z-scored target, the "
+                "number HC021 bounds by [min_scale_ratio, max_scale_ratio]; *pred std / raw return std* divides "
+                "the same prediction std by the std of the raw forward return, two different units, so it is "
+                "no calibration measure and has no bound. Pred std prev is the previous report's (HC021 warns "
+                "when the spread fell below min_spread_vs_previous of it).",
             ]
         if metrics and metrics.baselines:
             base_rows = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from health_checks.context import CheckContext
-from health_checks.core import Check, Details, Outcome, Severity, Status
+from health_checks.core import Check, Details, NotApplicable, Outcome, Severity, Status
 from health_checks.probe import Probe, describe, load_probe
 
 # batches each check feeds through the model (the probe may hand over more)
@@ -571,8 +571,8 @@ class HC051(Check):
         import torch
 
         probe = load_probe(ctx)
-        if not probe.norm_axes:
-            return Outcome.passed("the probe declares no adaptive normalisation (Probe.norm_axes)")
+        if not probe.norm_axes:  # nothing to check: a skip, never a pass
+            raise NotApplicable("the probe declares no adaptive normalisation (Probe.norm_axes is empty)")
         modules = dict(probe.model.named_modules())
         ranks: dict[str, int] = {}
 

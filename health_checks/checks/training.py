@@ -311,8 +311,8 @@ def judge_spread(ctx: CheckContext, model: str, horizons: list[dict[str, Any]]) 
         stage_text = f"; the collapse stage is unknown ({reason})"
     return Outcome(
         Status.FAIL,
-        f"predictions collapsed at {', '.join(collapsed)} (scale ratio < {threshold} or constant on most "
-        f"days){stage_text}. A constant model has IC 0 and a meaningless Sharpe.",
+        f"predictions collapsed at {', '.join(collapsed)} (prediction std / z-scored target std below "
+        f"{threshold}, or constant on most days){stage_text}. A constant model has IC 0 and a meaningless Sharpe.",
         details,
         ml.with_checkpoint(
             ctx,

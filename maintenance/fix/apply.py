@@ -73,6 +73,7 @@ class Written:
     policy: FixPolicy
     ruff_wanted: bool
     unsafe_fixes: bool
+    drop_unexercised: bool = False
 
     def apply(
         self,
@@ -91,7 +92,7 @@ class Written:
             self._write(ours_new, originals, ruff_files)
             if runner is not None:
                 with phase("verify") as facts:
-                    report.reverted = verify_after(
+                    report.reverted, report.verified = verify_after(
                         runner,
                         touched,
                         originals,
@@ -101,6 +102,7 @@ class Written:
                         self.root,
                         self.policy,
                         self.unsafe_fixes,
+                        (before, absolute, self.drop_unexercised),
                     )
                     facts["command runs"] = runner.runs
                     facts["reverted fixes"] = len(report.reverted)

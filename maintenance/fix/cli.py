@@ -81,6 +81,12 @@ def _fix_arguments(group: argparse._ArgumentGroup) -> None:
         ),
     )
     group.add_argument(
+        "--drop-unexercised",
+        action="store_true",
+        help="with --verify: also revert the fixes that no test executed (coverage.py measures the tests), "
+        "so that only fixes a passing test ran are kept",
+    )
+    group.add_argument(
         "--unsafe-fixes",
         action="store_true",
         help="also apply unsafe fixes (MNT005 deletions, ruff's unsafe fixes of rules in the fix policy)",
@@ -150,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         sys.stderr.write("error: --verify needs --apply (it proves the fixes that --apply makes)\n")
         return 2
+    if args.drop_unexercised and args.verify is None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(
+            "error: --drop-unexercised needs --verify CMD (the tests tell which fixes they reach)\n"
+        )
+        return 2
     if args.jobs is not None and args.jobs < 1:
         parser.print_usage(sys.stderr)
         sys.stderr.write("error: --jobs must be at least 1\n")
@@ -168,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=sys.stderr.isatty(),
             want_diff=args.format == "text" and not args.no_diff,
             verify=args.verify,
+            drop_unexercised=args.drop_unexercised,
         )
     except (ConfigError, FileNotFoundError, ruff_runner.RuffError, verify_module.VerifyError) as err:
         sys.stderr.write(f"error: {err}\n")

@@ -37,6 +37,7 @@ def run_fix(
     progress: bool = False,
     want_diff: bool = True,
     verify: str | None = None,
+    drop_unexercised: bool = False,
 ) -> FixReport:
     """Find (and with `apply`, fix) every selected problem under `paths`; see the `maintenance` docstring.
 
@@ -45,7 +46,8 @@ def run_fix(
     `select`/`ignore` take code prefixes (`MNT`, `MNT001`, `ruff`, `F`, `ALL`); `select=None` uses
     `[tool.maintenance]` of the root's pyproject.toml; `ignore` adds to the configured ignores.
     `verify` (with `apply`) is a command run from the root before and after the fixes; the fixes that
-    make it fail are reverted (see `maintenance.verify`).
+    make it fail are reverted (see `maintenance.verify`); `report.verified` says which tests reached each
+    kept fix, and `drop_unexercised` reverts the fixes no test reached.
     Raises `ConfigError` for a bad configuration, `FileNotFoundError` for a missing path,
     `ruff_runner.RuffError` when ruff fails and `verify.VerifyError` when the command fails before any fix.
     """
@@ -58,6 +60,8 @@ def run_fix(
         config.ignore = [*config.ignore, *ignore]
     if verify is not None and not apply:
         raise ConfigError("--verify runs the command around the fixes it applies: add --apply")
+    if drop_unexercised and verify is None:
+        raise ConfigError("--drop-unexercised needs --verify CMD: the tests tell which fixes they reach")
     runner = verify_before(verify, root) if verify is not None else None
     with phase("discover") as facts:
         files = discover(given, config)
@@ -109,5 +113,5 @@ def run_fix(
             root,
             policy,
         )
-    run = Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes)
+    run = Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes, drop_unexercised)
     return run.apply(report, before, results, originals, ours_new, ruff_files, absolute, runner)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from maintenance import ruff_runner
 from maintenance import verify as verify_module
-from maintenance.findings import FileResult, Finding, RevertedFix
+from maintenance.findings import FileResult, Finding, RevertedFix, VerifiedFix
 from maintenance.fix.phases import phase
 from maintenance.fix.workers import current_index
 from maintenance.ruff_policy import FixPolicy
@@ -40,11 +40,9 @@ def verify_after(
     root: Path,
     policy: FixPolicy,
     unsafe_fixes: bool,
-) -> list[RevertedFix]:
-    """Run the command on the fixed tree; when it fails, revert the breaking fixes by bisection."""
-    outcome = runner()
-    if outcome.passed:
-        return []
+    sites: tuple[list[Finding], dict[str, str], bool],
+) -> tuple[list[RevertedFix], list[VerifiedFix]]:
+    """Run the command on the fixed tree; revert the breaking fixes by bisection; say what tests reach the rest."""
     from maintenance.engine import analyze_text
 
     def content(path: str, rules: frozenset[str]) -> bytes:
@@ -65,8 +63,15 @@ def verify_after(
         return Path(path).read_bytes()
 
     finals = {path: Path(path).read_bytes() for path in touched}
-    reverted, _ = verify_module.revert_breaking(runner, outcome, originals, finals, fixed_rules, content)
-    return [RevertedFix(display[r.path], r.code, r.outcome.describe()) for r in reverted]
+    before, absolute, drop = sites
+    fixes = [verify_module.site(f, absolute[f.path]) for f in before if f.fixable and f.path in absolute]
+    proof = verify_module.prove(runner, originals, finals, fixed_rules, content, fixes, drop)
+    reverted = [RevertedFix(display[r.path], r.code, r.outcome.describe()) for r in proof.reverted]
+    verified = [
+        VerifiedFix(display[e.site.path], e.site.line, e.site.code, e.status, e.tests, e.kept)
+        for e in proof.evidence
+    ]
+    return reverted, verified
 
 
 def fixed_rules(before: list[Finding], absolute: dict[str, str]) -> dict[str, list[str]]:

@@ -30,6 +30,7 @@ def fixed_results() -> list[CheckResult]:
             "rank_ic": 0.018,
             "icir": 0.15,
             "sharpe": 0.62,
+            "cost_bps": 10.0,
             "max_drawdown": -0.08,
             "pred_std": 0.41,
             "scale_ratio": 0.37,
@@ -41,6 +42,7 @@ def fixed_results() -> list[CheckResult]:
             "rank_ic": 0.01,
             "icir": 0.09,
             "sharpe": 0.31,
+            "cost_bps": 10.0,
             "max_drawdown": -0.12,
             "pred_std": 0.0,
             "scale_ratio": 0.0,
@@ -135,6 +137,7 @@ def fixed_results() -> list[CheckResult]:
                     {
                         "horizon": h["horizon"],
                         "pred_std": h["pred_std"],
+                        "model_scale_ratio": h["pred_std"] / 0.95,  # the z-scored target's std is ~0.95
                         "scale_ratio": h["scale_ratio"],
                         "constant_day_share": 0.0 if h["pred_std"] else 1.0,
                     }
@@ -236,7 +239,17 @@ def fixed_report() -> dict:
                     "files": {"atft/export.py": {"insertions": 18, "deletions": 7}},
                     "insertions": 18,
                     "deletions": 7,
-                }
+                },
+                {
+                    "sha": "d" * 40,
+                    "short": "dddddddd",
+                    "date": "2026-01-01 08:00",
+                    "author": "atft-autopilot",
+                    "message": "Autonomous maintenance 2026-01-01: 2 fixes (2 proven, 0 not run by a test, 0 reverted)",
+                    "files": {"pkg/io.py": {"insertions": 2, "deletions": 2}},
+                    "insertions": 2,
+                    "deletions": 2,
+                },
             ],
         },
         fixes={
@@ -248,11 +261,26 @@ def fixed_report() -> dict:
                     "message": "unreachable code after sys.exit",
                     "before": "main()\nprint('dead')",
                     "after": "main()",
-                }
+                    "status": "proven",
+                    "tests": ["tests.test_cli.test_main_exits"],
+                },
+                {
+                    "path": "pkg/io.py",
+                    "line": 3,
+                    "code": "F541",
+                    "message": "f-string without any placeholders",
+                    "before": "name = f'io'",
+                    "after": "name = 'io'",
+                    "status": "unexercised",
+                    "tests": [],
+                },
             ],
-            "counts_before": {"MNT001": 1, "F401": 3},
-            "counts_after": {"F401": 3},
-            "changed_files": ["pkg/cli.py"],
+            "withheld": [],
+            "verified": True,
+            "counts_before": {"MNT001": 1, "F401": 4, "F541": 1},
+            "counts_after": {"F401": 4},
+            "changed_files": ["pkg/cli.py", "pkg/io.py"],
+            "reverted": [{"path": "pkg/paths.py", "code": "F401", "tests": "tests.test_paths::test_os"}],
             "errors": [],
         },
         previous_path="_logs/health-checks/health-check-20260101-090000.json",
@@ -286,7 +314,8 @@ def test_report_has_the_sections_of_the_seed_report() -> None:
         "**Impact**",
         "## Issues Identified",
         "## Fixes Since the Previous Report",
-        "### Maintenance fixes applied",
+        "### This run",
+        "## Commits Since the Previous Report",
         "## Testing & Verification",
         "## Linting",
         "## Model Health",
@@ -300,7 +329,7 @@ def test_report_has_the_sections_of_the_seed_report() -> None:
     assert "pass → fail (regressed)" in text  # HC001 was passing in the previous report
     assert "Lint findings: 6 → 4 (-2)" in text
     assert "IC 0.035 → 0.021 (-0.014)" in text
-    assert "- main()\n- print('dead')\n+ main()" in text  # the applied fix, before and after
+    assert "  - main()\n  - print('dead')\n  + main()" in text  # the applied fix, before and after
     assert "`cccccccc`" in text and "+18, -7" in text
     assert "![Per-stage spread of the activations](2026-01-02-diagnostics.png)" in text
     assert "ridge 0.0250" in text
@@ -308,7 +337,7 @@ def test_report_has_the_sections_of_the_seed_report() -> None:
     # HC021 was already failing: a known issue, not a new one
     known = text.split("## Known Issues")[1].split("## Recommendations")[0]
     assert "Predictions keep their spread" in known
-    issues = text.split("## Issues Identified")[1].split("## Fixes Since")[0]
+    issues = text.split("## Issues Identified")[1].split("## Testing")[0]
     assert "Predictions keep their spread" not in issues and "Every module of the tree imports" in issues
     assert (
         "Not applicable to this tree" in known
@@ -321,3 +350,65 @@ def test_digest_embedded_in_the_markdown_is_the_digest_of_the_json() -> None:
     embedded = json.loads(DIGEST_RE.search(render_markdown(report, None))[1])
     assert embedded == json.loads(json.dumps(digest(report)))
     assert embedded["lint"] == {"F401": 3, "F821": 1} and embedded["model"][0]["ic"] == 0.021
+
+
+def test_the_report_reads_true() -> None:
+    """Each number has one name and its unit, headings state findings, commits are not fixes."""
+    report = fixed_report()
+    text = render_markdown(report, fixed_previous())
+    assert text.startswith("# Autonomous Improvements - 2026-01-02")
+    no_fix = {**report, "maintenance_fixes": None}
+    assert render_markdown(no_fix, fixed_previous()).startswith("# Health report - 2026-01-02")
+    nothing_applied = {**report, "maintenance_fixes": {**report["maintenance_fixes"], "applied": []}}
+    assert render_markdown(nothing_applied, fixed_previous()).startswith("# Health report - ")
+    # the two spread ratios are named apart; the Sharpe says its cost
+    model = text.split("## Model Health")[1].split("## Diagnostics")[0]
+    assert "| Spread ratio (model units) | Pred std / raw return std |" in model
+    assert "Sharpe (net of 10 bps)" in model and "Scale ratio" not in model
+    assert "Sharpe (net of 10 bps) 0.900 → 0.620" in text
+    # a known issue's heading is what was found (HC021's message), not the check's title
+    known = text.split("## Known Issues")[1].split("## Recommendations")[0]
+    headings = [line for line in known.splitlines() if line.startswith("### ")]
+    hc021 = next(r for r in report["checks"] if r["code"] == "HC021")
+    assert any(hc021["message"][:40] in line for line in headings)
+    titles = [r["title"] for r in report["checks"]]
+    assert headings and not any(title in line for line in headings for title in titles)
+    # fixes by group with their tests; the maintenance commit is a fix, the other commit is a commit
+    fixes = text.split("## Fixes Since the Previous Report")[1].split("## Issues Identified")[0]
+    assert fixes.index("#### ✅ Proven (1)") < fixes.index("run by `tests.test_cli.test_main_exits`")
+    assert fixes.index("#### ⚠️ Unexercised (1)") < fixes.index("`F541` `pkg/io.py:3`")
+    assert "#### ❌ Reverted (1)" in fixes and "broke tests.test_paths::test_os" in fixes
+    assert "`dddddddd`" in fixes and "`cccccccc`" not in fixes
+    commits = text.split("## Commits Since the Previous Report")[1].split("## File Changes")[0]
+    assert "`cccccccc`" in commits and "`dddddddd`" not in commits
+    # the fixes come before the issues: a reviewer reads them first
+    assert text.index("## Fixes Since the Previous Report") < text.index("## Issues Identified")
+
+
+def test_rerun_commands_keep_the_root() -> None:
+    report = {**fixed_report(), "root": "../other repo"}
+    text = render_markdown(report, fixed_previous())
+    assert "python -m health_checks --root '../other repo' --only CODE_OR_NAME" in text
+    assert "python -m health_checks --only" not in text
+
+
+def test_moved_metrics_are_explained_or_shown_as_non_determinism() -> None:
+    report = fixed_report()
+    text = render_markdown(report, fixed_previous())
+    assert (
+        "The metrics moved with changes to what the quick training reads: `atft/export.py` (cccccccc)" in text
+    )
+    docs_only = {
+        **report,
+        "commits": {
+            "since": "a" * 40,
+            "note": None,
+            "commits": [
+                {**report["commits"]["commits"][0], "files": {"README.md": {"insertions": 1, "deletions": 0}}}
+            ],
+        },
+    }
+    text = render_markdown(docs_only, fixed_previous())
+    assert "❌ The metrics moved although no commit since the previous report changed the model code" in text
+    held = {**fixed_previous(), "model": [{"horizon": "1d", "ic": 0.021, "rank_ic": 0.018, "sharpe": 0.62}]}
+    assert "The metrics moved" not in render_markdown(docs_only, held)

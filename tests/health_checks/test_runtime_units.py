@@ -125,3 +125,38 @@ def test_hc021_upper_bound_still_fails_over_dispersion(tmp_path: Path) -> None:
     ctx = CheckContext(root=tmp_path, settings=HealthSettings(), previous=PREVIOUS_SPREAD)
     outcome = judge_spread(ctx, "tiny", spread_rows(3.0))
     assert outcome.status == Status.FAIL and "over-dispersed at 1d 3.00" in outcome.message
+
+
+def test_hc051_without_declared_adaptive_norms_is_a_skip_not_a_pass(tmp_path: Path) -> None:
+    from health_checks.checks.runtime import HC051
+    from health_checks.runner import run_checks
+
+    ctx = context_with(tmp_path, tiny_probe(pd.DataFrame({"a": [1.0]})))
+    (result,) = [r for r in run_checks([HC051], ctx, progress=False) if r.code == "HC051"]
+    assert result.status == Status.SKIP
+    assert result.details.not_applicable is True
+    assert "declares no adaptive normalisation" in result.message
+
+
+def test_hygiene_does_not_count_this_runs_own_fixes(tmp_path: Path) -> None:
+    import subprocess
+
+    from health_checks.checks.hygiene import HC005
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 1\n")
+    for argv in (
+        ["init", "-q"],
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *argv], cwd=tmp_path, check=True)
+    (tmp_path / "a.py").write_text("x = 2\n")  # the fix this run applied
+    (tmp_path / ".maintenance_cache").mkdir()
+    (tmp_path / ".maintenance_cache" / "autopilot-fixes.json").write_text("{}")
+    fixed = {"changed_files": ["a.py"], "applied": []}
+    ctx = CheckContext(root=tmp_path, settings=HealthSettings(), applied_fixes=fixed)
+    assert HC005().check(ctx).status == Status.PASS
+    (tmp_path / "b.py").write_text("y = 2\n")  # a change nobody made through the fixer
+    outcome = HC005().check(CheckContext(root=tmp_path, settings=HealthSettings(), applied_fixes=fixed))
+    assert outcome.status == Status.WARN and "1 changed and 0 untracked" in outcome.message

@@ -99,3 +99,27 @@ def test_the_hook_environment_has_no_torch(tmp_path: Path, pre_commit: str) -> N
     assert _run([str(env_dir / "bin" / "python"), "-c", NO_TORCH], repo).returncode == 0
     listed = _run([str(env_dir / "bin" / "python"), "-m", "pip", "list", "--format", "json"], repo)
     assert "maintenance-fix" in {d["name"].lower() for d in json.loads(listed.stdout)}
+
+
+def test_the_autopilot_runs_from_the_standalone_install_without_torch(tmp_path: Path) -> None:
+    """What the action does without health checks: the standalone wheel and the repository's test runner
+    in one fresh venv (no torch, no atft), then the loop up to the commit on the branch."""
+    from tests.maintenance.scratch import make_scratch
+
+    venv = tmp_path / "venv"
+    assert _run([sys.executable, "-m", "venv", str(venv)], tmp_path).returncode == 0
+    python = venv / "bin" / "python"
+    install = [str(python), "-m", "pip", "install", str(ROOT / "distributions" / "maintenance-fix"), "pytest"]
+    installed = _run(install, tmp_path)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    assert _run([str(python), "-c", NO_TORCH], tmp_path).returncode == 0
+    repo = make_scratch(tmp_path / "repo", git=True)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    test = f"{python} -m pytest -q -p no:cacheprovider tests"
+    argv = [str(python), "-P", "-m", "maintenance.autopilot", "--root", str(repo), "--test-command", test]
+    done = _run([*argv, "--no-pull-request"], tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outputs = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    assert (outputs["proven"], outputs["unexercised"], outputs["reverted"]) == ("1", "1", "1")
+    log = _run(["git", "log", "--format=%s", "-1", "maintenance/autonomous"], repo).stdout
+    assert log.startswith("Autonomous maintenance ") and "health checks off" in log

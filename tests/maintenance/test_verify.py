@@ -164,11 +164,11 @@ def test_an_interrupt_during_verify_restores_every_file(
     calls = {"n": 0}
     real = verify.Runner.__call__
 
-    def interrupted(self: verify.Runner) -> Outcome:
+    def interrupted(self: verify.Runner, measure=()) -> Outcome:
         calls["n"] += 1
         if calls["n"] == 2:  # after the fixes were written
             raise KeyboardInterrupt
-        return real(self)
+        return real(self, measure)
 
     monkeypatch.setattr(verify.Runner, "__call__", interrupted)
     with pytest.raises(KeyboardInterrupt):
