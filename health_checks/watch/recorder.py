@@ -503,13 +503,16 @@ class Recorder:
             return
         info = self._optimizer_info(optimizer)
         params: list[torch.Tensor] = []
+        moving: set[int] = set()  # parameters of groups with a non-zero learning rate (HC067 judges 0)
         for g, group in enumerate(optimizer.param_groups):
             for i, param in enumerate(group["params"]):
                 self._track(param, f"{info['label']}.param_groups[{g}][{i}]", None)
                 params.append(param)
+                if float(group["lr"]) != 0:
+                    moving.add(id(param))
         with torch.no_grad():
             with_grad = [p for p in params if p.grad is not None and bool(p.grad.detach().any())]
-            before = {id(p): p.detach().clone() for p in with_grad}
+            before = {id(p): p.detach().clone() for p in with_grad if id(p) in moving}
         counts = {id(p): step_count(optimizer.state.get(p)) for p in params}
         owners = {self.owner.get(id(p)) for p in params} - {None}
         models = [self.models[o] for o in owners if o in self.models]
@@ -541,6 +544,7 @@ class Recorder:
             "record": record,
             "params": params,
             "before": before,
+            "with_grad": {id(p) for p in with_grad},
             "counts": counts,
         }
 
@@ -562,7 +566,7 @@ class Recorder:
             if after is None:
                 continue
             counts.append(after)
-            if after - (before or 0.0) != 1.0 and id(param) in pending["before"]:
+            if after - (before or 0.0) != 1.0 and id(param) in pending["with_grad"]:
                 record.count_not_advanced.append(self.names[id(param)])
         record.step_counts = [max(counts)] if counts else []
         _, world = _rank_and_world()
@@ -573,7 +577,7 @@ class Recorder:
         self.optimizers[id(optimizer)]["steps"] += 1
         self.stepped |= {id(p) for p in params}
         self.stepped_optimizers.add(id(optimizer))
-        self.consumed = set(pending["before"])
+        self.consumed = pending["with_grad"]
         self.reset_since_step = set()
         self.trace.idle_forwards = self.trace.idle_backwards = 0
         if len(self.trace.steps) >= self.options.steps:
