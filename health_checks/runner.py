@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -42,6 +44,23 @@ def is_disabled(check_cls: type[Check], ctx: CheckContext) -> bool:
     return check_cls.code().lower() in wanted or check_cls.name.lower() in wanted
 
 
+def check_site(check_cls: type[Check], error: BaseException) -> str:
+    """``path:line`` of the innermost frame of the check's own module in the traceback (else of the
+    health_checks package, else the innermost frame): where the tool failed, not torch's or copy's line."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "?"
+    own = inspect.getsourcefile(check_cls) or ""
+    package = str(Path(__file__).resolve().parent)
+    for wanted in (lambda f: f == own, lambda f: f.startswith(package)):
+        matching = [frame for frame in frames if wanted(str(Path(frame.filename).resolve()))]
+        if matching:
+            path = Path(matching[-1].filename).resolve()
+            shown = path.relative_to(root) if path.is_relative_to(root := Path(package).parent) else path
+            return f"{shown.as_posix()}:{matching[-1].lineno}"
+    return f"{frames[-1].filename}:{frames[-1].lineno}"
+
+
 def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResult]) -> CheckResult:
     """Run one check; skip it when a prerequisite that ran has failed or the config switched it off.
 
@@ -50,9 +69,10 @@ def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResu
     ``[tool.health_checks] disable``, one that does not apply to the tree (:class:`NotApplicable`) and one
     whose prerequisite failed (the failure is already counted) are skipped, and the report lists each
     skip with its reason. A prerequisite that was not selected (``--only``) does not block: the shared
-    artefacts are computed lazily, so a check can run on its own. An exception escaping a check is a
-    failure of that check, reported with its type, message and the innermost frame; so are details of
-    another type than the check's ``details_type`` (the report renders them through that type).
+    artefacts are computed lazily, so a check can run on its own. An exception escaping a check is an
+    error of the tool, not a finding about the tree: a warning naming the check's own file and line,
+    which does not block the checks that require it. Details of another type than the check's
+    ``details_type`` fail the check (the report renders them through that type).
     """
     blocked = [code for code in check_cls.requires if code in done and done[code].status in BLOCKING]
     start = time.perf_counter()
@@ -81,14 +101,14 @@ def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResu
                 f'[tool.health_checks] disable = ["{check_cls.code()}"]',
                 RunDetails(skip_reason="missing prerequisite"),
             )
-        except Exception as error:  # a crashing check is reported as its failure
-            frames = traceback.extract_tb(error.__traceback__)
-            where = f" at {ctx.rel(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        except Exception as error:  # a crashing check is the tool's error, not a finding about the tree
             logger.debug("check %s crashed", check_cls.code(), exc_info=True)
             outcome = Outcome(
-                Status.FAIL,
-                f"the check itself crashed: {type(error).__name__}: {error}{where}",
-                RunDetails(traceback=traceback.format_exception(error)[-6:]),
+                Status.WARN,
+                f"health_checks' own error, not a finding about the code under check: {check_cls.code()} "
+                f"raised {type(error).__name__}: {error} at {check_site(check_cls, error)}; the checks that "
+                "require it still run. Please report it with the traceback below.",
+                RunDetails(tool_error=True, traceback=traceback.format_exception(error)[-6:]),
             )
     if type(outcome.details) not in {Details, RunDetails, check_cls.details_type}:
         outcome = Outcome(

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from health_checks import model_state
 from health_checks.context import CheckContext
 from health_checks.core import Check, Details, Outcome, Severity, Status
 from health_checks.probe import Probe, describe, load_probe
@@ -367,21 +368,25 @@ class HC045(Check):
     details_type = StepDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
-        import copy
-
         probe = load_probe(ctx)
-        model = copy.deepcopy(probe.model)  # the step must not change the model the other checks see
-        model.train()
-        optimizer = probe.optimizer(model.parameters())
-        batch = _batches(probe, "train")[0]
-        optimizer.zero_grad(set_to_none=True)
-        probe.loss(probe.forward(model, batch), batch).backward()
-        before = {n: p.detach().clone() for n, p in model.named_parameters()}
-        with_grad = {
-            n for n, p in model.named_parameters() if p.grad is not None and float(p.grad.abs().sum()) > 0
-        }
-        optimizer.step()
-        changed = {n for n, p in model.named_parameters() if not bool((p.detach() == before[n]).all())}
+        model = probe.model
+        # the step must not change the model the other checks see: snapshot and restore its tensors in
+        # place (a deepcopy raises for healthy models that cache a non-leaf tensor or use spectral_norm)
+        state = model_state.snapshot(model)
+        try:
+            model.train()
+            optimizer = probe.optimizer(model.parameters())
+            batch = _batches(probe, "train")[0]
+            optimizer.zero_grad(set_to_none=True)
+            probe.loss(probe.forward(model, batch), batch).backward()
+            before = {n: p.detach().clone() for n, p in model.named_parameters()}
+            with_grad = {
+                n for n, p in model.named_parameters() if p.grad is not None and float(p.grad.abs().sum()) > 0
+            }
+            optimizer.step()
+            changed = {n for n, p in model.named_parameters() if not bool((p.detach() == before[n]).all())}
+        finally:
+            model_state.restore(model, state)
         stuck = sorted(with_grad - changed)
         details = StepDetails(with_gradient=len(with_grad), changed=len(changed), unchanged=stuck)
         if not changed or stuck:
