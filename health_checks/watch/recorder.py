@@ -510,9 +510,14 @@ class Recorder:
                 params.append(param)
                 if float(group["lr"]) != 0:
                     moving.add(id(param))
+        # a step given a closure (LBFGS, Lightning) runs forward and backward inside itself: its
+        # gradients are judged after it, against a snapshot of every parameter taken now
+        closure = kwargs.get("closure") if kwargs else None
+        closure = closure if closure is not None else (args[0] if args else None)
         with torch.no_grad():
-            with_grad = [p for p in params if p.grad is not None and bool(p.grad.detach().any())]
-            before = {id(p): p.detach().clone() for p in with_grad if id(p) in moving}
+            with_grad = [] if closure is not None else self._with_gradient(params)
+            kept = params if closure is not None else with_grad
+            before = {id(p): p.detach().clone() for p in kept if id(p) in moving}
         counts = {id(p): step_count(optimizer.state.get(p)) for p in params}
         owners = {self.owner.get(id(p)) for p in params} - {None}
         models = [self.models[o] for o in owners if o in self.models]
@@ -521,18 +526,13 @@ class Recorder:
             optimizer=info["label"],
             where=self.where(),
             lrs=[float(group["lr"]) for group in optimizer.param_groups],
-            with_grad=len(with_grad),
-            carried=sorted(
-                self.names[id(p)]
-                for p in with_grad
-                if id(p) in self.consumed and id(p) not in self.reset_since_step
-            ),
-            accumulated=max((self.acc.get(id(p), 0) for p in with_grad), default=0),
             training=any(m.training for m in models) if models else None,
             mode_dependent=any(mode_dependent(m) for m in models),
             model=", ".join(sorted({self._label(o) or "?" for o in owners})) or None,
             ddp_wrapped=bool(params) and all(id(p) in self.wrapped for p in params),
         )
+        if closure is None:
+            self._gradient_state(record, with_grad)
         for scheduler, label in self.schedulers:
             if getattr(scheduler, "optimizer", None) is optimizer:
                 try:
@@ -544,9 +544,23 @@ class Recorder:
             "record": record,
             "params": params,
             "before": before,
-            "with_grad": {id(p) for p in with_grad},
+            "with_grad": None if closure is not None else {id(p) for p in with_grad},
             "counts": counts,
         }
+
+    @staticmethod
+    def _with_gradient(params: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [p for p in params if p.grad is not None and bool(p.grad.detach().any())]
+
+    def _gradient_state(self, record: StepRecord, with_grad: list[torch.Tensor]) -> None:
+        """How many backward passes the step's gradients sum, and which were carried over a step."""
+        record.with_grad = len(with_grad)
+        record.carried = sorted(
+            self.names[id(p)]
+            for p in with_grad
+            if id(p) in self.consumed and id(p) not in self.reset_since_step
+        )
+        record.accumulated = max((self.acc.get(id(p), 0) for p in with_grad), default=0)
 
     def _step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         pending = self._pending.pop(id(optimizer), None)
@@ -555,10 +569,14 @@ class Recorder:
         record: StepRecord = pending["record"]
         params: list[torch.Tensor] = pending["params"]
         with torch.no_grad():
+            if pending["with_grad"] is None:  # a closure step: its gradients exist only now
+                with_grad = self._with_gradient(params)
+                self._gradient_state(record, with_grad)
+                pending["with_grad"] = {id(p) for p in with_grad}
             record.unchanged = sorted(
                 self.names[key]
                 for key, old in pending["before"].items()
-                if torch.equal(self.params[key].detach(), old)
+                if key in pending["with_grad"] and torch.equal(self.params[key].detach(), old)
             )
         counts = []
         for param in params:
