@@ -130,6 +130,14 @@ class HC060(Check):
                 f"{run.output_tail[-300:].strip()}",
                 details,
             )
+        ours = [t for t in traces if t.stopped == "watcher-error"]
+        if ours:
+            return Outcome(
+                Status.WARN,
+                f"health_checks' own error while watching `{run.command}`, not a finding about the program: "
+                f"{ours[0].error} at {ours[0].error_where}; the invariants are not judged. Please report it.",
+                details,
+            )
         crashed = [t for t in traces if t.stopped == "crashed"]
         if crashed:
             trace = crashed[0]
@@ -192,6 +200,8 @@ class _Invariant(Check):
         traces = watched(ctx).traces
         if not traces:
             raise SkipCheck("the watched program left no trace (see HC060)")
+        if any(t.stopped == "watcher-error" for t in traces):
+            raise NotApplicable("the watch ended on health_checks' own error (see HC060): nothing to judge")
         verdict = self.verdict(ctx, traces)
         details = self.details_type(steps_watched=invariants.steps_taken(traces), findings=verdict.findings)
         return Outcome(Status.PASS if verdict.ok else Status.FAIL, verdict.message, details)

@@ -19,6 +19,7 @@ line, not torch's.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import linecache
 import logging
 import math
@@ -118,12 +119,40 @@ def step_count(state: Any) -> float | None:
     return float(state["step"])
 
 
+def own_site(error: BaseException) -> str:
+    """``path:line`` of the innermost frame of the watcher's own package in ``error``'s traceback."""
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if str(Path(f.filename).resolve()).startswith(_OWN_DIR)
+    ]
+    frame = (frames or traceback.extract_tb(error.__traceback__))[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
 def _rank_and_world() -> tuple[int, int]:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return int(os.environ.get("RANK", "0")), 1
+
+
+def guarded(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """A hook whose own exception ends the watch as health_checks' error (``stopped = "watcher-error"``),
+    so that a bug of the watcher never reads as a crash of the program under watch."""
+
+    @functools.wraps(hook)
+    def wrapper(self: Recorder, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return hook(self, *args, **kwargs)
+        except WatchStop:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported as the watcher's own error, with its line
+            self.watcher_error(error)
+            return None
+
+    return wrapper
 
 
 class Recorder:
@@ -279,6 +308,7 @@ class Recorder:
             return f"DistributedDataParallel({type(model.module).__name__})"
         return type(model).__name__
 
+    @guarded
     def _accumulated(self, param: torch.Tensor) -> None:
         if self.finished or os.getpid() != self.main_pid:
             return
@@ -287,6 +317,7 @@ class Recorder:
         self.received.add(key)
 
     # ------------------------------------------------------------------ forwards
+    @guarded
     def _forward_pre(self, module: nn.Module, args: Any) -> None:
         if not self.active():
             return
@@ -303,6 +334,7 @@ class Recorder:
         if self.trace.idle_forwards > self._idle_limit():
             self.finish("no-progress")
 
+    @guarded
     def _forward_post(self, module: nn.Module, args: Any, output: Any) -> None:
         if not self._stack or self._stack[-1] != id(module):
             return
@@ -370,6 +402,7 @@ class Recorder:
 
         return backward
 
+    @guarded
     def _before_backward(self, tensors: Any) -> None:
         tensor = first_tensor(tensors)
         where = self.where()
@@ -405,6 +438,7 @@ class Recorder:
         if record.source is None and len(values) == 2 and values[0] is not None and values[0] == values[1]:
             self._start_capture()  # the same loss twice: see what the loss function gets next time
 
+    @guarded
     def _after_backward(self) -> None:
         with torch.no_grad():
             reached = sum(
@@ -498,6 +532,7 @@ class Recorder:
             self.optimizers[id(optimizer)] = info
         return info
 
+    @guarded
     def _step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if not self.active():
             return
@@ -562,6 +597,7 @@ class Recorder:
         )
         record.accumulated = max((self.acc.get(id(p), 0) for p in with_grad), default=0)
 
+    @guarded
     def _step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         pending = self._pending.pop(id(optimizer), None)
         if pending is None or not self.active():
@@ -611,10 +647,22 @@ class Recorder:
         self.trace.stopped = reason
         self.trace.error, self.trace.error_where = error, error_where
         self.trace.rank, self.trace.world_size = _rank_and_world()
-        self._coverage()
-        self._replay_early()
-        self._orphans()
+        try:
+            self._coverage()
+            self._replay_early()
+            self._orphans()
+        except Exception as failure:  # noqa: BLE001 - the trace is still handed over, marked as our error
+            self.trace.stopped = "watcher-error"
+            self.trace.error, self.trace.error_where = (
+                f"{type(failure).__name__}: {failure}",
+                own_site(failure),
+            )
         self.on_finish(self.trace)
+
+    def watcher_error(self, error: Exception) -> None:
+        """End the watch on a bug of the watcher itself, naming the watcher's line."""
+        logger.debug("the watcher failed", exc_info=error)
+        self.finish("watcher-error", f"{type(error).__name__}: {error}", own_site(error))
 
     def frozen_by_declaration(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.options.frozen)

@@ -10,6 +10,7 @@ and ends itself after ``steps`` optimiser steps; ``timeout`` is only a safety ca
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import signal
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import health_checks
 from health_checks.watch.trace import Trace, WatchOptions
+
+logger = logging.getLogger(__name__)
 
 # how much of the program's own output a failed watch keeps
 OUTPUT_TAIL = 4000
@@ -75,6 +78,9 @@ def watch_program(
     package_parent = str(Path(health_checks.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
     timed_out = False
+    logger.info(
+        "watching `%s` in %s for %d optimiser steps (%d process(es))", command, root, options.steps, nproc
+    )
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
             full, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
@@ -88,6 +94,11 @@ def watch_program(
         output.seek(0)
         tail = output.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
     traces = [Trace.read(path) for path in sorted(out_dir.glob("trace-rank*.json"))]
+    logger.info(
+        "watched `%s`: %s",
+        command,
+        ", ".join(f"rank {t.rank} {len(t.steps)} steps ({t.stopped})" for t in traces),
+    )
     return WatchRun(
         command=command,
         argv=full,

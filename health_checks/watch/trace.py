@@ -97,7 +97,8 @@ class Trace:
 
     rank: int = 0
     world_size: int = 1
-    #: "steps" (watched enough), "no-progress", "finished" (the program ended), "crashed"
+    #: "steps" (watched enough), "no-progress", "finished" (the program ended), "crashed" (the program
+    #: raised), "watcher-error" (the watcher itself failed: health_checks' error, not the program's)
     stopped: str = "finished"
     error: str | None = None
     error_where: str | None = None

@@ -122,3 +122,25 @@ def test_ddp_unwrapped_ranks_drift_apart() -> None:
     message = results["HC066"].message
     assert marker("ddp_loop.py", "step") in message
     assert "without DistributedDataParallel" in message and "differ between ranks" in message
+
+
+def test_cli_watches_a_program_and_the_report_has_a_watch_section(tmp_path: Path) -> None:
+    from health_checks.cli import main
+
+    argv = ["--root", str(WATCH), "--watch", "plain_no_zero_grad.py", "--watch-steps", "3"]
+    argv += ["--only", ",".join(CODES), "--no-progress"]
+    argv += ["--json-dir", str(tmp_path / "json"), "--markdown-dir", str(tmp_path / "md")]
+    assert main(argv) == 2
+    (markdown,) = (tmp_path / "md").glob("*.md")
+    text = markdown.read_text(encoding="utf-8")
+    section = text[text.index("## Training Watch") :]
+    assert "`plain_no_zero_grad.py` (1 process): 3 optimiser steps" in section
+    assert f"| `HC062` | Gradients are zeroed between optimiser steps | fail: " in section
+    assert marker("plain_no_zero_grad.py", "here") in section
+
+
+def test_cli_rejects_zero_watch_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    from health_checks.cli import main
+
+    assert main(["--root", str(WATCH), "--watch-steps", "0", "--no-report"]) == 2
+    assert "error: --watch-steps" in capsys.readouterr().err

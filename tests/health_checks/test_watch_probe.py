@@ -134,3 +134,17 @@ def test_probe_build_optimizer_over_a_subset_fails_coverage() -> None:
 def test_without_a_train_step_or_program_the_watch_does_not_apply() -> None:
     results = watch_results(probe_of(SpectralNet()))
     assert results["HC060"].status == Status.SKIP and results["HC060"].details.not_applicable
+
+
+def test_a_watcher_bug_is_health_checks_error_not_the_programs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from health_checks.watch import recorder
+
+    def broken(state: object) -> float:
+        raise ZeroDivisionError("planted in the watcher")
+
+    monkeypatch.setattr(recorder, "step_count", broken)
+    results = watch_results(probe_of(SpectralNet(), train_step=good_step))
+    assert results["HC060"].status == Status.WARN
+    assert "health_checks' own error" in results["HC060"].message
+    assert "recorder.py:" in results["HC060"].message
+    assert all(results[code].status == Status.SKIP for code in WATCH_CODES[1:])
