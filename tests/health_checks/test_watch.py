@@ -135,7 +135,7 @@ def test_cli_watches_a_program_and_the_report_has_a_watch_section(tmp_path: Path
     text = markdown.read_text(encoding="utf-8")
     section = text[text.index("## Training Watch") :]
     assert "`plain_no_zero_grad.py` (1 process): 3 optimiser steps" in section
-    assert f"| `HC062` | Gradients are zeroed between optimiser steps | fail: " in section
+    assert "| `HC062` | Gradients are zeroed between optimiser steps | fail: " in section
     assert marker("plain_no_zero_grad.py", "here") in section
 
 
