@@ -171,6 +171,7 @@ class Recorder:
         self._handles: list[Any] = []
         self._patches: list[tuple[Any, str, Any]] = []
         self._user_file: dict[str, bool] = {}
+        self._rel_names: dict[str, str] = {}
         self._stack: list[int] = []
         # parameters: id -> parameter, name, owning root model id
         self.params: dict[int, nn.Parameter] = {}
@@ -255,21 +256,26 @@ class Recorder:
         while frame is not None:
             filename = frame.f_code.co_filename
             if self._is_user(filename):
-                path = Path(filename)
-                rel = path.resolve().relative_to(self.root) if path.is_absolute() else path
                 code = linecache.getline(filename, frame.f_lineno).strip()
-                return f"{rel.as_posix()}:{frame.f_lineno}: {code}"
+                return f"{self._relative(filename)}:{frame.f_lineno}: {code}"
             frame = frame.f_back
         return "?"
+
+    def _relative(self, filename: str) -> str:
+        """A program file's path relative to the watched root (cached: ``where`` runs on every hook)."""
+        rel = self._rel_names.get(filename)
+        if rel is None:
+            path = Path(filename)
+            rel = (path.resolve().relative_to(self.root) if path.is_absolute() else path).as_posix()
+            self._rel_names[filename] = rel
+        return rel
 
     def crash_site(self, error: BaseException) -> str | None:
         """``path:line: code`` of the innermost frame of the program's own files in ``error``'s traceback."""
         site = None
         for frame in traceback.extract_tb(error.__traceback__):
             if frame.filename and self._is_user(frame.filename):
-                path = Path(frame.filename)
-                rel = path.resolve().relative_to(self.root) if path.is_absolute() else path
-                site = f"{rel.as_posix()}:{frame.lineno}: {(frame.line or '').strip()}"
+                site = f"{self._relative(frame.filename)}:{frame.lineno}: {(frame.line or '').strip()}"
         return site
 
     # ------------------------------------------------------------------ parameters and models
