@@ -39,9 +39,11 @@ class Probe:
     ``forward(model, batch)`` returns the model's raw output; ``predictions(output)`` picks the
     per-horizon prediction tensors out of it (``{"1d": tensor(N, ...)}``); ``loss(output, batch)`` is the
     training loss (a scalar tensor) and ``targets(batch)`` the per-horizon targets it should be compared
-    with; ``optimizer(params)`` builds the training optimiser. ``features(batch)`` returns the batch's
-    input feature tensor, whose last dimension must equal ``input_width`` (the width the model was built
-    with) and ``expected_features`` (the count the config declares).
+    with (the keys of the two need not match: the loss pairs them); ``optimizer(params)`` builds the
+    training optimiser. ``features(batch)`` returns the batch's input feature tensor, whose last dimension
+    must equal ``input_width`` (the width the model was built with) and ``expected_features`` (the count
+    the config declares), all three in the same units: a model taking a flattened ``[N, F*L]`` input
+    declares either the per-step width F with an ``(N, L, F)`` feature tensor, or F*L throughout.
     """
 
     #: a short human label for the report ("tinyrepo.model.TinyForecaster (2 horizons)")

@@ -279,7 +279,8 @@ class HC042(Check):
             return Outcome(
                 Status.FAIL,
                 f"the loss {details.loss}: {'; '.join(problems)}. Prediction keys {keys}, target keys "
-                f"{target_keys}: the loss must match them by name.",
+                f"{target_keys} (they need not match; check how the loss pairs each prediction with its "
+                "target, and what it is handed: the watch check HC064 shows the program's own call).",
                 details,
             )
         return Outcome.passed(
