@@ -189,6 +189,7 @@ class Recorder:
         self.stepped_optimizers: set[int] = set()
         self.optimizers: dict[int, dict[str, Any]] = {}
         self.schedulers: list[tuple[Any, str]] = []
+        self._scheduler_start: dict[int, int] = {}  # the scheduler's last_epoch when it was built
         self.wrapped: set[int] = set()
         self._pending: dict[int, dict[str, Any]] = {}
         self._early: dict[int, dict[str, Any]] = {}
@@ -517,6 +518,7 @@ class Recorder:
             original(scheduler, *args, **kwargs)
             if self.active():
                 self.schedulers.append((scheduler, f"{type(scheduler).__name__} built at {self.where()}"))
+                self._scheduler_start[id(scheduler)] = int(getattr(scheduler, "last_epoch", 0))
 
         return init
 
@@ -743,11 +745,14 @@ class Recorder:
             self.suspended = False
 
     def _orphans(self) -> None:
+        """Schedulers stepped during the watch whose optimiser never was (an optimiser built for a later
+        phase, with its scheduler idle too, is not one)."""
         if not self.stepped_optimizers:
             return
         for scheduler, label in self.schedulers:
             optimizer = getattr(scheduler, "optimizer", None)
-            if optimizer is not None and id(optimizer) not in self.stepped_optimizers:
+            moved = int(getattr(scheduler, "last_epoch", 0)) > self._scheduler_start.get(id(scheduler), 0)
+            if moved and optimizer is not None and id(optimizer) not in self.stepped_optimizers:
                 info = self._optimizer_info(optimizer)
                 self.trace.orphan_schedulers.append({"scheduler": label, "optimizer": info["label"]})
 

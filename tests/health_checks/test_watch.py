@@ -46,7 +46,7 @@ def failing(results: dict[str, Any]) -> set[str]:
 
 
 HEALTHY = [
-    ("plain_loop.py --epochs 3", {}),
+    ("plain_loop.py epochs=3", {}),
     ("wrapped_loss.py", {}),
     ("lightning_style.py", {}),
     ("spectral.py", {}),
@@ -75,6 +75,13 @@ PLANTED = [
     ("accumulate.py", {}, {"HC062"}, "HC062", ("accumulate.py", "step")),
     ("plain_warmup_zero_lr.py", {}, {"HC067"}, "HC067", ("plain_warmup_zero_lr.py", "step")),
     ("plain_eval_in_train_mode.py", {}, {"HC065"}, "HC065", ("plain_eval_in_train_mode.py", "eval")),
+    (
+        "plain_schedule_wrong_optimizer.py",
+        {},
+        {"HC067"},
+        "HC067",
+        ("plain_schedule_wrong_optimizer.py", "scheduler"),
+    ),
     ("spectral_eval_first.py", {}, {"HC065"}, "HC065", ("spectral.py", "eval")),
 ]
 
