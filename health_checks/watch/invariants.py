@@ -133,7 +133,8 @@ def step_effect(traces: Sequence[Trace]) -> Verdict:
     for trace in traces:
         counts = [s.step_counts[0] for s in trace.steps if s.step_counts]
         for step in trace.steps:
-            if not step.unchanged and not step.count_not_advanced:
+            erased = step.with_grad == 0 and step.reached_before > 0
+            if not step.unchanged and not step.count_not_advanced and not erased:
                 continue
             findings.append(
                 {
@@ -142,11 +143,17 @@ def step_effect(traces: Sequence[Trace]) -> Verdict:
                     "where": step.where,
                     "unchanged": step.unchanged,
                     "count_not_advanced": step.count_not_advanced,
+                    "gradient_erased": erased,
                 }
             )
             if problems:
                 continue
             parts = []
+            if erased:
+                parts.append(
+                    f"found no gradient: the backward pass before it gave {step.reached_before} parameters "
+                    "a gradient, and it was None or zero by the step (zero_grad between backward and step?)"
+                )
             if step.unchanged:
                 parts.append(
                     f"left {len(step.unchanged)} of {step.with_grad} parameters with a non-zero gradient "

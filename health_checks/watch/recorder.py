@@ -198,6 +198,7 @@ class Recorder:
         self._captured: list[tuple[torch.Tensor, dict[str, Any]]] | None = None
         self._previous_profile: Any = None
         self._in_backward = False
+        self._reached_since_step = 0
 
     # ------------------------------------------------------------------ install / remove
     def install(self) -> None:
@@ -334,7 +335,8 @@ class Recorder:
         if next(module.parameters(), None) is None:
             return
         self._adopt(module)
-        self.trained |= self._members[id(module)]
+        if id(module) not in self.trained:
+            self.trained |= self._members[id(module)]
         self.trace.forwards += 1
         self.trace.idle_forwards += 1
         self.trace.forward_where = self.where()
@@ -452,6 +454,7 @@ class Recorder:
                 1 for p in self.params.values() if p.grad is not None and bool(p.grad.detach().any())
             )
         self.trace.backwards[-1].params_with_grad = reached
+        self._reached_since_step = max(self._reached_since_step, reached)
         if self.trace.idle_backwards > self._idle_limit():
             self.finish("no-progress")
 
@@ -604,6 +607,7 @@ class Recorder:
             if id(p) in self.consumed and id(p) not in self.reset_since_step
         )
         record.accumulated = max((self.acc.get(id(p), 0) for p in with_grad), default=0)
+        record.reached_before = self._reached_since_step
 
     @guarded
     def _step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
@@ -642,6 +646,7 @@ class Recorder:
         self.consumed = pending["with_grad"]
         self.reset_since_step = set()
         self.trace.idle_forwards = self.trace.idle_backwards = 0
+        self._reached_since_step = 0
         if len(self.trace.steps) >= self.options.steps:
             self.finish("steps")
 

@@ -72,6 +72,8 @@ class StepRecord:
     scheduler: str | None = None
     scheduler_lrs: list[float] | None = None
     with_grad: int = 0
+    #: the most parameters a backward pass since the previous step gave a non-zero gradient
+    reached_before: int = 0
     #: parameters with a non-zero gradient that the step left unchanged
     unchanged: list[str] = field(default_factory=list)
     #: parameters whose per-parameter step count did not advance by exactly one

@@ -71,6 +71,13 @@ PLANTED = [
     ("wrapped_loss_skip_step.py", {}, {"HC064", "HC068"}, "HC068", ("wrapped_loss.py", "backward")),
     ("lightning_style_subset.py", {}, {"HC061"}, "HC061", ("lightning_style_subset.py", "optimizer")),
     ("lightning_style_stuck_step.py", {}, {"HC063"}, "HC063", ("lightning_style.py", "step")),
+    (
+        "plain_zero_grad_after_backward.py",
+        {},
+        {"HC063"},
+        "HC063",
+        ("plain_zero_grad_after_backward.py", "step"),
+    ),
     ("frozen_backbone.py", {}, {"HC061"}, "HC061", ("frozen_backbone.py", "optimizer")),
     ("accumulate.py", {}, {"HC062"}, "HC062", ("accumulate.py", "step")),
     ("plain_warmup_zero_lr.py", {}, {"HC067"}, "HC067", ("plain_warmup_zero_lr.py", "step")),
