@@ -353,11 +353,15 @@ def learning_rate(traces: Sequence[Trace]) -> Verdict:
 
 def progress(traces: Sequence[Trace]) -> Verdict:
     """The loop makes progress: it does not compute losses without ever stepping an optimiser."""
-    findings, problems = [], []
+    findings, problems, notes = [], [], []
     for trace in traces:
         if trace.stopped != "no-progress" and (trace.steps or trace.stopped == "crashed"):
             continue
-        if trace.steps and trace.stopped != "no-progress":
+        if trace.moved_without_step:
+            notes.append(
+                f"{_rank(trace, traces)}the parameters change without a torch.optim step (a hand-written "
+                "update): the loop progresses, but the step invariants (HC061-HC063, HC067) cannot judge it"
+            )
             continue
         losses = ", ".join(f"{v:g}" for v in trace.losses_seen[-8:]) or "none seen"
         where = trace.last_backward_where or trace.forward_where or "?"
@@ -387,6 +391,8 @@ def progress(traces: Sequence[Trace]) -> Verdict:
             "gradients, an exception caught around the step).",
             findings,
         )
+    if notes:
+        return Verdict(True, "; ".join(notes) + ".")
     return Verdict(
         True, f"{steps_taken(traces)} optimiser steps in {max(t.forwards for t in traces)} training forwards"
     )

@@ -199,6 +199,7 @@ class Recorder:
         self._previous_profile: Any = None
         self._in_backward = False
         self._reached_since_step = 0
+        self._initial: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     # ------------------------------------------------------------------ install / remove
     def install(self) -> None:
@@ -297,6 +298,9 @@ class Recorder:
             return
         self.models[id(module)] = module
         self._members[id(module)] = {id(m) for m in module.modules()}
+        if not self.trace.steps:  # to tell a loop that updates parameters without torch.optim
+            with torch.no_grad():
+                self._initial += [(p, p.detach().clone()) for p in module.parameters() if p.requires_grad]
         for name, param in module.named_parameters():
             clean = name.replace("_orig_mod.", "")
             if isinstance(module, nn.parallel.DistributedDataParallel):
@@ -664,6 +668,9 @@ class Recorder:
             self._coverage()
             self._replay_early()
             self._orphans()
+            if not self.trace.steps:
+                with torch.no_grad():
+                    self.trace.moved_without_step = any(not torch.equal(p, old) for p, old in self._initial)
         except Exception as failure:  # noqa: BLE001 - the trace is still handed over, marked as our error
             self.trace.stopped = "watcher-error"
             self.trace.error, self.trace.error_where = (

@@ -114,6 +114,8 @@ class Trace:
     idle_forwards: int = 0
     idle_backwards: int = 0
     last_backward_where: str | None = None
+    #: no optimiser step was seen, yet the parameters changed: the program updates them by other means
+    moved_without_step: bool = False
     #: parameter coverage at the end: names with a gradient no optimiser steps, trainable ones never
     #: reached, and counts
     grad_not_stepped: list[str] = field(default_factory=list)

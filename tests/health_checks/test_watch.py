@@ -158,3 +158,10 @@ def test_cli_rejects_zero_watch_steps(capsys: pytest.CaptureFixture[str]) -> Non
 
     assert main(["--root", str(WATCH), "--watch-steps", "0", "--no-report"]) == 2
     assert "error: --watch-steps" in capsys.readouterr().err
+
+
+def test_a_hand_written_update_is_progress_not_a_stuck_loop() -> None:
+    results = watch("plain_manual_update.py")
+    assert results["HC068"].status == Status.PASS, results["HC068"].message
+    assert "without a torch.optim step" in results["HC068"].message
+    assert results["HC060"].details.stopped == ["no-progress"]  # still stopped: bounded by the watch
