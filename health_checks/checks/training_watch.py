@@ -204,7 +204,8 @@ class _Invariant(Check):
             raise NotApplicable("the watch ended on health_checks' own error (see HC060): nothing to judge")
         verdict = self.verdict(ctx, traces)
         details = self.details_type(steps_watched=invariants.steps_taken(traces), findings=verdict.findings)
-        return Outcome(Status.PASS if verdict.ok else Status.FAIL, verdict.message, details)
+        status = Status.FAIL if not verdict.ok else Status.WARN if verdict.warn else Status.PASS
+        return Outcome(status, verdict.message, details)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -234,9 +235,11 @@ class GradientResetDetails(InvariantDetails):
 class HC062(_Invariant):
     """Gradients are zeroed between optimiser steps.
 
-    Counts, per parameter, the backward passes summed in its gradient since it was last None or zero; a
-    step that applies more than one (``watch_accumulation`` declares K), or a gradient carried over from
-    before the previous step (``optimizer.zero_grad()`` missing from the loop), fails.
+    Counts, per parameter, the backward passes summed in its gradient since it was last None or zero. A
+    gradient carried over from before the previous step (``optimizer.zero_grad()`` missing from the loop)
+    fails, and so does a step summing more passes than a declared ``watch_accumulation = K``; with none
+    declared, several passes whose gradients were reset since the previous step warn (undeclared
+    accumulation, or several losses back-propagated one by one).
     """
 
     name = "watch-grad-reset"

@@ -29,6 +29,8 @@ class Verdict:
     ok: bool
     message: str
     findings: list[dict[str, Any]] = field(default_factory=list)
+    #: held, but with something the program should confirm (reported as a warning)
+    warn: bool = False
 
 
 def _names(names: Sequence[str]) -> str:
@@ -86,41 +88,56 @@ def coverage(traces: Sequence[Trace]) -> Verdict:
 
 
 def gradient_reset(traces: Sequence[Trace], accumulation: int = 1) -> Verdict:
-    """Gradients are zeroed (or set to None) between optimiser steps: a step applies at most
-    ``accumulation`` backward passes, and none carried over from before the previous step."""
-    findings, problems = [], []
+    """Gradients are zeroed (or set to None) between optimiser steps.
+
+    A gradient carried over from before the previous step (``zero_grad`` missing) fails, and so does a
+    step summing more backward passes than the declared ``accumulation`` (K > 1). With none declared, a
+    step summing several passes whose gradients were all reset since the previous step only warns: it is
+    undeclared accumulation or several losses back-propagated separately (the discriminator of the DCGAN
+    tutorial), which the watch cannot tell apart.
+    """
+    findings, problems, warnings = [], [], []
     for trace in traces:
         for step in trace.steps:
             carried = bool(step.carried) and accumulation == 1
             if not carried and step.accumulated <= accumulation:
                 continue
+            severe = carried or accumulation > 1
             findings.append(
                 {
                     "rank": trace.rank,
                     "step": step.index,
                     "where": step.where,
+                    "last_backward": step.last_backward,
                     "accumulated": step.accumulated,
                     "carried": step.carried,
+                    "severity": "fail" if severe else "warn",
                 }
             )
-            if not problems:
-                what = (
-                    f"the gradients of {len(step.carried)} parameters ({_names(step.carried)}) were not "
-                    "zeroed after the previous step: "
-                    if step.carried
-                    else ""
-                )
-                problems.append(
-                    f"{_rank(trace, traces)}{what}step {step.index + 1} at {step.where} applies the sum of "
-                    f"{step.accumulated} backward passes (last: {trace.last_backward_where or '?'}), "
-                    f"{'with no accumulation declared' if accumulation == 1 else f'more than the declared {accumulation}'}"
-                )
+            what = (
+                f"the gradients of {len(step.carried)} parameters ({_names(step.carried)}) were not zeroed "
+                "after the previous step: "
+                if step.carried
+                else ""
+            )
+            declared = "no accumulation declared" if accumulation == 1 else f"{accumulation} declared"
+            (problems if severe else warnings).append(
+                f"{_rank(trace, traces)}{what}step {step.index + 1} at {step.where} applies the sum of "
+                f"{step.accumulated} backward passes (the last at {step.last_backward or '?'}; {declared})"
+            )
+    advice = (
+        "Call optimizer.zero_grad() once per step, or declare the gradient accumulation in "
+        "[tool.health_checks] watch_accumulation = K."
+    )
     if problems:
+        return Verdict(False, f"{problems[0]}. {advice}", findings)
+    if warnings:
         return Verdict(
-            False,
-            problems[0] + ". Call optimizer.zero_grad() once per step, or declare the gradient accumulation "
-            "in [tool.health_checks] watch_accumulation = K.",
+            True,
+            f"{warnings[0]} ({len(warnings)} such steps): gradient accumulation, or several losses "
+            f"back-propagated one by one? {advice}",
             findings,
+            warn=True,
         )
     most = max((s.accumulated for t in traces for s in t.steps), default=0)
     return Verdict(True, f"gradients reset between steps (at most {most} backward pass(es) per step)")

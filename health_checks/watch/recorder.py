@@ -612,6 +612,7 @@ class Recorder:
         )
         record.accumulated = max((self.acc.get(id(p), 0) for p in with_grad), default=0)
         record.reached_before = self._reached_since_step
+        record.last_backward = self.trace.last_backward_where
 
     @guarded
     def _step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:

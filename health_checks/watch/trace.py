@@ -81,8 +81,9 @@ class StepRecord:
     step_counts: list[float] = field(default_factory=list)
     #: parameters whose gradient still holds passes from before the previous step (never zeroed)
     carried: list[str] = field(default_factory=list)
-    #: the most backward passes summed in one parameter's gradient at this step
+    #: the most backward passes summed in one parameter's gradient at this step, and the last one's line
     accumulated: int = 0
+    last_backward: str | None = None
     #: train mode of the model(s) owning the stepped parameters, and whether their output depends on it
     training: bool | None = None
     mode_dependent: bool = False

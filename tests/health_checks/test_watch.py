@@ -79,7 +79,6 @@ PLANTED = [
         ("plain_zero_grad_after_backward.py", "step"),
     ),
     ("frozen_backbone.py", {}, {"HC061"}, "HC061", ("frozen_backbone.py", "optimizer")),
-    ("accumulate.py", {}, {"HC062"}, "HC062", ("accumulate.py", "step")),
     ("plain_warmup_zero_lr.py", {}, {"HC067"}, "HC067", ("plain_warmup_zero_lr.py", "step")),
     ("plain_eval_in_train_mode.py", {}, {"HC065"}, "HC065", ("plain_eval_in_train_mode.py", "eval")),
     (
@@ -165,3 +164,12 @@ def test_a_hand_written_update_is_progress_not_a_stuck_loop() -> None:
     assert results["HC068"].status == Status.PASS, results["HC068"].message
     assert "without a torch.optim step" in results["HC068"].message
     assert results["HC060"].details.stopped == ["no-progress"]  # still stopped: bounded by the watch
+
+
+def test_undeclared_accumulation_warns_and_a_declared_k_is_enforced() -> None:
+    results = watch("accumulate.py")
+    assert results["HC062"].status == Status.WARN  # several passes per step, each reset after the step
+    assert marker("accumulate.py", "step") in results["HC062"].message
+    assert "sum of 4 backward passes" in results["HC062"].message
+    too_few = watch("accumulate.py", watch_accumulation=2)
+    assert too_few["HC062"].status == Status.FAIL and "2 declared" in too_few["HC062"].message
