@@ -380,6 +380,14 @@ def progress(traces: Sequence[Trace]) -> Verdict:
                 "update): the loop progresses, but the step invariants (HC061-HC063, HC067) cannot judge it"
             )
             continue
+        if trace.forwards == 0 and not trace.backwards:
+            findings.append({"rank": trace.rank, "forwards": 0, "backwards": 0, "losses": [], "where": None})
+            problems.append(
+                f"{_rank(trace, traces)}the program ended without a training forward or a backward pass in "
+                "the watched process: is it the training entry point? (a program that trains in processes "
+                "it starts itself, torch.multiprocessing.spawn, runs under torchrun with watch_nproc)"
+            )
+            continue
         losses = ", ".join(f"{v:g}" for v in trace.losses_seen[-8:]) or "none seen"
         where = trace.last_backward_where or trace.forward_where or "?"
         reach = ""

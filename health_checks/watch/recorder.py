@@ -200,6 +200,7 @@ class Recorder:
         self._in_backward = False
         self._reached_since_step = 0
         self._initial: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._mode_cache: dict[int, bool] = {}
 
     # ------------------------------------------------------------------ install / remove
     def install(self) -> None:
@@ -373,7 +374,7 @@ class Recorder:
     def _evaluation(self, module: nn.Module, args: Any, output: Any) -> None:
         """An evaluation forward: note a mode-dependent model left in train mode, and keep the first
         evaluation of a model that has not had a training forward yet (replayed at the end)."""
-        if module.training and mode_dependent(module):
+        if module.training and self._mode_dependent(module):
             where = self.where()
             if where not in self._eval_wheres:
                 self._eval_wheres.add(where)
@@ -392,6 +393,12 @@ class Recorder:
             "scale": scale,
             "where": self.where(),
         }
+
+    def _mode_dependent(self, model: nn.Module) -> bool:
+        known = self._mode_cache.get(id(model))
+        if known is None:
+            known = self._mode_cache[id(model)] = mode_dependent(model)
+        return known
 
     def _idle_limit(self) -> int:
         return max(self.options.idle, 4 * self.options.accumulation)
@@ -577,7 +584,7 @@ class Recorder:
             where=self.where(),
             lrs=[float(group["lr"]) for group in optimizer.param_groups],
             training=any(m.training for m in models) if models else None,
-            mode_dependent=any(mode_dependent(m) for m in models),
+            mode_dependent=any(self._mode_dependent(m) for m in models),
             model=", ".join(sorted({self._label(o) or "?" for o in owners})) or None,
             ddp_wrapped=bool(params) and all(id(p) in self.wrapped for p in params),
         )

@@ -51,6 +51,11 @@ def program_argv(command: str) -> list[str]:
     words = shlex.split(command)
     if words and Path(words[0]).name.startswith("python"):
         words = words[1:]
+    if words and (Path(words[0]).name == "torchrun" or words[:2] == ["-m", "torch.distributed.run"]):
+        raise WatchCommandError(
+            f"the watch command {command!r} starts torchrun; name the program alone and set "
+            "[tool.health_checks] watch_nproc = N (or --watch-nproc N): the watcher launches torchrun itself"
+        )
     if not words or (words[0] == "-m" and len(words) < 2):
         raise WatchCommandError(
             f"the watch command {command!r} names no program; write a script and its arguments "

@@ -173,3 +173,30 @@ def test_undeclared_accumulation_warns_and_a_declared_k_is_enforced() -> None:
     assert "sum of 4 backward passes" in results["HC062"].message
     too_few = watch("accumulate.py", watch_accumulation=2)
     assert too_few["HC062"].status == Status.FAIL and "2 declared" in too_few["HC062"].message
+
+
+def test_a_torchrun_command_is_refused_with_what_to_write_instead() -> None:
+    from health_checks.watch.runner import WatchCommandError, program_argv
+
+    assert program_argv("python train.py --epochs 1") == ["train.py", "--epochs", "1"]
+    assert program_argv("-m pkg.train") == ["-m", "pkg.train"]
+    with pytest.raises(WatchCommandError, match="watch_nproc"):
+        program_argv("torchrun --nproc_per_node 2 train.py")
+    with pytest.raises(WatchCommandError, match="names no program"):
+        program_argv("python")
+
+
+def test_a_program_that_never_trains_is_flagged_as_such(tmp_path: Path) -> None:
+    script = "import torch\nmodel = torch.nn.Linear(2, 1).eval()\nwith torch.no_grad():\n    print(model(torch.ones(3, 2)))\n"
+    (tmp_path / "infer.py").write_text(script)
+    settings = load_settings(tmp_path, {"watch": "infer.py"})
+    ctx = CheckContext(root=tmp_path, settings=settings)
+    try:
+        results = {
+            r.code: r for r in run_checks([c for c in all_checks() if c.code() in CODES], ctx, progress=False)
+        }
+    finally:
+        ctx.close()
+    assert results["HC060"].status == Status.PASS and results["HC060"].details.stopped == ["finished"]
+    assert results["HC068"].status == Status.FAIL
+    assert "without a training forward" in results["HC068"].message
