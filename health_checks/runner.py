@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
+import sysconfig
 import time
 import traceback
 from collections.abc import Sequence
@@ -36,6 +38,8 @@ logger = logging.getLogger(__name__)
 # A failed prerequisite blocks; a skipped one does not (the dependent check needs the same missing
 # artefact and skips with its own reason, or it can do without).
 BLOCKING = (Status.FAIL,)
+# the standard library's folder: its frames are library frames, like site-packages
+STDLIB = str(Path(sysconfig.get_paths()["stdlib"]).resolve())
 
 
 def is_disabled(check_cls: type[Check], ctx: CheckContext) -> bool:
@@ -61,6 +65,43 @@ def check_site(check_cls: type[Check], error: BaseException) -> str:
     return f"{frames[-1].filename}:{frames[-1].lineno}"
 
 
+def _is_library(filename: str) -> bool:
+    return filename.startswith(("<", STDLIB)) or "site-packages" in filename or "dist-packages" in filename
+
+
+def tree_site(ctx: CheckContext, error: BaseException) -> str | None:
+    """``path:line`` when the innermost frame outside the libraries is the tree's own code (under the
+    root, outside health_checks): the code under check raised, so the failure is the tree's."""
+    package = Path(__file__).resolve().parent
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if _is_library(frame.filename):
+            continue
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(package) or not path.is_relative_to(ctx.root.resolve()):
+            return None
+        return f"{ctx.rel(path)}:{frame.lineno}"
+    return None
+
+
+def _crash_outcome(check_cls: type[Check], ctx: CheckContext, error: Exception) -> Outcome:
+    """An exception that escaped a check: a failure of the tree when its own code raised (or one of its
+    modules or names no longer imports), else health_checks' own error (a warning that blocks nothing)."""
+    details = RunDetails(traceback=traceback.format_exception(error)[-6:])
+    site = tree_site(ctx, error)
+    if isinstance(error, ImportError) or site:
+        where = f" at {site}" if site else ""
+        return Outcome(
+            Status.FAIL, f"the code under check failed: {type(error).__name__}: {error}{where}", details
+        )
+    return Outcome(
+        Status.WARN,
+        f"health_checks' own error, not a finding about the code under check: {check_cls.code()} raised "
+        f"{type(error).__name__}: {error} at {check_site(check_cls, error)}; the checks that require it "
+        "still run. Please report it with the traceback below.",
+        dataclasses.replace(details, tool_error=True),
+    )
+
+
 def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResult]) -> CheckResult:
     """Run one check; skip it when a prerequisite that ran has failed or the config switched it off.
 
@@ -69,8 +110,9 @@ def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResu
     ``[tool.health_checks] disable``, one that does not apply to the tree (:class:`NotApplicable`) and one
     whose prerequisite failed (the failure is already counted) are skipped, and the report lists each
     skip with its reason. A prerequisite that was not selected (``--only``) does not block: the shared
-    artefacts are computed lazily, so a check can run on its own. An exception escaping a check is an
-    error of the tool, not a finding about the tree: a warning naming the check's own file and line,
+    artefacts are computed lazily, so a check can run on its own. An exception escaping a check fails it
+    when the tree's own code raised it (or a module or name of the tree no longer imports); any other is
+    an error of the tool, not a finding about the tree: a warning naming the check's own file and line,
     which does not block the checks that require it. Details of another type than the check's
     ``details_type`` fail the check (the report renders them through that type).
     """
@@ -101,15 +143,9 @@ def run_one(check_cls: type[Check], ctx: CheckContext, done: dict[str, CheckResu
                 f'[tool.health_checks] disable = ["{check_cls.code()}"]',
                 RunDetails(skip_reason="missing prerequisite"),
             )
-        except Exception as error:  # a crashing check is the tool's error, not a finding about the tree
+        except Exception as error:  # the tree's code failed, or the check itself did
             logger.debug("check %s crashed", check_cls.code(), exc_info=True)
-            outcome = Outcome(
-                Status.WARN,
-                f"health_checks' own error, not a finding about the code under check: {check_cls.code()} "
-                f"raised {type(error).__name__}: {error} at {check_site(check_cls, error)}; the checks that "
-                "require it still run. Please report it with the traceback below.",
-                RunDetails(tool_error=True, traceback=traceback.format_exception(error)[-6:]),
-            )
+            outcome = _crash_outcome(check_cls, ctx, error)
     if type(outcome.details) not in {Details, RunDetails, check_cls.details_type}:
         outcome = Outcome(
             Status.FAIL,

@@ -292,3 +292,23 @@ def test_every_registered_check_declares_a_frozen_typed_details_class() -> None:
         assert kind.__module__ == check.__module__ or kind is Details, (
             f"{check.code()}: its details type lives next to it, not in {kind.__module__}"
         )
+
+
+class HC913(Check):
+    """Runs the tree's own code, which raises."""
+
+    name = "tree-raises"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        import runpy
+
+        runpy.run_path(str(ctx.root / "model_code.py"))["forward"]()
+        return Outcome.passed("ran")
+
+
+def test_an_error_raised_by_the_trees_own_code_fails_the_check_naming_its_line(ctx: CheckContext) -> None:
+    (ctx.root / "model_code.py").write_text("def forward():\n    raise ValueError('shape mismatch')\n")
+    (result,) = run_checks([HC913], ctx, progress=False)
+    assert result.status == Status.FAIL
+    assert "the code under check failed: ValueError: shape mismatch at model_code.py:2" in result.message
+    assert not result.details.tool_error
