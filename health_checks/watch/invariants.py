@@ -283,7 +283,20 @@ def train_eval_mode(traces: Sequence[Trace]) -> Verdict:
                 )
     if problems:
         return Verdict(False, "; ".join(problems[:3]) + ".", findings)
-    return Verdict(True, "stepped in train mode; evaluations in eval mode and on scale")
+    evaluations = sum(t.evaluations for t in traces)
+    replayed = sum(len(t.early_eval) for t in traces)
+    mode_dependent = any(s.mode_dependent for t in traces for s in t.steps)
+    if not mode_dependent:
+        return Verdict(
+            True,
+            f"the stepped model computes the same in train and eval mode (no dropout or batch statistics); "
+            f"{evaluations} evaluation forwards seen, {replayed} early evaluation(s) replayed on scale",
+        )
+    return Verdict(
+        True,
+        f"stepped in train mode; {evaluations} evaluation forwards seen, in eval mode; {replayed} early "
+        "evaluation(s) replayed on scale",
+    )
 
 
 def ddp_sync(traces: Sequence[Trace]) -> Verdict:

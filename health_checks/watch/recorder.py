@@ -374,6 +374,7 @@ class Recorder:
     def _evaluation(self, module: nn.Module, args: Any, output: Any) -> None:
         """An evaluation forward: note a mode-dependent model left in train mode, and keep the first
         evaluation of a model that has not had a training forward yet (replayed at the end)."""
+        self.trace.evaluations += 1
         if module.training and self._mode_dependent(module):
             where = self.where()
             if where not in self._eval_wheres:

@@ -126,6 +126,8 @@ class Trace:
     frozen: int = 0
     stepped_params: int = 0
     optimizers: list[dict[str, Any]] = field(default_factory=list)
+    #: evaluation forwards seen (a model with parameters called with gradient off, outside any module)
+    evaluations: int = 0
     #: evaluation forwards (grad disabled) of a stepped, mode-dependent model left in train mode
     eval_in_train_mode: list[dict[str, Any]] = field(default_factory=list)
     #: an evaluation before any train-mode forward, replayed after training: output scales
