@@ -274,10 +274,11 @@ def train_eval_mode(traces: Sequence[Trace]) -> Verdict:
         for row in trace.early_eval:
             if row["flagged"]:
                 findings.append({"rank": trace.rank, "kind": "early-eval", **row})
+                off = "infinitely" if row["ratio"] is None else f"{row['ratio']:.3g}x"
                 problems.append(
                     f"{_rank(trace, traces)}the evaluation of {row['model']} at {row['where']} ran before any "
-                    f"train-mode forward: its outputs' scale {row['scale_before_training']:.3g} is "
-                    f"{row['ratio']:.3g}x off the {row['scale_after_training']:.3g} of the same evaluation "
+                    f"train-mode forward: its outputs' scale {row['scale_before_training']:.3g} is {off} "
+                    f"off the {row['scale_after_training']:.3g} of the same evaluation "
                     "after training started (an uninitialised state such as spectral norm's power "
                     "iteration or batch-norm statistics)"
                 )
