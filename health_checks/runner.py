@@ -88,10 +88,16 @@ def _crash_outcome(check_cls: type[Check], ctx: CheckContext, error: Exception) 
     modules or names no longer imports), else health_checks' own error (a warning that blocks nothing)."""
     details = RunDetails(traceback=traceback.format_exception(error)[-6:])
     site = tree_site(ctx, error)
-    if isinstance(error, ImportError) or site:
-        where = f" at {site}" if site else ""
+    if isinstance(error, ImportError):
         return Outcome(
-            Status.FAIL, f"the code under check failed: {type(error).__name__}: {error}{where}", details
+            Status.FAIL,
+            f"a module or name the check needs does not import ({type(error).__name__}: {error}): renamed "
+            "or removed in the tree, or a dependency that is not installed",
+            details,
+        )
+    if site:
+        return Outcome(
+            Status.FAIL, f"the code under check failed: {type(error).__name__}: {error} at {site}", details
         )
     return Outcome(
         Status.WARN,
