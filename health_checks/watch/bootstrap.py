@@ -45,7 +45,8 @@ def main(argv: list[str]) -> None:
         script, args = argv[1], argv[2:]
         sys.argv = [script, *args]
         sys.path[0] = str(Path(script).resolve().parent)
-        run = lambda: runpy.run_path(script, run_name="__main__")  # noqa: E731
+        path = str(Path(script).resolve())  # frames keep an absolute file name if the program chdirs
+        run = lambda: runpy.run_path(path, run_name="__main__")  # noqa: E731
     recorder.install()
     try:
         run()
