@@ -69,6 +69,11 @@ def watch_program(
 ) -> WatchRun:
     """Run ``command`` in ``root`` under the watcher; return the traces it left in ``options.out_dir``."""
     argv = program_argv(command)
+    if argv[0] != "-m" and not (root / argv[0]).is_file():
+        raise WatchCommandError(
+            f"the watch command {command!r} names the script {argv[0]}, which is not a file under {root}; "
+            'give its path relative to the root, or a module as "-m package.module"'
+        )
     out_dir = Path(options.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     options_path = out_dir / "options.json"

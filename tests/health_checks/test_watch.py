@@ -200,3 +200,9 @@ def test_a_program_that_never_trains_is_flagged_as_such(tmp_path: Path) -> None:
     assert results["HC060"].status == Status.PASS and results["HC060"].details.stopped == ["finished"]
     assert results["HC068"].status == Status.FAIL
     assert "without a training forward" in results["HC068"].message
+
+
+def test_a_missing_script_fails_the_watch_with_what_to_write() -> None:
+    result = watch("no_such_train.py")["HC060"]
+    assert result.status == Status.FAIL
+    assert "no_such_train.py, which is not a file under" in result.message
