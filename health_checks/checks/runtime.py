@@ -8,7 +8,7 @@ fixture repository ``tests/health_checks/fixtures/tinyrepo`` (one planted copy p
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from health_checks import model_state
 from health_checks.context import CheckContext
 from health_checks.core import Check, Details, Outcome, Severity, Status
 from health_checks.probe import Probe, describe, load_probe
+from health_checks.watch.tensors import first_tensor as _first_tensor
 
 # batches each check feeds through the model (the probe may hand over more)
 MAX_BATCHES = 3
@@ -26,22 +27,6 @@ MIN_GRAD_RATIO = 1e-6
 COLLAPSE_RATIO = 1e-6
 # a tensor whose spread along an axis is below this share of its magnitude is constant along it
 CONSTANT_TOLERANCE = 1e-6
-
-
-def _first_tensor(value: Any) -> Any:
-    """The first tensor inside a module output (a tensor, a tuple/list or a dict of them), or None."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        for item in value:
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-    return None
 
 
 def _batches(probe: Probe, split: str = "train") -> list[Any]:

@@ -26,7 +26,7 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,22 @@ from typing import Any
 import torch
 from torch import nn
 
+from health_checks.watch.tensors import (
+    detached_copy,
+    first_tensor,
+    mode_dependent,
+    output_scale,
+    step_count,
+    summarize,
+)
 from health_checks.watch.trace import BackwardRecord, StepRecord, Trace, WatchOptions
 
 logger = logging.getLogger(__name__)
 
 # an evaluation before any train-mode forward whose output scale differs from after one by more than this
 EARLY_EVAL_RATIO = 100.0
-# how many loss values, and how many inputs of a loss function, a trace keeps
+# how many loss values a trace keeps
 MAX_LOSSES = 50
-MAX_KEYS = 12
 _OWN_DIR = str(Path(__file__).resolve().parent)
 _LIBRARY_MARKERS = ("site-packages", "dist-packages", f"{os.sep}.venv{os.sep}", f"{os.sep}.nox{os.sep}")
 
@@ -50,73 +57,6 @@ _LIBRARY_MARKERS = ("site-packages", "dist-packages", f"{os.sep}.venv{os.sep}", 
 class WatchStop(BaseException):
     """Raised from a hook when the watch is over and the recorder runs in the checking process itself:
     a BaseException, so the program's ``except Exception`` around its step does not swallow it."""
-
-
-def summarize(value: Any, depth: int = 0) -> Any:
-    """A JSON-able picture of what a function received: tensors as ``Tensor[N, 3] float32``, mappings
-    by key, sequences by item (two levels deep), anything else by its type."""
-    if isinstance(value, torch.Tensor):
-        return f"Tensor{list(value.shape)} {str(value.dtype).removeprefix('torch.')}"
-    if depth >= 2:
-        return type(value).__name__
-    if isinstance(value, Mapping):
-        items = list(value.items())[:MAX_KEYS]
-        return {str(k): summarize(v, depth + 1) for k, v in items}
-    if isinstance(value, list | tuple):
-        return [summarize(v, depth + 1) for v in value[:MAX_KEYS]]
-    return type(value).__name__
-
-
-def first_tensor(value: Any) -> torch.Tensor | None:
-    """The first tensor inside a value (a tensor, a mapping or a sequence of them), or None."""
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        for item in value:
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    return None
-
-
-def detached_copy(value: Any) -> Any:
-    """``value`` with every tensor detached and cloned (the containers rebuilt), to replay a call later."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, Mapping):
-        return {k: detached_copy(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(detached_copy(v) for v in value)
-    if isinstance(value, list):
-        return [detached_copy(v) for v in value]
-    return value
-
-
-def output_scale(output: Any) -> float | None:
-    """Mean absolute value of the first floating tensor of a module's output."""
-    tensor = first_tensor(output)
-    if tensor is None or not tensor.is_floating_point() or tensor.numel() == 0:
-        return None
-    return float(tensor.detach().float().abs().mean())
-
-
-def mode_dependent(model: nn.Module) -> bool:
-    """True when the model computes differently in train and eval mode (dropout, batch statistics)."""
-    for module in model.modules():
-        if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
-            return True
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats:
-            return True
-    return False
-
-
-def step_count(state: Any) -> float | None:
-    """The per-parameter step count an optimiser keeps in its state (Adam's ``step``), or None."""
-    if not isinstance(state, Mapping) or "step" not in state:
-        return None
-    return float(state["step"])
 
 
 def own_site(error: BaseException) -> str:
