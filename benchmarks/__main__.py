@@ -10,6 +10,7 @@ BENCHMARKS = {
     "dataset": "benchmarks.dataset",
     "throughput": "benchmarks.throughput",
     "scale": "benchmarks.scale",
+    "watch": "benchmarks.watch_overhead",
 }
 
 

@@ -98,6 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="a wall-clock safety cap on the quick training (quick_train_max_seconds); a run it stops FAILS HC020",
     )
+    parser.add_argument(
+        "--watch",
+        metavar="CMD",
+        help='the training program the watch checks HC060-HC068 run, e.g. "train.py --epochs 1" or '
+        '"-m package.train" ([tool.health_checks] watch)',
+    )
+    parser.add_argument(
+        "--watch-steps", type=int, metavar="N", help="optimiser steps to watch (watch_steps, default 5)"
+    )
+    parser.add_argument(
+        "--watch-nproc",
+        type=int,
+        metavar="N",
+        help="run the watched program under torchrun with N processes, every rank watched (watch_nproc)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     parser.add_argument(
         "--list", action="store_true", help="list the checks with their descriptions and exit"
@@ -151,11 +166,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not root.is_dir():
         err.print(f"[red]--root {args.root} is not a directory[/]; pass the tree to check")
         return 2
-    overrides: dict[str, Any] = {}
-    if args.max_train_seconds is not None:
-        overrides["quick_train_max_seconds"] = args.max_train_seconds
-    if args.probe:
-        overrides["probe"] = args.probe
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("quick_train_max_seconds", args.max_train_seconds),
+            ("watch", args.watch),
+            ("watch_steps", args.watch_steps),
+            ("watch_nproc", args.watch_nproc),
+            ("probe", args.probe or None),
+        )
+        if value is not None
+    }
+    if (args.watch_steps is not None and args.watch_steps < 1) or (
+        args.watch_nproc is not None and args.watch_nproc < 1
+    ):
+        err.print("[red]error: --watch-steps and --watch-nproc must be 1 or more[/]")
+        return 2
     settings = load_settings(root, overrides)
     try:
         checks = all_checks()

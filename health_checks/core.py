@@ -78,6 +78,8 @@ class RunDetails(Details):
     skip_reason: str | None = None
     not_applicable: bool | None = None
     traceback: list[str] | None = None
+    #: the check raised: an error of health_checks itself, not a finding about the tree
+    tool_error: bool | None = None
 
     def evidence(self) -> list[str]:
         lines = [f"- skip reason: {self.skip_reason}"] if self.skip_reason else []

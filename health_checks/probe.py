@@ -1,7 +1,7 @@
 """The probe: what the generic ML checks need from any PyTorch repository, and how it is loaded.
 
 A repository names a function in ``[tool.health_checks] probe = "package.module:function"``; called with
-the root of the tree under check (a :class:`pathlib.Path`), it returns a :class:`Probe`. The probe is the only thing the runtime checks (HC040-HC050)
+the root of the tree under check (a :class:`pathlib.Path`), it returns a :class:`Probe`. The probe is the only thing the runtime checks (HC040-HC051)
 know about the repository: they never import its code by name, so a foreign repository needs nothing of
 atft, and atft's own probe (:mod:`health_checks.atft_probe`) is ordinary typed code with direct imports.
 
@@ -39,9 +39,11 @@ class Probe:
     ``forward(model, batch)`` returns the model's raw output; ``predictions(output)`` picks the
     per-horizon prediction tensors out of it (``{"1d": tensor(N, ...)}``); ``loss(output, batch)`` is the
     training loss (a scalar tensor) and ``targets(batch)`` the per-horizon targets it should be compared
-    with; ``optimizer(params)`` builds the training optimiser. ``features(batch)`` returns the batch's
-    input feature tensor, whose last dimension must equal ``input_width`` (the width the model was built
-    with) and ``expected_features`` (the count the config declares).
+    with (the keys of the two need not match: the loss pairs them); ``optimizer(params)`` builds the
+    training optimiser. ``features(batch)`` returns the batch's input feature tensor, whose last dimension
+    must equal ``input_width`` (the width the model was built with) and ``expected_features`` (the count
+    the config declares), all three in the same units: a model taking a flattened ``[N, F*L]`` input
+    declares either the per-step width F with an ``(N, L, F)`` feature tensor, or F*L throughout.
     """
 
     #: a short human label for the report ("tinyrepo.model.TinyForecaster (2 horizons)")
@@ -68,6 +70,13 @@ class Probe:
     #: modules (by qualified name in ``model.named_modules()``) that normalise along an axis of their
     #: input, beyond the torch norm layers the check recognises itself: ``{"encoder.norm": 1}``
     norm_axes: Mapping[str, int] = field(default_factory=dict)
+    #: the program's own training step, ``train_step(model, optimizer, batch)`` (forward, loss, backward,
+    #: step, as the program does them): the watch checks HC060-HC068 run it in-process on the training
+    #: batches when ``[tool.health_checks] watch`` names no program
+    train_step: Callable[[nn.Module, torch.optim.Optimizer, Batch], Any] | None = None
+    #: the program's own optimiser construction, ``build_optimizer(model)`` (None: ``optimizer(params)``
+    #: over all the model's parameters)
+    build_optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None
 
 
 def describe(fn: Any) -> str:

@@ -23,6 +23,7 @@ CHECK_MODULES = (
     "health_checks.checks.export",
     "health_checks.checks.runtime",
     "health_checks.checks.datacontract",
+    "health_checks.checks.training_watch",
 )
 
 CODE_PATTERN = re.compile(r"^HC\d{3}$")

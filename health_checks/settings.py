@@ -52,6 +52,20 @@ class HealthSettings:
     model_factory: str | None = None
     # a drop of the validation IC larger than this (absolute) against the previous report is a warning
     ic_drop_tolerance: float = 0.01
+    # the training program the watch checks (HC060-HC068) run: a script or "-m module" with its arguments
+    watch: str | None = None
+    # optimiser steps watched before the program is stopped
+    watch_steps: int = 5
+    # processes of the watched run: above 1 it runs under torchrun (gloo on CPU), every rank watched
+    watch_nproc: int = 1
+    # the program sums this many backward passes into each optimiser step (gradient accumulation)
+    watch_accumulation: int = 1
+    # parameter name patterns (fnmatch, "backbone.*") the program freezes or leaves unstepped on purpose
+    watch_frozen: tuple[str, ...] = ()
+    # training forwards (or backward passes) without an optimiser step before the program is stopped
+    watch_idle: int = 20
+    # a safety cap (seconds) for a watched program that hangs; the watch itself is bounded by steps
+    watch_timeout: float = 900.0
     # paths (relative, prefix match) that no check walks
     exclude: tuple[str, ...] = field(default=DEFAULT_EXCLUDE)
 
@@ -81,7 +95,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Health
             sorted(known),
         )
     values = {k: v for k, v in table.items() if k in known}
-    for key in ("import_preload", "exclude", "disable"):
+    for key in ("import_preload", "exclude", "disable", "watch_frozen"):
         if key in values:
             values[key] = tuple(values[key])
     exclude = tuple(dict.fromkeys([*values.get("exclude", DEFAULT_EXCLUDE), *maintenance_exclude]))

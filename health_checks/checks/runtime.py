@@ -8,14 +8,16 @@ fixture repository ``tests/health_checks/fixtures/tinyrepo`` (one planted copy p
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from health_checks import model_state
 from health_checks.context import CheckContext
 from health_checks.core import Check, Details, NotApplicable, Outcome, Severity, Status
 from health_checks.probe import Probe, describe, load_probe
+from health_checks.watch.tensors import first_tensor as _first_tensor
 
 # batches each check feeds through the model (the probe may hand over more)
 MAX_BATCHES = 3
@@ -25,22 +27,6 @@ MIN_GRAD_RATIO = 1e-6
 COLLAPSE_RATIO = 1e-6
 # a tensor whose spread along an axis is below this share of its magnitude is constant along it
 CONSTANT_TOLERANCE = 1e-6
-
-
-def _first_tensor(value: Any) -> Any:
-    """The first tensor inside a module output (a tensor, a tuple/list or a dict of them), or None."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        for item in value:
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-    return None
 
 
 def _batches(probe: Probe, split: str = "train") -> list[Any]:
@@ -278,7 +264,8 @@ class HC042(Check):
             return Outcome(
                 Status.FAIL,
                 f"the loss {details.loss}: {'; '.join(problems)}. Prediction keys {keys}, target keys "
-                f"{target_keys}: the loss must match them by name.",
+                f"{target_keys} (they need not match; check how the loss pairs each prediction with its "
+                "target, and what it is handed: the watch check HC064 shows the program's own call).",
                 details,
             )
         return Outcome.passed(
@@ -367,21 +354,25 @@ class HC045(Check):
     details_type = StepDetails
 
     def check(self, ctx: CheckContext) -> Outcome:
-        import copy
-
         probe = load_probe(ctx)
-        model = copy.deepcopy(probe.model)  # the step must not change the model the other checks see
-        model.train()
-        optimizer = probe.optimizer(model.parameters())
-        batch = _batches(probe, "train")[0]
-        optimizer.zero_grad(set_to_none=True)
-        probe.loss(probe.forward(model, batch), batch).backward()
-        before = {n: p.detach().clone() for n, p in model.named_parameters()}
-        with_grad = {
-            n for n, p in model.named_parameters() if p.grad is not None and float(p.grad.abs().sum()) > 0
-        }
-        optimizer.step()
-        changed = {n for n, p in model.named_parameters() if not bool((p.detach() == before[n]).all())}
+        model = probe.model
+        # the step must not change the model the other checks see: snapshot and restore its tensors in
+        # place (a deepcopy raises for healthy models that cache a non-leaf tensor or use spectral_norm)
+        state = model_state.snapshot(model)
+        try:
+            model.train()
+            optimizer = probe.optimizer(model.parameters())
+            batch = _batches(probe, "train")[0]
+            optimizer.zero_grad(set_to_none=True)
+            probe.loss(probe.forward(model, batch), batch).backward()
+            before = {n: p.detach().clone() for n, p in model.named_parameters()}
+            with_grad = {
+                n for n, p in model.named_parameters() if p.grad is not None and float(p.grad.abs().sum()) > 0
+            }
+            optimizer.step()
+            changed = {n for n, p in model.named_parameters() if not bool((p.detach() == before[n]).all())}
+        finally:
+            model_state.restore(model, state)
         stuck = sorted(with_grad - changed)
         details = StepDetails(with_gradient=len(with_grad), changed=len(changed), unchanged=stuck)
         if not changed or stuck:

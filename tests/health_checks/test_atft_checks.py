@@ -92,7 +92,11 @@ def test_the_whole_run_on_our_tree(tmp_path: Path) -> None:
     assert checks["HC020"]["status"] == "pass", checks["HC020"]["message"]
     assert checks["HC021"]["status"] == "pass", checks["HC021"]["message"]
     assert checks["HC032"]["status"] == "pass" and checks["HC032"]["details"]["rows_in_file"] > 0
+    # atft's own training under the watcher ([tool.health_checks] watch): every invariant holds
+    watch = [f"HC06{i}" for i in range(9) if i != 6]
+    assert all(checks[c]["status"] == "pass" for c in watch), {c: checks[c]["message"] for c in watch}
     (markdown,) = (tmp_path / "m").glob("*.md")
+    assert "## Training Watch" in markdown.read_text()
     assert (
         "## Model Health" in markdown.read_text()
         and (tmp_path / "m" / f"{markdown.stem}-diagnostics.png").is_file()

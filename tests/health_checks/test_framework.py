@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 
 import pytest
@@ -193,12 +194,51 @@ def test_not_applicable_is_a_skip_that_does_not_block(ctx: CheckContext) -> None
     assert results["HC907"].status == Status.PASS
 
 
-def test_a_crashing_check_fails_with_the_error_and_where(ctx: CheckContext) -> None:
+def test_a_crashing_check_is_the_tools_error_with_the_error_and_where(ctx: CheckContext) -> None:
     (result,) = run_checks([HC905], ctx, progress=False)
-    assert result.status == Status.FAIL
+    assert result.status == Status.WARN  # not a failure of the tree under check
+    assert "health_checks' own error" in result.message
     assert "KeyError" in result.message and "missing-key" in result.message
-    assert "test_framework.py" in result.message
+    line = inspect.getsourcelines(HC905.check)[1] + 1
+    assert f"tests/health_checks/test_framework.py:{line}" in result.message
+    assert result.details.tool_error is True
     assert result.duration >= 0
+
+
+class HC911(Check):
+    """Deep-copies a model that cannot be deep-copied."""
+
+    name = "deepcopies"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        import copy
+
+        import torch
+
+        model = torch.nn.utils.spectral_norm(torch.nn.Linear(3, 3))
+        model(torch.randn(2, 3))  # spectral_norm's weight is now a non-leaf tensor: deepcopy raises
+        copy.deepcopy(model)
+        return Outcome.passed("copied")
+
+
+class HC912(Check):
+    """Needs HC911."""
+
+    name = "after-deepcopy"
+    requires = ("HC911",)
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        return Outcome.passed("ran")
+
+
+def test_an_error_deep_in_a_library_names_the_checks_line_and_blocks_nothing(ctx: CheckContext) -> None:
+    results = {r.code: r for r in run_checks([HC911, HC912], ctx, progress=False)}
+    assert results["HC911"].status == Status.WARN
+    source, first = inspect.getsourcelines(HC911.check)
+    line = first + next(i for i, text in enumerate(source) if "copy.deepcopy(model)" in text)
+    assert f"test_framework.py:{line}" in results["HC911"].message
+    assert "copy.py" not in results["HC911"].message
+    assert results["HC912"].status == Status.PASS
 
 
 @pytest.mark.parametrize(
@@ -252,3 +292,23 @@ def test_every_registered_check_declares_a_frozen_typed_details_class() -> None:
         assert kind.__module__ == check.__module__ or kind is Details, (
             f"{check.code()}: its details type lives next to it, not in {kind.__module__}"
         )
+
+
+class HC913(Check):
+    """Runs the tree's own code, which raises."""
+
+    name = "tree-raises"
+
+    def check(self, ctx: CheckContext) -> Outcome:
+        import runpy
+
+        runpy.run_path(str(ctx.root / "model_code.py"))["forward"]()
+        return Outcome.passed("ran")
+
+
+def test_an_error_raised_by_the_trees_own_code_fails_the_check_naming_its_line(ctx: CheckContext) -> None:
+    (ctx.root / "model_code.py").write_text("def forward():\n    raise ValueError('shape mismatch')\n")
+    (result,) = run_checks([HC913], ctx, progress=False)
+    assert result.status == Status.FAIL
+    assert "the code under check failed: ValueError: shape mismatch at model_code.py:2" in result.message
+    assert not result.details.tool_error
