@@ -226,10 +226,15 @@ def _migrate_config(config: Any) -> Any:
 
     ``model.fan_recompose`` (FAN's recomposition stage) appeared after schema 1 checkpoints were first
     written; a checkpoint without it has no ``fan_forecast`` weights, so it loads with the stage off.
+    ``train.select_horizon`` appeared later still; such a checkpoint's epoch was chosen by the mean
+    RankIC over horizons, which None says (and its horizons need not include 5).
     """
     model = config.get("model") if isinstance(config, Mapping) else None
     if isinstance(model, Mapping) and "fan_recompose" not in model:
-        return {**config, "model": {**model, "fan_recompose": False}}
+        config = {**config, "model": {**model, "fan_recompose": False}}
+    train = config.get("train") if isinstance(config, Mapping) else None
+    if isinstance(train, Mapping) and "select_horizon" not in train:
+        config = {**config, "train": {**train, "select_horizon": None}}
     return config
 
 

@@ -87,7 +87,8 @@ class ExperimentResult:
             lines += [f"`{self.command}` ({self.seconds / 60:.0f} min)", ""]
         lines += [
             "RankIC, mean ± std over seeds (baselines are deterministic: one value); "
-            "val = mean validation RankIC over horizons of the selected epoch.",
+            "val = validation RankIC of the selected epoch at train.select_horizon (the mean over horizons "
+            "when it is none), the score that chose the epoch.",
             "",
             "| model | " + " | ".join(f"{h}d RankIC" for h in horizons) + " | 5d IC | 5d Sharpe | val |",
             "|---|" + "---:|" * (len(horizons) + 3),
@@ -179,7 +180,8 @@ def _run_one(
     frame = predict_frame(result.checkpoint_path, dataset, split)
     info = {
         "config": config.to_dict(),
-        "val_score": selection_score(result.val_metrics),
+        "val_score": selection_score(result.val_metrics, config.train.select_horizon),
+        "select_horizon": config.train.select_horizon,
         "val_metrics": result.val_metrics,
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
