@@ -53,9 +53,9 @@ def test_the_step_schedules_warm_up_then_hold_or_decay() -> None:
 
 
 def test_an_unknown_schedule_or_horizon_is_refused_naming_the_field() -> None:
-    with pytest.raises(ConfigError, match="train.schedule"):
+    with pytest.raises(ConfigError, match=r"train\.schedule"):
         load_config(None, ["train.schedule=linear"])
-    with pytest.raises(ConfigError, match="train.select_horizon 7"):
+    with pytest.raises(ConfigError, match=r"train\.select_horizon 7"):
         load_config(None, ["train.select_horizon=7"])
 
 
