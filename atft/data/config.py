@@ -18,9 +18,9 @@ Market = Literal["pse", "sp500", "synthetic", "panel"]
 MARKETS: tuple[str, ...] = ("pse", "sp500", "synthetic", "panel")
 
 # Bump when the arrays a build produces change meaning, so stale caches are never read.
-DATA_FORMAT_VERSION = (
-    6  # 4: point-in-time universe; 5: a folder of .npy files (memory-mapped); 6: float32 graphs
-)
+DATA_FORMAT_VERSION = 7  # 4: point-in-time universe; 5: .npy folder; 6: float32 graphs; 7: price bars
+
+INPUTS: tuple[str, ...] = ("features", "raw", "both")  # DataConfig.inputs
 
 # Calendar split of the embedded PSE market (issue 4): train 2011-2017, validation 2018, test 2019-2021.
 PSE_SPLIT = ("2017-12-31", "2018-12-31", "2021-12-31")
@@ -43,6 +43,11 @@ class DataConfig:
 
     # ---- sample shape
     lookback: int = 20  # L: look-back steps per stock in one batch (features[N, L, F])
+    # what a step of the window holds: "features" (the 18 engineered features of that day), "raw" (the
+    # day's open, high, low, close over today's close and turnover against its trailing mean, a
+    # missing day masked: atft.data.features.raw_window), or "both" side by side. The baselines read
+    # the same inputs: day t's features, the window flattened, or both.
+    inputs: str = "features"
     horizons: tuple[int, ...] = (1, 5, 10, 20)  # forward-return horizons in trading days (targets[N, H])
     max_abs_move: float = 0.4  # a daily close-to-close move above 40% (unadjusted split) is masked
     clip_z: float = 5.0  # cross-sectional z-scores of features and training targets are clipped to +-clip_z
@@ -81,6 +86,8 @@ class DataConfig:
             )
         if tuple(sorted(set(self.horizons))) != tuple(self.horizons):
             raise ValueError(f"DataConfig.horizons is {self.horizons!r}; expected strictly increasing values")
+        if self.inputs not in INPUTS:
+            raise ValueError(f"DataConfig.inputs is {self.inputs!r}; expected one of {', '.join(INPUTS)}")
         if self.lookback < 1:
             raise ValueError(f"DataConfig.lookback is {self.lookback}; expected at least 1")
         if not 0.0 < self.min_coverage <= 1.0:
