@@ -52,6 +52,7 @@ class TrainConfig:
     epochs: int = 10  # passes over the training days (batch_days days = one batch = one step)
     learning_rate: float = 1e-3  # AdamW peak learning rate
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    gat_lr_scale: float = 1.0  # the GAT stage's learning rate as a multiple of learning_rate
     warmup_steps: int = 100  # linear warm-up steps, then the decay `schedule` names
     min_lr_ratio: float = 0.05  # the rate a decaying schedule ends at, as a share of the peak
     # "cosine": cosine decay over all `epochs` (warm-up capped at a tenth of them), so the epoch cap
@@ -83,6 +84,8 @@ class TrainConfig:
             raise ValueError(f"train.epochs must be >= 1; found {self.epochs}.")
         if self.learning_rate <= 0:
             raise ValueError(f"train.learning_rate must be > 0; found {self.learning_rate}.")
+        if self.gat_lr_scale <= 0:
+            raise ValueError(f"train.gat_lr_scale must be > 0; found {self.gat_lr_scale}.")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"train.max_steps must be >= 1 (or none); found {self.max_steps}.")
         if self.max_train_days is not None and self.max_train_days < 1:

@@ -61,6 +61,7 @@ class ModelConfig:
     lstm_layers: int = 1
     attention_heads: int = 4  # self-attention heads of the temporal encoder
     dropout: float = 0.1
+    gat_dropout: float | None = None  # attention dropout of the GAT layers; none = `dropout`
 
     def __post_init__(self) -> None:
         if 0.5 not in self.quantiles:
@@ -82,6 +83,9 @@ class ModelConfig:
                 raise ValueError(
                     f"model.hidden_size={self.hidden_size} must be divisible by model.{name}={heads}."
                 )
+        for name, rate in (("dropout", self.dropout), ("gat_dropout", self.gat_dropout)):
+            if rate is not None and not 0.0 <= rate < 1.0:
+                raise ValueError(f"model.{name} must be in [0, 1); found {rate}.")
         if self.fan_top_k < 1:
             raise ValueError(
                 f"model.fan_top_k must be >= 1 (use model.use_fan=false to switch FAN off); found {self.fan_top_k}."
@@ -277,7 +281,13 @@ class ATFT_GAT_FAN(nn.Module):  # the name its users know
         self.projection = InputProjection(d, n_static, config.dropout)
         self.temporal = TemporalEncoder(d, config.lstm_layers, config.attention_heads, config.dropout)
         self.gat = (
-            GraphAttention(d, config.gat_heads, config.gat_layers, config.edge_dim, config.dropout)
+            GraphAttention(
+                d,
+                config.gat_heads,
+                config.gat_layers,
+                config.edge_dim,
+                config.dropout if config.gat_dropout is None else config.gat_dropout,
+            )
             if config.use_gat
             else None
         )

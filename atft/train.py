@@ -282,6 +282,20 @@ def _load_data(
     return dataset
 
 
+def parameter_groups(model: ATFT_GAT_FAN, train: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW parameter groups: the GAT's parameters at `train.gat_lr_scale` times the rate, the rest at it.
+
+    One group (today's optimiser) when the scale is 1 or the model has no GAT.
+    """
+    if model.gat is None or train.gat_lr_scale == 1.0:
+        return [{"params": list(model.parameters())}]
+    graph = {id(p) for p in model.gat.parameters()}
+    return [
+        {"params": [p for p in model.parameters() if id(p) not in graph]},
+        {"params": list(model.gat.parameters()), "lr": train.learning_rate * train.gat_lr_scale},
+    ]
+
+
 def _build(config: ExperimentConfig, dataset: Any, context: distributed.DistContext, out_dir: Path) -> _Run:
     """The training days, the model, loss, optimiser and learning-rate schedule."""
     train_days = list(dataset.split_days("train"))
@@ -294,7 +308,9 @@ def _build(config: ExperimentConfig, dataset: Any, context: distributed.DistCont
     model = ATFT_GAT_FAN(config.model, dataset.n_features, n_static).to(context.device)
     loss_fn = QuantileCorrelationLoss(config.loss, config.model.horizons, config.model.quantiles)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.train.learning_rate, weight_decay=config.train.weight_decay
+        parameter_groups(model, config.train),
+        lr=config.train.learning_rate,
+        weight_decay=config.train.weight_decay,
     )
     days_per_epoch = len(train_days) // context.world_size
     if days_per_epoch == 0:

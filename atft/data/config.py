@@ -21,6 +21,7 @@ MARKETS: tuple[str, ...] = ("pse", "sp500", "synthetic", "panel")
 DATA_FORMAT_VERSION = 7  # 4: point-in-time universe; 5: .npy folder; 6: float32 graphs; 7: price bars
 
 INPUTS: tuple[str, ...] = ("features", "raw", "both")  # DataConfig.inputs
+GRAPH_RETURNS: tuple[str, ...] = ("raw", "residual")  # DataConfig.graph_returns
 
 # Calendar split of the embedded PSE market (issue 4): train 2011-2017, validation 2018, test 2019-2021.
 PSE_SPLIT = ("2017-12-31", "2018-12-31", "2021-12-31")
@@ -63,6 +64,11 @@ class DataConfig:
     top_k: int = 10  # each stock links to its top-k neighbours by |corr| ...
     corr_threshold: float = 0.3  # ... whose |corr| is at least this
     sector_top_k: int = 3  # plus its most correlated same-sector peers, whatever their corr (0 = none)
+    # what is correlated: "raw" daily returns, or "residual" returns (each stock's return minus its
+    # beta times the equal-weighted market return, beta fitted over the same trailing window), so that
+    # links say more than "both move with the market"
+    graph_returns: str = "raw"
+    graph_skip_zero: bool = False  # treat exact-zero returns (no trade on a thin market) as missing
 
     # ---- synthetic market (market="synthetic")
     n_stocks: int = 60  # stocks in the synthetic market
@@ -95,6 +101,10 @@ class DataConfig:
         if self.coverage_window < 1:
             raise ValueError(
                 f"DataConfig.coverage_window is {self.coverage_window}; expected at least 1 trading day"
+            )
+        if self.graph_returns not in GRAPH_RETURNS:
+            raise ValueError(
+                f"DataConfig.graph_returns is {self.graph_returns!r}; expected one of {', '.join(GRAPH_RETURNS)}"
             )
         if self.corr_window < 5:
             raise ValueError(f"DataConfig.corr_window is {self.corr_window}; expected at least 5 days")
