@@ -67,7 +67,7 @@ def design(dataset: MarketDataset, split: str, horizon_index: int | None = None)
     return x, y, position, stock
 
 
-def _scatter(dataset: MarketDataset, split: str, columns: list[np.ndarray]) -> np.ndarray:
+def scatter(dataset: MarketDataset, split: str, columns: list[np.ndarray]) -> np.ndarray:
     """Predictions [days, N, H] from one flat prediction vector per horizon over `design(split)` rows."""
     days = dataset.split_days(split)
     _, _, position, stock = design(dataset, split)
@@ -133,7 +133,7 @@ def ridge_baseline(
         assert best is not None
         logger.info("ridge %dd: alpha %.0f (validation IC %.4f)", horizon, best[1], best[0])
         columns.append(x_eval @ best[2] + best[3])
-    return dataset.predictions_frame(split, _scatter(dataset, split, columns))
+    return dataset.predictions_frame(split, scatter(dataset, split, columns))
 
 
 def lightgbm_baseline(
@@ -179,7 +179,7 @@ def lightgbm_baseline(
         )
         logger.info("lightgbm %dd: %d trees", horizon, booster.best_iteration)
         columns.append(booster.predict(x_eval, num_iteration=booster.best_iteration or None))
-    return dataset.predictions_frame(split, _scatter(dataset, split, columns))
+    return dataset.predictions_frame(split, scatter(dataset, split, columns))
 
 
 Baseline = Callable[[MarketDataset, str], pd.DataFrame]

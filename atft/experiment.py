@@ -10,11 +10,14 @@ Layout of `out_dir`:
     <variant>/seed_<s>/run.json    its config, validation score, best epoch, seconds
     <variant>/seed_<s>/<split>.parquet   its predictions frame on the evaluated split
     baselines/<name>.parquet       each baseline's predictions frame
+    baselines/lightgbm_tuned/seed_<s>.parquet, .json   the tuned LightGBM of one seed and its study
     experiment.json, experiment.md the tables
 
-A run whose ``run.json`` and predictions already exist with the same config is reused, so an experiment
-cut short continues where it stopped. Variants: ``full`` (the config as given) and one ablation per name
-in `ABLATIONS`. Every seed of every variant is compared with every baseline by `atft.metrics.
+A run whose ``run.json`` and predictions already exist with the same config is reused (and so is a tuned
+LightGBM seed made from the same data and budget), so an experiment cut short, or run again in a later
+session with the same output folder, continues where it stopped. Variants: ``full`` (the config as
+given) and one ablation per name in `ABLATIONS`; each is reported as its seed mean ± std and as its seed
+ensemble (the mean prediction over seeds, what a user would deploy). Every seed of every variant is compared with every baseline by `atft.metrics.
 paired_hac_test` on the daily RankIC difference (Newey-West, lag h - 1): once on the seed-mean daily
 RankIC (the headline p) and once per seed (how many seeds alone reach p < 0.05).
 """
@@ -41,7 +44,9 @@ from atft.config import ExperimentConfig, replace
 from atft.evaluate import evaluate_models
 from atft.inference import predict_frame
 from atft.io import atomic_file, atomic_write_bytes
-from atft.metrics import daily_rank_ic, default_lag, paired_hac_test
+from atft.lightgbm_tuned import NAME as TUNED
+from atft.lightgbm_tuned import tuned_lightgbm
+from atft.metrics import daily_rank_ic, default_lag, mean_prediction_frame, paired_hac_test, rank_ic_by_year
 from atft.train import selection_score, train
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,17 @@ FULL = "full"
 ABLATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "fan": ("without FAN", {"model": {"use_fan": False}}),
     "gat": ("without GAT", {"model": {"use_gat": False}}),
+    "temporal": ("without the temporal encoder", {"model": {"encoder": "last"}}),
+    "gru": (
+        "recurrent control (GRU, no FAN, no GAT)",
+        {"model": {"encoder": "gru", "use_fan": False, "use_gat": False}},
+    ),
 }
+# the ablations whose removal the goal asks to lower validation RankIC (each removes one stage)
+STAGE_ABLATIONS = ("fan", "gat", "temporal")
+ENSEMBLE = ":ensemble"  # suffix of a variant's seed-ensemble row
+GOAL_MARGIN = 0.010  # the full model's ensemble must beat the tuned LightGBM by this RankIC ...
+GOAL_T = 2.0  # ... with a paired Newey-West t of at least this
 RUN_FILE = "run.json"
 SUMMARY_KEYS = ("rank_ic", "ic", "icir", "sharpe", "scale_ratio")  # metrics averaged over seeds
 SIGNIFICANCE = 0.05
@@ -71,6 +86,15 @@ class ExperimentResult:
     seconds: float
     command: str = ""
     period: dict[str, str] = field(default_factory=dict)
+    horizon: int = 5  # the judged horizon (train.select_horizon, else 5)
+    ensembles: list[dict[str, Any]] = field(default_factory=list)  # summary rows of each variant's ensemble
+    paired_ensembles: list[dict[str, Any]] = field(default_factory=list)  # the ensembles' paired tests
+    per_year: dict[str, dict[str, float]] = field(
+        default_factory=dict
+    )  # model -> year -> RankIC at `horizon`
+    tuned: list[dict[str, Any]] = field(default_factory=list)  # each seed's study of the tuned LightGBM
+    tried: list[dict[str, Any]] = field(default_factory=list)  # every variant: label, changes, seeds, val
+    goal: list[dict[str, Any]] = field(default_factory=list)  # each criterion of issue 24: value, met
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(_clean(self.__dict__)))
@@ -109,13 +133,92 @@ class ExperimentResult:
             "| model | baseline | h | ΔRankIC | t | p | seeds p<.05 |",
             "|---|---|---:|---:|---:|---:|---:|",
         ]
-        for row in self.paired:
+        for row in [*self.paired, *self.paired_ensembles]:
             lines.append(
-                f"| {self.variants.get(row['variant'], row['variant'])} | {row['baseline']} | {row['horizon']}d "
+                f"| {self._label(row['variant'])} | {row['baseline']} | {row['horizon']}d "
                 f"| {_fmt(row['mean_diff'], '{:+.4f}')} | {_fmt(row['t'], '{:+.2f}')} | {_fmt(row['p'], '{:.3g}')} "
                 f"| {row['seeds_significant']}/{row['n_seeds']} |"
             )
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + self._extra_sections()) + "\n"
+
+    def _label(self, name: str) -> str:
+        if name.endswith(ENSEMBLE):
+            variant = name.removesuffix(ENSEMBLE)
+            return f"{self.variants.get(variant, variant)}, ensemble of {len(self.seeds)} seeds"
+        return self.variants.get(name, name)
+
+    def _extra_sections(self) -> list[str]:
+        """The seed ensembles, per-year RankIC, the tuned LightGBM's budget, every variant tried, the goal."""
+        lines: list[str] = []
+        h = self.horizon
+        if self.ensembles:
+            horizons = sorted({row["horizon"] for row in self.ensembles})
+            lines += [
+                "",
+                f"Seed ensembles: the metrics of the mean prediction over the {len(self.seeds)} seeds (what a "
+                "user deploys), beside the seed mean ± std above.",
+                "",
+                "| model | " + " | ".join(f"{x}d RankIC" for x in horizons) + f" | {h}d IC | {h}d Sharpe |",
+                "|---|" + "---:|" * (len(horizons) + 2),
+            ]
+            for name in dict.fromkeys(row["model"] for row in self.ensembles):
+                rows = {row["horizon"]: row for row in self.ensembles if row["model"] == name}
+                cells = [_pm(rows[x], "rank_ic") if x in rows else "" for x in horizons]
+                cells += [_pm(rows.get(h, {}), "ic"), _pm(rows.get(h, {}), "sharpe", 2)]
+                lines.append(f"| {self._label(name)} | " + " | ".join(cells) + " |")
+        if self.per_year:
+            years = sorted({year for values in self.per_year.values() for year in values})
+            lines += [
+                "",
+                f"{h}d RankIC per year (ensembles for the model variants).",
+                "",
+                "| model | " + " | ".join(years) + " |",
+                "|---|" + "---:|" * len(years),
+            ]
+            for name, values in self.per_year.items():
+                cells = [_fmt(values.get(year), "{:.4f}") for year in years]
+                lines.append(f"| {self._label(name)} | " + " | ".join(cells) + " |")
+        if self.tuned:
+            first = self.tuned[0]
+            lines += [
+                "",
+                f"Tuned LightGBM (`lightgbm_tuned`): {first['trials']} optuna TPE trials per seed, each seed's "
+                f"study maximising the validation {first['horizon']}d RankIC (the test split unseen), then "
+                f"bagged over seeds {[t['seed'] for t in self.tuned]}; the bag is the mean prediction.",
+                "",
+                "| seed | val RankIC | trees by horizon | parameters |",
+                "|---:|---:|---|---|",
+            ]
+            for run in self.tuned:
+                params = ", ".join(f"{k} {_fmt(v, '{:.3g}')}" for k, v in run["best_params"].items())
+                trees = ", ".join(f"{k}d {v}" for k, v in run["trees"].items())
+                lines.append(f"| {run['seed']} | {_fmt(run['best_value'], '{:.4f}')} | {trees} | {params} |")
+        if self.tried:
+            lines += [
+                "",
+                "Every variant tried (validation RankIC of the selected epoch, mean ± std over seeds).",
+                "",
+                "| variant | config changes | seeds | val RankIC | epochs run | stop |",
+                "|---|---|---|---:|---|---|",
+            ]
+            for row in self.tried:
+                changes = "; ".join(f"{k}={v}" for k, v in row["changes"].items()) or "(the config as given)"
+                lines.append(
+                    f"| {row['label']} | {changes} | {row['seeds']} | {row['val']} | {row['epochs_run']} "
+                    f"| {row['stop_reasons']} |"
+                )
+        if self.goal:
+            met = all(row["met"] for row in self.goal)
+            lines += [
+                "",
+                f"Goal of issue 24: {'met' if met else 'NOT met'}.",
+                "",
+                "| criterion | value | met |",
+            ]
+            lines += ["|---|---|---|"]
+            for row in self.goal:
+                lines.append(f"| {row['criterion']} | {row['value']} | {'yes' if row['met'] else 'no'} |")
+        return lines
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -279,13 +382,17 @@ def run_experiment(
     progress: bool = False,
     command: str = "",
     jobs: int = 1,
+    tuned_trials: int = 0,
     on_run: Callable[[str, int, dict[str, Any]], None] | None = None,
 ) -> ExperimentResult:
     """Train `config` (and each ablation) once per seed, evaluate on `split` beside the baselines.
 
     `seeds` is a count (seeds ``train.seed, train.seed + 1, ...``) or explicit seeds. `jobs` > 1 trains
     that many runs at once in worker processes (each loads the data from its cache, one torch thread).
-    Writes experiment.json and experiment.md into `out_dir` and returns the result.
+    `tuned_trials` > 0 adds LightGBM tuned with that many optuna trials per seed and bagged over the same
+    seeds (`atft.lightgbm_tuned`). Each variant is reported as its seed mean ± std and as its seed
+    ensemble (the mean prediction), with per-year RankIC at the judged horizon and, against the tuned
+    LightGBM, the goal of issue 24. Writes experiment.json and experiment.md into `out_dir`.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -293,33 +400,46 @@ def run_experiment(
     unknown = [name for name in ablations if name not in ABLATIONS]
     if unknown:
         raise ValueError(f"unknown ablation(s) {unknown}; expected some of {sorted(ABLATIONS)}.")
+    if tuned_trials < 0:
+        raise ValueError(f"tuned_trials must be >= 0 (0 = no tuned LightGBM); found {tuned_trials}.")
     baseline_names = list(BASELINES) if baselines is None else list(baselines)
     if dataset is None:
         from atft.data import load_dataset  # the data path is only needed when no dataset is handed in
 
         dataset = load_dataset(config.data, progress=progress)
     horizons = tuple(int(h) for h in config.model.horizons)
+    judged = judged_horizon(config)
     variants = {FULL: "full model" + _switches(config)}
     variants |= {name: ABLATIONS[name][0] for name in ablations}
     plan = [
         (variant, seed, variant_config(config, variant, seed)) for variant in variants for seed in seed_list
     ]
 
-    baseline_frames: dict[str, pd.DataFrame] = {}
+    def all_baselines() -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+        frames = _baselines(dataset, split, baseline_names, out_dir) if baseline_names else {}
+        if not tuned_trials:
+            return frames, []
+        bag, runs = _tuned_baseline(dataset, split, seed_list, tuned_trials, judged, out_dir)
+        return frames | {TUNED: bag}, runs
+
+    built: tuple[dict[str, pd.DataFrame], list[dict[str, Any]]] | None = None
     if jobs > 1:  # train in worker processes; the baselines are built here meanwhile
-        baseline_frames = _train_in_workers(
-            plan, out_dir, split, jobs, lambda: _baselines(dataset, split, baseline_names, out_dir)
-        )
+        built = _train_in_workers(plan, out_dir, split, jobs, all_baselines)
     runs, frames = _collect_runs(plan, out_dir, dataset, split, progress=progress, on_run=on_run)
-    if baseline_names and not baseline_frames:
-        baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
-    report = evaluate_models(dataset, split, {**baseline_frames, **{v: f[0] for v, f in frames.items()}})
+    baseline_frames, tuned = built if built is not None else all_baselines()
+    ensembles = {f"{variant}{ENSEMBLE}": mean_prediction_frame(f) for variant, f in frames.items()}
+    report = evaluate_models(
+        dataset, split, {**baseline_frames, **{v: f[0] for v, f in frames.items()}, **ensembles}
+    )
 
     summary: list[dict[str, Any]] = []
     for variant in variants:
         summary += _summary(variant, [list(r["test"]) for r in runs if r["variant"] == variant], horizons)
     for name in baseline_frames:
         summary += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
+    ensemble_rows: list[dict[str, Any]] = []
+    for name in ensembles:
+        ensemble_rows += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
     paired = [
         {
             "variant": variant,
@@ -331,6 +451,20 @@ def run_experiment(
         for name, baseline in baseline_frames.items()
         for horizon in horizons
     ]
+    paired_ensembles = [
+        {
+            "variant": name,
+            "baseline": baseline,
+            "horizon": judged,
+            **paired_against([frame], reference, judged),
+        }
+        for name, frame in ensembles.items()
+        for baseline, reference in baseline_frames.items()
+    ]
+    per_year = {
+        name: rank_ic_by_year(frame, judged) for name, frame in {**ensembles, **baseline_frames}.items()
+    }
+    tried = _tried(variants, runs, config)
     result = ExperimentResult(
         market=dataset.market,
         split=split,
@@ -342,11 +476,137 @@ def run_experiment(
         seconds=time.perf_counter() - started,
         command=command,
         period={"first": report.first_date, "last": report.last_date},
+        horizon=judged,
+        ensembles=ensemble_rows,
+        paired_ensembles=paired_ensembles,
+        per_year={
+            name: {str(year): value for year, value in years.items()} for name, years in per_year.items()
+        },
+        tuned=tuned,
+        tried=tried,
     )
+    result.goal = goal_rows(result)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "experiment.json", json.dumps(result.to_dict(), indent=1).encode())
     atomic_write_bytes(out_dir / "experiment.md", result.markdown().encode())
     return result
+
+
+def judged_horizon(config: ExperimentConfig) -> int:
+    """The horizon the experiment is judged on: train.select_horizon, else 5 (or the first horizon)."""
+    horizons = tuple(int(h) for h in config.model.horizons)
+    if config.train.select_horizon is not None:
+        return int(config.train.select_horizon)
+    return 5 if 5 in horizons else horizons[0]
+
+
+def _tuned_baseline(
+    dataset: Any, split: str, seeds: Sequence[int], trials: int, horizon: int, out_dir: Path
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The bagged tuned LightGBM; each seed's frame and study are reused from ``out_dir/baselines/
+    lightgbm_tuned`` when made from the same data, split, trials and horizon."""
+    folder = out_dir / "baselines" / TUNED
+    stamp = {
+        "data": json.loads(json.dumps(dataclasses.asdict(dataset.config))),
+        "split": split,
+        "trials": trials,
+        "horizon": horizon,
+    }
+    frames, runs = [], []
+    for seed in seeds:
+        frame_path, info_path = folder / f"seed_{seed}.parquet", folder / f"seed_{seed}.json"
+        info = json.loads(info_path.read_text()) if info_path.exists() else None
+        if info is not None and info.get("stamp") == stamp and frame_path.exists():
+            frames.append(pd.read_parquet(frame_path))
+            runs.append(info["run"])
+            continue
+        frame, run = tuned_lightgbm(dataset, split, seed=seed, trials=trials, horizon=horizon)
+        _write_frame(frame_path, frame)
+        record = {"stamp": stamp, "run": _clean(dataclasses.asdict(run))}
+        atomic_write_bytes(info_path, json.dumps(record, indent=1).encode())  # last: marks the seed done
+        frames.append(frame)
+        runs.append(record["run"])
+    return mean_prediction_frame(frames), runs
+
+
+def _tried(
+    variants: dict[str, str], runs: list[dict[str, Any]], config: ExperimentConfig
+) -> list[dict[str, Any]]:
+    """Every variant of the experiment: its label, its config changes, seeds, validation RankIC, budget."""
+    rows = []
+    for variant, label in variants.items():
+        mine = [r for r in runs if r["variant"] == variant]
+        changes = {} if variant == FULL else ABLATIONS[variant][1]
+        rows.append(
+            {
+                "variant": variant,
+                "label": label,
+                "changes": {
+                    f"{section}.{k}": v for section, values in changes.items() for k, v in values.items()
+                },
+                "seeds": [r["seed"] for r in mine],
+                "val": _mean_std_text([r["val_score"] for r in mine]),
+                "val_mean": float(np.mean([r["val_score"] for r in mine])) if mine else math.nan,
+                "epochs_run": [r["epochs_run"] for r in mine],
+                "best_epochs": [r["best_epoch"] for r in mine],
+                "stop_reasons": sorted({str(r.get("stop_reason")) for r in mine}),
+                "epoch_cap": config.train.epochs,
+            }
+        )
+    return rows
+
+
+def goal_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+    """Issue 24's goal, criterion by criterion, when the experiment holds what it needs (else no rows).
+
+    The full model's ensemble at least GOAL_MARGIN above the tuned LightGBM at the judged horizon with a
+    paired Newey-West t >= GOAL_T, ahead in every test year; each stage ablation (FAN, GAT, temporal
+    encoder) lowering the mean validation RankIC when removed.
+    """
+    h, full = result.horizon, f"{FULL}{ENSEMBLE}"
+    ours = next((r for r in result.ensembles if r["model"] == full and r["horizon"] == h), None)
+    theirs = next((r for r in result.summary if r["model"] == TUNED and r["horizon"] == h), None)
+    if ours is None or theirs is None:
+        return []
+    margin = ours["rank_ic_mean"] - theirs["rank_ic_mean"]
+    test = next(r for r in result.paired_ensembles if r["variant"] == full and r["baseline"] == TUNED)
+    rows = [
+        {
+            "criterion": f"full ensemble {h}d RankIC >= tuned LightGBM + {GOAL_MARGIN}",
+            "value": f"{ours['rank_ic_mean']:.4f} vs {theirs['rank_ic_mean']:.4f} ({margin:+.4f})",
+            "met": bool(margin >= GOAL_MARGIN),
+        },
+        {
+            "criterion": f"paired Newey-West t >= {GOAL_T}",
+            "value": _fmt(test["t"], "{:+.2f}"),
+            "met": bool(math.isfinite(test["t"]) and test["t"] >= GOAL_T),
+        },
+    ]
+    ours_years, theirs_years = result.per_year.get(full, {}), result.per_year.get(TUNED, {})
+    for year in sorted(ours_years):
+        diff = ours_years[year] - theirs_years.get(year, math.nan)
+        rows.append(
+            {
+                "criterion": f"ahead of the tuned LightGBM in {year}",
+                "value": _fmt(diff, "{:+.4f}"),
+                "met": bool(math.isfinite(diff) and diff > 0),
+            }
+        )
+    val = {row["variant"]: row["val_mean"] for row in result.tried}
+    for name in STAGE_ABLATIONS:
+        label = ABLATIONS[name][0]
+        if name not in val:
+            rows.append({"criterion": f"{label}: lower validation RankIC", "value": "not run", "met": False})
+            continue
+        drop = val[FULL] - val[name]
+        rows.append(
+            {
+                "criterion": f"{label}: lower validation RankIC than the full model",
+                "value": f"{val[name]:.4f} vs {val[FULL]:.4f} ({-drop:+.4f})",
+                "met": bool(drop > 0),
+            }
+        )
+    return rows
 
 
 def _seed_list(config: ExperimentConfig, seeds: int | Sequence[int]) -> list[int]:
@@ -364,9 +624,7 @@ def _seed_list(config: ExperimentConfig, seeds: int | Sequence[int]) -> list[int
 Plan = Sequence[tuple[str, int, ExperimentConfig]]
 
 
-def _train_in_workers(
-    plan: Plan, out_dir: Path, split: str, jobs: int, meanwhile: Callable[[], dict[str, pd.DataFrame]]
-) -> dict[str, pd.DataFrame]:
+def _train_in_workers(plan: Plan, out_dir: Path, split: str, jobs: int, meanwhile: Callable[[], Any]) -> Any:
     """Train every run of `plan` in `jobs` spawned worker processes; return `meanwhile()`, run here."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -403,6 +661,7 @@ def _collect_runs(
             "val_score": info["val_score"],
             "best_epoch": info["best_epoch"],
             "epochs_run": info["epochs_run"],
+            "stop_reason": info.get("stop_reason"),
             "seconds": info["seconds"],
             "test": evaluate_models(dataset, split, {variant: frame}).rows,
         }
