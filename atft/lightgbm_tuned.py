@@ -68,12 +68,33 @@ def _params(tuned: dict[str, Any], seed: int, num_threads: int) -> dict[str, Any
     }
 
 
-def _fit(dataset: MarketDataset, k: int, params: dict[str, Any]) -> lgb.Booster:
-    """One booster of horizon index `k` on the train split, early-stopped on the validation split."""
-    x, y, _, _ = design(dataset, "train", k)
-    x_val, y_val, _, _ = design(dataset, "val", k)
-    train_set = lgb.Dataset(x, y, feature_name=dataset.input_names, params={"feature_pre_filter": False})
-    val_set = lgb.Dataset(x_val, y_val, reference=train_set)
+@dataclass
+class _Design:
+    """The train and validation rows of one horizon, built once per study (a flattened raw window is
+    costly to rebuild for every trial), and the rows of the validation days the RankIC is measured on."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    val_all: np.ndarray  # inputs of every masked-in validation row, any target
+    val_position: np.ndarray
+    val_stock: np.ndarray
+
+    @classmethod
+    def of(cls, dataset: MarketDataset, k: int) -> _Design:
+        x, y, _, _ = design(dataset, "train", k)
+        x_val, y_val, _, _ = design(dataset, "val", k)
+        val_all, _, position, stock = design(dataset, "val")
+        return cls(x, y, x_val, y_val, val_all, position, stock)
+
+
+def _fit(dataset: MarketDataset, rows: _Design, params: dict[str, Any]) -> lgb.Booster:
+    """One booster on the train rows, early-stopped on the validation rows."""
+    train_set = lgb.Dataset(
+        rows.x, rows.y, feature_name=dataset.input_names, params={"feature_pre_filter": False}
+    )
+    val_set = lgb.Dataset(rows.x_val, rows.y_val, reference=train_set)
     return lgb.train(
         params,
         train_set,
@@ -83,12 +104,13 @@ def _fit(dataset: MarketDataset, k: int, params: dict[str, Any]) -> lgb.Booster:
     )
 
 
-def validation_rank_ic(dataset: MarketDataset, booster: lgb.Booster, k: int) -> float:
+def validation_rank_ic(dataset: MarketDataset, booster: lgb.Booster, rows: _Design, k: int) -> float:
     """Mean daily RankIC of a booster on the validation split at horizon index `k` (-inf if none)."""
-    x_val, _, position, stock = design(dataset, "val")
     days = dataset.split_days("val")
     pred = np.full((len(days), dataset.n_stocks), np.nan)
-    pred[position, stock] = booster.predict(x_val, num_iteration=booster.best_iteration or None)
+    pred[rows.val_position, rows.val_stock] = booster.predict(
+        rows.val_all, num_iteration=booster.best_iteration or None
+    )
     target = np.where(dataset.target_mask[days, :, k], dataset.raw_targets[days, :, k], np.nan)
     daily = rowwise_spearman(pred, target)
     return float(np.nanmean(daily)) if np.isfinite(daily).any() else float("-inf")
@@ -105,10 +127,11 @@ def tune(
             f"tuning horizon {horizon} is not one of the dataset's horizons {list(dataset.horizons)}."
         )
     k = dataset.horizons.index(horizon)
+    rows = _Design.of(dataset, k)
 
     def objective(trial: optuna.Trial) -> float:
-        booster = _fit(dataset, k, _params(search_space(trial), seed, num_threads))
-        return validation_rank_ic(dataset, booster, k)
+        booster = _fit(dataset, rows, _params(search_space(trial), seed, num_threads))
+        return validation_rank_ic(dataset, booster, rows, k)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
@@ -125,7 +148,7 @@ def tuned_lightgbm(
     x_eval, _, _, _ = design(dataset, split)
     columns = []
     for k, h in enumerate(dataset.horizons):
-        booster = _fit(dataset, k, _params(best, seed, num_threads))
+        booster = _fit(dataset, _Design.of(dataset, k), _params(best, seed, num_threads))
         run.trees[int(h)] = int(booster.best_iteration or booster.current_iteration())
         columns.append(booster.predict(x_eval, num_iteration=booster.best_iteration or None))
     log.info("tuned lightgbm seed %d: validation %dd RankIC %.4f, %s", seed, horizon, value, best)

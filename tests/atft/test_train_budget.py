@@ -110,3 +110,8 @@ def test_old_checkpoints_keep_their_mean_over_horizons_selection() -> None:
     with pytest.raises(ValueError, match="select_horizon"):
         ExperimentConfig.from_dict(config)  # today's default (5) is no horizon of that model
     assert ExperimentConfig.from_dict(_migrate_config(config)).train.select_horizon is None
+
+
+def test_a_date_given_unquoted_is_read_as_its_iso_string() -> None:
+    """TOML reads `--set data.start=2016-06-01` as a date; date fields of the config are strings."""
+    assert load_config(None, ["data.start=2016-06-01"]).data.start == "2016-06-01"
