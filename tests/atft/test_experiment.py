@@ -138,6 +138,8 @@ def test_variant_config_switches_one_stage_and_sets_the_seed(tiny) -> None:
         (["--seeds", "0"], "expected a number >= 1"),
         (["--ablations", "fan,nope"], "unknown ablation"),
         (["--jobs", "-2"], "expected a number >= 1"),
+        (["--tuned-trials", "-1"], "expected a number >= 0"),
+        (["--ablations", "fan,lstm"], "unknown ablation"),
     ],
 )
 def test_cli_refuses_bad_options(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
