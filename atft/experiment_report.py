@@ -79,13 +79,14 @@ class ExperimentResult:
             lines.append(f"| {self.variants.get(model, model)} | " + " | ".join(cells) + " |")
         lines += [
             "",
-            "Paired test on the daily RankIC difference model - baseline (Newey-West, lag h - 1), "
-            "on the seed-mean daily RankIC; `seeds p<.05`: seeds that alone beat the baseline at p < 0.05.",
+            f"Paired test on the daily {self.horizon}d RankIC difference model - baseline (Newey-West, lag "
+            "h - 1), on the seed-mean daily RankIC and on each ensemble's; `seeds p<.05`: seeds that alone "
+            "beat the baseline at p < 0.05. Every other horizon is in experiment.json.",
             "",
             "| model | baseline | h | ΔRankIC | t | p | seeds p<.05 |",
             "|---|---|---:|---:|---:|---:|---:|",
         ]
-        for row in [*self.paired, *self.paired_ensembles]:
+        for row in (r for r in [*self.paired, *self.paired_ensembles] if r["horizon"] == self.horizon):
             lines.append(
                 f"| {self._label(row['variant'])} | {row['baseline']} | {row['horizon']}d "
                 f"| {_fmt(row['mean_diff'], '{:+.4f}')} | {_fmt(row['t'], '{:+.2f}')} | {_fmt(row['p'], '{:.3g}')} "
