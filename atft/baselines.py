@@ -1,7 +1,8 @@
 """Baselines on the same split and features as the model: zero, reversal, momentum, ridge, LightGBM.
 
 Each baseline is a function ``(dataset, split) -> predictions frame`` (docs/architecture.md). Fitted
-baselines learn on the train split only, on the features of the last look-back step (day t), against the
+baselines learn on the train split only, on the inputs the model reads (`MarketDataset.input_rows`: the
+features of day t, the raw price window flattened, or both, by ``data.inputs``), against the
 per-day normalised targets; the validation split picks their one hyper-parameter (ridge strength,
 LightGBM's number of trees by early stopping). So evaluating them on "test" is out of sample.
 """
@@ -16,11 +17,13 @@ import numpy as np
 import pandas as pd
 
 from atft.data.dataset import MarketDataset
+from atft.data.features import FEATURE_NAMES
 from atft.metrics import rowwise_pearson
 
 logger = logging.getLogger(__name__)
 
 RIDGE_ALPHAS = (1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
+RIDGE_BLOCK_ROWS = 65_536  # rows per block of the gram matrix
 
 
 def _broadcast(dataset: MarketDataset, split: str, signal: np.ndarray) -> pd.DataFrame:
@@ -31,7 +34,7 @@ def _broadcast(dataset: MarketDataset, split: str, signal: np.ndarray) -> pd.Dat
 
 def _feature(dataset: MarketDataset, split: str, name: str) -> np.ndarray:
     days = dataset.split_days(split)
-    return dataset.features[days, :, dataset.feature_names.index(name)].astype(np.float64)
+    return dataset.features[days, :, FEATURE_NAMES.index(name)].astype(np.float64)
 
 
 def zero_baseline(dataset: MarketDataset, split: str) -> pd.DataFrame:
@@ -51,19 +54,20 @@ def momentum_baseline(dataset: MarketDataset, split: str) -> pd.DataFrame:
 
 
 def design(dataset: MarketDataset, split: str, horizon_index: int | None = None) -> tuple[np.ndarray, ...]:
-    """(X [rows, F], y [rows] or None, day position [rows], stock [rows]) of the masked-in stocks of a
-    split; with a horizon index, only rows whose target at that horizon is known."""
+    """(X [rows, F'] float32, y [rows] or None, day position [rows], stock [rows]) of the masked-in stocks
+    of a split; with a horizon index, only rows whose target at that horizon is known. X holds the
+    inputs the model reads (`MarketDataset.input_rows`, by data.inputs)."""
     days = dataset.split_days(split)
     keep = dataset.mask[days]
     if horizon_index is not None:
         keep = keep & dataset.target_mask[days, :, horizon_index]
     position, stock = np.nonzero(keep)
-    x = dataset.features[days[position], stock].astype(np.float64)
+    x = dataset.input_rows(days[position], stock)
     y = None if horizon_index is None else dataset.targets[days[position], stock, horizon_index]
     return x, y, position, stock
 
 
-def _scatter(dataset: MarketDataset, split: str, columns: list[np.ndarray]) -> np.ndarray:
+def scatter(dataset: MarketDataset, split: str, columns: list[np.ndarray]) -> np.ndarray:
     """Predictions [days, N, H] from one flat prediction vector per horizon over `design(split)` rows."""
     days = dataset.split_days(split)
     _, _, position, stock = design(dataset, split)
@@ -85,12 +89,16 @@ def _mean_ic(dataset: MarketDataset, split: str, pred: np.ndarray, horizon_index
 def ridge_path(x: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> list[tuple[np.ndarray, float]]:
     """Ridge regressions with an unpenalised intercept, one (weights [F], intercept) per alpha.
 
-    The centred gram matrix X'X and X'y are computed once (one pass over the rows), each alpha only
-    solves an [F, F] system.
+    The centred gram matrix X'X and X'y are computed once, in float64 over blocks of rows (a flattened
+    raw window has hundreds of columns), and each alpha only solves an [F, F] system.
     """
-    x_mean, y_mean = x.mean(axis=0), float(y.mean())
-    xc = x - x_mean
-    gram, moment = xc.T @ xc, xc.T @ (y - y_mean)  # (F, F), (F,)
+    x_mean, y_mean = x.mean(axis=0, dtype=np.float64), float(y.mean())
+    gram = np.zeros((x.shape[1], x.shape[1]))
+    moment = np.zeros(x.shape[1])
+    for lo in range(0, len(x), RIDGE_BLOCK_ROWS):
+        xc = x[lo : lo + RIDGE_BLOCK_ROWS].astype(np.float64) - x_mean  # (rows, F)
+        gram += xc.T @ xc
+        moment += xc.T @ (y[lo : lo + RIDGE_BLOCK_ROWS] - y_mean)
     fits = []
     for alpha in alphas:
         weights = np.linalg.solve(gram + alpha * np.eye(x.shape[1]), moment)
@@ -125,7 +133,7 @@ def ridge_baseline(
         assert best is not None
         logger.info("ridge %dd: alpha %.0f (validation IC %.4f)", horizon, best[1], best[0])
         columns.append(x_eval @ best[2] + best[3])
-    return dataset.predictions_frame(split, _scatter(dataset, split, columns))
+    return dataset.predictions_frame(split, scatter(dataset, split, columns))
 
 
 def lightgbm_baseline(
@@ -160,7 +168,7 @@ def lightgbm_baseline(
     for k, horizon in enumerate(dataset.horizons):
         x, y, _, _ = design(dataset, "train", k)
         x_val, y_val, _, _ = design(dataset, "val", k)
-        train_set = lgb.Dataset(x, y, feature_name=dataset.feature_names, free_raw_data=True)
+        train_set = lgb.Dataset(x, y, feature_name=dataset.input_names, free_raw_data=True)
         val_set = lgb.Dataset(x_val, y_val, reference=train_set)
         booster = lgb.train(
             params,
@@ -171,7 +179,7 @@ def lightgbm_baseline(
         )
         logger.info("lightgbm %dd: %d trees", horizon, booster.best_iteration)
         columns.append(booster.predict(x_eval, num_iteration=booster.best_iteration or None))
-    return dataset.predictions_frame(split, _scatter(dataset, split, columns))
+    return dataset.predictions_frame(split, scatter(dataset, split, columns))
 
 
 Baseline = Callable[[MarketDataset, str], pd.DataFrame]

@@ -226,10 +226,15 @@ def _migrate_config(config: Any) -> Any:
 
     ``model.fan_recompose`` (FAN's recomposition stage) appeared after schema 1 checkpoints were first
     written; a checkpoint without it has no ``fan_forecast`` weights, so it loads with the stage off.
+    ``train.select_horizon`` appeared later still; such a checkpoint's epoch was chosen by the mean
+    RankIC over horizons, which None says (and its horizons need not include 5).
     """
     model = config.get("model") if isinstance(config, Mapping) else None
     if isinstance(model, Mapping) and "fan_recompose" not in model:
-        return {**config, "model": {**model, "fan_recompose": False}}
+        config = {**config, "model": {**model, "fan_recompose": False}}
+    train = config.get("train") if isinstance(config, Mapping) else None
+    if isinstance(train, Mapping) and "select_horizon" not in train:
+        config = {**config, "train": {**train, "select_horizon": None}}
     return config
 
 
@@ -264,6 +269,16 @@ def load_checkpoint(path: Path, *, map_location: str | torch.device = "cpu") -> 
     return LoadedCheckpoint(model, config, metadata, optimizer_state, trainer_state)
 
 
+def _legacy_model(legacy: Mapping[str, Any], state: Mapping[str, Any]) -> tuple[nn.Module, ExperimentConfig]:
+    """The model and config a legacy checkpoint dict describes, its weights loaded (strict)."""
+    config = ExperimentConfig.from_dict(_migrate_config(dict(legacy["config"])))
+    n_features = int(state["vsn.weight"].shape[0])
+    static = state.get("projection.static.weight")
+    model = ATFT_GAT_FAN(config.model, n_features, int(static.shape[1]) if static is not None else 0)
+    model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=True)
+    return model, config
+
+
 def migrate_legacy(old: Path, new: Path, *, trust_pickle: bool) -> Path:
     """Convert a legacy ``torch.save`` checkpoint (a pickled dict) into the safe format.
 
@@ -283,8 +298,11 @@ def migrate_legacy(old: Path, new: Path, *, trust_pickle: bool) -> Path:
             f"{old} holds objects beyond tensors and plain data ({first}); converting it means unpickling "
             "it, which runs any code inside it. Pass --trust-pickle only if you trust its origin."
         ) from error
-    except (OSError, RuntimeError, EOFError, ValueError) as error:
-        raise CheckpointError(f"legacy checkpoint {old} cannot be read: {error}") from error
+    except Exception as error:  # a file of any bytes: whatever the unpickler raises, it is unreadable
+        first = " ".join(str(error).split())[:300] or type(error).__name__
+        raise CheckpointError(
+            f"legacy checkpoint {old} cannot be read as a torch.save file ({type(error).__name__}: {first})."
+        ) from error
     if not isinstance(legacy, Mapping):
         raise CheckpointError(f"legacy checkpoint {old} holds a {type(legacy).__name__}, expected a dict.")
     state = legacy.get("state_dict", legacy.get("model_state_dict"))
@@ -293,11 +311,13 @@ def migrate_legacy(old: Path, new: Path, *, trust_pickle: bool) -> Path:
             f"legacy checkpoint {old} has keys {sorted(map(str, legacy))}; expected 'state_dict' (or "
             "'model_state_dict') and 'config'."
         )
-    config = ExperimentConfig.from_dict(_migrate_config(dict(legacy["config"])))
-    n_features = int(state["vsn.weight"].shape[0])
-    static = state.get("projection.static.weight")
-    model = ATFT_GAT_FAN(config.model, n_features, int(static.shape[1]) if static is not None else 0)
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=True)
+    try:
+        model, config = _legacy_model(legacy, state)
+    except Exception as error:  # whatever the legacy dict holds, a failure to build the model is the file's
+        first = " ".join(str(error).split())[:300] or type(error).__name__
+        raise CheckpointError(
+            f"legacy checkpoint {old} does not hold an atft model and config ({type(error).__name__}: {first})."
+        ) from error
     metadata = {
         "feature_names": list(legacy.get("feature_names", [])),
         "metrics": legacy.get("metrics", {}),

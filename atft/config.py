@@ -42,6 +42,9 @@ class ConfigError(ValueError):
     """A config file or override that cannot be read or does not fit the config tree (names the field)."""
 
 
+SCHEDULES = ("cosine", "constant", "cosine_steps")  # train.schedule
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation and bookkeeping of one training run."""
@@ -49,10 +52,20 @@ class TrainConfig:
     epochs: int = 10  # passes over the training days (batch_days days = one batch = one step)
     learning_rate: float = 1e-3  # AdamW peak learning rate
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
-    warmup_steps: int = 100  # linear warm-up steps, then cosine decay to min_lr_ratio * peak
-    min_lr_ratio: float = 0.05
+    gat_lr_scale: float = 1.0  # the GAT stage's learning rate as a multiple of learning_rate
+    warmup_steps: int = 100  # linear warm-up steps, then the decay `schedule` names
+    min_lr_ratio: float = 0.05  # the rate a decaying schedule ends at, as a share of the peak
+    # "cosine": cosine decay over all `epochs` (warm-up capped at a tenth of them), so the epoch cap
+    # changes the schedule; "constant": warm-up, then the peak rate for ever; "cosine_steps": warm-up,
+    # then cosine to min_lr_ratio over `decay_steps` optimiser steps and flat after. The last two do
+    # not depend on the epoch cap, which early stopping needs.
+    schedule: str = "cosine"
+    decay_steps: int = 10_000  # steps of the cosine of schedule "cosine_steps" (after the warm-up)
     grad_clip: float = 1.0  # max global gradient norm (0 = no clipping)
     patience: int = 3  # early stopping: epochs without a better validation RankIC
+    # the horizon (days) whose validation RankIC picks the best epoch and drives early stopping, i.e.
+    # the horizon being judged; none = the mean RankIC over all horizons
+    select_horizon: int | None = 5
     seed: int = 0  # seeds torch, numpy and python's random (and the order of days)
     shuffle_days: bool = True  # visit training days in a seeded random order each epoch
     torch_threads: int = 1  # intra-op CPU threads; 1 avoids oversubscription on the shared 2-core CI machines
@@ -71,6 +84,8 @@ class TrainConfig:
             raise ValueError(f"train.epochs must be >= 1; found {self.epochs}.")
         if self.learning_rate <= 0:
             raise ValueError(f"train.learning_rate must be > 0; found {self.learning_rate}.")
+        if self.gat_lr_scale <= 0:
+            raise ValueError(f"train.gat_lr_scale must be > 0; found {self.gat_lr_scale}.")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"train.max_steps must be >= 1 (or none); found {self.max_steps}.")
         if self.max_train_days is not None and self.max_train_days < 1:
@@ -79,6 +94,12 @@ class TrainConfig:
             raise ValueError(f"train.batch_days must be >= 1; found {self.batch_days}.")
         if self.patience < 1:
             raise ValueError(f"train.patience must be >= 1; found {self.patience}.")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"train.schedule must be one of {', '.join(SCHEDULES)}; found {self.schedule!r}."
+            )
+        if self.decay_steps < 1:
+            raise ValueError(f"train.decay_steps must be >= 1; found {self.decay_steps}.")
         if self.torch_threads < 1:
             raise ValueError(f"train.torch_threads must be >= 1; found {self.torch_threads}.")
 
@@ -111,6 +132,12 @@ class ExperimentConfig:
             raise ValueError(
                 f"model.horizons {list(self.model.horizons)} differ from data.horizons {list(self.data.horizons)}; "
                 "set both (load_config copies data.horizons to the model when only data.horizons is given)."
+            )
+        selected = self.train.select_horizon
+        if selected is not None and selected not in tuple(self.model.horizons):
+            raise ValueError(
+                f"train.select_horizon {selected} is not one of the horizons {list(self.model.horizons)}; "
+                "choose one of them, or none for the mean over horizons."
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,11 +10,14 @@ Layout of `out_dir`:
     <variant>/seed_<s>/run.json    its config, validation score, best epoch, seconds
     <variant>/seed_<s>/<split>.parquet   its predictions frame on the evaluated split
     baselines/<name>.parquet       each baseline's predictions frame
+    baselines/lightgbm_tuned/seed_<s>.parquet, .json   the tuned LightGBM of one seed and its study
     experiment.json, experiment.md the tables
 
-A run whose ``run.json`` and predictions already exist with the same config is reused, so an experiment
-cut short continues where it stopped. Variants: ``full`` (the config as given) and one ablation per name
-in `ABLATIONS`. Every seed of every variant is compared with every baseline by `atft.metrics.
+A run whose ``run.json`` and predictions already exist with the same config is reused (and so is a tuned
+LightGBM seed made from the same data and budget), so an experiment cut short, or run again in a later
+session with the same output folder, continues where it stopped. Variants: ``full`` (the config as
+given) and one ablation per name in `ABLATIONS`; each is reported as its seed mean ± std and as its seed
+ensemble (the mean prediction over seeds, what a user would deploy). Every seed of every variant is compared with every baseline by `atft.metrics.
 paired_hac_test` on the daily RankIC difference (Newey-West, lag h - 1): once on the seed-mean daily
 RankIC (the headline p) and once per seed (how many seeds alone reach p < 0.05).
 """
@@ -29,7 +32,6 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,121 +41,31 @@ import pandas as pd
 from atft.baselines import BASELINES, run_baselines
 from atft.config import ExperimentConfig, replace
 from atft.evaluate import evaluate_models
+from atft.experiment_report import ENSEMBLE, FULL, ExperimentResult, goal_rows, json_safe, mean_std_text
 from atft.inference import predict_frame
 from atft.io import atomic_file, atomic_write_bytes
-from atft.metrics import daily_rank_ic, default_lag, paired_hac_test
+from atft.lightgbm_tuned import NAME as TUNED
+from atft.lightgbm_tuned import tuned_lightgbm
+from atft.metrics import daily_rank_ic, default_lag, mean_prediction_frame, paired_hac_test, rank_ic_by_year
 from atft.train import selection_score, train
 
 log = logging.getLogger(__name__)
 
-FULL = "full"
 # ablation name -> (label, config changes); "fan" = the model without FAN, "gat" = without GAT
 ABLATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "fan": ("without FAN", {"model": {"use_fan": False}}),
     "gat": ("without GAT", {"model": {"use_gat": False}}),
+    "temporal": ("without the temporal encoder", {"model": {"encoder": "last"}}),
+    "gru": (
+        "recurrent control (GRU, no FAN, no GAT)",
+        {"model": {"encoder": "gru", "use_fan": False, "use_gat": False}},
+    ),
 }
+# the ablations whose removal the goal asks to lower validation RankIC (each removes one stage)
+STAGE_ABLATIONS = ("fan", "gat", "temporal")
 RUN_FILE = "run.json"
 SUMMARY_KEYS = ("rank_ic", "ic", "icir", "sharpe", "scale_ratio")  # metrics averaged over seeds
 SIGNIFICANCE = 0.05
-
-
-@dataclass
-class ExperimentResult:
-    """Everything the experiment measured; `to_dict` is experiment.json, `markdown` is experiment.md."""
-
-    market: str
-    split: str
-    seeds: list[int]
-    variants: dict[str, str]  # variant -> label
-    runs: list[dict[str, Any]]  # one per (variant, seed): val score, best epoch, seconds, test metrics
-    summary: list[dict[str, Any]]  # one per (model, horizon): mean/std over seeds of SUMMARY_KEYS
-    paired: list[dict[str, Any]]  # one per (variant, baseline, horizon): the paired HAC test
-    seconds: float
-    command: str = ""
-    period: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(_clean(self.__dict__)))
-
-    def markdown(self) -> str:
-        """Two tables: RankIC mean ± std per horizon (models and baselines), then the paired tests."""
-        horizons = sorted({row["horizon"] for row in self.summary})
-        lines = [
-            f"### {self.market} {self.split} {self.period.get('first', '')}..{self.period.get('last', '')}, "
-            f"{len(self.seeds)} seeds {self.seeds}",
-            "",
-        ]
-        if self.command:
-            lines += [f"`{self.command}` ({self.seconds / 60:.0f} min)", ""]
-        lines += [
-            "RankIC, mean ± std over seeds (baselines are deterministic: one value); "
-            "val = mean validation RankIC over horizons of the selected epoch.",
-            "",
-            "| model | " + " | ".join(f"{h}d RankIC" for h in horizons) + " | 5d IC | 5d Sharpe | val |",
-            "|---|" + "---:|" * (len(horizons) + 3),
-        ]
-        for model in dict.fromkeys(row["model"] for row in self.summary):
-            rows = {row["horizon"]: row for row in self.summary if row["model"] == model}
-            cells = [_pm(rows[h], "rank_ic") if h in rows else "" for h in horizons]
-            five = rows.get(5, {})
-            val = [r["val_score"] for r in self.runs if r["variant"] == model]
-            val_cell = _mean_std_text(val) if val else ""
-            cells += [_pm(five, "ic", 4), _pm(five, "sharpe", 2), val_cell]
-            lines.append(f"| {self.variants.get(model, model)} | " + " | ".join(cells) + " |")
-        lines += [
-            "",
-            "Paired test on the daily RankIC difference model - baseline (Newey-West, lag h - 1), "
-            "on the seed-mean daily RankIC; `seeds p<.05`: seeds that alone beat the baseline at p < 0.05.",
-            "",
-            "| model | baseline | h | ΔRankIC | t | p | seeds p<.05 |",
-            "|---|---|---:|---:|---:|---:|---:|",
-        ]
-        for row in self.paired:
-            lines.append(
-                f"| {self.variants.get(row['variant'], row['variant'])} | {row['baseline']} | {row['horizon']}d "
-                f"| {_fmt(row['mean_diff'], '{:+.4f}')} | {_fmt(row['t'], '{:+.2f}')} | {_fmt(row['p'], '{:.3g}')} "
-                f"| {row['seeds_significant']}/{row['n_seeds']} |"
-            )
-        return "\n".join(lines) + "\n"
-
-
-def _fmt(value: Any, pattern: str) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return pattern.format(value)
-
-
-def _mean_std_text(values: Sequence[float], digits: int = 4) -> str:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return "n/a"
-    if len(finite) == 1:
-        return f"{finite[0]:.{digits}f}"
-    return f"{np.mean(finite):.{digits}f} ± {np.std(finite, ddof=1):.{digits}f}"
-
-
-def _pm(row: dict[str, Any], key: str, digits: int = 4) -> str:
-    if f"{key}_mean" not in row:
-        return ""
-    mean, std = row[f"{key}_mean"], row[f"{key}_std"]
-    if mean is None or not math.isfinite(mean):
-        return "n/a"
-    if row["n_seeds"] < 2 or std is None or not math.isfinite(std):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf become None, numpy scalars become Python numbers, tuples become lists."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def variant_config(config: ExperimentConfig, variant: str, seed: int) -> ExperimentConfig:
@@ -179,7 +91,8 @@ def _run_one(
     frame = predict_frame(result.checkpoint_path, dataset, split)
     info = {
         "config": config.to_dict(),
-        "val_score": selection_score(result.val_metrics),
+        "val_score": selection_score(result.val_metrics, config.train.select_horizon),
+        "select_horizon": config.train.select_horizon,
         "val_metrics": result.val_metrics,
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
@@ -187,7 +100,7 @@ def _run_one(
         "seconds": time.perf_counter() - started,
     }
     _write_frame(frame_path, frame)
-    atomic_write_bytes(info_path, json.dumps(_clean(info), indent=1).encode())  # last: marks the run done
+    atomic_write_bytes(info_path, json.dumps(json_safe(info), indent=1).encode())  # last: marks the run done
     return info, frame
 
 
@@ -277,13 +190,17 @@ def run_experiment(
     progress: bool = False,
     command: str = "",
     jobs: int = 1,
+    tuned_trials: int = 0,
     on_run: Callable[[str, int, dict[str, Any]], None] | None = None,
 ) -> ExperimentResult:
     """Train `config` (and each ablation) once per seed, evaluate on `split` beside the baselines.
 
     `seeds` is a count (seeds ``train.seed, train.seed + 1, ...``) or explicit seeds. `jobs` > 1 trains
     that many runs at once in worker processes (each loads the data from its cache, one torch thread).
-    Writes experiment.json and experiment.md into `out_dir` and returns the result.
+    `tuned_trials` > 0 adds LightGBM tuned with that many optuna trials per seed and bagged over the same
+    seeds (`atft.lightgbm_tuned`). Each variant is reported as its seed mean ± std and as its seed
+    ensemble (the mean prediction), with per-year RankIC at the judged horizon and, against the tuned
+    LightGBM, the goal of issue 24. Writes experiment.json and experiment.md into `out_dir`.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -291,33 +208,46 @@ def run_experiment(
     unknown = [name for name in ablations if name not in ABLATIONS]
     if unknown:
         raise ValueError(f"unknown ablation(s) {unknown}; expected some of {sorted(ABLATIONS)}.")
+    if tuned_trials < 0:
+        raise ValueError(f"tuned_trials must be >= 0 (0 = no tuned LightGBM); found {tuned_trials}.")
     baseline_names = list(BASELINES) if baselines is None else list(baselines)
     if dataset is None:
         from atft.data import load_dataset  # the data path is only needed when no dataset is handed in
 
         dataset = load_dataset(config.data, progress=progress)
     horizons = tuple(int(h) for h in config.model.horizons)
+    judged = judged_horizon(config)
     variants = {FULL: "full model" + _switches(config)}
     variants |= {name: ABLATIONS[name][0] for name in ablations}
     plan = [
         (variant, seed, variant_config(config, variant, seed)) for variant in variants for seed in seed_list
     ]
 
-    baseline_frames: dict[str, pd.DataFrame] = {}
+    def all_baselines() -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+        frames = _baselines(dataset, split, baseline_names, out_dir) if baseline_names else {}
+        if not tuned_trials:
+            return frames, []
+        bag, runs = _tuned_baseline(dataset, split, seed_list, tuned_trials, judged, out_dir)
+        return frames | {TUNED: bag}, runs
+
+    built: tuple[dict[str, pd.DataFrame], list[dict[str, Any]]] | None = None
     if jobs > 1:  # train in worker processes; the baselines are built here meanwhile
-        baseline_frames = _train_in_workers(
-            plan, out_dir, split, jobs, lambda: _baselines(dataset, split, baseline_names, out_dir)
-        )
+        built = _train_in_workers(plan, out_dir, split, jobs, all_baselines)
     runs, frames = _collect_runs(plan, out_dir, dataset, split, progress=progress, on_run=on_run)
-    if baseline_names and not baseline_frames:
-        baseline_frames = _baselines(dataset, split, baseline_names, out_dir)
-    report = evaluate_models(dataset, split, {**baseline_frames, **{v: f[0] for v, f in frames.items()}})
+    baseline_frames, tuned = built if built is not None else all_baselines()
+    ensembles = {f"{variant}{ENSEMBLE}": mean_prediction_frame(f) for variant, f in frames.items()}
+    report = evaluate_models(
+        dataset, split, {**baseline_frames, **{v: f[0] for v, f in frames.items()}, **ensembles}
+    )
 
     summary: list[dict[str, Any]] = []
     for variant in variants:
         summary += _summary(variant, [list(r["test"]) for r in runs if r["variant"] == variant], horizons)
     for name in baseline_frames:
         summary += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
+    ensemble_rows: list[dict[str, Any]] = []
+    for name in ensembles:
+        ensemble_rows += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
     paired = [
         {
             "variant": variant,
@@ -329,6 +259,20 @@ def run_experiment(
         for name, baseline in baseline_frames.items()
         for horizon in horizons
     ]
+    paired_ensembles = [
+        {
+            "variant": name,
+            "baseline": baseline,
+            "horizon": judged,
+            **paired_against([frame], reference, judged),
+        }
+        for name, frame in ensembles.items()
+        for baseline, reference in baseline_frames.items()
+    ]
+    per_year = {
+        name: rank_ic_by_year(frame, judged) for name, frame in {**ensembles, **baseline_frames}.items()
+    }
+    tried = _tried(variants, runs, config)
     result = ExperimentResult(
         market=dataset.market,
         split=split,
@@ -340,11 +284,84 @@ def run_experiment(
         seconds=time.perf_counter() - started,
         command=command,
         period={"first": report.first_date, "last": report.last_date},
+        horizon=judged,
+        ensembles=ensemble_rows,
+        paired_ensembles=paired_ensembles,
+        per_year={
+            name: {str(year): value for year, value in years.items()} for name, years in per_year.items()
+        },
+        tuned=tuned,
+        tried=tried,
     )
+    result.goal = goal_rows(result, {name: ABLATIONS[name][0] for name in STAGE_ABLATIONS})
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "experiment.json", json.dumps(result.to_dict(), indent=1).encode())
     atomic_write_bytes(out_dir / "experiment.md", result.markdown().encode())
     return result
+
+
+def judged_horizon(config: ExperimentConfig) -> int:
+    """The horizon the experiment is judged on: train.select_horizon, else 5 (or the first horizon)."""
+    horizons = tuple(int(h) for h in config.model.horizons)
+    if config.train.select_horizon is not None:
+        return int(config.train.select_horizon)
+    return 5 if 5 in horizons else horizons[0]
+
+
+def _tuned_baseline(
+    dataset: Any, split: str, seeds: Sequence[int], trials: int, horizon: int, out_dir: Path
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The bagged tuned LightGBM; each seed's frame and study are reused from ``out_dir/baselines/
+    lightgbm_tuned`` when made from the same data, split, trials and horizon."""
+    folder = out_dir / "baselines" / TUNED
+    stamp = {
+        "data": json.loads(json.dumps(dataclasses.asdict(dataset.config))),
+        "split": split,
+        "trials": trials,
+        "horizon": horizon,
+    }
+    frames, runs = [], []
+    for seed in seeds:
+        frame_path, info_path = folder / f"seed_{seed}.parquet", folder / f"seed_{seed}.json"
+        info = json.loads(info_path.read_text()) if info_path.exists() else None
+        if info is not None and info.get("stamp") == stamp and frame_path.exists():
+            frames.append(pd.read_parquet(frame_path))
+            runs.append(info["run"])
+            continue
+        frame, run = tuned_lightgbm(dataset, split, seed=seed, trials=trials, horizon=horizon)
+        _write_frame(frame_path, frame)
+        record = {"stamp": stamp, "run": json_safe(dataclasses.asdict(run))}
+        atomic_write_bytes(info_path, json.dumps(record, indent=1).encode())  # last: marks the seed done
+        frames.append(frame)
+        runs.append(record["run"])
+    return mean_prediction_frame(frames), runs
+
+
+def _tried(
+    variants: dict[str, str], runs: list[dict[str, Any]], config: ExperimentConfig
+) -> list[dict[str, Any]]:
+    """Every variant of the experiment: its label, its config changes, seeds, validation RankIC, budget."""
+    rows = []
+    for variant, label in variants.items():
+        mine = [r for r in runs if r["variant"] == variant]
+        changes = {} if variant == FULL else ABLATIONS[variant][1]
+        rows.append(
+            {
+                "variant": variant,
+                "label": label,
+                "changes": {
+                    f"{section}.{k}": v for section, values in changes.items() for k, v in values.items()
+                },
+                "seeds": [r["seed"] for r in mine],
+                "val": mean_std_text([r["val_score"] for r in mine]),
+                "val_mean": float(np.mean([r["val_score"] for r in mine])) if mine else math.nan,
+                "epochs_run": [r["epochs_run"] for r in mine],
+                "best_epochs": [r["best_epoch"] for r in mine],
+                "stop_reasons": sorted({str(r.get("stop_reason")) for r in mine}),
+                "epoch_cap": config.train.epochs,
+            }
+        )
+    return rows
 
 
 def _seed_list(config: ExperimentConfig, seeds: int | Sequence[int]) -> list[int]:
@@ -362,9 +379,7 @@ def _seed_list(config: ExperimentConfig, seeds: int | Sequence[int]) -> list[int
 Plan = Sequence[tuple[str, int, ExperimentConfig]]
 
 
-def _train_in_workers(
-    plan: Plan, out_dir: Path, split: str, jobs: int, meanwhile: Callable[[], dict[str, pd.DataFrame]]
-) -> dict[str, pd.DataFrame]:
+def _train_in_workers(plan: Plan, out_dir: Path, split: str, jobs: int, meanwhile: Callable[[], Any]) -> Any:
     """Train every run of `plan` in `jobs` spawned worker processes; return `meanwhile()`, run here."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -401,6 +416,7 @@ def _collect_runs(
             "val_score": info["val_score"],
             "best_epoch": info["best_epoch"],
             "epochs_run": info["epochs_run"],
+            "stop_reason": info.get("stop_reason"),
             "seconds": info["seconds"],
             "test": evaluate_models(dataset, split, {variant: frame}).rows,
         }

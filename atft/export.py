@@ -1,4 +1,8 @@
-"""Export a trained model's predictions of one split to parquet (the predictions frame plus quantiles)."""
+"""Export a trained model's predictions of one split (the predictions frame plus quantiles).
+
+The format follows the output file's suffix (`.parquet` or `.csv`); any other suffix is refused before
+anything is computed, so a `preds.xlsx` never holds Parquet bytes.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,28 @@ from atft.io import atomic_file
 log = logging.getLogger(__name__)
 
 
+# suffix -> writer of a predictions frame to a binary stream
+EXPORT_FORMATS = {
+    ".parquet": lambda frame, stream: frame.to_parquet(stream, index=False),
+    ".csv": lambda frame, stream: stream.write(frame.to_csv(index=False).encode()),
+}
+
+
+class ExportFormatError(ValueError):
+    """The output file's suffix names no format the export writes."""
+
+
+def check_export_path(out_path: Path) -> str:
+    """The suffix of `out_path` (lower case) when it names a format the export writes, else ExportFormatError."""
+    suffix = Path(out_path).suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise ExportFormatError(
+            f"--out {out_path}: unknown suffix {suffix or '(none)'!r}; the export writes "
+            f"{' or '.join(EXPORT_FORMATS)}, chosen by the suffix"
+        )
+    return suffix
+
+
 class EmptyExportError(RuntimeError):
     """The export would write no row (the project we replace "fixed" its export and still wrote 0 rows)."""
 
@@ -22,8 +48,10 @@ def export_predictions(
 ) -> int:
     """Write date, code, horizon, prediction, target and q<quantile> columns of `split` to `out_path`.
 
-    Returns the number of rows written; raises `EmptyExportError` instead of writing an empty file.
+    The format is chosen by the suffix (`check_export_path`). Returns the number of rows written; raises
+    `EmptyExportError` instead of writing an empty file.
     """
+    write = EXPORT_FORMATS[check_export_path(out_path)]
     loaded = (
         checkpoint_path if isinstance(checkpoint_path, LoadedCheckpoint) else load_checkpoint(checkpoint_path)
     )
@@ -35,6 +63,6 @@ def export_predictions(
         )
     out_path = Path(out_path)
     with atomic_file(out_path) as stream:
-        frame.to_parquet(stream, index=False)
+        write(frame, stream)
     log.info("exported %d rows of %s to %s", len(frame), split, out_path)
     return len(frame)

@@ -1,8 +1,15 @@
 """Training loss of ATFT-GAT-FAN, computed in fp32.
 
-Per day and horizon: pinball (quantile) loss of every quantile against the per-day normalised target,
-plus ``correlation_weight * (1 - corr)`` where corr is the differentiable Pearson correlation, across the
-day's stocks, of the median prediction with the target. Horizons are averaged with optional weights.
+Per day and horizon, a weighted sum of up to four terms on the per-day normalised target:
+
+    pinball_weight     * pinball loss of every quantile          (learns the spread)
+    correlation_weight * (1 - Pearson(median, target))           (per-day IC: learns the order)
+    rank_weight        * (1 - Pearson(median, ranks of target))  (per-day rank IC: order, robust to tails)
+    point_weight       * mean squared error of the median        (a point forecast)
+
+The correlations are across the day's stocks and differentiable in the prediction (the target's ranks
+are constants). Horizons are averaged with `horizon_weights` (all equal when empty), so the judged
+horizon can carry more of the network than, say, 1d, which is largely bid-ask bounce on thin markets.
 
 A batch of several days (``batch["batch"]``, int64 [N]: the day of every row, as
 `torch_geometric.data.Batch` numbers its graphs) gets every term computed per day, never across days,
@@ -27,20 +34,31 @@ class LossContractError(ValueError):
     """The loss was asked to compute something that does not depend on the predictions."""
 
 
+LOSS_TERMS = ("pinball_weight", "correlation_weight", "rank_weight", "point_weight")
+
+
 @dataclass(frozen=True)
 class LossConfig:
     """Weights of the loss terms (stored in every checkpoint)."""
 
     pinball_weight: float = 1.0  # quantile (pinball) loss on the normalised targets
     correlation_weight: float = 0.5  # weight of (1 - per-day Pearson correlation of the median)
+    rank_weight: float = 0.0  # weight of (1 - per-day Pearson correlation of the median with target ranks)
+    point_weight: float = 0.0  # weight of the mean squared error of the median
     horizon_weights: tuple[float, ...] = ()  # one per horizon; empty = all equal
 
     def __post_init__(self) -> None:
-        if self.pinball_weight < 0 or self.correlation_weight < 0:
-            raise ValueError("loss.pinball_weight and loss.correlation_weight must be >= 0.")
-        if self.pinball_weight == 0 and self.correlation_weight == 0:
+        weights = {name: getattr(self, name) for name in LOSS_TERMS}
+        negative = [f"loss.{name}" for name, value in weights.items() if value < 0]
+        if negative:
+            raise ValueError(f"{', '.join(negative)} must be >= 0.")
+        if not any(weights.values()):
+            raise ValueError(f"loss weights {', '.join(LOSS_TERMS)} are all 0: the loss would be constant.")
+        if any(w < 0 for w in self.horizon_weights) or (
+            self.horizon_weights and not any(self.horizon_weights)
+        ):
             raise ValueError(
-                "loss.pinball_weight and loss.correlation_weight are both 0: the loss would be constant."
+                f"loss.horizon_weights must be >= 0 and not all 0; found {list(self.horizon_weights)}."
             )
 
 
@@ -80,6 +98,26 @@ def segment_pearson(
     t = target - (_segment_sum(target, segment, n) / count)[segment]
     norms = _safe_sqrt(_segment_sum(p * p, segment, n)) * _safe_sqrt(_segment_sum(t * t, segment, n))
     return _segment_sum(p * t, segment, n) / (norms + eps)
+
+
+def segment_ranks(values: torch.Tensor, segment: torch.Tensor, n: int) -> torch.Tensor:
+    """Rank (0, 1, ...) of every value within its segment (day), ties in input order. (M,) -> (M,) float."""
+    order = torch.argsort(values, stable=True)
+    order = order[torch.argsort(segment[order], stable=True)]  # by segment, then by value
+    count = _segment_sum(torch.ones_like(values), segment, n)  # (n,)
+    start = torch.cumsum(count, 0) - count  # (n,) first position of each segment
+    position = torch.arange(len(values), device=values.device, dtype=values.dtype)
+    ranks = torch.empty_like(values)
+    ranks[order] = position - start[segment[order]]
+    return ranks
+
+
+def segment_mse(
+    prediction: torch.Tensor, target: torch.Tensor, segment: torch.Tensor, n: int
+) -> torch.Tensor:
+    """Mean squared error of every segment (day). prediction (M,), target (M,), segment (M,) -> (n,)."""
+    count = _segment_sum(torch.ones_like(prediction), segment, n).clamp(min=1)
+    return _segment_sum((prediction - target) ** 2, segment, n) / count
 
 
 def pearson(prediction: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -159,13 +197,22 @@ class QuantileCorrelationLoss:
                 continue
             pred = predictions[key][rows].float()  # (M, Q) in fp32 whatever the autocast dtype
             target = targets[rows, column]  # (M,)
+            median = pred[:, self.median_index]  # (M,)
             pin = segment_pinball(pred, target, quantiles, segment, n_days)  # (K,)
-            corr = segment_pearson(pred[:, self.median_index], target, segment, n_days)  # (K,)
+            corr = segment_pearson(median, target, segment, n_days)  # (K,)
             term = self.config.pinball_weight * pin + self.config.correlation_weight * (1 - corr)
+            terms = {"pinball": pin, "corr": corr}
+            if self.config.rank_weight:
+                ranks = segment_ranks(target, segment, n_days)  # (M,) constants: no gradient
+                terms["rank_corr"] = segment_pearson(median, ranks, segment, n_days)
+                term = term + self.config.rank_weight * (1 - terms["rank_corr"])
+            if self.config.point_weight:
+                terms["mse"] = segment_mse(median, target, segment, n_days)
+                term = term + self.config.point_weight * terms["mse"]
             day_total = day_total + weight * torch.where(usable, term, 0.0)
             day_used = day_used | usable
-            parts[f"pinball_{key}"] = float(pin.detach()[usable].mean())
-            parts[f"corr_{key}"] = float(corr.detach()[usable].mean())
+            for name, values in terms.items():
+                parts[f"{name}_{key}"] = float(values.detach()[usable].mean())
         if not bool(day_used.any()):
             raise LossContractError(
                 f"no horizon of the day {batch.get('date', batch.get('dates', '?'))} has 2 or more valid "

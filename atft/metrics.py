@@ -554,3 +554,36 @@ def daily_rank_ic(
     dates, pred, target, _ = _horizon_matrices(frame, horizon, calendar)
     _, ric, _ = daily_ics(pred, target)
     return _daily_series(ric, dates, horizon)
+
+
+def mean_prediction_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The ensemble of several predictions frames of the same rows: their mean `prediction`, row by row.
+
+    What a user deploys from several seeds is this one prediction, not a seed's; its metrics are not the
+    mean of the seeds' metrics. The frames must hold the same (date, code, horizon) rows in the same
+    order, as the frames of one split of one dataset do; other columns come from the first frame.
+    """
+    if not frames:
+        raise ValueError("an ensemble needs at least one predictions frame")
+    keys = ["date", "code", "horizon"]
+    first = frames[0]
+    for index, frame in enumerate(frames[1:], start=1):
+        if len(frame) != len(first) or not frame[keys].reset_index(drop=True).equals(
+            first[keys].reset_index(drop=True)
+        ):
+            raise ValueError(
+                f"predictions frame {index} does not hold the rows of frame 0 ({len(frame)} vs {len(first)} "
+                "rows, or other dates/codes/horizons); ensemble frames of the same split and dataset"
+            )
+    out = first.copy()
+    out["prediction"] = np.mean([frame["prediction"].to_numpy(dtype=np.float64) for frame in frames], axis=0)
+    return out
+
+
+def rank_ic_by_year(frame: pd.DataFrame, horizon: int) -> dict[int, float]:
+    """Mean daily RankIC of one horizon per calendar year of the prediction date."""
+    series = daily_rank_ic(frame, horizon)
+    if series.empty:
+        return {}
+    years = pd.DatetimeIndex(series.index).year
+    return {int(year): float(values.mean()) for year, values in series.groupby(years)}

@@ -10,6 +10,7 @@ that `atft.diagnostics` can hook it):
     vsn         variable selection: per-feature embeddings weighted by softmax gates              (N, L, D)
     projection  input projection (+ static features)                                             (N, L, D)
     temporal    LSTM + multi-head self-attention (missing steps masked) + gated residual, last step (N, D)
+                (`encoder = "gru"`: a plain GRU instead; `"last"`: no temporal model, the latest step)
     fan_forecast  the removed dominant components, encoded and added back to the temporal state
                 (FAN's recomposition: what FAN takes out of the input is forecast, not lost)      (N, D)
     gat         2 x GATv2Conv over the day's valid stocks with edge attributes, residual          (N, D)
@@ -38,6 +39,8 @@ from torch_geometric.nn import GATv2Conv
 
 from atft.contract import check_call, horizon_key, validate_batch
 
+ENCODERS = ("attention", "gru", "last")  # ModelConfig.encoder
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -59,8 +62,13 @@ class ModelConfig:
     gat_heads: int = 2  # attention heads per GATv2Conv layer (hidden_size must divide by it)
     gat_layers: int = 2  # GATv2Conv layers, each with a residual connection
     lstm_layers: int = 1
+    # the temporal stage: "attention" (LSTM + self-attention + gated residual, the ATFT encoder), "gru"
+    # (a plain GRU, its last state: the recurrent control) or "last" (no temporal model: the embedding of
+    # the latest step only, to measure what the temporal encoder adds)
+    encoder: str = "attention"
     attention_heads: int = 4  # self-attention heads of the temporal encoder
     dropout: float = 0.1
+    gat_dropout: float | None = None  # attention dropout of the GAT layers; none = `dropout`
 
     def __post_init__(self) -> None:
         if 0.5 not in self.quantiles:
@@ -82,6 +90,11 @@ class ModelConfig:
                 raise ValueError(
                     f"model.hidden_size={self.hidden_size} must be divisible by model.{name}={heads}."
                 )
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"model.encoder must be one of {', '.join(ENCODERS)}; found {self.encoder!r}.")
+        for name, rate in (("dropout", self.dropout), ("gat_dropout", self.gat_dropout)):
+            if rate is not None and not 0.0 <= rate < 1.0:
+                raise ValueError(f"model.{name} must be in [0, 1); found {rate}.")
         if self.fan_top_k < 1:
             raise ValueError(
                 f"model.fan_top_k must be >= 1 (use model.use_fan=false to switch FAN off); found {self.fan_top_k}."
@@ -205,6 +218,30 @@ class TemporalEncoder(nn.Module):
         return out[:, -1]  # (N, D): the state at the latest day
 
 
+class RecurrentEncoder(nn.Module):
+    """A plain GRU over the window, its state at the latest day: the recurrent control."""
+
+    def __init__(self, hidden: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.gru = nn.GRU(
+            hidden, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
+
+    def forward(self, h: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        # h (N, L, D), valid (N, L) bool -> (N, D)
+        if valid is not None:
+            h = h * valid.unsqueeze(-1)  # the GRU sees zeros on missing steps
+        sequence, _ = self.gru(h)  # (N, L, D)
+        return sequence[:, -1]
+
+
+class LatestStep(nn.Module):
+    """No temporal model: the embedding of the latest step (what the temporal encoder is measured against)."""
+
+    def forward(self, h: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        return h[:, -1]  # (N, D)
+
+
 class GraphAttention(nn.Module):
     """GATv2Conv layers over the day's stock graph, each with a residual connection and LayerNorm."""
 
@@ -275,9 +312,21 @@ class ATFT_GAT_FAN(nn.Module):  # the name its users know
         )
         self.vsn = VariableSelection(n_features, d)
         self.projection = InputProjection(d, n_static, config.dropout)
-        self.temporal = TemporalEncoder(d, config.lstm_layers, config.attention_heads, config.dropout)
+        self.temporal = {
+            "attention": lambda: TemporalEncoder(
+                d, config.lstm_layers, config.attention_heads, config.dropout
+            ),
+            "gru": lambda: RecurrentEncoder(d, config.lstm_layers, config.dropout),
+            "last": LatestStep,
+        }[config.encoder]()
         self.gat = (
-            GraphAttention(d, config.gat_heads, config.gat_layers, config.edge_dim, config.dropout)
+            GraphAttention(
+                d,
+                config.gat_heads,
+                config.gat_layers,
+                config.edge_dim,
+                config.dropout if config.gat_dropout is None else config.gat_dropout,
+            )
             if config.use_gat
             else None
         )

@@ -1,5 +1,5 @@
-"""The trainer: `train.batch_days` trading days per step (default one), AdamW with warm-up + cosine, early
-stopping on validation RankIC.
+"""The trainer: `train.batch_days` trading days per step (default one), AdamW with a warm-up and the decay
+`train.schedule` names, early stopping on the validation RankIC of `train.select_horizon`.
 
     result = train(load_config(None, ["data.market=synthetic"]), Path("runs/demo"))
     result.checkpoint_path, result.best_epoch, result.val_metrics
@@ -19,9 +19,10 @@ import logging
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from torch import nn
 
 from atft import distributed
 from atft.checkpoint import load_checkpoint, save_checkpoint
-from atft.config import ExperimentConfig
+from atft.config import ExperimentConfig, TrainConfig
 from atft.inference import predict_frame, to_device
 from atft.loss import QuantileCorrelationLoss
 from atft.metrics import evaluate_frame
@@ -48,7 +49,7 @@ LAST_CHECKPOINT = "last.safetensors"
 class TrainResult:
     """What a training run produced."""
 
-    checkpoint_path: Path  # best checkpoint (by validation RankIC)
+    checkpoint_path: Path  # best checkpoint (by the validation RankIC of train.select_horizon)
     history: list[dict]  # one dict per epoch, also in out_dir/history.jsonl
     val_metrics: list[dict]  # per horizon, atft.metrics.evaluate_frame of the best epoch
     best_epoch: int
@@ -71,6 +72,22 @@ def lr_factor(step: int, *, warmup: int, total: int, min_ratio: float) -> float:
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def schedule_factor(train: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    """The learning-rate multiplier of every optimiser step under `train.schedule` (see TrainConfig).
+
+    Only "cosine" reads `train.epochs`; "constant" and "cosine_steps" give the same rate at every step
+    whatever the epoch cap, so early stopping, not the cap, ends a run.
+    """
+    if train.schedule == "cosine":
+        total = steps_per_epoch * train.epochs  # train.max_steps cuts the run, not the schedule
+        warmup = min(train.warmup_steps, max(1, total // 10))
+        return partial(lr_factor, warmup=warmup, total=total, min_ratio=train.min_lr_ratio)
+    warmup = max(1, train.warmup_steps)
+    if train.schedule == "constant":
+        return partial(lr_factor, warmup=warmup, total=warmup, min_ratio=1.0)
+    return partial(lr_factor, warmup=warmup, total=warmup + train.decay_steps, min_ratio=train.min_lr_ratio)
+
+
 def day_order(days: list, *, seed: int, epoch: int, shuffle: bool) -> list:
     """The training days of one epoch: a permutation that depends only on (seed, epoch)."""
     if not shuffle:
@@ -79,9 +96,10 @@ def day_order(days: list, *, seed: int, epoch: int, shuffle: bool) -> list:
     return [days[i] for i in torch.randperm(len(days), generator=generator).tolist()]
 
 
-def selection_score(metrics: list[dict]) -> float:
-    """Mean validation RankIC over horizons (NaN counts as -inf)."""
-    values = [m["rank_ic"] for m in metrics if m.get("rank_ic") is not None and np.isfinite(m["rank_ic"])]
+def selection_score(metrics: list[dict], horizon: int | None = None) -> float:
+    """Validation RankIC of `horizon`, or the mean over horizons when it is None (NaN counts as -inf)."""
+    chosen = [m for m in metrics if horizon is None or int(m["horizon"]) == horizon]
+    values = [m["rank_ic"] for m in chosen if m.get("rank_ic") is not None and np.isfinite(m["rank_ic"])]
     return float(np.mean(values)) if values else float("-inf")
 
 
@@ -264,6 +282,20 @@ def _load_data(
     return dataset
 
 
+def parameter_groups(model: ATFT_GAT_FAN, train: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW parameter groups: the GAT's parameters at `train.gat_lr_scale` times the rate, the rest at it.
+
+    One group (today's optimiser) when the scale is 1 or the model has no GAT.
+    """
+    if model.gat is None or train.gat_lr_scale == 1.0:
+        return [{"params": list(model.parameters())}]
+    graph = {id(p) for p in model.gat.parameters()}
+    return [
+        {"params": [p for p in model.parameters() if id(p) not in graph]},
+        {"params": list(model.gat.parameters()), "lr": train.learning_rate * train.gat_lr_scale},
+    ]
+
+
 def _build(config: ExperimentConfig, dataset: Any, context: distributed.DistContext, out_dir: Path) -> _Run:
     """The training days, the model, loss, optimiser and learning-rate schedule."""
     train_days = list(dataset.split_days("train"))
@@ -276,7 +308,9 @@ def _build(config: ExperimentConfig, dataset: Any, context: distributed.DistCont
     model = ATFT_GAT_FAN(config.model, dataset.n_features, n_static).to(context.device)
     loss_fn = QuantileCorrelationLoss(config.loss, config.model.horizons, config.model.quantiles)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.train.learning_rate, weight_decay=config.train.weight_decay
+        parameter_groups(model, config.train),
+        lr=config.train.learning_rate,
+        weight_decay=config.train.weight_decay,
     )
     days_per_epoch = len(train_days) // context.world_size
     if days_per_epoch == 0:
@@ -284,12 +318,7 @@ def _build(config: ExperimentConfig, dataset: Any, context: distributed.DistCont
             f"{len(train_days)} training days cannot be shared among {context.world_size} processes."
         )
     steps_per_epoch = math.ceil(days_per_epoch / config.train.batch_days)
-    total_steps = steps_per_epoch * config.train.epochs  # train.max_steps cuts the run, not the schedule
-    warmup = min(config.train.warmup_steps, max(1, total_steps // 10))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: lr_factor(step, warmup=warmup, total=total_steps, min_ratio=config.train.min_lr_ratio),
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_factor(config.train, steps_per_epoch))
     step_model: nn.Module = torch.compile(model) if config.train.compile else model
     if context.enabled:
         step_model = nn.parallel.DistributedDataParallel(
@@ -426,7 +455,7 @@ def _end_epoch(
     """Validate, update best / patience, append the history row and write the checkpoints."""
     config, context = run.config, run.context
     metrics = validate(run.model, run.dataset, "val")
-    score = selection_score(metrics)
+    score = selection_score(metrics, config.train.select_horizon)
     improved = score > progress.best_score
     if improved:
         progress.best_score, progress.best_epoch, progress.best_metrics = score, progress.epoch, metrics

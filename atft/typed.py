@@ -1,13 +1,14 @@
 """Typed construction of the frozen config dataclasses from TOML / JSON values (the one config loader).
 
 `build_dataclass(DataConfig, {"horizons": [1, 5]}, "data")` checks the keys, coerces every value to its
-field's annotation (lists -> tuples, ints -> floats, ``none`` clears an optional field) and names the
-``section.key`` of a value that does not fit.
+field's annotation (lists -> tuples, ints -> floats, a TOML date to its ISO string, ``none`` clears an
+optional field) and names the ``section.key`` of a value that does not fit.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import types
 import typing
 from collections.abc import Mapping
@@ -56,6 +57,8 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
             raise TypeError(f"{where}: expected a number, found {value!r}")
         return float(value)
     if annotation is str:
+        if isinstance(value, (datetime.date, datetime.time)):  # TOML reads 2016-06-01 as a date
+            return value.isoformat()
         if not isinstance(value, str):
             raise TypeError(f"{where}: expected a string, found {value!r}")
         return value

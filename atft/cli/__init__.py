@@ -13,6 +13,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from atft import __version__
 
@@ -28,9 +29,23 @@ COMMAND_MODULES = (
 )
 
 
+class UsageError(Exception):
+    """A command line argparse refuses (unknown option, bad choice, missing argument)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose refusals reach `main`'s boundary as one `error:` line, not a usage dump.
+
+    Subparsers are built with the parser's own class, so every command and sub-action raises too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
 def output_options(*, top: bool) -> argparse.ArgumentParser:
     """-v and --format, accepted before the command (top) and after it (every command)."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = Parser(add_help=False)
     parent.add_argument(
         "-v",
         "--verbose",
@@ -48,7 +63,7 @@ def output_options(*, top: bool) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m atft",
         description="ATFT-GAT-FAN: train, evaluate, export and diagnose a multi-horizon stock-return model.",
         epilog="Run `python -m atft COMMAND --help` for the options of one command. Expected errors (bad "
@@ -88,7 +103,11 @@ def _one_line(error: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse argv, run the command; every expected error becomes one `error:` line and exit status 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        sys.stderr.write(f"error: {_one_line(error)}\n")
+        return 2
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # one line per training epoch when the output is not a terminal (atft.monitor)

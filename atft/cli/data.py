@@ -11,6 +11,7 @@ from rich.table import Table
 
 from atft.cli.options import add_data_options, data_config_from_args
 from atft.data import load_dataset
+from atft.data.synthetic import ORACLE_NOTE
 
 NAME = "data"
 HELP = "build or load a market dataset (pse, sp500, synthetic or a panel file) and report its data quality"
@@ -45,12 +46,15 @@ def _render(summary: dict) -> None:
     if summary.get("oracle_ic"):
         ic = ", ".join(f"{h}d {v:.4f}" for h, v in summary["oracle_ic"].items())
         console.print(f"oracle IC of the planted signal on the test split: {ic}")
+        console.print(ORACLE_NOTE)
 
 
 def run(args: argparse.Namespace) -> int:
     config = data_config_from_args(args)
     dataset = load_dataset(config, progress=args.format == "text" and sys.stderr.isatty())
     summary = dataset.describe()
+    if summary.get("oracle_ic"):
+        summary["oracle_note"] = ORACLE_NOTE
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
     else:

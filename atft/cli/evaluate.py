@@ -23,6 +23,7 @@ from atft.cli.options import (
     data_config_from_args,
 )
 from atft.data import DataError, load_dataset
+from atft.data.synthetic import ORACLE_NOTE
 from atft.evaluate import evaluate_models
 from atft.inference import predict_frame
 from atft.monitor import track
@@ -136,11 +137,14 @@ def run(args: argparse.Namespace) -> int:
         delisting_return=args.delisting_return,
     )
     if args.format == "json":
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        summary = report.to_dict() | ({"oracle_note": ORACLE_NOTE} if "oracle" in predictors else {})
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         console = Console(width=190)
         console.print(report.table())
         paired = report.paired_table()
         if paired is not None:
             console.print(paired)
+        if "oracle" in predictors:
+            console.print(ORACLE_NOTE)
     return 0

@@ -47,6 +47,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, found {value}")
+    return value
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -77,7 +87,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_ablations,
         default=[],
         metavar="NAMES",
-        help="comma-separated: fan (the model without FAN), gat (without GAT)",
+        help="comma-separated: fan (the model without FAN), gat (without GAT), temporal (without the "
+        "temporal encoder: the latest step only), gru (the recurrent control: a plain GRU, no FAN, no GAT)",
     )
     parser.add_argument(
         "--baselines",
@@ -88,6 +99,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_split_option(parser)
     parser.add_argument("--epochs", type=_positive, metavar="N", help="training epochs (train.epochs)")
+    parser.add_argument(
+        "--tuned-trials",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="add LightGBM tuned on the validation split with N optuna trials per seed, bagged over the "
+        "seeds (row lightgbm_tuned; default 0: none)",
+    )
     parser.add_argument(
         "--jobs",
         type=_positive,
@@ -121,6 +140,8 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--epochs", str(args.epochs)]
     for override in args.overrides:
         parts += ["--set", override]
+    if args.tuned_trials:
+        parts += ["--tuned-trials", str(args.tuned_trials)]
     parts += ["--split", args.split, "--jobs", str(args.jobs), "--out", str(args.out)]
     return shlex.join(parts)
 
@@ -132,8 +153,12 @@ def run(args: argparse.Namespace) -> int:
     config = experiment_config_from_args(args, after=epochs)
     console = Console(stderr=True)
 
+    from atft.experiment import judged_horizon
+
+    judged = judged_horizon(config)
+
     def report(variant: str, seed: int, row: dict) -> None:
-        five = next((m for m in row["test"] if m["horizon"] == 5), row["test"][0])
+        five = next((m for m in row["test"] if m["horizon"] == judged), row["test"][0])
         console.print(
             f"{variant} seed {seed}: val {row['val_score']:.4f}, test {five['horizon']}d RankIC "
             f"{five['rank_ic']:.4f} ({row['seconds']:.0f} s)"
@@ -147,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         baselines=args.baselines,
         split=args.split,
         jobs=args.jobs,
+        tuned_trials=args.tuned_trials,
         progress=not args.no_progress,
         command=_command(args),
         on_run=report,

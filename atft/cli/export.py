@@ -1,4 +1,4 @@
-"""`python -m atft export`: write a checkpoint's predictions of a split to parquet."""
+"""`python -m atft export`: write a checkpoint's predictions of a split to parquet or CSV."""
 
 from __future__ import annotations
 
@@ -13,14 +13,23 @@ from rich.console import Console
 from atft.cli.options import add_data_options, add_split_option, checkpoint_dataset_config
 
 NAME = "export"
-HELP = "Export a checkpoint's predictions (date, code, horizon, quantiles, prediction, target) to parquet."
+HELP = (
+    "Export a checkpoint's predictions (date, code, horizon, quantiles, prediction, target) to a .parquet "
+    "or .csv file (the format follows the suffix of --out)."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, metavar="C", help="a model.safetensors")
     add_data_options(parser, config=False)
     add_split_option(parser)
-    parser.add_argument("--out", type=Path, required=True, metavar="P.parquet", help="output parquet file")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output file: .parquet or .csv (the suffix chooses the format; any other is refused)",
+    )
 
 
 def load_checkpoint_and_dataset(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -37,8 +46,9 @@ def load_checkpoint_and_dataset(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from atft.export import export_predictions
+    from atft.export import check_export_path, export_predictions
 
+    check_export_path(args.out)  # before the model and the data are loaded
     loaded, dataset = load_checkpoint_and_dataset(args)
     rows = export_predictions(loaded, dataset, args.split, args.out)
     if args.format == "json":

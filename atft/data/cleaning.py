@@ -55,6 +55,9 @@ class CleanPanel:
     jump: np.ndarray  # bool: the return of that day was masked as an absurd move
     log_range: np.ndarray  # float64 log(high / low), NaN where absent or the OHLC row is inconsistent
     log_value: np.ndarray  # float64 log(1 + traded value), NaN where absent
+    # float64 [D, N, 3]: log(open / close), log(high / close), log(low / close) of the same day, NaN
+    # where the OHLC row is absent or inconsistent (the intraday shape of the raw price windows)
+    bars: np.ndarray
     stale: np.ndarray  # bool: the close has not changed for STALE_DAYS days
     universe: np.ndarray  # bool: in the point-in-time universe that day (trailing coverage, causal)
     first_day: int  # index of the first day on or after `start`
@@ -133,6 +136,13 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
             | (raw.low <= 0)
         )
         log_range = np.where(present & ~violation, np.log(raw.high / raw.low), np.nan)
+        bars = np.stack(
+            [
+                np.where(present & ~violation, np.log(p / close), np.nan)
+                for p in (raw.open, raw.high, raw.low)
+            ],
+            axis=-1,
+        )
     with np.errstate(invalid="ignore"):
         log_value = np.where(raw.value >= 0, np.log1p(raw.value), np.nan)
 
@@ -171,6 +181,7 @@ def clean_panel(raw: RawPanel, config: DataConfig) -> CleanPanel:
         jump=jump[:, keep],
         log_range=log_range[:, keep],
         log_value=log_value[:, keep],
+        bars=bars[:, keep],
         stale=stale[:, keep],
         universe=universe[:, keep],
         first_day=first_day,

@@ -18,9 +18,10 @@ Market = Literal["pse", "sp500", "synthetic", "panel"]
 MARKETS: tuple[str, ...] = ("pse", "sp500", "synthetic", "panel")
 
 # Bump when the arrays a build produces change meaning, so stale caches are never read.
-DATA_FORMAT_VERSION = (
-    6  # 4: point-in-time universe; 5: a folder of .npy files (memory-mapped); 6: float32 graphs
-)
+DATA_FORMAT_VERSION = 7  # 4: point-in-time universe; 5: .npy folder; 6: float32 graphs; 7: price bars
+
+INPUTS: tuple[str, ...] = ("features", "raw", "both")  # DataConfig.inputs
+GRAPH_RETURNS: tuple[str, ...] = ("raw", "residual")  # DataConfig.graph_returns
 
 # Calendar split of the embedded PSE market (issue 4): train 2011-2017, validation 2018, test 2019-2021.
 PSE_SPLIT = ("2017-12-31", "2018-12-31", "2021-12-31")
@@ -43,6 +44,11 @@ class DataConfig:
 
     # ---- sample shape
     lookback: int = 20  # L: look-back steps per stock in one batch (features[N, L, F])
+    # what a step of the window holds: "features" (the 18 engineered features of that day), "raw" (the
+    # day's open, high, low, close over today's close and turnover against its trailing mean, a
+    # missing day masked: atft.data.features.raw_window), or "both" side by side. The baselines read
+    # the same inputs: day t's features, the window flattened, or both.
+    inputs: str = "features"
     horizons: tuple[int, ...] = (1, 5, 10, 20)  # forward-return horizons in trading days (targets[N, H])
     max_abs_move: float = 0.4  # a daily close-to-close move above 40% (unadjusted split) is masked
     clip_z: float = 5.0  # cross-sectional z-scores of features and training targets are clipped to +-clip_z
@@ -58,6 +64,11 @@ class DataConfig:
     top_k: int = 10  # each stock links to its top-k neighbours by |corr| ...
     corr_threshold: float = 0.3  # ... whose |corr| is at least this
     sector_top_k: int = 3  # plus its most correlated same-sector peers, whatever their corr (0 = none)
+    # what is correlated: "raw" daily returns, or "residual" returns (each stock's return minus its
+    # beta times the equal-weighted market return, beta fitted over the same trailing window), so that
+    # links say more than "both move with the market"
+    graph_returns: str = "raw"
+    graph_skip_zero: bool = False  # treat exact-zero returns (no trade on a thin market) as missing
 
     # ---- synthetic market (market="synthetic")
     n_stocks: int = 60  # stocks in the synthetic market
@@ -81,6 +92,8 @@ class DataConfig:
             )
         if tuple(sorted(set(self.horizons))) != tuple(self.horizons):
             raise ValueError(f"DataConfig.horizons is {self.horizons!r}; expected strictly increasing values")
+        if self.inputs not in INPUTS:
+            raise ValueError(f"DataConfig.inputs is {self.inputs!r}; expected one of {', '.join(INPUTS)}")
         if self.lookback < 1:
             raise ValueError(f"DataConfig.lookback is {self.lookback}; expected at least 1")
         if not 0.0 < self.min_coverage <= 1.0:
@@ -88,6 +101,10 @@ class DataConfig:
         if self.coverage_window < 1:
             raise ValueError(
                 f"DataConfig.coverage_window is {self.coverage_window}; expected at least 1 trading day"
+            )
+        if self.graph_returns not in GRAPH_RETURNS:
+            raise ValueError(
+                f"DataConfig.graph_returns is {self.graph_returns!r}; expected one of {', '.join(GRAPH_RETURNS)}"
             )
         if self.corr_window < 5:
             raise ValueError(f"DataConfig.corr_window is {self.corr_window}; expected at least 5 days")

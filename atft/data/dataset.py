@@ -24,7 +24,15 @@ import torch
 
 from atft.data.cleaning import clean_panel
 from atft.data.config import DataConfig
-from atft.data.features import FEATURE_NAMES, forward_targets, holding_returns, normalised_features
+from atft.data.features import (
+    FEATURE_NAMES,
+    RAW_CHANNELS,
+    bar_planes,
+    forward_targets,
+    holding_returns,
+    normalised_features,
+    raw_window,
+)
 from atft.data.graph import day_graph
 from atft.data.panel import DataError, RawPanel
 from atft.data.splits import MIN_STOCKS_PER_DAY, SPLITS, split_days, split_ends
@@ -35,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 GRAPH_MEMORY_BYTES = 256 * 2**20  # day graphs kept in memory per dataset (least recently used out first)
 
-ARRAY_KEYS = ("features", "mask", "log_ret", "raw_targets", "targets", "target_mask")
+ARRAY_KEYS = ("features", "mask", "log_ret", "raw_targets", "targets", "target_mask", "bars")
 
 
 def _label_ids(labels: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -71,9 +79,15 @@ class MarketDataset:
         self.codes = list(codes)
         self.sectors = list(sectors)
         self.subsectors = list(subsectors)
-        self.feature_names: list[str] = list(FEATURE_NAMES)
+        # the channels of a window step (model input), by data.inputs
+        self.feature_names: list[str] = {
+            "features": list(FEATURE_NAMES),
+            "raw": list(RAW_CHANNELS),
+            "both": [*FEATURE_NAMES, *RAW_CHANNELS],
+        }[config.inputs]
         self.horizons: tuple[int, ...] = tuple(int(h) for h in config.horizons)
-        self.features: np.ndarray = arrays["features"]  # float32 [D, N, F], 0 where masked
+        self.features: np.ndarray = arrays["features"]  # float32 [D, N, 18] FEATURE_NAMES, 0 where masked
+        self.bars: np.ndarray = arrays["bars"]  # float32 [D, N, 6] the planes of raw_window (bar_planes)
         self.mask: np.ndarray = arrays["mask"]  # bool [D, N], causal validity
         self.log_ret: np.ndarray = arrays["log_ret"]  # float32 [D, N], cleaned daily log returns
         self.raw_targets: np.ndarray = arrays["raw_targets"]  # float32 [D, N, H], NaN unknown
@@ -122,8 +136,48 @@ class MarketDataset:
 
     # ------------------------------------------------------------------ batches
     def window(self, day: int) -> np.ndarray:
-        """features float32 [N, L, F] of day t: steps t-L+1 .. t, zero before the first day and for
-        stocks masked out on day t."""
+        """The model input float32 [N, L, F] of day t, steps t-L+1 .. t, channels `feature_names`:
+        engineered features, the raw price window (`raw_window`), or both side by side."""
+        if self.config.inputs == "features":
+            return self.feature_window(day)
+        raw = raw_window(self.bars, day, self.lookback, np.asarray(self.mask[day]), self.config.clip_z)
+        if self.config.inputs == "raw":
+            return raw
+        return np.concatenate([self.feature_window(day), raw], axis=-1)
+
+    def input_rows(self, days: np.ndarray, stocks: np.ndarray) -> np.ndarray:
+        """Flat inputs float32 [rows, F'] of (day, stock) pairs for the baselines, the same information
+        the model reads: day t's features, the raw window flattened (step-major), or both."""
+        days, stocks = np.asarray(days), np.asarray(stocks)
+        parts = []
+        if self.config.inputs in ("features", "both"):
+            parts.append(np.asarray(self.features[days, stocks], dtype=np.float32))
+        if self.config.inputs in ("raw", "both"):
+            flat = np.zeros((len(days), self.lookback * len(RAW_CHANNELS)), np.float32)
+            for day in np.unique(days):
+                rows = np.flatnonzero(days == day)
+                window = raw_window(
+                    self.bars, int(day), self.lookback, np.asarray(self.mask[day]), self.config.clip_z
+                )
+                flat[rows] = window[stocks[rows]].reshape(len(rows), -1)
+            parts.append(flat)
+        return np.concatenate(parts, axis=1)
+
+    @property
+    def input_names(self) -> list[str]:
+        """Column names of `input_rows` (raw channels as <channel>_lag<k>, k days before t)."""
+        names = list(FEATURE_NAMES) if self.config.inputs in ("features", "both") else []
+        if self.config.inputs in ("raw", "both"):
+            names += [
+                f"{channel}_lag{self.lookback - 1 - step}"
+                for step in range(self.lookback)
+                for channel in RAW_CHANNELS
+            ]
+        return names
+
+    def feature_window(self, day: int) -> np.ndarray:
+        """The engineered features float32 [N, L, 18] of day t: steps t-L+1 .. t, zero before the first
+        day and for stocks masked out on day t."""
         length = self.lookback
         lo = max(0, day - length + 1)
         block = self.features[lo : day + 1]  # (l, N, F)
@@ -359,6 +413,7 @@ def build_from_panel(raw: RawPanel, config: DataConfig) -> MarketDataset:
         "raw_targets": raw_targets,
         "targets": targets,
         "target_mask": target_mask,
+        "bars": bar_planes(clean),
     }
     signal = None if clean.signal is None else clean.signal.astype(np.float32)
     dataset = MarketDataset(

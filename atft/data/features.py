@@ -23,6 +23,19 @@ pandas `rolling` looks backwards). Notation: r = daily log return (cleaned), P =
 Cross-sectional z: per day, over the stocks with a finite value, (x - mean) / std clipped to +-clip_z;
 missing values become 0. Regime features are equal for every stock of a day, so a z-score would erase
 them; they keep a fixed scale instead (no statistic over other days, hence no look-ahead).
+
+Raw price windows (``data.inputs = "raw"`` or ``"both"``): the L days t-L+1 .. t of each stock, seen
+from day t (`raw_window`), channel by channel:
+
+| name | step s of the window of day t |
+|---|---|
+| raw_close | P_s - P_t: the close over today's close (log, jump-free) |
+| raw_open, raw_high, raw_low | the open / high / low of day s over today's close (log) |
+| raw_turnover | V_s minus the 60-day trailing mean of V at day t |
+| raw_observed | 1 where day s has a close, 0 where it is missing (its other channels are 0) |
+
+The first five are cross-sectional z-scores per step over the stocks of day t; every value of day t's
+window is a function of data up to day t.
 """
 
 from __future__ import annotations
@@ -55,6 +68,15 @@ FEATURE_NAMES: tuple[str, ...] = (
     "market_vol_20",
     "dispersion_20",
 )
+RAW_CHANNELS: tuple[str, ...] = (
+    "raw_close",
+    "raw_open",
+    "raw_high",
+    "raw_low",
+    "raw_turnover",
+    "raw_observed",
+)
+TURNOVER_MEAN_DAYS = 60  # the trailing mean raw_turnover is measured against
 REGIME_FEATURES = frozenset({"market_ret_20", "market_vol_20", "dispersion_20"})
 WARMUP_DAYS = 120  # the longest trailing window (mom_120_20)
 
@@ -142,6 +164,46 @@ def raw_features(clean: CleanPanel) -> dict[str, np.ndarray]:
     ):
         out[name] = np.repeat((series * scale)[:, None], n_stocks, axis=1)
     return {name: out[name] for name in FEATURE_NAMES}
+
+
+def bar_planes(clean: CleanPanel) -> np.ndarray:
+    """float32 [D, N, 6] from which `raw_window` reads any day's window: P (jump-free log price, NaN
+    without a close), log(open / close), log(high / close), log(low / close), V, and V's trailing
+    TURNOVER_MEAN_DAYS-day mean. Causal: day s's row uses data up to day s only."""
+    r = clean.log_ret
+    log_price = np.where(np.isfinite(clean.close), np.nancumsum(np.nan_to_num(r, nan=0.0), axis=0), np.nan)
+    mean_value = rolling(clean.log_value, TURNOVER_MEAN_DAYS, "mean", min_share=1 / 3)
+    planes = [log_price, *np.moveaxis(clean.bars, -1, 0), clean.log_value, mean_value]
+    return np.stack(planes, axis=-1).astype(np.float32)
+
+
+def raw_window(bars: np.ndarray, day: int, length: int, mask: np.ndarray, clip: float) -> np.ndarray:
+    """The raw price window of day `day`: float32 [N, L, 6] in RAW_CHANNELS order (see the module doc).
+
+    bars [D, N, 6] from `bar_planes`; mask bool [N] (the stocks of the day: others are all 0). Steps
+    before the first day are missing (raw_observed 0).
+    """
+    lo = max(0, day - length + 1)
+    block = np.asarray(bars[lo : day + 1], dtype=np.float64)  # (l, N, 6)
+    if block.shape[0] < length:
+        block = np.concatenate([np.full((length - block.shape[0], *block.shape[1:]), np.nan), block])
+    today = np.asarray(bars[day], dtype=np.float64)  # (N, 6)
+    price = block[:, :, 0]  # (L, N)
+    relative = np.stack(
+        [
+            price - today[:, 0],
+            price + block[:, :, 1] - today[:, 0],
+            price + block[:, :, 2] - today[:, 0],
+            price + block[:, :, 3] - today[:, 0],
+            block[:, :, 4] - today[:, 5],
+        ],
+        axis=1,
+    )  # (L, 5, N)
+    observed = np.isfinite(price) & mask  # (L, N)
+    relative = np.where(observed[:, None, :] & mask, relative, np.nan)
+    z = zscore_rows(relative, clip)  # per step and channel, over the stocks of the day
+    out = np.concatenate([z, observed[:, None, :].astype(np.float64)], axis=1)  # (L, 6, N)
+    return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32)  # (N, L, 6)
 
 
 def stock_mask(clean: CleanPanel, features: dict[str, np.ndarray]) -> np.ndarray:

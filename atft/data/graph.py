@@ -1,6 +1,7 @@
 """The stock graph of one day: trailing return correlation, top-k neighbours, sector links.
 
-Built from daily returns up to and including day t only. Edges connect masked-in stocks, both
+Built from daily returns up to and including day t only: raw, or market-residual (`market_residual`)
+when ``data.graph_returns = "residual"``. Edges connect masked-in stocks, both
 directions, no self-loops, in torch-geometric's layout (`edge_index[0]` = source, `[1]` = target);
 `edge_attr` = [corr, same_sector, same_subsector].
 
@@ -20,6 +21,32 @@ from atft.data.config import DataConfig
 
 EDGE_ATTR_NAMES = ("corr", "same_sector", "same_subsector")
 BLOCK_ELEMENTS = 16 * 2**20  # correlations held at once (64 MiB of float32): rows per block = this / N
+
+
+def market_residual(returns: np.ndarray) -> np.ndarray:
+    """Returns [W, N] minus beta_n * m, m the equal-weighted mean return of each day over the stocks that
+    have one and beta_n the stock's regression slope on m over the window (NaN stays NaN).
+
+    Only the window's own days are used, so the residuals of the window ending on day t are causal.
+    """
+    finite = np.isfinite(returns)
+    r = np.where(finite, returns, 0.0)
+    market = r.sum(axis=1) / np.maximum(finite.sum(axis=1), 1)  # (W,) 0 on a day without returns
+    m = np.where(finite, market[:, None], 0.0)  # (W, N) the market on the days each stock has a return
+    days = np.maximum(finite.sum(axis=0), 1)  # (N,)
+    m_centred = np.where(finite, m - m.sum(axis=0) / days, 0.0)
+    r_centred = np.where(finite, r - r.sum(axis=0) / days, 0.0)
+    variance = (m_centred * m_centred).sum(axis=0)
+    beta = np.where(variance > 1e-18, (m_centred * r_centred).sum(axis=0) / np.maximum(variance, 1e-18), 0.0)
+    return returns - beta * market[:, None]  # (W, N), NaN where the return is missing
+
+
+def graph_returns(returns: np.ndarray, config: DataConfig) -> np.ndarray:
+    """The trailing returns [W, N] the graph correlates, as `config.graph_returns` and `graph_skip_zero` say."""
+    returns = np.asarray(returns, dtype=np.float64)
+    if config.graph_skip_zero:
+        returns = np.where(returns == 0, np.nan, returns)
+    return market_residual(returns) if config.graph_returns == "residual" else returns
 
 
 def unit_columns(returns: np.ndarray) -> torch.Tensor:
@@ -79,7 +106,7 @@ def day_graph(
     n = len(nodes)
     if n < 2:
         return np.zeros((2, 0), np.int64), np.zeros((0, len(EDGE_ATTR_NAMES)), np.float32)
-    unit = unit_columns(returns[:, nodes])  # (W, n)
+    unit = unit_columns(graph_returns(returns[:, nodes], config))  # (W, n)
     sectors = sector_ids[nodes]
     known = sectors >= 0  # -1 = unknown sector
     sector_t = torch.from_numpy(np.where(known, sectors, -1))

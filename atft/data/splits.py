@@ -11,20 +11,33 @@ from __future__ import annotations
 import numpy as np
 
 from atft.data.config import PSE_SPLIT, DataConfig
+from atft.data.panel import DataError
 
 SPLITS = ("train", "val", "test")
 MIN_STOCKS_PER_DAY = 5  # a day with fewer masked-in stocks is no cross-section
 
 
 def split_ends(dates: np.ndarray, first_day: int, config: DataConfig) -> tuple[str, str, str]:
-    """The (train_end, val_end, test_end) dates: explicit, the PSE default, or 60/20/20 of the days."""
-    if config.train_end and config.val_end:
-        return config.train_end, config.val_end, config.test_end or str(dates[-1])
+    """The (train_end, val_end, test_end) dates: each one explicit when given, else the market default
+    (PSE_SPLIT for pse, 60/20/20 of the days otherwise); they must increase."""
     if config.market == "pse":
-        return PSE_SPLIT
-    days = dates[first_day:]
-    n = len(days)
-    return str(days[int(n * 0.6) - 1]), str(days[int(n * 0.8) - 1]), str(days[-1])
+        defaults = PSE_SPLIT
+    else:
+        days = dates[first_day:]
+        n = len(days)
+        defaults = (str(days[int(n * 0.6) - 1]), str(days[int(n * 0.8) - 1]), str(days[-1]))
+    if config.train_end and config.val_end and not config.test_end:
+        defaults = (*defaults[:2], str(dates[-1]))  # both periods given: the test runs to the last day
+    ends = tuple(
+        given or default
+        for given, default in zip((config.train_end, config.val_end, config.test_end), defaults, strict=True)
+    )
+    if not np.datetime64(ends[0], "D") < np.datetime64(ends[1], "D") < np.datetime64(ends[2], "D"):
+        raise DataError(
+            f"split ends train_end={ends[0]}, val_end={ends[1]}, test_end={ends[2]} do not increase "
+            "(unset ones take the market default); set data.train_end < data.val_end < data.test_end"
+        )
+    return ends
 
 
 def split_days(

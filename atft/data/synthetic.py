@@ -19,6 +19,14 @@ from atft.data.config import DataConfig
 from atft.data.features import WARMUP_DAYS, turnover_shock, zscore_rows
 from atft.data.panel import RawPanel
 
+# What the oracle's number means, printed wherever it is printed.
+ORACLE_NOTE = (
+    "oracle = the planted signal S[t] used as the forecast of every horizon: a reference, not an upper "
+    "bound. At 1d it is the conditional mean up to each stock's volatility; an h-day return also carries "
+    "S[t+1..t+h-1], which S[t] only approximates; and over a short test split the IC of overlapping h-day "
+    "returns has a sampling error of several hundredths, so a model may score above it by chance."
+)
+
 
 def synthetic_panel(config: DataConfig) -> RawPanel:
     """The synthetic market: `n_days` trading days from `start` (plus a warm-up before it)."""

@@ -10,6 +10,8 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from atft.cli import main
@@ -32,6 +34,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pickle = Path(shutil.copy(FIXTURES / "legacy_checkpoint.pt", root / "legacy.pt"))
     truncated_pickle = root / "truncated.pt"
     truncated_pickle.write_bytes(pickle.read_bytes()[:64])
+    random_bytes = root / "random.pt"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(5000))
     return {
         "root": root,
         "best": run / "model.safetensors",
@@ -40,6 +44,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "truncated": truncated,
         "pickle": pickle,
         "truncated_pickle": truncated_pickle,
+        "random_bytes": random_bytes,
     }
 
 
@@ -98,6 +103,31 @@ CASES = {
         lambda f: ["checkpoint", "migrate", str(f["truncated_pickle"]), str(f["root"] / "n.safetensors")],
         "truncated.pt",
     ),
+    ("checkpoint migrate", "random bytes"): (
+        lambda f: ["checkpoint", "migrate", str(f["random_bytes"]), str(f["root"] / "n.safetensors")],
+        "random.pt",
+    ),
+    ("checkpoint migrate", "random bytes, trusted"): (
+        lambda f: [
+            "checkpoint",
+            "migrate",
+            str(f["random_bytes"]),
+            str(f["root"] / "n.safetensors"),
+            "--trust-pickle",
+        ],
+        "random.pt",
+    ),
+    # a choice argparse refuses: one line naming the option, no usage dump
+    ("data", "--market nasdaq"): (lambda f: ["data", "--market", "nasdaq"], "--market"),
+    ("evaluate", "--split holdout"): (lambda f: [*_evaluate(f), "--split", "holdout"], "--split"),
+    ("export", "--split holdout"): (lambda f: [*_export(f), "--split", "holdout"], "holdout"),
+    ("train", "--no-such-option"): (lambda f: [*_train(f), "--no-such-option"], "--no-such-option"),
+    ("checkpoint migrate", "no arguments"): (lambda f: ["checkpoint", "migrate"], "OLD"),
+    # an export suffix that names no format the export writes
+    ("export", "--out preds.xlsx"): (
+        lambda f: [*_export(f)[:-1], str(f["root"] / "preds.xlsx")],
+        "preds.xlsx",
+    ),
     # pickle checkpoint
     ("train --resume", "pickle checkpoint"): (lambda f: _resume(f, "pickle"), "pickle"),
     ("export", "pickle checkpoint"): (lambda f: _export(f, "pickle"), "pickle"),
@@ -149,7 +179,7 @@ def test_bad_input_gives_one_error_line(
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert status == 2, err
     assert len(errors) == 1, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "usage:" not in err
     assert word in errors[0], errors[0]
 
 
@@ -187,3 +217,26 @@ def test_export_json_and_the_one_default_split(
     assert main([*_export(files), "--format", "json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["split"] == "test" and summary["rows"] > 0
+
+
+def test_export_refused_suffix_writes_nothing(files: dict[str, Path]) -> None:
+    out = files["root"] / "refused.xlsx"
+    assert main([*_export(files)[:-1], str(out)]) == 2
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_export_format_follows_the_suffix(suffix: str, files: dict[str, Path]) -> None:
+    out = files["root"] / f"preds{suffix}"
+    assert main([*_export(files)[:-1], str(out)]) == 0
+    frame = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert {"date", "code", "horizon", "prediction", "target"} <= set(frame.columns) and len(frame) > 0
+
+
+def test_the_oracle_number_comes_with_its_meaning(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "--market", "synthetic", "--no-cache", "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["oracle_ic"] and "not an upper bound" in summary["oracle_note"]
+    assert main(["data", "--market", "synthetic", "--no-cache"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "oracle IC of the planted signal" in out and "not an upper bound" in out

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from atft.data import DataConfig, MarketDataset, load_dataset
+from atft.data import DataConfig, DataError, MarketDataset, load_dataset
 from atft.data import dataset as dataset_module
 from atft.data.dataset import build_from_panel
 from atft.data.graph import trailing_correlation
@@ -286,3 +286,21 @@ def test_holding_frame_gives_a_delisted_stock_its_last_return() -> None:
     alive = other[other["code"] == delisted.codes[0]].iloc[0]
     assert alive["held_return"] == pytest.approx(delisted.raw_targets[day, 0, k], rel=1e-4)
     assert not bool(alive["exited"])
+
+
+def test_one_split_end_alone_is_honoured() -> None:
+    """`data.test_end` given alone shortens the test period (it was ignored unless train_end and val_end
+    were given too); the other ends keep the market default."""
+    config = DataConfig(market="synthetic", n_stocks=16, n_days=300, cache_dir=None)
+    full = build_from_panel(synthetic_panel(config), config)
+    last_test = full.dates[full.split_days("test")]
+    cut = str(last_test[len(last_test) // 2])
+    short = build_from_panel(synthetic_panel(config), dataclasses.replace(config, test_end=cut))
+    assert short.dates[short.split_days("test")][-1] == np.datetime64(cut)
+    np.testing.assert_array_equal(short.split_days("val"), full.split_days("val"))
+
+
+def test_split_ends_that_do_not_increase_are_refused() -> None:
+    config = DataConfig(market="synthetic", n_stocks=16, n_days=300, cache_dir=None, test_end="2011-02-01")
+    with pytest.raises(DataError, match="do not increase"):
+        build_from_panel(synthetic_panel(config), config)

@@ -54,9 +54,15 @@ def frames(synthetic_dataset: MarketDataset) -> dict[str, pd.DataFrame]:
 
 
 def test_ridge_path_equals_one_fit_per_alpha(synthetic_dataset: MarketDataset) -> None:
-    x, y, _, _ = baselines.design(synthetic_dataset, "train", 1)
+    x32, y, _, _ = baselines.design(synthetic_dataset, "train", 1)
+    x = x32.astype(np.float64)  # design gives float32 rows (a raw window is wide); the fit is in float64
     new = baselines.ridge_path(x, y.astype(np.float64), baselines.RIDGE_ALPHAS)
     old = _old_ridge_fits(x, y.astype(np.float64), baselines.RIDGE_ALPHAS)
+    for (w32, b32), (w64, b64) in zip(
+        baselines.ridge_path(x32, y.astype(np.float64), baselines.RIDGE_ALPHAS), new, strict=True
+    ):
+        np.testing.assert_array_equal(w32, w64)
+        assert b32 == b64
     for (w_new, b_new), (w_old, b_old) in zip(new, old, strict=True):
         np.testing.assert_array_equal(w_new, w_old)
         assert b_new == b_old

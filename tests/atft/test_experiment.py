@@ -138,12 +138,14 @@ def test_variant_config_switches_one_stage_and_sets_the_seed(tiny) -> None:
         (["--seeds", "0"], "expected a number >= 1"),
         (["--ablations", "fan,nope"], "unknown ablation"),
         (["--jobs", "-2"], "expected a number >= 1"),
+        (["--tuned-trials", "-1"], "expected a number >= 0"),
+        (["--ablations", "fan,lstm"], "unknown ablation"),
     ],
 )
 def test_cli_refuses_bad_options(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["experiment", "--market", "synthetic", *argv])
-    assert caught.value.code == 2 and message in capsys.readouterr().err
+    assert main(["experiment", "--market", "synthetic", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.splitlines()) == 1 and message in err
 
 
 def test_cli_runs_an_experiment_and_prints_the_command(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from atft.loss import LossConfig, LossContractError, QuantileCorrelationLoss, pearson, pinball_loss
@@ -117,7 +119,13 @@ def test_loss_runs_in_fp32_under_bf16_predictions() -> None:
 
 
 @pytest.mark.parametrize(
-    "changes", [{"pinball_weight": 0.0, "correlation_weight": 0.0}, {"pinball_weight": -1.0}]
+    "changes",
+    [
+        {"pinball_weight": 0.0, "correlation_weight": 0.0},
+        {"pinball_weight": -1.0},
+        {"rank_weight": -0.5},
+        {"horizon_weights": (0.0, 0.0)},
+    ],
 )
 def test_degenerate_weights_are_refused(changes: dict) -> None:
     with pytest.raises(ValueError, match="loss"):
@@ -129,14 +137,18 @@ def test_horizon_weights_must_match_horizons() -> None:
         QuantileCorrelationLoss(LossConfig(horizon_weights=(1.0,)), HORIZONS, QUANTILES)
 
 
-def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient() -> None:
+MIXES = [{}, {"rank_weight": 0.7, "point_weight": 0.3, "horizon_weights": (0.2, 0.8)}]
+
+
+@pytest.mark.parametrize("changes", MIXES, ids=["default", "rank+point"])
+def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient(changes: dict) -> None:
     """Rows of three days with a `batch` vector: every term per day (never across days), then the mean."""
     days = [make(n=n, seed=seed) for n, seed in ((12, 1), (20, 2), (7, 3))]
     days[1][1]["mask"][:5] = False  # masks honoured per day
     days[2][1]["target_mask"][:, 1] = False  # one horizon unusable on one day
     singles = []
     for output, batch in days:
-        loss, parts = loss_fn()(output, batch)
+        loss, parts = loss_fn(**changes)(output, batch)
         loss.backward()
         singles.append((float(loss.detach()), parts))
     joined_pred = {
@@ -146,7 +158,7 @@ def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient() -> Non
     joined = {key: torch.cat([b[key] for _, b in days]) for key in ("targets", "target_mask", "mask")} | {
         "batch": torch.cat([torch.full((len(b["mask"]),), i) for i, (_, b) in enumerate(days)])
     }
-    loss, parts = loss_fn()({"predictions": joined_pred}, joined)
+    loss, parts = loss_fn(**changes)({"predictions": joined_pred}, joined)
     (3 * loss).backward()  # the gradient of the sum of the day losses
     assert float(loss.detach()) == pytest.approx(sum(s[0] for s in singles) / 3, rel=1e-6)
     for key, value in joined_pred.items():
@@ -161,3 +173,47 @@ def test_a_multi_day_batch_is_the_mean_of_its_days_in_loss_and_gradient() -> Non
     assert parts["corr_horizon_5d"] == pytest.approx(
         (singles[0][1]["corr_horizon_5d"] + singles[1][1]["corr_horizon_5d"]) / 2, rel=1e-6
     )
+
+
+def _one_term(name: str) -> QuantileCorrelationLoss:
+    """A loss of the single term `name` (weight 1, every other weight 0)."""
+    weights = {"pinball_weight": 0.0, "correlation_weight": 0.0} | {name: 1.0}
+    return loss_fn(**weights)
+
+
+def test_rank_term_is_one_minus_the_correlation_with_the_target_ranks() -> None:
+    output, batch = make(n=25, seed=4)
+    loss, parts = _one_term("rank_weight")(output, batch)
+    expected = []
+    for column, key in enumerate(output["predictions"]):
+        median = output["predictions"][key][:, 1].detach().numpy()
+        ranks = scipy.stats.rankdata(batch["targets"][:, column].numpy())
+        expected.append(1 - np.corrcoef(median, ranks)[0, 1])
+        assert parts[f"rank_corr_{key}"] == pytest.approx(1 - expected[-1], rel=1e-5)
+    assert float(loss) == pytest.approx(np.mean(expected), rel=1e-5)
+
+
+def test_rank_term_ignores_monotone_changes_of_the_target_and_correlation_does_not() -> None:
+    output, batch = make(n=30, seed=5)
+    stretched = dict(batch, targets=batch["targets"] ** 3)  # same order, other values
+    rank, corr = _one_term("rank_weight"), _one_term("correlation_weight")
+    assert float(rank(output, batch)[0]) == pytest.approx(float(rank(output, stretched)[0]), rel=1e-6)
+    assert float(corr(output, batch)[0]) != pytest.approx(float(corr(output, stretched)[0]), rel=1e-3)
+
+
+def test_point_term_is_the_mean_squared_error_of_the_median() -> None:
+    output, batch = make(n=16, seed=6)
+    loss, _ = _one_term("point_weight")(output, batch)
+    errors = [
+        torch.mean((output["predictions"][key][:, 1].detach() - batch["targets"][:, i]) ** 2)
+        for i, key in enumerate(output["predictions"])
+    ]
+    assert float(loss) == pytest.approx(float(torch.stack(errors).mean()), rel=1e-6)
+
+
+def test_horizon_weights_shift_the_loss_to_the_weighted_horizon() -> None:
+    output, batch = make(n=24, seed=7)
+    _, parts = loss_fn()(output, batch)
+    only_5d, _ = loss_fn(horizon_weights=(0.0, 1.0))(output, batch)
+    expected = parts["pinball_horizon_5d"] + 0.5 * (1 - parts["corr_horizon_5d"])
+    assert float(only_5d) == pytest.approx(expected, rel=1e-6)

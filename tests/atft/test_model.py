@@ -221,3 +221,26 @@ def test_missing_lookback_steps_are_not_attended_to() -> None:
     everything_missing = make_batch()
     everything_missing["features"][2] = 0.0  # a stock with no valid step at all stays finite
     assert torch.isfinite(model(everything_missing)["point"]["horizon_5d"]).all()
+
+
+@pytest.mark.parametrize("encoder", ["gru", "last"])
+def test_the_other_encoders_give_the_same_outputs_shapes(encoder: str) -> None:
+    model = build(encoder=encoder, use_fan=False, use_gat=False)
+    assert type(model.temporal).__name__ == {"gru": "RecurrentEncoder", "last": "LatestStep"}[encoder]
+    output = model(make_batch())
+    assert all(v.shape == (8, 5) and v[:, 2].std() > 0 for v in output["predictions"].values())
+
+
+@pytest.mark.parametrize(("encoder", "reads_history"), [("attention", True), ("gru", True), ("last", False)])
+def test_only_the_last_step_encoder_ignores_earlier_steps(encoder: str, reads_history: bool) -> None:
+    model = build(encoder=encoder, use_fan=False)
+    batch = make_batch()
+    changed = dict(batch, features=batch["features"].clone())
+    changed["features"][:, :-1] += 1.0  # every step but today's
+    before, after = model(batch)["point"]["horizon_5d"], model(changed)["point"]["horizon_5d"]
+    assert (not torch.allclose(before, after)) is reads_history
+
+
+def test_an_unknown_encoder_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"model\.encoder"):
+        ModelConfig(encoder="transformer")
