@@ -330,7 +330,8 @@ def _tuned_baseline(
             continue
         frame, run = tuned_lightgbm(dataset, split, seed=seed, trials=trials, horizon=horizon)
         _write_frame(frame_path, frame)
-        record = {"stamp": stamp, "run": json_safe(dataclasses.asdict(run))}
+        seed_run = dataclasses.asdict(run) | {"test_rank_ic": float(daily_rank_ic(frame, horizon).mean())}
+        record = {"stamp": stamp, "run": json_safe(seed_run)}
         atomic_write_bytes(info_path, json.dumps(record, indent=1).encode())  # last: marks the seed done
         frames.append(frame)
         runs.append(record["run"])

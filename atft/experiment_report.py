@@ -139,13 +139,17 @@ class ExperimentResult:
                 f"study maximising the validation {first['horizon']}d RankIC (the test split unseen), then "
                 f"bagged over seeds {[t['seed'] for t in self.tuned]}; the bag is the mean prediction.",
                 "",
-                "| seed | val RankIC | trees by horizon | parameters |",
-                "|---:|---:|---|---|",
+                f"| seed | val {first['horizon']}d RankIC | {self.split} {first['horizon']}d RankIC | trees by "
+                "horizon | parameters |",
+                "|---:|---:|---:|---|---|",
             ]
             for run in self.tuned:
                 params = ", ".join(f"{k} {_fmt(v, '{:.3g}')}" for k, v in run["best_params"].items())
                 trees = ", ".join(f"{k}d {v}" for k, v in run["trees"].items())
-                lines.append(f"| {run['seed']} | {_fmt(run['best_value'], '{:.4f}')} | {trees} | {params} |")
+                lines.append(
+                    f"| {run['seed']} | {_fmt(run['best_value'], '{:.4f}')} "
+                    f"| {_fmt(run.get('test_rank_ic'), '{:.4f}')} | {trees} | {params} |"
+                )
         if self.tried:
             lines += [
                 "",

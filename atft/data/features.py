@@ -200,7 +200,7 @@ def raw_window(bars: np.ndarray, day: int, length: int, mask: np.ndarray, clip: 
         axis=1,
     )  # (L, 5, N)
     observed = np.isfinite(price) & mask  # (L, N)
-    relative = np.where(observed[:, None, :] & mask, relative, np.nan)
+    relative = np.where(observed[:, None, :], relative, np.nan)  # missing days and other stocks: NaN
     z = zscore_rows(relative, clip)  # per step and channel, over the stocks of the day
     out = np.concatenate([z, observed[:, None, :].astype(np.float64)], axis=1)  # (L, 6, N)
     return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32)  # (N, L, 6)

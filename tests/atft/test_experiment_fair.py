@@ -84,6 +84,7 @@ def test_the_tuned_lightgbm_is_seeded_per_seed_and_bagged(tiny, finished) -> Non
     pd.testing.assert_frame_equal(again, stored)  # the same seed repeats exactly
     assert run.best_params == result.tuned[1]["best_params"]
     assert result.tuned[0]["best_params"] != result.tuned[1]["best_params"]  # each seed its own study
+    assert result.tuned[1]["test_rank_ic"] == pytest.approx(float(daily_rank_ic(stored, 5).mean()))
     first = pd.read_parquet(out / "baselines" / "lightgbm_tuned" / "seed_0.parquet")
     bag = mean_prediction_frame([first, stored])
     expected = {row["horizon"]: row["rank_ic"] for row in evaluate_frame(bag)}
@@ -146,3 +147,13 @@ def test_variant_configs_of_the_new_ablations(tiny) -> None:
     gru = variant_config(config, "gru", 3).model
     assert (gru.encoder, gru.use_fan, gru.use_gat) == ("gru", False, False)
     assert variant_config(config, "gru", 3).train.seed == 3
+
+
+def test_worker_processes_train_while_the_tuned_baseline_is_built(tiny, tmp_path) -> None:
+    config, dataset = tiny
+    result = run_experiment(
+        config, tmp_path, seeds=[0, 1], baselines=("zero",), dataset=dataset, tuned_trials=1, jobs=2
+    )
+    assert [(r["variant"], r["seed"]) for r in result.runs] == [("full", 0), ("full", 1)]
+    assert [run["seed"] for run in result.tuned] == [0, 1]
+    assert {row["model"] for row in result.summary} == {"full", "zero", "lightgbm_tuned"}
