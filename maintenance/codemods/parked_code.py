@@ -33,6 +33,11 @@ _DIRECTIVE = re.compile(
     r"noqa|(?<![\w.])type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
 )
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
+_PROMPTS = (">>> ", "$ ")  # a REPL or shell session: the lines after a prompt are its output
+_EXAMPLE_HEADER = re.compile(
+    r"\b(for example|for instance|e\.g\.|example|sample output|output of|looks like|as follows)\b",
+    re.IGNORECASE,
+)
 STRING_MESSAGE = "{n} lines of code parked in a string literal: delete them (git keeps history) or restore them as code that runs"
 COMMENT_MESSAGE = (
     "{n} commented-out lines of code: delete them (git keeps history) or restore them as code that runs"
@@ -55,13 +60,30 @@ def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
             tree = ast.parse(body)
     except (SyntaxError, ValueError):
         return False
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, _TRIVIAL):
-            continue
-        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-            continue
-        return True
-    return False
+    return not all(_trivial(stmt) for stmt in tree.body)
+
+
+def _trivial(stmt: ast.stmt) -> bool:
+    """A statement prose, notation or program output parses as, which no one writes as code.
+
+    Bare names and constants (`Note`), annotations without a value (`x: (N, L, D)`), a bare display
+    (`(N, L, D)`, a dict shown as an example, `0,0,0,0` as `lscpu` prints it), a bullet (`- tb_frame`,
+    `* OPT(x)`: unary minus, a starred expression) and a name bound to a tuple of names (shape notation
+    `input = (time, batch, in_channels)`).
+    """
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.value is None
+    if isinstance(stmt, ast.Assign):
+        value = stmt.value
+        return isinstance(value, ast.Tuple) and all(
+            isinstance(e, ast.Name | ast.Constant) for e in value.elts
+        )
+    if not isinstance(stmt, ast.Expr):
+        return False
+    value = stmt.value
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub | ast.UAdd):
+        return True  # a `- item` bullet
+    return isinstance(value, (*_TRIVIAL, ast.Starred, ast.Tuple, ast.List, ast.Dict, ast.Set))
 
 
 @dataclass(frozen=True)
@@ -118,13 +140,19 @@ def _parked_comment(text: str) -> bool:
     """Whether uncommented text is code, or code under a prose header line or two (`# Removed callback - ...`).
 
     The header belongs to the block: it is part of the span, so deleting the block leaves no comment behind.
+    A session (`>>> ` or `$ ` prompts) and code under a header that announces an example (`For example:`,
+    `Sample output of ...`) show how something is used: they are documentation, not code put away.
     """
+    lines = text.splitlines()
+    if any(line.lstrip().startswith(_PROMPTS) for line in lines):
+        return False
     if looks_like_code(text):
         return True
-    lines = text.splitlines()
     for k in range(1, MAX_PROSE_HEADER + 1):
         if len(lines) - k < MIN_LINES:
             break
+        if _EXAMPLE_HEADER.search("\n".join(lines[:k])):
+            return False
         if looks_like_code("\n".join(lines[k:])):
             return True
     return False
@@ -277,6 +305,23 @@ class ParkedCode(Codemod):
         "# x = 1\n# y = 2\nz = 3\n",
         "# ------------------------------------------\n# Section\n# ------------------------------------------\nx = 1\n",
         "def f():\n    code = '''\n    a = 1\n    b = 2\n    c = 3\n    '''\n    return code\n",
+        # prose bullet lists (a `- item` parses as unary minus, a `* item` as a starred expression)
+        "# The traceback holds four attributes:\n#  - tb_frame\n#  - tb_lineno\n#  - tb_lasti\n#  - tb_next\nx = 1\n",
+        "# the node list reads:\n# * OPT(aten.reshape.default)\n# * OPT(prims.convert_element_type.default)\n"
+        "# * dequantize_per_tensor\nx = 1\n",
+        # program output: what `lscpu` prints (tuples and an Ellipsis), a REPL session and its output
+        "# Sample output of: `lscpu --parse=CPU,Core,Socket,Node`\n#\n# 0,0,0,0\n# 1,1,0,0\n# ...\nx = 1\n",
+        "# >>> for row in torch.eye(3):\n# ...     print(row)\n# tensor([1., 0., 0.])\n# tensor([0., 1., 0.])\n"
+        "# tensor([0., 0., 1.])\nx = 1\n",
+        "# $ git config --list\n# core.bare=false\n# core.filemode=true\n# user.name=ci\nx = 1\n",
+        # shape notation
+        "# input = (time, batch, in_channels)\n# weight = (kernel_width, in_channels, out_channels)\n"
+        "# bias = (out_channels,)\nx = 1\n",
+        "def f(x):\n    # (N, L, F)\n    # (N, L, D)\n    # (N, H, Q)\n    return x\n",
+        # a value shown as an example, and code under a header that says it is an example
+        "# mapping from module name to module, for instance\n# {\n#   '': Model(...),\n#   'sub': Sub(...),\n# }\n"
+        "x = 1\n",
+        "# For example:\n# def outer():\n#     def helper(n):\n#         return n + 1\n#     return helper\nx = 1\n",
     )
 
     @classmethod
