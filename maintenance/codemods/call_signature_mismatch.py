@@ -52,8 +52,9 @@ class CallSignatureMismatch(Codemod):
     fails and binds for. Bindings it cannot follow are not judged (never guess).
 
     Not findings: calls whose TypeError the code expects (inside `pytest.raises`/`assertRaises`/`raises`
-    of TypeError or a base of it, or in a `try` whose handler catches it), classes built by a metaclass
-    or an enum. A call under a type-checker suppression (`# type: ignore[call-arg]`, `# pyright:
+    of TypeError or a base of it, in a `try` whose handler catches it, in a test marked as an expected
+    failure), calls under an `if` that asks for a version (`if PD_LT_3:`: written for another version of
+    the callee), classes built by a metaclass or an enum. A call under a type-checker suppression (`# type: ignore[call-arg]`, `# pyright:
     ignore`) is reported as acknowledged: the code already says it does not bind.
 
     ## Why is this bad?
@@ -184,12 +185,25 @@ _RAISES_HELPERS = frozenset(
 )
 # TypeError and its bases: an error of these kinds expected around a call means its TypeError is handled
 _TYPE_ERROR_AND_BASES = frozenset({"TypeError", "Exception", "BaseException"})
-# `# type: ignore` (bare or naming a call code), `# pyright: ignore` (bare or naming a call rule)
+# `# type: ignore` (bare or naming a call code), `# pyright: ignore`, `# pyrefly: ignore` (which may also sit
+# on the line above the call), bare or naming a call rule
 _SUPPRESSION = re.compile(
-    r"#\s*(?P<tool>type|pyright):\s*ignore(?!\w)(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE
+    r"#\s*(?P<tool>type|pyright|pyrefly):\s*ignore(?!\w)(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE
 )
 _CALL_CODES = frozenset(
-    {"call-arg", "call-overload", "misc", "arg-type", "reportcallissue", "reportargumenttype"}
+    {
+        "call-arg",
+        "call-overload",
+        "misc",
+        "arg-type",
+        "reportcallissue",
+        "reportargumenttype",
+        "missing-argument",
+        "bad-argument-count",
+        "unexpected-keyword",
+        "bad-keyword-argument",
+        "bad-argument-type",
+    }
 )
 ACKNOWLEDGED = "acknowledged by"  # the words that mark a finding the code suppresses on purpose
 
@@ -248,6 +262,8 @@ class _Checker:
                     args = node.args
                     outer += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
                 stack.extend((child, scope, shadowed) for child in outer)
+                if _expects_failure(node):
+                    continue  # an expected failure (`@pytest.mark.xfail`, sympy's `@XFAIL`): its errors are known
                 inner = self.scopes.child(scope, node)
                 stack.extend((child, inner, frozenset()) for child in node.body)
                 continue
@@ -283,6 +299,9 @@ class _Checker:
             ):
                 stack.extend((item, scope, shadowed) for item in node.items)
                 continue  # the body tests the error
+            if isinstance(node, ast.If) and _version_test(node.test):
+                stack.append((node.test, scope, shadowed))
+                continue  # code for another version of Python or of a library the call may bind there
             if isinstance(node, ast.Try | ast.TryStar) and any(_handles_type_error(h) for h in node.handlers):
                 stack.extend(
                     (child, scope, shadowed) for child in (*node.handlers, *node.orelse, *node.finalbody)
@@ -320,7 +339,7 @@ class _Checker:
             message = f"`{callee}(...)` {message}"
             suppression = self._suppression(call)
             if suppression is not None:
-                message += f" ({ACKNOWLEDGED} `{suppression}` on the call's line)"
+                message += f" ({ACKNOWLEDGED} `{suppression}`)"
             out.append(AstFinding(NodeRef.of(call, self.lines), message))
         return out
 
@@ -438,13 +457,18 @@ class _Checker:
         return self._parents
 
     def _suppression(self, call: ast.Call) -> str | None:
-        """The type-checker comment on the call's lines that says the call does not type-check, if any."""
-        for line in self.lines[call.lineno - 1 : (call.end_lineno or call.lineno)]:
+        """The type-checker comment on the call's lines (for pyrefly, also on the line just above) that says
+        the call does not type-check, if any."""
+        first = call.lineno - 1
+        for number in range(first - 1, call.end_lineno or call.lineno):
+            line = self.lines[number] if number >= 0 else ""
             if "ignore" not in line:
                 continue
             match = _SUPPRESSION.search(line)
-            if match is None:
+            if match is None or (number < first and match.group("tool").lower() != "pyrefly"):
                 continue
+            if number < first and line.split("#", 1)[0].strip():
+                continue  # a comment above applies only when it stands on its own line
             codes = match.group("codes")
             if codes is None or {c.strip().lower() for c in codes.split(",")} & _CALL_CODES:
                 return match.group(0)
@@ -589,6 +613,38 @@ def _expects_type_error(node: ast.expr) -> bool:
         if keyword.arg in {"expected_exception", "exception", "excClass"}:
             expected = keyword.value
     return expected is not None and _names_type_error(expected)
+
+
+def _expects_failure(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    """A test marked as failing: `@pytest.mark.xfail` (without `raises=`, or raising TypeError or a base),
+    sympy's `@XFAIL`, `@unittest.expectedFailure`."""
+    for decorator in func.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = (dotted_name(call.func if call else decorator) or "").rsplit(".", 1)[-1]
+        if name in {"XFAIL", "expectedFailure"}:
+            return True
+        if name == "xfail":
+            raises = next((k.value for k in call.keywords if k.arg == "raises"), None) if call else None
+            if raises is None or _names_type_error(raises):
+                return True
+    return False
+
+
+# names that make an `if` a version switch: `sys.version_info`, `PD_LT_3`, `NP_GE_2`, `PY311`, `IS_PY3`
+_VERSION_NAME = re.compile(
+    r"(?i)version|(?:^|_)(?:lt|le|gt|ge|greater|less|older|newer)(?:_|$)|^(?:is_)?py\d"
+)
+
+
+def _version_test(test: ast.expr) -> bool:
+    """Whether an `if` test asks which version runs (of Python or of a library)."""
+    for node in ast.walk(test):
+        name = (
+            node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        )
+        if name is not None and _VERSION_NAME.search(name):
+            return True
+    return False
 
 
 def _handles_type_error(handler: ast.ExceptHandler) -> bool:

@@ -158,27 +158,32 @@ class UnsafeTorchLoad(Codemod):
         loads: list[tuple[ast.Call, bool]] = []
         checkpoints: list[_Checkpoint] = []
         values = _assigned_values(tree)
-        stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+        stack: list[tuple[ast.AST, bool, _Function | None]] = [(tree, False, None)]
+        where: dict[int, _Function | None] = {}
         while stack:
-            node, in_broad_try = stack.pop()
+            node, in_broad_try, function = stack.pop()
             if isinstance(node, ast.Call):
                 name = resolve_dotted(node.func, aliases)
                 if name in TORCH_LOAD:
                     loads.append((node, in_broad_try))
-                    checkpoints.append(_Checkpoint.of_load(node))
+                    where[id(node)] = function
+                    checkpoints.append(_Checkpoint.of_load(node, function))
                 elif name in TORCH_SAVE and node.args:
-                    checkpoints.append(_Checkpoint.of_save(node, values))
+                    checkpoints.append(_Checkpoint.of_save(node, values, function))
             if isinstance(node, ast.Try | ast.TryStar) and any(_broad(h) for h in node.handlers):
-                stack.extend((child, True) for child in node.body)
+                stack.extend((child, True, function) for child in node.body)
                 others = [*node.handlers, *node.orelse, *node.finalbody]
-                stack.extend((child, in_broad_try) for child in others)
+                stack.extend((child, in_broad_try, function) for child in others)
                 continue
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
                 in_broad_try = False  # the body runs when called, not inside this try
-            stack.extend((child, in_broad_try) for child in ast.iter_child_nodes(node))
+                if not isinstance(node, ast.ClassDef):
+                    function = node
+            stack.extend((child, in_broad_try, function) for child in ast.iter_child_nodes(node))
         found = []
         for call, in_broad_try in sorted(loads, key=lambda item: (item[0].lineno, item[0].col_offset)):
-            finding = _finding(call, lines, in_broad_try, _refusing(_Checkpoint.of_load(call), checkpoints))
+            load = _Checkpoint.of_load(call, where[id(call)])
+            finding = _finding(call, lines, in_broad_try, _refusing(load, checkpoints))
             if finding is not None:
                 found.append(finding)
         return found
@@ -195,16 +200,18 @@ class _Checkpoint:
     refuses: str | None  # why a weights_only=True load of this checkpoint fails, or None
 
     @classmethod
-    def of_save(cls, call: ast.Call, values: dict[str, list[ast.expr]]) -> _Checkpoint:
+    def of_save(
+        cls, call: ast.Call, values: dict[str, list[ast.expr]], function: _Function | None
+    ) -> _Checkpoint:
         path = call.args[1] if len(call.args) > 1 else _keyword(call, "f")
         plain = _plain_state(call.args[0], values, 0)
         refuses = (
             None if plain else f"the `torch.save` at line {call.lineno} writes objects other than tensors"
         )
-        return cls(call.lineno, _keys(path), refuses)
+        return cls(call.lineno, _keys(path, function), refuses)
 
     @classmethod
-    def of_load(cls, call: ast.Call) -> _Checkpoint:
+    def of_load(cls, call: ast.Call, function: _Function | None) -> _Checkpoint:
         path = call.args[0] if call.args else _keyword(call, "f")
         weights_only = _keyword(call, "weights_only")
         unpickles = isinstance(weights_only, ast.Constant) and weights_only.value is False
@@ -213,7 +220,7 @@ class _Checkpoint:
             if unpickles
             else None
         )
-        return cls(call.lineno, _keys(path), refuses)
+        return cls(call.lineno, _keys(path, function), refuses)
 
 
 def _refusing(load: _Checkpoint, checkpoints: list[_Checkpoint]) -> str | None:
@@ -229,10 +236,14 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
-def _keys(path: ast.expr | None) -> frozenset[str]:
+_Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def _keys(path: ast.expr | None, function: _Function | None) -> frozenset[str]:
     """What names a checkpoint in a path expression: its string literals (`"best.pt"`, the parts of an
     f-string or `os.path.join`) and its dotted names (`ckpt_path`, `self.checkpoint`; not the functions
-    called on them)."""
+    called on them). A name the enclosing function assigns names a checkpoint of that function only: `b`
+    in one test is not `b` in another."""
     keys: set[str] = set()
     stack = [path] if path is not None else []
     while stack:
@@ -244,8 +255,10 @@ def _keys(path: ast.expr | None) -> frozenset[str]:
         if isinstance(node, ast.Name | ast.Attribute):
             name = dotted(node)
             if name is not None:
-                if name.split(".")[0] not in _PATH_MODULES:
-                    keys.add(f"name:{name}")
+                head = name.split(".")[0]
+                if head not in _PATH_MODULES:
+                    local = function is not None and head in _local_names(function)
+                    keys.add(f"name:{function.lineno}:{name}" if local and function else f"name:{name}")
                 continue
         if isinstance(node, ast.Call):
             stack.extend([*node.args, *(k.value for k in node.keywords)])
@@ -257,6 +270,19 @@ def _keys(path: ast.expr | None) -> frozenset[str]:
 
 
 _PATH_MODULES = frozenset({"os", "pathlib", "Path", "osp", "str"})
+
+
+def _local_names(function: _Function) -> set[str]:
+    """The names a function assigns (its nested functions' included: an over-approximation that only
+    makes two checkpoints look different). Parameters are not among them: `save(model, path)` and
+    `load(path)` of one module pass the same checkpoint around."""
+    body = [function.body] if isinstance(function, ast.Lambda) else function.body
+    names = set()
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
 
 
 def _assigned_values(tree: ast.Module) -> dict[str, list[ast.expr]]:

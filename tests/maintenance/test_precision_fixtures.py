@@ -51,9 +51,11 @@ def test_every_binding_accepting_the_call_is_silent(tmp_path: Path) -> None:
 def test_tests_of_the_error_and_new_or_metaclass_classes_are_silent(tmp_path: Path) -> None:
     found = _findings("mnt004_expected_errors", tmp_path, "MNT004")
     by_line = {f.line: f.message for f in found}
-    assert sorted(by_line) == [56, 57, 63], by_line
+    # silent too: an expected failure (pytest's and sympy's markers) and a version switch (`if SCALE_LT_2:`)
+    assert sorted(by_line) == [56, 57, 63, 88], by_line
     assert is_acknowledged(by_line[56]) and "`# type: ignore[call-arg]`" in by_line[56]
     assert is_acknowledged(by_line[57]) and "`# pyright: ignore[reportCallIssue]`" in by_line[57]
+    assert is_acknowledged(by_line[88]) and "`# pyrefly: ignore[missing-argument]`" in by_line[88]
     # `pytest.raises(ValueError)` does not expect the TypeError: a crash when reached
     assert not is_acknowledged(by_line[63]) and "misses required argument `factor`" in by_line[63]
 
@@ -63,16 +65,18 @@ def test_mnt003_judges_a_load_by_the_checkpoint_it_reads(tmp_path: Path) -> None
     # state dicts, a deepcopy of one and a dict of them: the fix is safe
     assert found["train.py", 16].fixable and found["train.py", 20].fixable
     # the trainer's checkpoint holds its metrics: unsafe, and the message names the save
-    resume = found["trainer.py", 15]
+    resume = found["trainer.py", 17]
     assert (
         not resume.fixable
-        and "the `torch.save` at line 12 writes objects other than tensors" in resume.message
+        and "the `torch.save` at line 14 writes objects other than tensors" in resume.message
     )
     # the same checkpoint is loaded elsewhere with weights_only=False: unsafe, naming that load
-    history = found["trainer.py", 18]
+    history = found["trainer.py", 20]
     assert not history.fixable
-    assert "the same checkpoint is loaded with weights_only=False at line 21" in history.message
-    assert "weights_only=False" in found["trainer.py", 21].message and not found["trainer.py", 21].fixable
+    assert "the same checkpoint is loaded with weights_only=False at line 23" in history.message
+    assert "weights_only=False" in found["trainer.py", 23].message and not found["trainer.py", 23].fixable
     # a checkpoint no save or load of the file makes unsafe: safe, whatever else the file saves
-    assert found["trainer.py", 24].fixable
-    assert len(found) == 6
+    assert found["trainer.py", 26].fixable
+    # `buffer` of one function is not `buffer` of another: the state-dict round trip is safe
+    assert not found["trainer.py", 33].fixable and found["trainer.py", 40].fixable
+    assert len(found) == 8
