@@ -34,9 +34,10 @@ _DIRECTIVE = re.compile(
 )
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
 _PROMPTS = (">>> ", "$ ")  # a REPL or shell session: the lines after a prompt are its output
+# a header that announces an example (a bare "example" may name a test case: "Cookbook example 105:")
 _EXAMPLE_HEADER = re.compile(
-    r"\b(for example|for instance|e\.g\.|example|sample output|output of|looks like|as follows)\b",
-    re.IGNORECASE,
+    r"\b(?:for example|for instance|e\.g\.|sample output|output of|looks like|as follows)\b|^\s*examples?:?\s*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 STRING_MESSAGE = "{n} lines of code parked in a string literal: delete them (git keeps history) or restore them as code that runs"
 COMMENT_MESSAGE = (
@@ -66,24 +67,35 @@ def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
 def _trivial(stmt: ast.stmt) -> bool:
     """A statement prose, notation or program output parses as, which no one writes as code.
 
-    Bare names and constants (`Note`), annotations without a value (`x: (N, L, D)`), a bare display
-    (`(N, L, D)`, a dict shown as an example, `0,0,0,0` as `lscpu` prints it), a bullet (`- tb_frame`,
-    `* OPT(x)`: unary minus, a starred expression) and a name bound to a tuple of names (shape notation
-    `input = (time, batch, in_channels)`).
+    Bare names and constants (`Note`), annotations without a value (`x: (N, L, D)`), a bullet (`- tb_frame`,
+    `* OPT(x)`: unary minus, a starred expression), a display of names and constants (`(N, L, D)`, `0,0,0,0`
+    as `lscpu` prints it, a dict shown as an example) and a name bound to a tuple of them (shape notation
+    `input = (time, batch, in_channels)`). A commented-out entry of a list (`# torch.zeros_like,`,
+    `# OpInfo(...),`) holds an attribute or a call: code.
     """
     if isinstance(stmt, ast.AnnAssign):
         return stmt.value is None
     if isinstance(stmt, ast.Assign):
-        value = stmt.value
-        return isinstance(value, ast.Tuple) and all(
-            isinstance(e, ast.Name | ast.Constant) for e in value.elts
-        )
+        return isinstance(stmt.value, ast.Tuple) and _atom(stmt.value)
     if not isinstance(stmt, ast.Expr):
         return False
     value = stmt.value
     if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub | ast.UAdd):
         return True  # a `- item` bullet
-    return isinstance(value, (*_TRIVIAL, ast.Starred, ast.Tuple, ast.List, ast.Dict, ast.Set))
+    return isinstance(value, (*_TRIVIAL, ast.Starred)) or _atom(value)
+
+
+def _atom(node: ast.expr) -> bool:
+    """A name, a constant (`...` included), or a display of those (nested)."""
+    if isinstance(node, ast.Name | ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        return _atom(node.operand)
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return all(_atom(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is None or _atom(k) for k in node.keys) and all(_atom(v) for v in node.values)
+    return False
 
 
 @dataclass(frozen=True)
@@ -290,6 +302,17 @@ class ParkedCode(Codemod):
             "def f():\n    '''Docstring.'''\n    '''\n    import pdb\n    pdb.set_trace()\n    x = 1\n    '''\n",
             "def f():\n    '''Docstring.'''\n",
             unsafe_fixes=True,
+        ),
+        # entries of a list commented out (attributes, calls) are code, unlike notation
+        Invalid(
+            "LIKE = {\n    1,\n    # torch.zeros_like,\n    # torch.ones_like,\n    # torch.full_like,\n}\n",
+            None,
+        ),
+        # "example" naming a test case is no example header
+        Invalid(
+            "def test_trace():\n    # Cookbook example 105:\n    # expr = Trace(TensorProduct(A, X))\n"
+            "    # assert expr.diff(X) == Trace(A)\n    # expr = Trace(X)\n    return 1\n",
+            None,
         ),
     )
     VALID = (
