@@ -794,7 +794,8 @@ class _AstCandidates:
         if name in self.classes:
             sigs += [
                 signature_from_ast(name, m.args, drop_first=True)
-                for m in self._methods(self.classes[name], "__init__")
+                for method in ("__init__", "__new__")
+                for m in self._methods(self.classes[name], method)
             ]
         for cls_name in self.instances.get(name, ()):
             if cls_name in self.classes:
