@@ -75,8 +75,11 @@ def _trivial(stmt: ast.stmt) -> bool:
     """
     if isinstance(stmt, ast.AnnAssign):
         return stmt.value is None
-    if isinstance(stmt, ast.Assign):
-        return isinstance(stmt.value, ast.Tuple) and _atom(stmt.value)
+    if isinstance(stmt, ast.Assign):  # `bias = (out_channels,)`; not `F=51.59,` (a commented-out keyword)
+        value = stmt.value
+        return (
+            isinstance(value, ast.Tuple) and _atom(value) and any(isinstance(e, ast.Name) for e in value.elts)
+        )
     if not isinstance(stmt, ast.Expr):
         return False
     value = stmt.value
@@ -308,6 +311,8 @@ class ParkedCode(Codemod):
             "LIKE = {\n    1,\n    # torch.zeros_like,\n    # torch.ones_like,\n    # torch.full_like,\n}\n",
             None,
         ),
+        # commented-out keyword arguments of a call
+        Invalid("RESULTS = dict(\n    n=10,\n    # F=51.59,\n    # r2=.812,\n    # rmse=94.408,\n)\n", None),
         # "example" naming a test case is no example header
         Invalid(
             "def test_trace():\n    # Cookbook example 105:\n    # expr = Trace(TensorProduct(A, X))\n"
