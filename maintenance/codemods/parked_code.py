@@ -34,10 +34,18 @@ _DIRECTIVE = re.compile(
 )
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
 _PROMPTS = (">>> ", "$ ")  # a REPL or shell session: the lines after a prompt are its output
-# a header that announces an example (a bare "example" may name a test case: "Cookbook example 105:")
+# a header that announces an example, an explanation or how something was made (a bare "example" may
+# name a test case: "Cookbook example 105:")
 _EXAMPLE_HEADER = re.compile(
-    r"\b(?:for example|for instance|e\.g\.|sample output|output of|looks like|as follows)\b|^\s*examples?:?\s*$",
+    r"\b(?:for example|for instance|e\.g\.|sample output|output of|looks like|as follows|equivalent to"
+    r"|(?:computed|generated|produced|obtained|created) (?:with|via|using|by|from)|reference values?"
+    r"|can be checked)\b|^\s*examples?:?\s*$",
     re.IGNORECASE | re.MULTILINE,
+)
+# code that only documents where numbers come from: an mpmath computation, or R that parses as Python
+_RECIPE = re.compile(
+    r"\bmpmath\b|\bmp\.(?:dps|prec|mpf|mpc)\b|^\s*(?:library|require)\(|\boptions\(digits|(?<![\w.])c\(\s*-?[\d.]",
+    re.MULTILINE,
 )
 STRING_MESSAGE = "{n} lines of code parked in a string literal: delete them (git keeps history) or restore them as code that runs"
 COMMENT_MESSAGE = (
@@ -155,11 +163,13 @@ def _parked_comment(text: str) -> bool:
     """Whether uncommented text is code, or code under a prose header line or two (`# Removed callback - ...`).
 
     The header belongs to the block: it is part of the span, so deleting the block leaves no comment behind.
-    A session (`>>> ` or `$ ` prompts) and code under a header that announces an example (`For example:`,
-    `Sample output of ...`) show how something is used: they are documentation, not code put away.
+    A session (`>>> ` or `$ ` prompts), code under a header that announces an example or an explanation
+    (`For example:`, `Sample output of ...`, `The following line is equivalent to:`, `Reference values were
+    computed with ...`) and the recipe of a test's reference values (mpmath, or R that parses as Python)
+    show how something is used or made: they are documentation, not code put away.
     """
     lines = text.splitlines()
-    if any(line.lstrip().startswith(_PROMPTS) for line in lines):
+    if any(line.lstrip().startswith(_PROMPTS) for line in lines) or _RECIPE.search(text):
         return False
     if looks_like_code(text):
         return True
@@ -346,6 +356,12 @@ class ParkedCode(Codemod):
         "# input = (time, batch, in_channels)\n# weight = (kernel_width, in_channels, out_channels)\n"
         "# bias = (out_channels,)\nx = 1\n",
         "def f(x):\n    # (N, L, F)\n    # (N, L, D)\n    # (N, H, Q)\n    return x\n",
+        # an explanation in code form, and the recipe of reference values (mpmath; R that parses as Python)
+        "def f(A, edges):\n    # The following line is equivalent to:\n    #\n    #     for (u, v) in edges:\n"
+        "    #         for d in range(A[u, v]):\n    #             G.add_edge(u, v, weight=1)\n    return g(A, edges)\n",
+        "# reference values were computed with\n# from mpmath import mp\n# mp.dps = 50\n# def ref(x):\n"
+        "#     return float(mp.exp(x))\nREF = 2.718281828459045\n",
+        "# library(XICOR)\n# options(digits=16)\n# x = c(0.11, 0.81, 0.70)\n# xicor(x, y)\nREF = 0.25\n",
         # a value shown as an example, and code under a header that says it is an example
         "# mapping from module name to module, for instance\n# {\n#   '': Model(...),\n#   'sub': Sub(...),\n# }\n"
         "x = 1\n",
