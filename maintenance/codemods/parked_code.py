@@ -76,10 +76,10 @@ def _trivial(stmt: ast.stmt) -> bool:
     """A statement prose, notation or program output parses as, which no one writes as code.
 
     Bare names and constants (`Note`), annotations without a value (`x: (N, L, D)`), a bullet (`- tb_frame`,
-    `* OPT(x)`: unary minus, a starred expression), a display of names and constants (`(N, L, D)`, `0,0,0,0`
+    `* OPT(x)`: unary minus, a starred expression), a display of names and numbers (`(N, L, D)`, `0,0,0,0`
     as `lscpu` prints it, a dict shown as an example) and a name bound to a tuple of them (shape notation
     `input = (time, batch, in_channels)`). A commented-out entry of a list (`# torch.zeros_like,`,
-    `# OpInfo(...),`) holds an attribute or a call: code.
+    `# OpInfo(...),`, `# "BlueScale",`) holds an attribute, a call or a string: code.
     """
     if isinstance(stmt, ast.AnnAssign):
         return stmt.value is None
@@ -96,16 +96,21 @@ def _trivial(stmt: ast.stmt) -> bool:
     return isinstance(value, (*_TRIVIAL, ast.Starred)) or _atom(value)
 
 
-def _atom(node: ast.expr) -> bool:
-    """A name, a constant (`...` included), or a display of those (nested)."""
-    if isinstance(node, ast.Name | ast.Constant):
+def _atom(node: ast.expr, *, strings: bool = False) -> bool:
+    """A name, a number or `...`, or a display of those (nested). Strings count only inside a dict (a value
+    shown as an example): a tuple or list holding one is an entry of a list commented out (`# "RD",`)."""
+    if isinstance(node, ast.Name):
         return True
+    if isinstance(node, ast.Constant):
+        return strings or not isinstance(node.value, str | bytes)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        return _atom(node.operand)
+        return _atom(node.operand, strings=strings)
     if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        return all(_atom(e) for e in node.elts)
+        return all(_atom(e, strings=strings) for e in node.elts)
     if isinstance(node, ast.Dict):
-        return all(k is None or _atom(k) for k in node.keys) and all(_atom(v) for v in node.values)
+        return all(k is None or _atom(k, strings=True) for k in node.keys) and all(
+            _atom(v, strings=True) for v in node.values
+        )
     return False
 
 
@@ -321,6 +326,7 @@ class ParkedCode(Codemod):
             "LIKE = {\n    1,\n    # torch.zeros_like,\n    # torch.ones_like,\n    # torch.full_like,\n}\n",
             None,
         ),
+        Invalid("NAMES = [\n    'ND',\n    # 'RD',\n    # 'NP',\n    # 'PS',\n]\n", None),
         # commented-out keyword arguments of a call
         Invalid("RESULTS = dict(\n    n=10,\n    # F=51.59,\n    # r2=.812,\n    # rmse=94.408,\n)\n", None),
         # "example" naming a test case is no example header
