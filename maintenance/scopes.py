@@ -35,12 +35,17 @@ ScopeNode = ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef |
 
 @dataclass(frozen=True)
 class Binding:
-    """One binding of a name in a scope; `after` is where the binding statement ends (order rules)."""
+    """One binding of a name in a scope; `after` is where the binding statement ends (order rules).
+
+    `owner` is the innermost statement that binds the name (an `Assign`, a `def`, a `for`, ...); `None`
+    for a parameter and a builtin. A rule that follows what a name holds reads the value from it.
+    """
 
     name: str
     after: Position
     statement: ast.Import | ast.ImportFrom | None = None  # set for imports
     builtin: bool = False
+    owner: ast.stmt | None = field(default=None, compare=False)
 
     def qualified_names(self, scope: Scope, full_name: str) -> set[str]:
         """The qualified names of `full_name` (this binding's name, or a dotted name starting with it)."""
@@ -131,7 +136,7 @@ class Scopes:
                     continue
                 end = (binding_stmt.end_lineno or binding_stmt.lineno, binding_stmt.end_col_offset or 0)
                 imported = binding_stmt if isinstance(binding_stmt, ast.Import | ast.ImportFrom) else None
-                scope.bindings.setdefault(name, []).append(Binding(name, end, imported))
+                scope.bindings.setdefault(name, []).append(Binding(name, end, imported, owner=binding_stmt))
         return scope
 
     def qualified_names(self, node: ast.expr, scope: Scope) -> set[str]:

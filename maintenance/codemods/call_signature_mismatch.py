@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -31,8 +32,7 @@ from maintenance.index import (
     Signature,
     signature_from_ast,
 )
-
-NN_MODULE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
+from maintenance.scopes import Binding, Scope, Scopes
 
 
 class CallSignatureMismatch(Codemod):
@@ -40,11 +40,22 @@ class CallSignatureMismatch(Codemod):
 
     ## What it does
     Binds the positional and keyword arguments of a call against the callee's signature, with Python's
-    own rules, where the callee is known statically: a function defined once in the same module, a
-    class of the module (its `__init__`), or an instance of a class of the module: for `nn.Module`
-    subclasses the signature of `forward` (what `module(...)` calls), else `__call__`. An instance is
-    known from a single assignment `model = SomeModule(...)` or an annotation `model: SomeModule`
-    (parameters included), resolved with libcst's scope analysis.
+    own rules, where the callee is known statically: a function defined once in the module or imported
+    from the project, a class (its `__new__` where its hierarchy defines one, else its `__init__`), or an
+    instance of a project class: for `nn.Module` subclasses the signature of `forward` (what
+    `module(...)` calls), else `__call__`. Names are looked up in the scope model of
+    `maintenance.scopes`. An instance is known from an assignment `model = SomeModule(...)` (through
+    `.to(device)`, `torch.compile`, DDP), an annotation `model: SomeModule` (parameters included), or a
+    class imported in a `try` and its `except ImportError`. Where a name may hold several classes
+    (if/else branches, a debug model under a flag), the call is checked against every binding that may
+    reach it; it is reported when it fails for at least one the index follows, naming the bindings it
+    fails and binds for. Bindings it cannot follow are not judged (never guess).
+
+    Not findings: calls whose TypeError the code expects (inside `pytest.raises`/`assertRaises`/`raises`
+    of TypeError or a base of it, in a `try` whose handler catches it, in a test marked as an expected
+    failure), calls under an `if` that asks for a version (`if PD_LT_3:`: written for another version of
+    the callee), classes built by a metaclass or an enum. A call under a type-checker suppression (`# type: ignore[call-arg]`, `# pyright:
+    ignore`) is reported as acknowledged: the code already says it does not bind.
 
     ## Why is this bad?
     The call raises `TypeError` when it runs. In the project we replace, an export path called
@@ -66,8 +77,9 @@ class CallSignatureMismatch(Codemod):
     ```
 
     ## Fix safety
-    No fix: the right call depends on what the callee expects; the finding names both sides.
-    Calls with `*args`/`**kwargs`, decorated functions and callees bound more than once are skipped.
+    No fix: the right call depends on what the callee expects (and, for a name bound to several
+    classes, on which one the program meant); the finding names both sides. Calls with
+    `*args`/`**kwargs`, decorated functions and functions or classes bound more than once are skipped.
     """
 
     CODE: ClassVar[str] = "MNT004"
@@ -99,6 +111,12 @@ class CallSignatureMismatch(Codemod):
         Invalid(
             "class Scorer:\n    def __call__(self, x):\n        return x\n\n\nscore = Scorer()\nscore(1, 2, 3)\n"
         ),
+        # a name bound to two classes: the call fails when it holds A
+        Invalid(
+            "from torch import nn\n\n\nclass A(nn.Module):\n    def forward(self, batch):\n        return batch\n\n\n"
+            "class B(nn.Module):\n    def forward(self, x, y):\n        return x\n\n\n"
+            "def run(flag, x, y):\n    if flag:\n        model = A()\n    else:\n        model = B()\n    return model(x, y)\n"
+        ),
     )
     VALID = (
         "from torch import nn\n\n\nclass M(nn.Module):\n    def forward(self, batch):\n        return batch\n\n\n"
@@ -116,6 +134,17 @@ class CallSignatureMismatch(Codemod):
         "from torch import nn\n\n\nclass M(nn.Module):\n    def __call__(self, *args):\n        return args\n\n"
         "    def forward(self, batch):\n        return batch\n\n\nmodel = M()\nmodel(1, 2, 3, 4)\n",
         "class P:\n    def __init__(self, x):\n        self.x = x\n\n\nclass Q(P):\n    pass\n\n\nQ(1)\n",
+        # tests of the error itself, and a fallback that handles it
+        "import pytest\n\n\ndef f(a):\n    return a\n\n\ndef test_f():\n    with pytest.raises(TypeError):\n        f(1, 2)\n",
+        "def f(a):\n    return a\n\n\ndef g():\n    try:\n        return f(1, 2)\n    except TypeError:\n        return f(1)\n",
+        # `__new__` decides which class's `__init__` runs
+        "class Op:\n    def __new__(cls, *args, **kwargs):\n        return super().__new__(Custom if cls is Op else cls)\n\n"
+        "    def __init__(self, dtype, shape):\n        self.shape = shape\n\n\nclass Custom(Op):\n"
+        "    def __init__(self, shape, matvec):\n        self.matvec = matvec\n\n\nOp((3, 3), matvec=abs)\n",
+        # the later binding hides the earlier one: only `B` reaches the call
+        "from torch import nn\n\n\nclass A(nn.Module):\n    def forward(self, batch):\n        return batch\n\n\n"
+        "class B(nn.Module):\n    def forward(self, x, y):\n        return x\n\n\n"
+        "def run(x, y):\n    model = A()\n    model = B()\n    return model(x, y)\n",
     )
 
     @classmethod
@@ -140,70 +169,67 @@ class CallSignatureMismatch(Codemod):
         return _Checker(tree, source, context.index, context.module).findings()
 
 
-# ------------------------------------------------------------------------------------------------ scopes
+# ------------------------------------------------------------------------------------------------ the check
 
-
-@dataclass
-class _Binding:
-    """One binding of a name: what kind, and the node it comes from."""
-
-    kind: str  # def | class | assign | annotation | param | import | other
-    node: ast.AST | None = None
-    value: ast.expr | None = None
-    annotation: ast.expr | None = None
-
-
-@dataclass
-class _Scope:
-    """The bindings of one module, function, class, lambda or comprehension body (Python's scoping)."""
-
-    node: ast.AST
-    parent: _Scope | None
-    bindings: dict[str, list[_Binding]] = dataclasses.field(default_factory=dict)
-    declared_global: set[str] = dataclasses.field(default_factory=set)
-    declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
-
-    @property
-    def is_class(self) -> bool:
-        return isinstance(self.node, ast.ClassDef)
-
-    def bind(self, name: str, binding: _Binding) -> None:
-        self.bindings.setdefault(name, []).append(binding)
-
-    def lookup(self, name: str) -> list[_Binding]:
-        """The bindings a read of `name` here may see (empty: a builtin or unknown)."""
-        scope: _Scope | None = self
-        first = True
-        while scope is not None:
-            if name in scope.declared_global:
-                while scope.parent is not None:
-                    scope = scope.parent
-                return scope.bindings.get(name, [])
-            if (
-                name in scope.bindings
-                and name not in scope.declared_nonlocal
-                and (first or not scope.is_class)
-            ):
-                return scope.bindings[name]
-            first = False
-            scope = scope.parent
-        return []
-
-
-_SCOPES = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.Lambda,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
+# calls of these (`pytest.raises`, `self.assertRaises`, sympy's `raises`, numpy's `assert_raises`) test an error
+_RAISES_HELPERS = frozenset(
+    {
+        "raises",
+        "assertRaises",
+        "assertRaisesRegex",
+        "assertRaisesRegexp",
+        "failUnlessRaises",
+        "assert_raises",
+        "assert_raises_regex",
+    }
 )
+# TypeError and its bases: an error of these kinds expected around a call means its TypeError is handled
+_TYPE_ERROR_AND_BASES = frozenset({"TypeError", "Exception", "BaseException"})
+# `# type: ignore` (bare or naming a call code), `# pyright: ignore`, `# pyrefly: ignore` (which may also sit
+# on the line above the call), bare or naming a call rule
+_SUPPRESSION = re.compile(
+    r"#\s*(?P<tool>type|pyright|pyrefly):\s*ignore(?!\w)(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE
+)
+_CALL_CODES = frozenset(
+    {
+        "call-arg",
+        "call-overload",
+        "misc",
+        "arg-type",
+        "reportcallissue",
+        "reportargumenttype",
+        "missing-argument",
+        "bad-argument-count",
+        "unexpected-keyword",
+        "bad-keyword-argument",
+        "bad-argument-type",
+    }
+)
+ACKNOWLEDGED = "acknowledged by"  # the words that mark a finding the code suppresses on purpose
+
+
+def is_acknowledged(message: str) -> bool:
+    """Whether an MNT004 message is a call the code already marks as not binding (a type-checker
+    suppression on the call's lines): shown, but no crash a reader has not seen."""
+    return f"({ACKNOWLEDGED} `#" in message
+
+
+@dataclass(frozen=True)
+class _Followed:
+    """One binding a read of a name may see: the class it makes the name an instance of (`None` when the
+    index cannot follow it) and the line it is bound at."""
+
+    line: int
+    cls: ClassInfo | None
 
 
 class _Checker:
-    """Binds every call whose callee is known statically (see `CallSignatureMismatch`)."""
+    """Binds every call whose callee is known statically (see `CallSignatureMismatch`).
+
+    Names are looked up in the scope model of `maintenance.scopes`; of the bindings in the call's own scope,
+    only those that may reach the call are followed (a later unconditional rebinding hides an earlier one).
+    Lambdas and comprehensions are not scopes there: a call whose callee name they bind is not judged.
+    """
 
     def __init__(self, tree: ast.Module, source: str, index: ProjectIndex, module: ModuleInfo) -> None:
         self.tree = tree
@@ -211,111 +237,85 @@ class _Checker:
         self.index = index
         self.module = module
         self.lines = source.splitlines()
-        self.module_scope = _Scope(tree, None)
-        self.calls: list[tuple[ast.Call, _Scope]] = []
-        self.scope_of: dict[int, _Scope] = {}
-        self.classes = {s.name: s for s in tree.body if isinstance(s, ast.ClassDef)}
-        self.functions = {
-            s.name: s
-            for s in tree.body
-            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and not s.decorator_list
-        }
-        self._walk(tree, self.module_scope)
+        self.scopes = Scopes(tree)
+        self.calls: list[tuple[ast.Call, Scope]] = []
+        self._parents: dict[int, tuple[ast.AST, list[ast.stmt] | None]] | None = None
+        self._followed: dict[tuple[int, str, tuple[int, int]], list[_Followed]] = {}
+        self._walk()
 
-    # ------------------------------------------------------------------ building the scopes
+    # ------------------------------------------------------------------ which calls, in which scope
 
-    def _walk(self, root: ast.AST, root_scope: _Scope) -> None:
-        stack: list[tuple[ast.AST, _Scope]] = [(child, root_scope) for child in ast.iter_child_nodes(root)]
+    def _walk(self) -> None:
+        """Record every call by name or `x.attr`, with its scope, that no enclosing code expects to raise
+        TypeError (a `pytest.raises`/`assertRaises` of it or a base, or a `try` that handles it)."""
+        root = self.scopes.root
+        stack: list[tuple[ast.AST, Scope, frozenset[str]]] = [
+            (child, root, frozenset()) for child in ast.iter_child_nodes(self.tree)
+        ]
         while stack:
-            node, scope = stack.pop()
-            if isinstance(node, _SCOPES):
-                inner = self._enter(node, scope, stack)
-                self.scope_of[id(node)] = inner
+            node, scope, shadowed = stack.pop()
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                outer: list[ast.AST] = list(node.decorator_list)
+                if isinstance(node, ast.ClassDef):
+                    outer += [*node.bases, *(k.value for k in node.keywords)]
+                else:
+                    args = node.args
+                    outer += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+                stack.extend((child, scope, shadowed) for child in outer)
+                if _expects_failure(node):
+                    continue  # an expected failure (`@pytest.mark.xfail`, sympy's `@XFAIL`): its errors are known
+                inner = self.scopes.child(scope, node)
+                stack.extend((child, inner, frozenset()) for child in node.body)
                 continue
-            self._record(node, scope)
-            stack.extend((child, scope) for child in ast.iter_child_nodes(node))
-
-    def _enter(self, node: ast.AST, scope: _Scope, stack: list[tuple[ast.AST, _Scope]]) -> _Scope:
-        inner = _Scope(node, scope)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            scope.bind(node.name, _Binding("def" if not isinstance(node, ast.ClassDef) else "class", node))
-            stack.extend((d, scope) for d in node.decorator_list)
-            if isinstance(node, ast.ClassDef):
-                stack.extend((b, scope) for b in (*node.bases, *(k.value for k in node.keywords)))
-                stack.extend((child, inner) for child in node.body)
-                return inner
-            args = node.args
-            stack.extend(
-                (d, scope) for d in (*args.defaults, *(d for d in args.kw_defaults if d is not None))
-            )
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-                inner.bind(arg.arg, _Binding("param", arg, annotation=arg.annotation))
-                if arg.annotation is not None:
-                    stack.append((arg.annotation, scope))
-            for arg in (args.vararg, args.kwarg):
-                if arg is not None:
-                    inner.bind(arg.arg, _Binding("other", arg))
-            if node.returns is not None:
-                stack.append((node.returns, scope))
-            stack.extend((child, inner) for child in node.body)
-            return inner
-        if isinstance(node, ast.Lambda):
-            args = node.args
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-                if arg is not None:
-                    inner.bind(arg.arg, _Binding("other", arg))
-            stack.extend(
-                (d, scope) for d in (*args.defaults, *(d for d in args.kw_defaults if d is not None))
-            )
-            stack.append((node.body, inner))
-            return inner
-        # a comprehension: its first iterable is evaluated outside, the rest inside
-        generators = node.generators  # type: ignore[attr-defined]
-        stack.append((generators[0].iter, scope))
-        for number, comp in enumerate(generators):
-            for name in ast.walk(comp.target):
-                if isinstance(name, ast.Name):
-                    inner.bind(name.id, _Binding("other", name))
-            if number:
-                stack.append((comp.iter, inner))
-            stack.extend((cond, inner) for cond in comp.ifs)
-        for attr in ("elt", "key", "value"):
-            child = getattr(node, attr, None)
-            if child is not None:
-                stack.append((child, inner))
-        return inner
-
-    def _record(self, node: ast.AST, scope: _Scope) -> None:
-        if isinstance(node, ast.Call):
-            if isinstance(node.func, ast.Name) or (
-                isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+            if isinstance(node, ast.Lambda):
+                args = node.args
+                stack.extend(
+                    (d, scope, shadowed) for d in (*args.defaults, *(d for d in args.kw_defaults if d))
+                )
+                params = {
+                    a.arg
+                    for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+                    if a
+                }
+                stack.append((node.body, scope, shadowed | params))
+                continue
+            if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+                targets = {
+                    n.id for comp in node.generators for n in ast.walk(comp.target) if isinstance(n, ast.Name)
+                }
+                inside = shadowed | targets
+                stack.append((node.generators[0].iter, scope, shadowed))
+                for number, comp in enumerate(node.generators):
+                    if number:
+                        stack.append((comp.iter, scope, inside))
+                    stack.extend((cond, scope, inside) for cond in comp.ifs)
+                for attr in ("elt", "key", "value"):
+                    child = getattr(node, attr, None)
+                    if child is not None:
+                        stack.append((child, scope, inside))
+                continue
+            if isinstance(node, ast.With | ast.AsyncWith) and any(
+                _expects_type_error(item.context_expr) for item in node.items
             ):
-                self.calls.append((node, scope))
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    scope.bind(target.id, _Binding("assign", target, value=node.value))
-        elif isinstance(node, ast.AnnAssign):
-            if isinstance(node.target, ast.Name):
-                scope.bind(node.target.id, _Binding("annotation", node.target, node.value, node.annotation))
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                if alias.name != "*":
-                    scope.bind(alias.asname or alias.name.split(".")[0], _Binding("import", node))
-        elif isinstance(node, ast.Global):
-            scope.declared_global.update(node.names)
-        elif isinstance(node, ast.Nonlocal):
-            scope.declared_nonlocal.update(node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-            parent_kinds = scope.bindings.get(node.id, [])
-            if not any(b.node is node for b in parent_kinds):
-                scope.bind(node.id, _Binding("other", node))
-        elif (isinstance(node, ast.ExceptHandler) and node.name) or (
-            isinstance(node, ast.MatchAs | ast.MatchStar) and node.name
-        ):
-            scope.bind(node.name, _Binding("other", node))
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            scope.bind(node.rest, _Binding("other", node))
+                stack.extend((item, scope, shadowed) for item in node.items)
+                continue  # the body tests the error
+            if isinstance(node, ast.If) and _version_test(node.test):
+                stack.append((node.test, scope, shadowed))
+                continue  # code for another version of Python or of a library the call may bind there
+            if isinstance(node, ast.Try | ast.TryStar) and any(_handles_type_error(h) for h in node.handlers):
+                stack.extend(
+                    (child, scope, shadowed) for child in (*node.handlers, *node.orelse, *node.finalbody)
+                )
+                continue  # the body's TypeError is handled
+            if isinstance(node, ast.Call):
+                if _expects_type_error(node):
+                    stack.extend((child, scope, shadowed) for child in (node.func, *node.args[:1]))
+                    continue  # the other arguments (a lambda, the callee and its arguments) test the error
+                callee = node.func
+                head = callee.value if isinstance(callee, ast.Attribute) else callee
+                if isinstance(head, ast.Name) and head.id not in shadowed:
+                    self.calls.append((node, scope))
+            stack.extend((child, scope, shadowed) for child in ast.iter_child_nodes(node))
 
     # ------------------------------------------------------------------ checking the calls
 
@@ -326,151 +326,220 @@ class _Checker:
                 k.arg is None for k in call.keywords
             ):
                 continue
+            keywords = [k.arg for k in call.keywords if k.arg is not None]
             if isinstance(call.func, ast.Name):
-                signature = self._callee(call.func.id, scope) or self._project_callee(call.func.id, scope)
+                message = self._name_call(call, call.func.id, scope, keywords)
             else:
                 signature = self._self_attribute(call.func, scope)  # type: ignore[arg-type]
-            if signature is None:
+                problem = signature.bind(len(call.args), keywords) if signature is not None else None
+                message = f"{problem}: the call raises TypeError" if problem else None
+            if message is None:
                 continue
-            keywords = [k.arg for k in call.keywords if k.arg is not None]
-            problem = signature.bind(len(call.args), keywords)
-            if problem is not None:
-                callee = ast.get_source_segment(self.source, call.func) or "?"
-                ref = NodeRef.of(call, self.lines)
-                out.append(AstFinding(ref, f"`{callee}(...)` {problem}: the call raises TypeError"))
+            callee = ast.get_source_segment(self.source, call.func) or "?"
+            message = f"`{callee}(...)` {message}"
+            suppression = self._suppression(call)
+            if suppression is not None:
+                message += f" ({ACKNOWLEDGED} `{suppression}`)"
+            out.append(AstFinding(NodeRef.of(call, self.lines), message))
         return out
 
-    def _single(self, name: str, scope: _Scope) -> _Binding | None:
-        bindings = scope.lookup(name)
-        return bindings[0] if len(bindings) == 1 else None
+    def _name_call(self, call: ast.Call, name: str, scope: Scope, keywords: list[str]) -> str | None:
+        """The problem of calling `name(...)` here, over every binding of it that may reach the call."""
+        found = scope.resolve(name, scope)
+        if not found or any(binding.builtin for _, binding in found):
+            return None
+        if len(found) == 1:
+            signature = self._callable(name, *found[0], scope)
+            if signature is not None:
+                problem = signature.bind(len(call.args), keywords)
+                return f"{problem}: the call raises TypeError" if problem else None
+        owner_scope = found[0][0]
+        bindings = [b for _, b in found]
+        if owner_scope is scope:
+            bindings = self._reaching(bindings, call)
+        followed = [item for binding in bindings for item in self._follow(binding, owner_scope)]
+        return _verdict(self.index, name, followed, len(call.args), keywords)
 
-    def _local_class(self, expr: ast.expr | None, scope: _Scope) -> ast.ClassDef | None:
-        if isinstance(expr, ast.Name) and expr.id in self.classes:
-            binding = self._single(expr.id, scope)
-            if binding is not None and binding.node is self.classes[expr.id]:
-                return self.classes[expr.id]
+    def _callable(self, name: str, owner: Scope, binding: Binding, scope: Scope) -> Signature | None:
+        """The signature of a module-level function or class bound once, or of a project import."""
+        if owner is not self.scopes.root:
+            return None
+        stmt = binding.owner
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            if stmt.decorator_list or stmt.name != name:
+                return None
+            info = self.module.functions.get(name)
+            return info.signature if info is not None and info.line == stmt.lineno else None
+        if isinstance(stmt, ast.ClassDef):
+            cls = self.module.classes.get(name)
+            if cls is None or cls.line != stmt.lineno:
+                return None
+            return _callable_signature(self.index, cls, name)
+        if binding.statement is not None:
+            return _callable_signature(self.index, self.index.resolve(self.module.name, name), name)
         return None
 
-    def _callee(self, name: str, scope: _Scope) -> Signature | None:
-        """Callees of this module: a function defined once, a class (its `__init__`), an instance of one."""
-        binding = self._single(name, scope)
-        if binding is None:
-            return None
-        node = binding.node
-        if binding.kind == "def" and self.functions.get(name) is node:
-            return signature_from_ast(name, node.args, drop_first=False)  # type: ignore[union-attr]
-        if binding.kind == "class" and self.classes.get(name) is node:
-            assert isinstance(node, ast.ClassDef)
-            init = self._method(node, "__init__")
-            if init is None or node.decorator_list or node.keywords:
-                return None
-            return signature_from_ast(f"{name}.__init__", init.args, drop_first=True)
-        cls = None
-        if binding.kind in {"assign", "annotation"} and binding.value is not None:
-            if isinstance(binding.value, ast.Call):
-                cls = self._local_class(binding.value.func, scope)
-        elif binding.kind in {"annotation", "param"}:
-            cls = self._local_class(binding.annotation, scope)
-        if cls is None:
-            return None
-        overrides_call = any(
-            isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__call__" for s in cls.body
-        )
-        method_name = "forward" if self._is_nn_module(cls, scope) and not overrides_call else "__call__"
-        method = self._method(cls, method_name)
-        if method is None:
-            return None
-        return signature_from_ast(f"{cls.name}.{method_name}", method.args, drop_first=True)
+    def _follow(self, binding: Binding, owner: Scope, depth: int = 0) -> list[_Followed]:
+        """The project classes a binding may make the name an instance of (several for a class imported
+        in a `try` and its `except`; `cls=None`: not followed). Each binding is followed once (a binding
+        that leads back to itself is not followed)."""
+        key = (id(owner), binding.name, binding.after)
+        known = self._followed.get(key)
+        if known is not None:
+            return known
+        self._followed[key] = [_Followed(binding.after[0], None)]  # (while it is being followed)
+        line, classes = self._follow_once(binding, owner, depth)
+        result = [_Followed(line, cls) for cls in classes]
+        self._followed[key] = result
+        return result
 
-    def _is_nn_module(self, cls: ast.ClassDef, scope: _Scope, depth: int = 0) -> bool:
-        if depth > 20:
+    def _follow_once(self, binding: Binding, owner: Scope, depth: int) -> tuple[int, list[ClassInfo | None]]:
+        stmt = binding.owner
+        name = binding.name
+        if stmt is None:  # a parameter: its annotation
+            node = owner.node
+            args = node.args if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+            params = [*args.posonlyargs, *args.args, *args.kwonlyargs] if args else []
+            arg = next((a for a in params if a.arg == name), None)
+            if arg is None or arg.annotation is None or owner.parent is None:
+                return binding.after[0], [None]
+            return arg.lineno, [self._project_class(arg.annotation, owner.parent)]
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        ):
+            return stmt.lineno, self._instance_classes(stmt.value, owner, depth + 1)
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+            if stmt.value is not None:
+                return stmt.lineno, self._instance_classes(stmt.value, owner, depth + 1)
+            return stmt.lineno, [self._project_class(stmt.annotation, owner)]
+        return stmt.lineno, [None]
+
+    def _reaching(self, bindings: list[Binding], call: ast.Call) -> list[Binding]:
+        """The bindings of the call's own scope that may reach it: those that end before it, latest first,
+        up to the first one every path to the call goes through."""
+        at = (call.lineno, call.col_offset)
+        before = sorted((b for b in bindings if b.after <= at), key=lambda b: b.after, reverse=True)
+        reaching = []
+        for binding in before:
+            reaching.append(binding)
+            if binding.owner is not None and self._dominates(binding.owner, call):
+                break
+        return reaching
+
+    def _dominates(self, stmt: ast.stmt, call: ast.Call) -> bool:
+        """Whether `stmt` sits in a statement list that also holds, later, a statement enclosing `call`."""
+        parents = self._parent_map()
+        block = parents.get(id(stmt), (None, None))[1]
+        if block is None:
             return False
-        info = self.module.classes.get(cls.name)
-        for base, qualified in zip(cls.bases, info.bases if info else [None] * len(cls.bases), strict=False):
-            if qualified in NN_MODULE:
-                return True
-            local = self._local_class(base, self.module_scope)
-            if local is not None and self._is_nn_module(local, scope, depth + 1):
-                return True
+        node: ast.AST = call
+        while id(node) in parents:
+            parent, node_block = parents[id(node)]
+            if node_block is block:
+                return block.index(node) > block.index(stmt)  # type: ignore[arg-type]
+            node = parent
         return False
 
-    def _method(
-        self, cls: ast.ClassDef, name: str, depth: int = 0
-    ) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        """The method `name` of `cls` or of its local bases (MRO order for single inheritance)."""
-        if depth > 20:
-            return None
-        found = [
-            s for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == name
-        ]
-        if found:
-            method = found[-1]
-            return None if method.decorator_list or len(found) > 1 else method
-        bases = [self._local_class(base, self.module_scope) for base in cls.bases]
-        if any(b is None for b in bases) or len(bases) != 1:
-            return None
-        return self._method(bases[0], name, depth + 1)  # type: ignore[arg-type]
+    def _parent_map(self) -> dict[int, tuple[ast.AST, list[ast.stmt] | None]]:
+        """id(node) -> (its parent, the statement list it sits in, if any); built once, on first need."""
+        if self._parents is None:
+            parents: dict[int, tuple[ast.AST, list[ast.stmt] | None]] = {}
+            for node in ast.walk(self.tree):
+                for _, value in ast.iter_fields(node):
+                    if isinstance(value, list):
+                        for child in value:
+                            if isinstance(child, ast.AST):
+                                block = value if isinstance(child, ast.stmt) else None
+                                parents[id(child)] = (node, block)
+                    elif isinstance(value, ast.AST):
+                        parents[id(value)] = (node, None)
+            self._parents = parents
+        return self._parents
 
-    # ------------------------------------------------------------------ across modules (the project index)
+    def _suppression(self, call: ast.Call) -> str | None:
+        """The type-checker comment on the call's lines (for pyrefly, also on the line just above) that says
+        the call does not type-check, if any."""
+        first = call.lineno - 1
+        for number in range(first - 1, call.end_lineno or call.lineno):
+            line = self.lines[number] if number >= 0 else ""
+            if "ignore" not in line:
+                continue
+            match = _SUPPRESSION.search(line)
+            if match is None or (number < first and match.group("tool").lower() != "pyrefly"):
+                continue
+            if number < first and line.split("#", 1)[0].strip():
+                continue  # a comment above applies only when it stands on its own line
+            codes = match.group("codes")
+            if codes is None or {c.strip().lower() for c in codes.split(",")} & _CALL_CODES:
+                return match.group(0)
+        return None
 
-    def _project_callee(self, name: str, scope: _Scope) -> Signature | None:
-        """The callee through the index: an imported project function or class, or an instance of one."""
-        bindings = scope.lookup(name)
-        if not bindings:
-            return None
-        if len(bindings) == 1 and bindings[0].kind == "import":
-            if scope is not self.module_scope and name not in self.module_scope.bindings:
-                return None  # a function-local import: the module summary does not hold it
-            if self.module_scope.lookup(name) is not bindings:
-                return None
-            return _callable_signature(self.index, self.index.resolve(self.module.name, name), name)
-        cls = self._same_class(bindings, scope, 0)
-        return _instance_signature(self.index, cls) if cls is not None else None
+    # ------------------------------------------------------------------ what a name holds
 
-    def _same_class(self, bindings: list[_Binding], scope: _Scope, depth: int) -> ClassInfo | None:
-        """The project class every one of these bindings makes an instance of, else `None` (never guess)."""
-        found: set[str] = set()
-        result = None
-        for binding in bindings:
-            if binding.kind == "assign" or (binding.kind == "annotation" and binding.value is not None):
-                cls = self._instance_class(binding.value, scope, depth + 1)  # type: ignore[arg-type]
-            elif binding.kind in {"annotation", "param"} and binding.annotation is not None:
-                cls = self._project_class(binding.annotation)
-            else:
-                return None
-            if cls is None:
-                return None
-            found.add(cls.qualname)
-            result = cls
-        return result if len(found) == 1 else None
-
-    def _project_class(self, expr: ast.expr) -> ClassInfo | None:
+    def _project_class(self, expr: ast.expr, scope: Scope) -> ClassInfo | None:
+        """The project class `expr` names, where its head is bound at module level only (not shadowed)."""
         name = dotted_name(expr)
-        symbol = self.index.resolve_in(self.module.name, name) if name else None
+        if name is None:
+            return None
+        found = scope.resolve(name.partition(".")[0], scope)
+        if not found or any(owner is not self.scopes.root or b.builtin for owner, b in found):
+            return None
+        symbol = self.index.resolve_in(self.module.name, name)
         return symbol if isinstance(symbol, ClassInfo) else None
 
-    def _instance_class(self, expr: ast.expr, scope: _Scope, depth: int) -> ClassInfo | None:
-        """The project class `expr` makes an instance of: `Cls(...)`, `.to(...)`/`.eval()` chains, wrappers."""
+    def _project_classes(self, expr: ast.expr, scope: Scope) -> list[ClassInfo | None]:
+        """`_project_class`, and for a name imported more than once at module level (`try: from a import
+        M` / `except ImportError: from b import M`) the class of each import (`None`: not a project class)."""
+        single = self._project_class(expr, scope)
+        name = dotted_name(expr)
+        if single is not None or name is None:
+            return [single]
+        head, _, rest = name.partition(".")
+        found = scope.resolve(head, scope)
+        imports = self.module.imports.get(head, [])
+        if (
+            len(found) < 2
+            or len(imports) != len(found)
+            or any(owner is not self.scopes.root or b.statement is None for owner, b in found)
+            or any(b.type_checking for b in imports)
+        ):
+            return [None]
+        classes: list[ClassInfo | None] = []
+        for imported in imports:
+            symbol = self.index.resolve_qualified(imported.target + ("." + rest if rest else ""))
+            classes.append(symbol if isinstance(symbol, ClassInfo) else None)
+        return classes
+
+    def _instance_classes(self, expr: ast.expr, scope: Scope, depth: int) -> list[ClassInfo | None]:
+        """The project classes `expr` may make an instance of: `Cls(...)`, `.to(...)`/`.eval()` chains,
+        wrappers, another name every binding of which holds the same class (`[None]`: not followed)."""
         if depth > 10:
-            return None
+            return [None]
         if isinstance(expr, ast.Call):
             func = expr.func
             if isinstance(func, ast.Attribute) and func.attr in SAME_MODULE_METHODS:
-                return self._instance_class(func.value, scope, depth + 1)
+                return self._instance_classes(func.value, scope, depth + 1)
             name = dotted_name(func)
             if name is None:
-                return None
+                return [None]
             if self.index.qualified_name_in(self.module.name, name) in SIGNATURE_KEEPING_WRAPPERS:
                 if not expr.args or isinstance(expr.args[0], ast.Starred):
-                    return None
-                return self._instance_class(expr.args[0], scope, depth + 1)
-            return self._project_class(func)
+                    return [None]
+                return self._instance_classes(expr.args[0], scope, depth + 1)
+            return self._project_classes(func, scope)
         if isinstance(expr, ast.Name):
-            bindings = scope.lookup(expr.id)
-            return self._same_class(bindings, scope, depth + 1) if bindings else None
-        return None
+            classes: dict[str, ClassInfo] = {}
+            for owner, binding in scope.resolve(expr.id, scope):
+                if binding.builtin:
+                    return [None]
+                for followed in self._follow(binding, owner, depth + 1):
+                    if followed.cls is None:
+                        return [None]
+                    classes[followed.cls.qualname] = followed.cls
+            return list(classes.values()) if len(classes) == 1 else [None]
+        return [None]
 
-    def _self_attribute(self, func: ast.Attribute, scope: _Scope) -> Signature | None:
+    def _self_attribute(self, func: ast.Attribute, scope: Scope) -> Signature | None:
         """`self.model(...)` where `__init__` did `self.model = Model(...)` (once)."""
         method = scope.node
         owner = scope.parent
@@ -488,7 +557,7 @@ class _Checker:
         cls_node = owner.node
         assert isinstance(cls_node, ast.ClassDef)
         info = self.module.classes.get(cls_node.name)
-        if info is None or self.classes.get(cls_node.name) is not cls_node:
+        if info is None or info.line != cls_node.lineno or owner.parent is not self.scopes.root:
             return None
         callee = info.instance_attributes.get(func.attr)
         if callee is None:
@@ -497,42 +566,165 @@ class _Checker:
         return _instance_signature(self.index, symbol) if isinstance(symbol, ClassInfo) else None
 
 
+def _verdict(
+    index: ProjectIndex, name: str, followed: list[_Followed], n_positional: int, keywords: list[str]
+) -> str | None:
+    """The problem of calling an instance `name` over the bindings that may reach the call: reported when
+    the call fails for at least one binding the index follows, naming each binding it fails and binds for
+    where they differ; bindings not followed are not judged."""
+    fails: list[tuple[_Followed, str]] = []
+    binds: list[_Followed] = []
+    for item in followed:
+        signature = _instance_signature(index, item.cls) if item.cls is not None else None
+        if signature is None:
+            continue
+        problem = signature.bind(n_positional, keywords)
+        if problem is None:
+            binds.append(item)
+        else:
+            fails.append((item, problem))
+    if not fails:
+        return None
+    problem = fails[0][1]
+    classes = {item.cls.qualname for item, _ in fails if item.cls is not None}
+    if len(classes) == 1 and not binds and len(fails) == len(followed):
+        return f"{problem}: the call raises TypeError"
+    when = " or ".join(
+        f"{item.cls.name} (bound at line {item.line})" for item, _ in fails if item.cls is not None
+    )
+    message = f"{problem}: the call raises TypeError when `{name}` is {when}"
+    if binds:
+        others = ", ".join(f"{item.cls.name} (line {item.line})" for item in binds if item.cls is not None)
+        message += f"; binds when it is {others}"
+    return message
+
+
+def _expects_type_error(node: ast.expr) -> bool:
+    """`pytest.raises(TypeError)`, `self.assertRaises((TypeError, ValueError), ...)`, `raises(Exception,
+    lambda: ...)`: a call that expects TypeError or one of its bases."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name not in _RAISES_HELPERS:
+        return False
+    expected = node.args[0] if node.args else None
+    for keyword in node.keywords:
+        if keyword.arg in {"expected_exception", "exception", "excClass"}:
+            expected = keyword.value
+    return expected is not None and _names_type_error(expected)
+
+
+def _expects_failure(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    """A test marked as failing: `@pytest.mark.xfail` (without `raises=`, or raising TypeError or a base),
+    sympy's `@XFAIL`, `@unittest.expectedFailure`."""
+    for decorator in func.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = (dotted_name(call.func if call else decorator) or "").rsplit(".", 1)[-1]
+        if name in {"XFAIL", "expectedFailure"}:
+            return True
+        if name == "xfail":
+            raises = next((k.value for k in call.keywords if k.arg == "raises"), None) if call else None
+            if raises is None or _names_type_error(raises):
+                return True
+    return False
+
+
+# names that make an `if` a version switch: `sys.version_info`, `PD_LT_3`, `NP_GE_2`, `PY311`, `IS_PY3`
+_VERSION_NAME = re.compile(
+    r"(?i)version|(?:^|_)(?:lt|le|gt|ge|greater|less|older|newer)(?:_|$)|^(?:is_)?py\d"
+)
+
+
+def _version_test(test: ast.expr) -> bool:
+    """Whether an `if` test asks which version runs (of Python or of a library)."""
+    for node in ast.walk(test):
+        name = (
+            node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        )
+        if name is not None and _VERSION_NAME.search(name):
+            return True
+    return False
+
+
+def _handles_type_error(handler: ast.ExceptHandler) -> bool:
+    """An `except` clause that catches TypeError (bare, TypeError, Exception, BaseException, or a tuple)."""
+    return handler.type is None or _names_type_error(handler.type)
+
+
+def _names_type_error(expr: ast.expr) -> bool:
+    types = expr.elts if isinstance(expr, ast.Tuple) else [expr]
+    return any((dotted_name(t) or "").rsplit(".", 1)[-1] in _TYPE_ERROR_AND_BASES for t in types)
+
+
 def _callable_signature(index: ProjectIndex, symbol: object, name: str) -> Signature | None:
-    """The signature a call of a project function or class (its `__init__`) must bind to."""
+    """The signature a call of a project function or class must bind to.
+
+    For a class: its `__new__` where a class of its project hierarchy defines one (`__new__` may return an
+    instance of another class, whose `__init__` then runs instead), else its `__init__`. Not judged: a
+    decorated class, one whose hierarchy passes keywords to a class statement (a metaclass, whose
+    `__call__` decides), a base that is not a plain name, and the enum/named-tuple bases whose metaclass
+    or `__new__` does not call `__init__` with the call's arguments.
+    """
     if isinstance(symbol, FunctionInfo):
         if symbol.decorated or symbol.kind != "function":
             return None
         return symbol.signature
-    if isinstance(symbol, ClassInfo):
-        if symbol.decorators or symbol.keyword_bases:
+    if not isinstance(symbol, ClassInfo) or symbol.decorators:
+        return None
+    lineage = _lineage(index, symbol)
+    if lineage is None or any(c.keyword_bases or _constructed_elsewhere(index, c) for c in lineage):
+        return None
+    if any("__new__" in c.methods for c in lineage):
+        new = index.method(symbol, "__new__")
+        if new is None or new.kind != "method" or new.decorated:
             return None
-        init = index.method(symbol, "__init__")
-        if init is None:
+        return _renamed(new.signature, f"{name}.__new__")
+    init = index.method(symbol, "__init__")
+    if init is None:
+        return None
+    return _renamed(init.signature, f"{name}.__init__")
+
+
+# external bases whose metaclass `__call__` or `__new__` decides what a call of the class does
+_CONSTRUCTING_BASES = frozenset(
+    {"Enum", "IntEnum", "Flag", "IntFlag", "StrEnum", "ReprEnum", "NamedTuple", "TypedDict", "type"}
+)
+
+
+def _constructed_elsewhere(index: ProjectIndex, cls: ClassInfo) -> bool:
+    bases = index.base_classes(cls) or []
+    return any(isinstance(b, str) and b.rsplit(".", 1)[-1] in _CONSTRUCTING_BASES for b in bases)
+
+
+def _lineage(index: ProjectIndex, cls: ClassInfo) -> list[ClassInfo] | None:
+    """`cls` and its project base classes (breadth first, through `ProjectIndex.base_classes`); `None`
+    where a base is not a plain (dotted) name, so the hierarchy is not known."""
+    out = [cls]
+    seen = {cls.qualname}
+    position = 0
+    while position < len(out) and len(out) < 64:
+        bases = index.base_classes(out[position])
+        position += 1
+        if bases is None:
             return None
-        return _renamed(init.signature, f"{name}.__init__")
-    return None
+        for base in bases:
+            if isinstance(base, ClassInfo) and base.qualname not in seen:
+                seen.add(base.qualname)
+                out.append(base)
+    return out
 
 
 def _instance_signature(index: ProjectIndex, cls: ClassInfo) -> Signature | None:
     """What calling an instance binds to: `__call__` where a project class defines it, else `forward` for
     an `nn.Module` (whose own `__call__` forwards to it), else `__call__`."""
-    method_name = (
-        "forward" if index.is_nn_module(cls) and not _defines(index, cls, "__call__") else "__call__"
-    )
+    lineage = _lineage(index, cls) or [cls]
+    overrides_call = any("__call__" in c.methods for c in lineage)
+    method_name = "forward" if index.is_nn_module(cls) and not overrides_call else "__call__"
     method = index.method(cls, method_name)
     if method is None or method.kind != "method":
         return None
     return _renamed(method.signature, f"{cls.name}.{method_name}")
-
-
-def _defines(index: ProjectIndex, cls: ClassInfo, name: str, depth: int = 0) -> bool:
-    """Whether `cls` or one of its project base classes defines `name`."""
-    if name in cls.methods:
-        return True
-    bases = index.base_classes(cls)
-    return depth < 30 and any(
-        isinstance(base, ClassInfo) and _defines(index, base, name, depth + 1) for base in bases or []
-    )
 
 
 def _renamed(signature: Signature, name: str) -> Signature:
@@ -602,7 +794,8 @@ class _AstCandidates:
         if name in self.classes:
             sigs += [
                 signature_from_ast(name, m.args, drop_first=True)
-                for m in self._methods(self.classes[name], "__init__")
+                for method in ("__init__", "__new__")
+                for m in self._methods(self.classes[name], method)
             ]
         for cls_name in self.instances.get(name, ()):
             if cls_name in self.classes:
@@ -654,7 +847,7 @@ class _ProjectCandidates:
                     self.attribute_signatures.setdefault(attr, []).append(sig)
         if not (info.imports or info.classes):
             return
-        instances: dict[str, ClassInfo] = {}
+        instances: dict[str, dict[str, ClassInfo]] = {}  # every class a name may hold (any binding)
         binding = [
             node
             for node in statements(tree)
@@ -664,48 +857,54 @@ class _ProjectCandidates:
             if round_ and not instances:
                 break  # (nothing known after the first pass: the second would find nothing either)
             for node in binding:
-                target, cls = None, None
+                target, classes = None, []
                 if isinstance(node, ast.Assign):
                     if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                        target, cls = node.targets[0], self._instance(node.value, instances, 0)
+                        target, classes = node.targets[0], self._instance(node.value, instances, 0)
                 elif isinstance(node, ast.AnnAssign):
                     if isinstance(node.target, ast.Name):
-                        target, cls = node.target, self._class(node.annotation)
+                        found = self._class(node.annotation)
+                        target, classes = node.target, [found] if found is not None else []
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     a = node.args
                     for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
                         found = self._class(arg.annotation) if arg.annotation is not None else None
                         if found is not None:
-                            instances[arg.arg] = found
+                            instances.setdefault(arg.arg, {})[found.qualname] = found
                     continue
-                if isinstance(target, ast.Name) and cls is not None:
-                    instances[target.id] = cls
-        for name, cls in instances.items():
-            sig = _instance_signature(index, cls)
-            if sig is not None:
-                self.signatures.setdefault(name, []).append(sig)
+                if isinstance(target, ast.Name):
+                    for cls in classes:
+                        instances.setdefault(target.id, {})[cls.qualname] = cls
+        for name, held in instances.items():
+            for cls in held.values():
+                sig = _instance_signature(index, cls)
+                if sig is not None:
+                    self.signatures.setdefault(name, []).append(sig)
 
     def _class(self, expr: ast.expr) -> ClassInfo | None:
         name = dotted_name(expr)
         symbol = self.index.resolve_in(self.module, name) if name else None
         return symbol if isinstance(symbol, ClassInfo) else None
 
-    def _instance(self, expr: ast.expr, instances: dict[str, ClassInfo], depth: int) -> ClassInfo | None:
+    def _instance(
+        self, expr: ast.expr, instances: dict[str, dict[str, ClassInfo]], depth: int
+    ) -> list[ClassInfo]:
         if depth > 10:
-            return None
+            return []
         if isinstance(expr, ast.Name):
-            return instances.get(expr.id)
+            return list(instances.get(expr.id, {}).values())
         if not isinstance(expr, ast.Call):
-            return None
+            return []
         func = expr.func
         if isinstance(func, ast.Attribute) and func.attr in SAME_MODULE_METHODS:
             return self._instance(func.value, instances, depth + 1)
         name = dotted_name(func)
         if name is None:
-            return None
+            return []
         if self.index.qualified_name_in(self.module, name) in SIGNATURE_KEEPING_WRAPPERS:
-            return self._instance(expr.args[0], instances, depth + 1) if expr.args else None
-        return self._class(func)
+            return self._instance(expr.args[0], instances, depth + 1) if expr.args else []
+        found = self._class(func)
+        return [found] if found is not None else []
 
     def any_mismatch(self) -> bool:
         if not (self.signatures or self.attribute_signatures):

@@ -33,6 +33,20 @@ _DIRECTIVE = re.compile(
     r"noqa|(?<![\w.])type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
 )
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
+_PROMPTS = (">>> ", "$ ")  # a REPL or shell session: the lines after a prompt are its output
+# a header that announces an example, an explanation or how something was made (a bare "example" may
+# name a test case: "Cookbook example 105:")
+_EXAMPLE_HEADER = re.compile(
+    r"\b(?:for example|for instance|e\.g\.|sample output|output of|looks like|as follows|equivalent to"
+    r"|(?:computed|generated|produced|obtained|created) (?:with|via|using|by|from)|reference values?"
+    r"|can be checked)\b|^\s*examples?:?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# code that only documents where numbers come from: an mpmath computation, or R that parses as Python
+_RECIPE = re.compile(
+    r"\bmpmath\b|\bmp\.(?:dps|prec|mpf|mpc)\b|^\s*(?:library|require)\(|\boptions\(digits|(?<![\w.])c\(\s*-?[\d.]",
+    re.MULTILINE,
+)
 STRING_MESSAGE = "{n} lines of code parked in a string literal: delete them (git keeps history) or restore them as code that runs"
 COMMENT_MESSAGE = (
     "{n} commented-out lines of code: delete them (git keeps history) or restore them as code that runs"
@@ -55,12 +69,48 @@ def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
             tree = ast.parse(body)
     except (SyntaxError, ValueError):
         return False
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, _TRIVIAL):
-            continue
-        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-            continue
+    return not all(_trivial(stmt) for stmt in tree.body)
+
+
+def _trivial(stmt: ast.stmt) -> bool:
+    """A statement prose, notation or program output parses as, which no one writes as code.
+
+    Bare names and constants (`Note`), annotations without a value (`x: (N, L, D)`), a bullet (`- tb_frame`,
+    `* OPT(x)`: unary minus, a starred expression), a display of names and numbers (`(N, L, D)`, `0,0,0,0`
+    as `lscpu` prints it, a dict shown as an example) and a name bound to a tuple of them (shape notation
+    `input = (time, batch, in_channels)`). A commented-out entry of a list (`# torch.zeros_like,`,
+    `# OpInfo(...),`, `# "BlueScale",`) holds an attribute, a call or a string: code.
+    """
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.value is None
+    if isinstance(stmt, ast.Assign):  # `bias = (out_channels,)`; not `F=51.59,` (a commented-out keyword)
+        value = stmt.value
+        return (
+            isinstance(value, ast.Tuple) and _atom(value) and any(isinstance(e, ast.Name) for e in value.elts)
+        )
+    if not isinstance(stmt, ast.Expr):
+        return False
+    value = stmt.value
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub | ast.UAdd):
+        return True  # a `- item` bullet
+    return isinstance(value, (*_TRIVIAL, ast.Starred)) or _atom(value)
+
+
+def _atom(node: ast.expr, *, strings: bool = False) -> bool:
+    """A name, a number or `...`, or a display of those (nested). Strings count only inside a dict (a value
+    shown as an example): a tuple or list holding one is an entry of a list commented out (`# "RD",`)."""
+    if isinstance(node, ast.Name):
         return True
+    if isinstance(node, ast.Constant):
+        return strings or not isinstance(node.value, str | bytes)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        return _atom(node.operand, strings=strings)
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return all(_atom(e, strings=strings) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is None or _atom(k, strings=True) for k in node.keys) and all(
+            _atom(v, strings=True) for v in node.values
+        )
     return False
 
 
@@ -118,13 +168,21 @@ def _parked_comment(text: str) -> bool:
     """Whether uncommented text is code, or code under a prose header line or two (`# Removed callback - ...`).
 
     The header belongs to the block: it is part of the span, so deleting the block leaves no comment behind.
+    A session (`>>> ` or `$ ` prompts), code under a header that announces an example or an explanation
+    (`For example:`, `Sample output of ...`, `The following line is equivalent to:`, `Reference values were
+    computed with ...`) and the recipe of a test's reference values (mpmath, or R that parses as Python)
+    show how something is used or made: they are documentation, not code put away.
     """
+    lines = text.splitlines()
+    if any(line.lstrip().startswith(_PROMPTS) for line in lines) or _RECIPE.search(text):
+        return False
     if looks_like_code(text):
         return True
-    lines = text.splitlines()
     for k in range(1, MAX_PROSE_HEADER + 1):
         if len(lines) - k < MIN_LINES:
             break
+        if _EXAMPLE_HEADER.search("\n".join(lines[:k])):
+            return False
         if looks_like_code("\n".join(lines[k:])):
             return True
     return False
@@ -263,6 +321,20 @@ class ParkedCode(Codemod):
             "def f():\n    '''Docstring.'''\n",
             unsafe_fixes=True,
         ),
+        # entries of a list commented out (attributes, calls) are code, unlike notation
+        Invalid(
+            "LIKE = {\n    1,\n    # torch.zeros_like,\n    # torch.ones_like,\n    # torch.full_like,\n}\n",
+            None,
+        ),
+        Invalid("NAMES = [\n    'ND',\n    # 'RD',\n    # 'NP',\n    # 'PS',\n]\n", None),
+        # commented-out keyword arguments of a call
+        Invalid("RESULTS = dict(\n    n=10,\n    # F=51.59,\n    # r2=.812,\n    # rmse=94.408,\n)\n", None),
+        # "example" naming a test case is no example header
+        Invalid(
+            "def test_trace():\n    # Cookbook example 105:\n    # expr = Trace(TensorProduct(A, X))\n"
+            "    # assert expr.diff(X) == Trace(A)\n    # expr = Trace(X)\n    return 1\n",
+            None,
+        ),
     )
     VALID = (
         "def f():\n    '''\n    x = 1\n    y = 2\n    z = 3\n    '''\n    return 1\n",
@@ -277,6 +349,29 @@ class ParkedCode(Codemod):
         "# x = 1\n# y = 2\nz = 3\n",
         "# ------------------------------------------\n# Section\n# ------------------------------------------\nx = 1\n",
         "def f():\n    code = '''\n    a = 1\n    b = 2\n    c = 3\n    '''\n    return code\n",
+        # prose bullet lists (a `- item` parses as unary minus, a `* item` as a starred expression)
+        "# The traceback holds four attributes:\n#  - tb_frame\n#  - tb_lineno\n#  - tb_lasti\n#  - tb_next\nx = 1\n",
+        "# the node list reads:\n# * OPT(aten.reshape.default)\n# * OPT(prims.convert_element_type.default)\n"
+        "# * dequantize_per_tensor\nx = 1\n",
+        # program output: what `lscpu` prints (tuples and an Ellipsis), a REPL session and its output
+        "# Sample output of: `lscpu --parse=CPU,Core,Socket,Node`\n#\n# 0,0,0,0\n# 1,1,0,0\n# ...\nx = 1\n",
+        "# >>> for row in torch.eye(3):\n# ...     print(row)\n# tensor([1., 0., 0.])\n# tensor([0., 1., 0.])\n"
+        "# tensor([0., 0., 1.])\nx = 1\n",
+        "# $ git config --list\n# core.bare=false\n# core.filemode=true\n# user.name=ci\nx = 1\n",
+        # shape notation
+        "# input = (time, batch, in_channels)\n# weight = (kernel_width, in_channels, out_channels)\n"
+        "# bias = (out_channels,)\nx = 1\n",
+        "def f(x):\n    # (N, L, F)\n    # (N, L, D)\n    # (N, H, Q)\n    return x\n",
+        # an explanation in code form, and the recipe of reference values (mpmath; R that parses as Python)
+        "def f(A, edges):\n    # The following line is equivalent to:\n    #\n    #     for (u, v) in edges:\n"
+        "    #         for d in range(A[u, v]):\n    #             G.add_edge(u, v, weight=1)\n    return g(A, edges)\n",
+        "# reference values were computed with\n# from mpmath import mp\n# mp.dps = 50\n# def ref(x):\n"
+        "#     return float(mp.exp(x))\nREF = 2.718281828459045\n",
+        "# library(XICOR)\n# options(digits=16)\n# x = c(0.11, 0.81, 0.70)\n# xicor(x, y)\nREF = 0.25\n",
+        # a value shown as an example, and code under a header that says it is an example
+        "# mapping from module name to module, for instance\n# {\n#   '': Model(...),\n#   'sub': Sub(...),\n# }\n"
+        "x = 1\n",
+        "# For example:\n# def outer():\n#     def helper(n):\n#         return n + 1\n#     return helper\nx = 1\n",
     )
 
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
@@ -57,7 +58,10 @@ class UnsafeTorchLoad(Codemod):
     with `torch.serialization.add_safe_globals`, or save plain state dicts. The fix is unsafe (applied
     only with `--unsafe-fixes`, and the message says why) where that error would go unnoticed or is
     likely: inside a `try` whose handler catches `Exception`/`UnpicklingError` (the fixed program would
-    silently skip the checkpoint), or in a file that also `torch.save`s objects other than state dicts.
+    silently skip the checkpoint), or where the checkpoint it reads (a path literal or path name shared
+    with a save or load of the same file) is written with objects other than tensors' containers, or is
+    loaded elsewhere with `weights_only=False`; the message names that save or load. State dicts, their
+    copies (`copy.deepcopy(m.state_dict())`) and dicts of them are tensors only.
     `weights_only=False` is never changed by the fixer: that decision needs a person.
     """
 
@@ -102,11 +106,28 @@ class UnsafeTorchLoad(Codemod):
             "import torch\n\ntry:\n    sd = torch.load(p, weights_only=True)\nexcept Exception:\n    sd = None\n",
             unsafe_fixes=True,
         ),
-        # unsafe: the same file saves a whole config object into its checkpoints
+        # unsafe: the checkpoint it reads is saved with a whole config object
         Invalid(
             "import torch\n\n\ndef save(m, cfg, p):\n    torch.save({'model': m.state_dict(), 'cfg': cfg}, p)\n\n\n"
             "def load(p):\n    return torch.load(p)\n",
             None,
+        ),
+        # unsafe: the same checkpoint is loaded elsewhere with weights_only=False
+        Invalid(
+            "import torch\n\nfull = torch.load('run.ckpt', weights_only=False)\nsd = torch.load('run.ckpt')\n",
+            None,
+        ),
+        # safe: a copy of a state dict is tensors only
+        Invalid(
+            "import copy\nimport torch\n\nbest = copy.deepcopy(m.state_dict())\ntorch.save(best, 'best.pt')\n"
+            "sd = torch.load('best.pt')\n",
+            "import copy\nimport torch\n\nbest = copy.deepcopy(m.state_dict())\ntorch.save(best, 'best.pt')\n"
+            "sd = torch.load('best.pt', weights_only=True)\n",
+        ),
+        # safe: the file saves objects, but into another checkpoint than the one loaded
+        Invalid(
+            "import torch\n\ntorch.save(trainer, 'trainer.pkl')\nsd = torch.load('weights.pt')\n",
+            "import torch\n\ntorch.save(trainer, 'trainer.pkl')\nsd = torch.load('weights.pt', weights_only=True)\n",
         ),
     )
     VALID = (
@@ -135,30 +156,144 @@ class UnsafeTorchLoad(Codemod):
             return []  # no call is torch.load (the shared walk); the walk below tracks the enclosing `try`s
         lines = source.splitlines()
         loads: list[tuple[ast.Call, bool]] = []
-        saves_objects = False
-        stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+        checkpoints: list[_Checkpoint] = []
+        values = _assigned_values(tree)
+        stack: list[tuple[ast.AST, bool, _Function | None]] = [(tree, False, None)]
+        where: dict[int, _Function | None] = {}
         while stack:
-            node, in_broad_try = stack.pop()
+            node, in_broad_try, function = stack.pop()
             if isinstance(node, ast.Call):
                 name = resolve_dotted(node.func, aliases)
                 if name in TORCH_LOAD:
                     loads.append((node, in_broad_try))
-                elif name in TORCH_SAVE and node.args and not _plain_state(node.args[0]):
-                    saves_objects = True
+                    where[id(node)] = function
+                    checkpoints.append(_Checkpoint.of_load(node, function))
+                elif name in TORCH_SAVE and node.args:
+                    checkpoints.append(_Checkpoint.of_save(node, values, function))
             if isinstance(node, ast.Try | ast.TryStar) and any(_broad(h) for h in node.handlers):
-                stack.extend((child, True) for child in node.body)
+                stack.extend((child, True, function) for child in node.body)
                 others = [*node.handlers, *node.orelse, *node.finalbody]
-                stack.extend((child, in_broad_try) for child in others)
+                stack.extend((child, in_broad_try, function) for child in others)
                 continue
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
                 in_broad_try = False  # the body runs when called, not inside this try
-            stack.extend((child, in_broad_try) for child in ast.iter_child_nodes(node))
+                if not isinstance(node, ast.ClassDef):
+                    function = node
+            stack.extend((child, in_broad_try, function) for child in ast.iter_child_nodes(node))
         found = []
         for call, in_broad_try in sorted(loads, key=lambda item: (item[0].lineno, item[0].col_offset)):
-            finding = _finding(call, lines, in_broad_try, saves_objects)
+            load = _Checkpoint.of_load(call, where[id(call)])
+            finding = _finding(call, lines, in_broad_try, _refusing(load, checkpoints))
             if finding is not None:
                 found.append(finding)
         return found
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """A `torch.save` or `torch.load` of the file, with what names its checkpoint (`keys`: the string
+    literals and the dotted names in the path expression) and what makes a `weights_only=True` load of
+    it fail: a save of objects other than tensors' containers, or a load that unpickles everything."""
+
+    line: int
+    keys: frozenset[str]
+    refuses: str | None  # why a weights_only=True load of this checkpoint fails, or None
+
+    @classmethod
+    def of_save(
+        cls, call: ast.Call, values: dict[str, list[ast.expr]], function: _Function | None
+    ) -> _Checkpoint:
+        path = call.args[1] if len(call.args) > 1 else _keyword(call, "f")
+        plain = _plain_state(call.args[0], values, 0)
+        refuses = (
+            None if plain else f"the `torch.save` at line {call.lineno} writes objects other than tensors"
+        )
+        return cls(call.lineno, _keys(path, function), refuses)
+
+    @classmethod
+    def of_load(cls, call: ast.Call, function: _Function | None) -> _Checkpoint:
+        path = call.args[0] if call.args else _keyword(call, "f")
+        weights_only = _keyword(call, "weights_only")
+        unpickles = isinstance(weights_only, ast.Constant) and weights_only.value is False
+        refuses = (
+            f"the same checkpoint is loaded with weights_only=False at line {call.lineno}"
+            if unpickles
+            else None
+        )
+        return cls(call.lineno, _keys(path, function), refuses)
+
+
+def _refusing(load: _Checkpoint, checkpoints: list[_Checkpoint]) -> str | None:
+    """Why a `weights_only=True` load of this call's checkpoint would fail, from the saves and loads of
+    the same checkpoint (a shared path literal or path name); `None` when none says so."""
+    for other in checkpoints:
+        if other.refuses is not None and other.line != load.line and other.keys & load.keys:
+            return other.refuses
+    return None
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def _keys(path: ast.expr | None, function: _Function | None) -> frozenset[str]:
+    """What names a checkpoint in a path expression: its string literals (`"best.pt"`, the parts of an
+    f-string or `os.path.join`) and its dotted names (`ckpt_path`, `self.checkpoint`; not the functions
+    called on them). A name the enclosing function assigns names a checkpoint of that function only: `b`
+    in one test is not `b` in another."""
+    keys: set[str] = set()
+    stack = [path] if path is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str) and node.value.strip("/\\. "):
+                keys.add(f"text:{node.value}")
+            continue
+        if isinstance(node, ast.Name | ast.Attribute):
+            name = dotted(node)
+            if name is not None:
+                head = name.split(".")[0]
+                if head not in _PATH_MODULES:
+                    local = function is not None and head in _local_names(function)
+                    keys.add(f"name:{function.lineno}:{name}" if local and function else f"name:{name}")
+                continue
+        if isinstance(node, ast.Call):
+            stack.extend([*node.args, *(k.value for k in node.keywords)])
+            if isinstance(node.func, ast.Attribute) and dotted(node.func) is None:
+                stack.append(node.func.value)  # `(root / "x").with_suffix(".pt")`: the object it is called on
+            continue
+        stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+    return frozenset(keys)
+
+
+_PATH_MODULES = frozenset({"os", "pathlib", "Path", "osp", "str"})
+
+
+def _local_names(function: _Function) -> set[str]:
+    """The names a function assigns (its nested functions' included: an over-approximation that only
+    makes two checkpoints look different). Parameters are not among them: `save(model, path)` and
+    `load(path)` of one module pass the same checkpoint around."""
+    body = [function.body] if isinstance(function, ast.Lambda) else function.body
+    names = set()
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def _assigned_values(tree: ast.Module) -> dict[str, list[ast.expr]]:
+    """Name -> every value assigned to it by a plain `name = value` anywhere in the module (what
+    `_plain_state` follows a saved name through)."""
+    values: dict[str, list[ast.expr]] = {}
+    for node in tree_nodes(tree).of(ast.Assign):
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                values.setdefault(target.id, []).append(node.value)
+    return values
 
 
 def _may_load(func: ast.expr, aliases: dict[str, str]) -> bool:
@@ -173,7 +308,7 @@ def _may_load(func: ast.expr, aliases: dict[str, str]) -> bool:
     )
 
 
-def _finding(call: ast.Call, lines: list[str], in_broad_try: bool, saves_objects: bool) -> AstFinding | None:
+def _finding(call: ast.Call, lines: list[str], in_broad_try: bool, refused: str | None) -> AstFinding | None:
     ref = NodeRef.of(call, lines)
     if any(k.arg is None for k in call.keywords):
         return None
@@ -198,14 +333,13 @@ def _finding(call: ast.Call, lines: list[str], in_broad_try: bool, saves_objects
         "`torch.load` without `weights_only`: older torch unpickles arbitrary objects (runs code from "
         "the file); pass weights_only=True"
     )
-    unsafe = in_broad_try or saves_objects
+    unsafe = in_broad_try or refused is not None
     if unsafe:
         where = (
             "the call sits in a `try` whose handler catches the error a refused checkpoint raises, so the "
             "fixed program would skip the checkpoint without a word"
             if in_broad_try
-            else "this file also saves objects other than state dicts with torch.save, which "
-            "weights_only=True refuses to load"
+            else f"{refused}, which a weights_only=True load refuses"
         )
         message += (
             f" (unsafe fix: {where}; allow the checkpoint's types with "
@@ -223,18 +357,37 @@ def _broad(handler: ast.ExceptHandler) -> bool:
     return any((dotted(t) or "").rsplit(".", 1)[-1] in BROAD_EXCEPTIONS for t in types)
 
 
-def _plain_state(value: ast.expr) -> bool:
-    """Whether `torch.save(value, ...)` saves only state dicts, tensors' containers of them, or constants."""
+def _plain_state(value: ast.expr, values: dict[str, list[ast.expr]], depth: int) -> bool:
+    """Whether `torch.save(value, ...)` saves only tensors' containers: state dicts, copies of them
+    (`copy.deepcopy(m.state_dict())`, `{k: v.cpu() for k, v in sd.items()}`), dicts and lists of those,
+    constants, and names every assignment of which in the module is one of those."""
+    if depth > 5:
+        return False
     if isinstance(value, ast.Constant):
         return True
     if isinstance(value, ast.Call):
         name = dotted(value.func) or ""
-        return name.endswith("state_dict")
+        if name.endswith("state_dict"):
+            return True
+        if name.rsplit(".", 1)[-1] in {"deepcopy", "copy", "OrderedDict", "dict"} and len(value.args) == 1:
+            return _plain_state(value.args[0], values, depth + 1)
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in {"items", "values", "copy"} and not value.args:
+            return _plain_state(func.value, values, depth + 1)  # `sd.items()` in a dict comprehension
+        return False
+    if isinstance(value, ast.Name) and value.id in values:
+        return all(_plain_state(v, values, depth + 1) for v in values[value.id])
     if isinstance(value, ast.Name | ast.Attribute):
         name = dotted(value) or ""
         return name.rsplit(".", 1)[-1].endswith(("state_dict", "state", "sd", "weights"))
     if isinstance(value, ast.Dict):
-        return all(v is not None and _plain_state(v) for v in value.values)
+        return all(v is not None and _plain_state(v, values, depth + 1) for v in value.values)
+    if isinstance(value, ast.List | ast.Tuple):
+        return all(_plain_state(v, values, depth + 1) for v in value.elts)
+    if isinstance(value, ast.DictComp):
+        return any(_plain_state(g.iter, values, depth + 1) for g in value.generators) or _plain_state(
+            value.value, values, depth + 1
+        )
     return False
 
 

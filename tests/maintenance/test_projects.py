@@ -148,7 +148,7 @@ def valid_correct_call(config, batch):
     return model(batch)
 
 
-def valid_two_classes(config, flag, a, b, c, d):
+def two_classes_one_fails(config, flag, a, b, c, d):
     if flag:
         model = ATFT_GAT_FAN(config)
     else:
@@ -236,7 +236,11 @@ def test_mnt004_follows_every_resolution_path_across_modules(project: Path) -> N
         "by_ddp",
         "by_annotation",
         "every_path",
+        "two_classes_one_fails",
     }, functions
+    assert functions["two_classes_one_fails"].endswith(
+        "when `model` is ATFT_GAT_FAN (bound at line 59); binds when it is Other (line 61)"
+    )
     for message in functions.values():
         assert "passes 4 positional arguments but `ATFT_GAT_FAN.forward(batch)` takes 1" in message
         assert not any(f.fixable for f in found)  # report only
