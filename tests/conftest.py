@@ -1,8 +1,12 @@
-"""Suite-wide pytest configuration: GPU tests skip with a reason where CUDA is absent."""
+"""Suite-wide pytest configuration: fixture projects are not collected; GPU tests skip with a reason where
+CUDA is absent."""
 
 from __future__ import annotations
 
 import pytest
+
+# fixture projects are inputs of the tools under test; their own test files are not part of our suite
+collect_ignore_glob = ["*/fixtures/*"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
