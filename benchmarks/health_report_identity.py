@@ -43,12 +43,13 @@ def _blank(value: Any, tmp: str) -> Any:
     if isinstance(value, list):
         return [_blank(v, tmp) for v in value]
     if isinstance(value, str):
-        return value.replace(tmp, "<tmp>")
+        return re.sub(r"health-check-\d{8}-\d{6}", "health-check-<stamp>", value.replace(tmp, "<tmp>"))
     return value
 
 
 def _blank_text(text: str, tmp: str) -> str:
     text = text.replace(tmp, "<tmp>")
+    text = re.sub(r"health-check-\d{8}-\d{6}", "health-check-<stamp>", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00", "<time>", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}", "<date>", text)
     text = re.sub(r"\d+(\.\d+)? s\b", "<s> s", text)
