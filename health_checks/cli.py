@@ -19,9 +19,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-# the project's one atomic write (temporary file in the same folder, fsync, rename, ordinary permissions);
-# atft.io is standard-library only and ships in the distribution that ships health_checks
-from atft.io import atomic_write_bytes
 from health_checks import gitinfo
 from health_checks.context import CheckContext
 from health_checks.core import CheckResult
@@ -30,6 +27,7 @@ from health_checks.registry import all_checks, select
 from health_checks.report import build_report, find_previous, json_name, markdown_name
 from health_checks.runner import exit_code, run_checks
 from health_checks.settings import load_settings
+from maintenance.source import atomic_write
 
 logger = logging.getLogger("health_checks")
 
@@ -257,8 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     written = []
     if not args.no_report:
-        atomic_write_bytes(json_path, (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
-        atomic_write_bytes(markdown_path, render_markdown(report, previous).encode("utf-8"))
+        for path in (json_path, markdown_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(json_path, (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
+        atomic_write(markdown_path, render_markdown(report, previous).encode("utf-8"))
         written = [ctx.rel(json_path), ctx.rel(markdown_path)]
     if args.format == "json":
         out.print_json(json.dumps(report, default=str))

@@ -13,13 +13,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
-from health_checks import render
+from health_checks import text
 
 if TYPE_CHECKING:
     from health_checks.context import CheckContext
-    from health_checks.render import ReportView
 
 
 class Status(enum.StrEnum):
@@ -67,7 +66,7 @@ class Details:
 
     def evidence(self) -> list[str]:
         """The markdown evidence lines of these details (bullets, tables, code blocks)."""
-        return render.evidence(self.to_dict())
+        return text.evidence(self.to_dict())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +98,7 @@ class UntypedDetails(Details):
         return dict(self.values)
 
     def evidence(self) -> list[str]:
-        return render.evidence(self.values)
+        return text.evidence(self.values)
 
 
 @dataclass(frozen=True)
@@ -184,6 +183,31 @@ class CheckResult:
             duration=float(data.get("duration", 0.0)),
             command=data.get("command"),
         )
+
+
+D = TypeVar("D", bound=Details)
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What a check's report hooks see: the JSON report dict, the previous report's digest (or None) and
+    every result of the run by code, with its typed details."""
+
+    report: Mapping[str, Any]
+    previous: Mapping[str, Any] | None
+    results: Mapping[str, CheckResult]
+
+    def result(self, code: str) -> CheckResult | None:
+        return self.results.get(code)
+
+    def details(self, code: str, kind: type[D]) -> D | None:
+        """The details of check ``code`` when they are of type ``kind`` (a check that ran), else None."""
+        result = self.results.get(code)
+        return result.details if result is not None and isinstance(result.details, kind) else None
+
+    def message(self, code: str, default: str) -> str:
+        result = self.results.get(code)
+        return result.message if result is not None else default
 
 
 class SkipCheck(Exception):
