@@ -24,7 +24,8 @@ from health_checks.context import CheckContext
 from health_checks.core import CheckResult
 from health_checks.markdown import render_markdown
 from health_checks.registry import all_checks, select
-from health_checks.report import build_report, find_previous, json_name, markdown_name
+from health_checks.report import find_previous, json_name, make_report, markdown_name
+from health_checks.result import FixSummary
 from health_checks.runner import exit_code, run_checks
 from health_checks.settings import load_settings
 from maintenance.source import atomic_write
@@ -198,11 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     repo = gitinfo.open_repo(root)
     head_before = gitinfo.head_info(repo)
 
-    fixes = None
+    fixes: dict[str, Any] | None = None
     if args.fixes is not None:
         try:
             fixes = json.loads(args.fixes.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+            FixSummary.from_json(fixes)
+        except (OSError, ValueError, TypeError) as error:
             err.print(
                 f"[red]--fixes {args.fixes} cannot be read ({error})[/]; pass the JSON the autopilot wrote"
             )
@@ -217,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except RuntimeError as error:  # maintenance.verify.VerifyError: the tests fail before any fix
             err.print(f"[red]--apply-fixes --verify: {error}[/]", markup=False)
             return 2
-        err.print(f"applied {len(fixes['applied'])} fixes in {len(fixes['changed_files'])} files")
+        summary = FixSummary.from_json(fixes)
+        err.print(f"applied {len(summary.applied)} fixes in {len(summary.changed_files)} files")
 
     ctx = CheckContext(
         root=root,
@@ -239,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path = json_dir / json_name(now)
     markdown_path = markdown_dir / markdown_name(now)
     command = shlex.join(["python", "-m", "health_checks", *(sys.argv[1:] if argv is None else argv)])
-    report = build_report(
+    report = make_report(
         results=results,
         exit_code=code,
         timestamp=now,
@@ -257,11 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_report:
         for path in (json_path, markdown_path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(json_path, (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
+        atomic_write(json_path, (json.dumps(report.to_json(), indent=2, default=str) + "\n").encode("utf-8"))
         atomic_write(markdown_path, render_markdown(report, previous).encode("utf-8"))
         written = [ctx.rel(json_path), ctx.rel(markdown_path)]
     if args.format == "json":
-        out.print_json(json.dumps(report, default=str))
+        out.print_json(json.dumps(report.to_json(), default=str))
     else:
         _print_text(out, results, code, written)
     return code
