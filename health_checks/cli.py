@@ -123,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _list_checks(console: Console) -> int:
     for check in all_checks():
         requires = f" (requires {', '.join(check.requires)})" if check.requires else ""
-        console.print(f"[bold]{check.code()}[/] {check.name} — {check.title()}{requires}", highlight=False)
+        scope = " \\[atft only]" if check.atft_only else ""
+        console.print(
+            f"[bold]{check.code()}[/] {check.name} — {check.title()}{requires}{scope}", highlight=False
+        )
+        console.print(f"    file: {check.source_file()}", highlight=False, markup=False)
         if check.description():
             console.print(f"    {check.description()}".replace("\n", "\n    "), highlight=False, markup=False)
     return 0

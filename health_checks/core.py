@@ -82,6 +82,9 @@ class Check:
     details_type: ClassVar[type[Details]] = Details
     #: where the check's own report section goes among the sections of the checks (None: no section)
     section_rank: ClassVar[int | None] = None
+    #: the check looks at atft itself (its data, model, loss, training, checkpoints); on another tree it
+    #: is not applicable. The other checks serve any PyTorch repository.
+    atft_only: ClassVar[bool] = False
 
     @classmethod
     def code(cls) -> str:
@@ -91,6 +94,11 @@ class Check:
     def title(cls) -> str:
         doc = (cls.__doc__ or cls.__name__).strip()
         return doc.splitlines()[0].rstrip(".")
+
+    @classmethod
+    def source_file(cls) -> str:
+        """The file that defines the check, relative to the repository root (``--list`` and the docs name it)."""
+        return cls.__module__.replace(".", "/") + ".py"
 
     @classmethod
     def description(cls) -> str:

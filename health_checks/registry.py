@@ -21,7 +21,11 @@ CHECK_MODULES = (
     "health_checks.checks.metrics",
     "health_checks.checks.checkpoint",
     "health_checks.checks.export",
-    "health_checks.checks.runtime",
+    "health_checks.checks.forward",
+    "health_checks.checks.gradients",
+    "health_checks.checks.normalisation",
+    "health_checks.checks.collapse",
+    "health_checks.checks.environment",
     "health_checks.checks.datacontract",
     "health_checks.checks.training_watch",
 )

@@ -69,6 +69,7 @@ class HC011(Check):
     """
 
     name = "forward-contract"
+    atft_only = True
     severity = Severity.CRITICAL
     details_type = ContractDetails
 

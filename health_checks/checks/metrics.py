@@ -166,6 +166,7 @@ class HC023(Check):
     """
 
     name = "model-metrics"
+    atft_only = True
     severity = Severity.MAJOR
     requires = ("HC020",)
     details_type = MetricsDetails
