@@ -16,8 +16,8 @@ MAX_BATCHES = 3
 
 def batches(probe: Probe, split: str = "train") -> list[Any]:
     """The first ``MAX_BATCHES`` batches of the probe's ``split`` (train or val)."""
-    batches = probe.train_batches if split == "train" else probe.val_batches
-    return list(batches)[:MAX_BATCHES]
+    chosen = probe.train_batches if split == "train" else probe.val_batches
+    return list(chosen)[:MAX_BATCHES]
 
 
 @contextmanager
