@@ -2,7 +2,7 @@
 
 `python -m benchmarks.health_report_identity OUT_DIR` copies ``tests/health_checks/fixtures/tinyrepo`` (the
 runtime checks, with one planted bug so failures are rendered too) and ``fixtures/planted`` (the static
-checks) into a temporary folder, runs ``python -m health_checks`` on each and writes the JSON and markdown
+checks; once more with a list of maintenance fixes given by ``--fixes``) into a temporary folder, runs ``python -m health_checks`` on each and writes the JSON and markdown
 reports to ``OUT_DIR`` with timestamps, durations, temporary paths and the environment replaced by fixed
 text. Run it before and after a change that must not alter the reports, then ``diff -r`` the two folders.
 """
@@ -21,9 +21,37 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "health_checks" / "fixtures"
+# report name: (fixture tree, checks run, whether the run lists the maintenance fixes of FIXES)
 RUNS = {
-    "tinyrepo": "HC005,HC040,HC041,HC042,HC043,HC044,HC045,HC046,HC047,HC048,HC049,HC050,HC051",
-    "planted": "HC001,HC002,HC005,HC011,HC031",
+    "tinyrepo": (
+        "tinyrepo",
+        "HC005,HC040,HC041,HC042,HC043,HC044,HC045,HC046,HC047,HC048,HC049,HC050,HC051",
+        False,
+    ),
+    "planted": ("planted", "HC001,HC002,HC005,HC011,HC031", False),
+    "planted-fixes": ("planted", "HC002,HC005", True),
+}
+# the fixes another run applied, as maintenance.summary writes them (python -m health_checks --fixes FILE)
+FIXES = {
+    "applied": [
+        {
+            "path": "planted/settings.py",
+            "line": 9,
+            "code": "MNT002",
+            "message": "mutable dataclass default",
+            "before": "tags: list = []",
+            "after": "tags: list = field(default_factory=list)",
+            "status": "proven",
+            "tests": ["tests/test_settings.py::test_defaults"],
+        }
+    ],
+    "withheld": [],
+    "verified": True,
+    "counts_before": {"MNT002": 1, "F401": 2},
+    "counts_after": {"F401": 2},
+    "changed_files": ["planted/settings.py"],
+    "reverted": [{"path": "planted/model.py", "code": "F401", "tests": "tests/test_model.py::test_export"}],
+    "errors": [],
 }
 # the planted bug of tinyrepo's copy: the mixer averages over tickers (HC046 fails)
 PLANT = (
@@ -68,15 +96,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, only in RUNS.items():
+        for name, (fixture, only, with_fixes) in RUNS.items():
             root = Path(tmp) / name
-            shutil.copytree(FIXTURES / name, root)
+            shutil.copytree(FIXTURES / fixture, root)
             if name == "tinyrepo":
                 path = root / PLANT[0]
                 path.write_text(
                     path.read_text(encoding="utf-8").replace(PLANT[1], PLANT[2]), encoding="utf-8"
                 )
             command = [sys.executable, "-m", "health_checks", "--root", str(root), "--only", only]
+            if with_fixes:
+                fixes = Path(tmp) / f"{name}-fixes.json"
+                fixes.write_text(json.dumps(FIXES), encoding="utf-8")
+                command += ["--fixes", str(fixes)]
             subprocess.run([*command, "--no-progress"], check=False, capture_output=True, text=True)
             [json_path] = sorted((root / "_logs" / "health-checks").glob("*.json"))
             [markdown_path] = sorted((root / "reports").glob("*.md"))
