@@ -11,7 +11,7 @@ import logging
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,17 +19,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-# the project's one atomic write (temporary file in the same folder, fsync, rename, ordinary permissions);
-# atft.io is standard-library only and ships in the distribution that ships health_checks
-from atft.io import atomic_write_bytes
 from health_checks import gitinfo
 from health_checks.context import CheckContext
-from health_checks.core import CheckResult
+from health_checks.core import Check, CheckResult
 from health_checks.markdown import render_markdown
 from health_checks.registry import all_checks, select
-from health_checks.report import build_report, find_previous, json_name, markdown_name
+from health_checks.report import find_previous, json_name, make_report, markdown_name
+from health_checks.result import FixSummary, Report
 from health_checks.runner import exit_code, run_checks
-from health_checks.settings import load_settings
+from health_checks.settings import HealthSettings, load_settings
+from maintenance.source import atomic_write
 
 logger = logging.getLogger("health_checks")
 
@@ -124,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _list_checks(console: Console) -> int:
     for check in all_checks():
         requires = f" (requires {', '.join(check.requires)})" if check.requires else ""
-        console.print(f"[bold]{check.code()}[/] {check.name} — {check.title()}{requires}", highlight=False)
+        scope = " \\[atft only]" if check.atft_only else ""
+        console.print(
+            f"[bold]{check.code()}[/] {check.name} — {check.title()}{requires}{scope}", highlight=False
+        )
+        console.print(f"    file: {check.source_file()}", highlight=False, markup=False)
         if check.description():
             console.print(f"    {check.description()}".replace("\n", "\n    "), highlight=False, markup=False)
     return 0
@@ -154,18 +157,23 @@ def _print_text(console: Console, results: Sequence[CheckResult], code: int, pat
         console.print(f"wrote {path}", highlight=False)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    out = Console(soft_wrap=True)
-    err = Console(stderr=True)
-    if args.list:
-        return _list_checks(out)
-    root = args.root.resolve()
+class UsageError(Exception):
+    """A mistake in the command line or its input files: ``main`` prints the message (rich markup unless
+    ``markup`` is False) and exits 2."""
+
+    def __init__(self, message: str, markup: bool = True) -> None:
+        super().__init__(message)
+        self.markup = markup
+
+
+def _settings(args: argparse.Namespace, root: Path) -> HealthSettings:
+    """The tree's ``[tool.health_checks]`` with the command line's overrides."""
     if not root.is_dir():
-        err.print(f"[red]--root {args.root} is not a directory[/]; pass the tree to check")
-        return 2
+        raise UsageError(f"[red]--root {args.root} is not a directory[/]; pass the tree to check")
+    if (args.watch_steps is not None and args.watch_steps < 1) or (
+        args.watch_nproc is not None and args.watch_nproc < 1
+    ):
+        raise UsageError("[red]error: --watch-steps and --watch-nproc must be 1 or more[/]")
     overrides: dict[str, Any] = {
         key: value
         for key, value in (
@@ -177,49 +185,78 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if value is not None
     }
-    if (args.watch_steps is not None and args.watch_steps < 1) or (
-        args.watch_nproc is not None and args.watch_nproc < 1
-    ):
-        err.print("[red]error: --watch-steps and --watch-nproc must be 1 or more[/]")
-        return 2
-    settings = load_settings(root, overrides)
+    return load_settings(root, overrides)
+
+
+def _checks(args: argparse.Namespace) -> list[type[Check]]:
     try:
         checks = all_checks()
-        if args.only:
-            checks = select(checks, args.only.split(","))
+        return select(checks, args.only.split(",")) if args.only else checks
     except ValueError as error:
-        err.print(f"[red]{error}[/]")
-        return 2
+        raise UsageError(f"[red]{error}[/]") from error
 
-    started = time.perf_counter()
-    now = datetime.now(UTC).replace(microsecond=0)
-    json_dir = args.json_dir or settings.resolve(root, settings.json_dir)
-    markdown_dir = args.markdown_dir or settings.resolve(root, settings.markdown_dir)
-    found = find_previous(json_dir, markdown_dir, now)
-    previous, previous_path = found if found else (None, None)
-    repo = gitinfo.open_repo(root)
-    head_before = gitinfo.head_info(repo)
 
-    fixes = None
+def _fixes(args: argparse.Namespace, root: Path, err: Console) -> dict[str, Any] | None:
+    """The maintenance fixes this report lists: read from ``--fixes``, made by ``--apply-fixes``, or none."""
     if args.fixes is not None:
         try:
             fixes = json.loads(args.fixes.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            err.print(
+            FixSummary.from_json(fixes)
+        except (OSError, ValueError, TypeError) as error:
+            raise UsageError(
                 f"[red]--fixes {args.fixes} cannot be read ({error})[/]; pass the JSON the autopilot wrote"
-            )
-            return 2
-    elif args.apply_fixes:
-        err.print("applying the safe fixes of maintenance.fix …")
-        try:
-            fixes = _apply_fixes(root, args.verify, args.drop_unexercised)
-        except ImportError as error:
-            err.print(f"[red]--apply-fixes needs maintenance.fix, which does not import: {error}[/]")
-            return 2
-        except RuntimeError as error:  # maintenance.verify.VerifyError: the tests fail before any fix
-            err.print(f"[red]--apply-fixes --verify: {error}[/]", markup=False)
-            return 2
-        err.print(f"applied {len(fixes['applied'])} fixes in {len(fixes['changed_files'])} files")
+            ) from error
+        return fixes
+    if not args.apply_fixes:
+        return None
+    err.print("applying the safe fixes of maintenance.fix …")
+    try:
+        fixes = _apply_fixes(root, args.verify, args.drop_unexercised)
+    except ImportError as error:
+        raise UsageError(
+            f"[red]--apply-fixes needs maintenance.fix, which does not import: {error}[/]"
+        ) from error
+    except RuntimeError as error:  # maintenance.verify.VerifyError: the tests fail before any fix
+        raise UsageError(f"[red]--apply-fixes --verify: {error}[/]", markup=False) from error
+    summary = FixSummary.from_json(fixes)
+    err.print(f"applied {len(summary.applied)} fixes in {len(summary.changed_files)} files")
+    return fixes
+
+
+def _write_reports(
+    report: Report, previous: Mapping[str, Any] | None, json_path: Path, markdown_path: Path
+) -> None:
+    """The JSON and the markdown rendering of ``report``, each written atomically."""
+    for path in (json_path, markdown_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(json_path, (json.dumps(report.to_json(), indent=2, default=str) + "\n").encode("utf-8"))
+    atomic_write(markdown_path, render_markdown(report, previous).encode("utf-8"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    out = Console(soft_wrap=True)
+    err = Console(stderr=True)
+    if args.list:
+        return _list_checks(out)
+    root = args.root.resolve()
+    try:
+        settings = _settings(args, root)
+        checks = _checks(args)
+        started = time.perf_counter()
+        now = datetime.now(UTC).replace(microsecond=0)
+        json_dir = args.json_dir or settings.resolve(root, settings.json_dir)
+        markdown_dir = args.markdown_dir or settings.resolve(root, settings.markdown_dir)
+        found = find_previous(json_dir, markdown_dir, now)
+        previous, previous_path = found if found else (None, None)
+        repo = gitinfo.open_repo(root)
+        head_before = gitinfo.head_info(repo)
+        fixes = _fixes(args, root, err)
+    except UsageError as error:
+        err.print(str(error), markup=error.markup)
+        return 2
 
     ctx = CheckContext(
         root=root,
@@ -241,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path = json_dir / json_name(now)
     markdown_path = markdown_dir / markdown_name(now)
     command = shlex.join(["python", "-m", "health_checks", *(sys.argv[1:] if argv is None else argv)])
-    report = build_report(
+    report = make_report(
         results=results,
         exit_code=code,
         timestamp=now,
@@ -257,11 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     written = []
     if not args.no_report:
-        atomic_write_bytes(json_path, (json.dumps(report, indent=2, default=str) + "\n").encode("utf-8"))
-        atomic_write_bytes(markdown_path, render_markdown(report, previous).encode("utf-8"))
+        _write_reports(report, previous, json_path, markdown_path)
         written = [ctx.rel(json_path), ctx.rel(markdown_path)]
     if args.format == "json":
-        out.print_json(json.dumps(report, default=str))
+        out.print_json(json.dumps(report.to_json(), default=str))
     else:
         _print_text(out, results, code, written)
     return code

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,8 +30,9 @@ class CheckContext:
     settings: HealthSettings
     previous: dict[str, Any] | None = None
     trust_pickle: bool = False
-    #: the maintenance.fix report of ``--apply-fixes`` (None when no fix was applied this run)
-    applied_fixes: Any = None
+    #: the fixes this run lists, as ``maintenance.summary`` writes them (``--apply-fixes`` or ``--fixes``;
+    #: None when the run lists none)
+    applied_fixes: Mapping[str, Any] | None = None
     #: where checks put files the markdown links to (plots); the markdown directory of the run
     artifact_dir: Path | None = None
     #: the date of the run; names the artefacts that sit next to the dated markdown

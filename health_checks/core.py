@@ -1,105 +1,44 @@
-"""The vocabulary of the package: a check, its outcome and the frozen result the reports render.
+"""What a check is: a tiny class named after its stable code (``HC001``) returning an :class:`Outcome`.
 
-A check is a tiny class named after its stable code (``HC001``); its docstring's first line is the title,
-``name`` is a short slug usable with ``--only``, ``requires`` lists the codes that must not have failed or
-been skipped for it to run. ``check(ctx)`` returns an :class:`Outcome` carrying the check's own typed
-:class:`Details` (``details_type``); the runner stamps code, name, title, severity and duration on it and
-freezes it into a :class:`CheckResult`. The JSON report and the markdown report are two renderings of the
-same list of results; the markdown of what a check measured is rendered by the check's report hooks.
+A check's docstring's first line is the title, ``name`` is a short slug usable with ``--only``,
+``requires`` lists the codes that must not have failed or been skipped for it to run. ``check(ctx)``
+returns an :class:`Outcome` carrying the check's own typed :class:`Details` (``details_type``); the runner
+stamps code, name, title, severity and duration on it and freezes it into a :class:`CheckResult`
+(:mod:`health_checks.result`, re-exported here). The markdown of what a check measured is rendered by the
+check's report hooks, which see the run's typed report through a :class:`ReportView`.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
-from health_checks import render
+from health_checks.result import (
+    CheckResult,
+    Details,
+    ReportView,
+    RunDetails,
+    Severity,
+    Status,
+    UntypedDetails,
+)
 
 if TYPE_CHECKING:
     from health_checks.context import CheckContext
-    from health_checks.render import ReportView
 
-
-class Status(enum.StrEnum):
-    """What a check concluded."""
-
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    SKIP = "skip"
-
-
-class Severity(enum.StrEnum):
-    """How much a failure of the check hurts; orders the issues in the report."""
-
-    CRITICAL = "critical"
-    MAJOR = "major"
-    MINOR = "minor"
-
-
-SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.MAJOR: 1, Severity.MINOR: 2}
-STATUS_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.SKIP: 2, Status.PASS: 3}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Details:
-    """Base of the typed details a check returns; a check with nothing to add returns this base itself.
-
-    Each check declares its own subclass (``details_type``), a frozen keyword-only dataclass in the check's
-    module whose fields are the JSON keys of ``checks[].details`` (``dataclasses.asdict``; a field left
-    ``None`` is written as ``null``). ``evidence`` renders the fields as the markdown evidence of the
-    check; a subclass overrides it where a field has its own report section.
-    """
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """The details read back from a JSON report; raises ValueError naming any key the type lacks."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"{cls.__name__} has no field {', '.join(unknown)}")
-        return cls(**data)
-
-    def evidence(self) -> list[str]:
-        """The markdown evidence lines of these details (bullets, tables, code blocks)."""
-        return render.evidence(self.to_dict())
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunDetails(Details):
-    """What the runner records for a check it did not run (or that crashed) instead of the check's own
-    details: why it was skipped, whether it does not apply to the tree, the traceback of a crash."""
-
-    skip_reason: str | None = None
-    not_applicable: bool | None = None
-    traceback: list[str] | None = None
-    #: the check raised: an error of health_checks itself, not a finding about the tree
-    tool_error: bool | None = None
-
-    def evidence(self) -> list[str]:
-        lines = [f"- skip reason: {self.skip_reason}"] if self.skip_reason else []
-        if self.traceback:
-            lines += ["", "```text", "".join(self.traceback).strip(), "```"]
-        return lines
-
-
-@dataclass(frozen=True, kw_only=True)
-class UntypedDetails(Details):
-    """Details read back from a report whose check this version does not know (or whose fields changed):
-    kept as they were written and rendered generically, never dropped."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.values)
-
-    def evidence(self) -> list[str]:
-        return render.evidence(self.values)
+__all__ = [
+    "Check",
+    "CheckResult",
+    "Details",
+    "NotApplicable",
+    "Outcome",
+    "ReportView",
+    "RunDetails",
+    "Severity",
+    "SkipCheck",
+    "Status",
+    "UntypedDetails",
+]
 
 
 @dataclass(frozen=True)
@@ -118,72 +57,6 @@ class Outcome:
     @classmethod
     def passed(cls, message: str, details: Details | None = None) -> Outcome:
         return cls(Status.PASS, message, details or Details())
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check's result: the single record both reports are rendered from."""
-
-    code: str
-    name: str
-    title: str
-    status: Status
-    severity: Severity
-    message: str
-    details: Details = field(default_factory=Details)
-    duration: float = 0.0
-    command: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "status", Status(self.status))
-        object.__setattr__(self, "severity", Severity(self.severity))
-        if not isinstance(self.details, Details):
-            raise TypeError(
-                f"{self.code}: details must be a health_checks.core.Details, got {type(self.details).__name__}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "title": self.title,
-            "status": str(self.status),
-            "severity": str(self.severity),
-            "message": self.message,
-            "details": self.details.to_dict(),
-            "duration": round(self.duration, 3),
-            "command": self.command,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], details_type: type[Details] | None = None) -> CheckResult:
-        """A result read back from a JSON report, its details typed as ``details_type`` (the check's own
-        type): a runner record for skipped or crashed checks, :class:`UntypedDetails` when the stored keys
-        do not fit the type."""
-        raw = dict(data.get("details") or {})
-        details: Details
-        if not raw:
-            details = Details()
-        elif set(raw) & {f.name for f in fields(RunDetails)} and set(raw) <= {
-            f.name for f in fields(RunDetails)
-        }:
-            details = RunDetails.from_dict(raw)
-        else:
-            try:
-                details = details_type.from_dict(raw) if details_type else UntypedDetails(values=raw)
-            except (TypeError, ValueError):
-                details = UntypedDetails(values=raw)
-        return cls(
-            code=data["code"],
-            name=data["name"],
-            title=data["title"],
-            status=Status(data["status"]),
-            severity=Severity(data.get("severity", Severity.MAJOR)),
-            message=data["message"],
-            details=details,
-            duration=float(data.get("duration", 0.0)),
-            command=data.get("command"),
-        )
 
 
 class SkipCheck(Exception):
@@ -209,6 +82,9 @@ class Check:
     details_type: ClassVar[type[Details]] = Details
     #: where the check's own report section goes among the sections of the checks (None: no section)
     section_rank: ClassVar[int | None] = None
+    #: the check looks at atft itself (its data, model, loss, training, checkpoints); on another tree it
+    #: is not applicable. The other checks serve any PyTorch repository.
+    atft_only: ClassVar[bool] = False
 
     @classmethod
     def code(cls) -> str:
@@ -218,6 +94,11 @@ class Check:
     def title(cls) -> str:
         doc = (cls.__doc__ or cls.__name__).strip()
         return doc.splitlines()[0].rstrip(".")
+
+    @classmethod
+    def source_file(cls) -> str:
+        """The file that defines the check, relative to the repository root (``--list`` and the docs name it)."""
+        return cls.__module__.replace(".", "/") + ".py"
 
     @classmethod
     def description(cls) -> str:

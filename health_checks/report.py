@@ -1,9 +1,9 @@
-"""The JSON report: building it from the results, finding the previous one, embedding its digest.
+"""The run's report: building the typed :class:`Report` from the results, finding the previous report,
+embedding its digest.
 
-The JSON dict is the single source of the markdown report (see :mod:`health_checks.markdown`): the
-markdown is rendered from it and from a *digest* of the previous report. The digest is embedded at the
-end of each markdown file, so a fresh clone (whose ``_logs/`` is empty) still compares against the last
-committed report.
+The JSON file and the markdown file are two renderings of one :class:`Report`; the markdown also
+compares with a *digest* of the previous report. The digest is embedded at the end of each markdown file,
+so a fresh clone (whose ``_logs/`` is empty) still compares against the last committed report.
 """
 
 from __future__ import annotations
@@ -13,38 +13,45 @@ import os
 import platform
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from health_checks.core import CheckResult, Status
+from health_checks.result import (
+    SCHEMA_VERSION,
+    CheckResult,
+    CommitHistory,
+    Environment,
+    FixSummary,
+    GitHead,
+    Report,
+    Summary,
+)
 
-SCHEMA_VERSION = 1
 JSON_PATTERN = re.compile(r"^health-check-(\d{8})-(\d{6})\.json$")
 MARKDOWN_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
 DIGEST_MARK = "health-checks-digest"
 DIGEST_RE = re.compile(r"<!--\s*" + DIGEST_MARK + r"\s*(\{.*?\})\s*-->", re.DOTALL)
-STATUS_WORD = {0: "healthy", 1: "warnings", 2: "critical"}
 
 
-def summarize(results: Sequence[CheckResult], exit_code: int) -> dict[str, Any]:
-    counts = {str(s): sum(r.status == s for r in results) for s in Status}
-    return {"total": len(results), **counts, "exit_code": exit_code, "status": STATUS_WORD[exit_code]}
-
-
-def environment() -> dict[str, Any]:
-    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
-    env["cpus"] = os.cpu_count()
+def environment() -> Environment:
+    """This interpreter and machine, and the torch that measured the model (None where it does not import)."""
     try:
         import torch  # optional: the report names the torch that measured the model
 
-        env["torch"] = torch.__version__
+        version: str | None = torch.__version__
     except ImportError:
-        env["torch"] = None
-    return env
+        version = None
+    return Environment(
+        python=platform.python_version(),
+        platform=platform.platform(terse=True),
+        cpus=os.cpu_count(),
+        torch=version,
+    )
 
 
-def build_report(
+def make_report(
     *,
     results: Sequence[CheckResult],
     exit_code: int,
@@ -58,24 +65,29 @@ def build_report(
     previous_path: str | None,
     json_path: str,
     markdown_path: str,
-) -> dict[str, Any]:
-    """The JSON document of one run (``schema_version`` 1)."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "timestamp": timestamp.isoformat(timespec="seconds"),
-        "root": root,
-        "git": dict(git) if git else None,
-        "command": command,
-        "duration": round(duration, 1),
-        "environment": environment(),
-        "summary": summarize(results, exit_code),
-        "checks": [r.to_dict() for r in results],
-        "maintenance_fixes": dict(fixes) if fixes else None,
-        "commits": dict(commits),
-        "previous_report": previous_path,
-        "json_report": json_path,
-        "markdown_report": markdown_path,
-    }
+) -> Report:
+    """The typed report of one run. Durations are kept at the precision the JSON writes (the run's to
+    0.1 s, each check's to 1 ms), so the markdown of this object and of its JSON read back agree."""
+    return Report(
+        timestamp=timestamp.isoformat(timespec="seconds"),
+        root=root,
+        git=GitHead(**git) if git else None,
+        command=command,
+        duration=round(duration, 1),
+        environment=environment(),
+        summary=Summary.of(results, exit_code),
+        checks=tuple(replace(r, duration=round(r.duration, 3)) for r in results),
+        fixes=FixSummary.from_json(fixes) if fixes else None,
+        commits=CommitHistory.from_json(commits),
+        previous_report=previous_path,
+        json_report=json_path,
+        markdown_report=markdown_path,
+    )
+
+
+def build_report(**parts: Any) -> dict[str, Any]:
+    """The JSON document of one run (``schema_version`` 1): ``make_report(**parts).to_json()``."""
+    return make_report(**parts).to_json()
 
 
 def json_name(timestamp: datetime) -> str:

@@ -20,7 +20,7 @@ DEFAULT_EXCLUDE = (".venv", ".nox", ".git", "build", "dist", "_logs", "docs", "t
 
 @dataclass(frozen=True)
 class HealthSettings:
-    """Every knob of a health-check run; defaults match the project's pyproject."""
+    """Every knob of a health-check run, read from ``[tool.health_checks]``; a key left out keeps the default here."""
 
     # where the reports go, relative to the root unless absolute
     json_dir: str = "_logs/health-checks"

@@ -53,6 +53,7 @@ class HC030(Check):
     """
 
     name = "checkpoint-roundtrip"
+    atft_only = True
     severity = Severity.CRITICAL
     details_type = CheckpointDetails
 
@@ -110,6 +111,7 @@ class HC031(Check):
     """
 
     name = "legacy-checkpoint"
+    atft_only = True
     severity = Severity.MAJOR
     details_type = LegacyCheckpointDetails
 

@@ -64,11 +64,13 @@ class HC011(Check):
 
     Compares ``atft.contract.contract_spec`` with the committed golden JSON under ``tests/fixtures/``,
     then calls a small ATFT-GAT-FAN the only valid way (``model(batch)``) and compares the keys and
-    shapes of its *real* outputs with the golden file's, then the way the old export did (four positional
-    arguments), which must be refused with a ``ContractError``.
+    shapes of its *real* outputs with the golden file's, then a positional call (four positional
+    arguments, as an export written against another signature would make), which must be refused with a
+    ``ContractError``.
     """
 
     name = "forward-contract"
+    atft_only = True
     severity = Severity.CRITICAL
     details_type = ContractDetails
 

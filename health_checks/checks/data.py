@@ -68,6 +68,7 @@ class HC010(Check):
     """
 
     name = "data-quality"
+    atft_only = True
     severity = Severity.MAJOR
     details_type = DataQualityDetails
 

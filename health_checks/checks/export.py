@@ -33,11 +33,12 @@ class HC032(Check):
     """The export of predictions writes rows.
 
     ``atft.export.export_predictions`` of the quick-trained checkpoint on the validation split: it must return a
-    positive row count and the file must hold exactly that many rows. (The project we replace "fixed" its
-    export and still wrote zero rows.)
+    positive row count and the file must hold exactly that many rows (an export that returns without error
+    can still write zero rows).
     """
 
     name = "export"
+    atft_only = True
     severity = Severity.CRITICAL
     details_type = ExportDetails
     requires = ("HC020", "HC030")

@@ -118,8 +118,9 @@ class HC001(Check):
     """Every module of the tree imports.
 
     Each module is imported in its own process (forked after the heavy third-party libraries are loaded
-    once) with a timeout. A failure names the file and line inside the tree and the error, e.g. the
-    ``ValueError: mutable default ... use default_factory`` that made a whole CLI unimportable.
+    once) with a timeout. A failure names the file and line inside the tree and the error, e.g. a
+    dataclass's ``ValueError: mutable default ... use default_factory``, which makes every module that
+    imports it unimportable.
     """
 
     name = "imports"

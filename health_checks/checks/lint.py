@@ -13,6 +13,7 @@ from typing import Any
 from health_checks.context import CheckContext
 from health_checks.core import Check, Details, Outcome, Severity, Status
 from health_checks.render import ReportView, delta, fmt, table
+from health_checks.result import FixSummary
 
 RUFF = [sys.executable, "-m", "ruff"]
 
@@ -68,9 +69,9 @@ def _total(counts: Mapping[str, int] | None) -> int | None:
     return None if counts is None else sum(int(v) for v in counts.values())
 
 
-def _fixes_table(fixes: Mapping[str, Any]) -> list[str]:
+def _fixes_table(fixes: FixSummary) -> list[str]:
     """Before / after the maintenance fixes of this run, per rule (ruff and MNT codes)."""
-    before, after = fixes.get("counts_before") or {}, fixes.get("counts_after") or {}
+    before, after = fixes.counts_before, fixes.counts_after
     codes = sorted(set(before) | set(after), key=lambda k: (-int(before.get(k, 0)), k))
     rows = [
         (f"`{k}`", before.get(k, 0), after.get(k, 0), delta(after.get(k, 0), before.get(k, 0))) for k in codes
@@ -148,8 +149,8 @@ class HC002(Check):
         """## Linting: the fixes' before/after table (``nox -s maintain``), then ruff per rule against the
         previous report."""
         lines = ["## Linting", ""]
-        fixes = view.report.get("maintenance_fixes") or {}
-        if fixes.get("counts_before") is not None:
+        fixes = view.report.fixes
+        if fixes is not None:
             lines += _fixes_table(fixes)
         lint = view.details(cls.code(), LintDetails)
         if lint is None:

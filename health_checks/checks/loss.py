@@ -28,11 +28,16 @@ class HC012(Check):
     """The loss is positive, depends on the predictions and reaches every parameter group.
 
     One synthetic day through a small ATFT-GAT-FAN and ``QuantileCorrelationLoss``: the loss must be finite
-    and > 0, change when the predictions change (the project we replace handed the loss the wrapper dict,
-    matched no horizon and trained on a constant 0), and give a non-zero gradient to every stage.
+    and > 0, change when the predictions change (a loss handed the wrapper dict matches no horizon and
+    trains on a constant 0), and give a non-zero gradient to every stage.
+
+    Overlaps the generic HC042 (loss signal) and HC044 (gradient flow) of
+    :mod:`health_checks.checks.gradients`, which measure the same on any model through the probe; this
+    one checks atft's own loss and stages on a synthetic day, without a probe.
     """
 
     name = "loss-sanity"
+    atft_only = True
     severity = Severity.CRITICAL
     details_type = LossSanityDetails
 

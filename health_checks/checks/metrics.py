@@ -11,6 +11,7 @@ from health_checks.checks.training import HC020, HC021, SpreadDetails, TrainingD
 from health_checks.context import CheckContext
 from health_checks.core import Check, Details, Outcome, Severity, SkipCheck, Status
 from health_checks.render import ReportView, delta, fmt, horizon_order, table
+from health_checks.result import Report
 
 KEYS = ("ic", "rank_ic", "icir", "sharpe", "cost_bps", "max_drawdown", "pred_std", "scale_ratio", "n_days")
 # a daily-rebalanced long-short Sharpe above this at 1d is more likely bid-ask bounce than skill
@@ -129,18 +130,18 @@ def _moved(now: Mapping[str, Any], before: Mapping[str, Any] | None) -> bool:
     )
 
 
-def _why_moved(report: Mapping[str, Any]) -> list[str]:
+def _why_moved(report: Report) -> list[str]:
     """The commits since the previous report that changed what the quick training reads, or, when none
     did, the statement that the same inputs gave other metrics: a failure of determinism."""
-    history = report.get("commits") or {}
-    if history.get("note"):  # the previous report's commit is unknown here: the commits cannot tell
-        return [f"- ℹ️ Why the metrics moved cannot be told from the commits ({history['note']})."]
+    history = report.commits
+    if history.note:  # the previous report's commit is unknown here: the commits cannot tell
+        return [f"- ℹ️ Why the metrics moved cannot be told from the commits ({history.note})."]
     changed: dict[str, list[str]] = {}
-    for commit in history.get("commits") or []:
-        for path in commit.get("files") or {}:
+    for commit in history.commits:
+        for path in commit.files:
             if path.startswith(MODEL_INPUTS):
-                changed.setdefault(path, []).append(str(commit.get("short")))
-    if (report.get("git") or {}).get("dirty"):
+                changed.setdefault(path, []).append(commit.short)
+    if report.git is not None and report.git.dirty:
         return ["- ℹ️ The metrics moved on a tree with uncommitted changes: the commits cannot explain it."]
     if not changed:
         return [
@@ -165,6 +166,7 @@ class HC023(Check):
     """
 
     name = "model-metrics"
+    atft_only = True
     severity = Severity.MAJOR
     requires = ("HC020",)
     details_type = MetricsDetails

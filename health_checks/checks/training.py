@@ -74,6 +74,7 @@ class HC020(Check):
     """
 
     name = "quick-train"
+    atft_only = True
     severity = Severity.CRITICAL
     details_type = TrainingDetails
 
@@ -222,6 +223,7 @@ class HC021(Check):
     """
 
     name = "prediction-spread"
+    atft_only = True
     severity = Severity.CRITICAL
     requires = ("HC020",)
     details_type = SpreadDetails
@@ -347,9 +349,13 @@ class HC022(Check):
     GAT, fusion, head input, each head) on a few validation days and records the cross-sectional spread of
     each stage's output; the first stage whose spread vanishes is the collapse stage. The table and its
     plot go into the report.
+
+    Overlaps the generic HC046 (:mod:`health_checks.checks.collapse`), which hooks every module of any
+    model through the probe; this one reads atft's named stages after the quick training.
     """
 
     name = "diagnostics"
+    atft_only = True
     severity = Severity.MAJOR
     requires = ("HC020",)
     details_type = DiagnosticsDetails

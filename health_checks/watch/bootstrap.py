@@ -15,13 +15,14 @@ import runpy
 import sys
 from pathlib import Path
 
-from atft.io import atomic_write_bytes
 from health_checks.watch.recorder import Recorder
 from health_checks.watch.trace import TRACE_NAME, Trace, WatchOptions
+from maintenance.source import atomic_write
 
 
 def _write_and_exit(trace: Trace, out_dir: Path) -> None:
-    atomic_write_bytes(out_dir / TRACE_NAME.format(rank=trace.rank), trace.to_json().encode("utf-8"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(out_dir / TRACE_NAME.format(rank=trace.rank), trace.to_json().encode("utf-8"))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -312,3 +312,24 @@ def test_an_error_raised_by_the_trees_own_code_fails_the_check_naming_its_line(c
     assert result.status == Status.FAIL
     assert "the code under check failed: ValueError: shape mismatch at model_code.py:2" in result.message
     assert not result.details.tool_error
+
+
+def test_the_docs_table_names_each_checks_file_and_marks_the_atft_only_ones() -> None:
+    rows: dict[str, str] = {}  # the first table of the docs naming a code: the table of the checks
+    for line in (Path(__file__).parents[2] / "docs" / "health_checks.md").read_text().splitlines():
+        if line.startswith("| HC0") and line.count("|") >= 5:
+            rows.setdefault(line.split("|")[1].strip(), line.split("|")[3].strip())
+    for check in all_checks():
+        where = rows.get(check.code(), "")
+        assert f"`{Path(check.source_file()).name}`" in where, (check.code(), where)
+        assert ("(atft only)" in where) == check.atft_only, (check.code(), where)
+        assert Path(Path(__file__).parents[2], check.source_file()).is_file()
+
+
+def test_each_checks_module_holds_its_checks_in_code_order() -> None:
+    by_module: dict[str, list[type[Check]]] = {}
+    for check in all_checks():
+        by_module.setdefault(check.__module__, []).append(check)
+    for module, checks in by_module.items():
+        in_source = sorted(checks, key=lambda c: inspect.getsourcelines(c)[1])
+        assert [c.code() for c in in_source] == sorted(c.code() for c in checks), module

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from health_checks.checks.datacontract import HC050, _env_name
+from health_checks.checks.datacontract import HC050
+from health_checks.checks.environment import _env_name
 from health_checks.checks.hygiene import own_report
 from health_checks.checks.training import judge_spread
 from health_checks.context import CheckContext
@@ -128,7 +129,7 @@ def test_hc021_upper_bound_still_fails_over_dispersion(tmp_path: Path) -> None:
 
 
 def test_hc051_without_declared_adaptive_norms_is_a_skip_not_a_pass(tmp_path: Path) -> None:
-    from health_checks.checks.runtime import HC051
+    from health_checks.checks.normalisation import HC051
     from health_checks.runner import run_checks
 
     ctx = context_with(tmp_path, tiny_probe(pd.DataFrame({"a": [1.0]})))

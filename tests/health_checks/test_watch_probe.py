@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from health_checks.checks.runtime import HC045
+from health_checks.checks.gradients import HC045
 from health_checks.context import CheckContext
 from health_checks.core import Status
 from health_checks.probe import Probe
