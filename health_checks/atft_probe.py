@@ -42,7 +42,8 @@ def feature_table(dataset: MarketDataset) -> Any:
     import pandas as pd
 
     days, stocks = np.nonzero(dataset.mask)  # the masked-in stock-days
-    frame = pd.DataFrame(dataset.features[days, stocks], columns=list(dataset.feature_names))
+    # dataset.features holds the engineered features whatever the model reads (data.inputs may add raw windows)
+    frame = pd.DataFrame(dataset.features[days, stocks], columns=list(FEATURE_NAMES))
     frame.insert(0, "date", dataset.dates[days])
     frame.insert(1, "code", np.asarray(dataset.codes, dtype=object)[stocks])
     for column, horizon in enumerate(dataset.horizons):
