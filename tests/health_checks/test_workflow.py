@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml  # a dependency of libcst
 
+from health_checks.cli import build_parser as health_parser
 from maintenance.autopilot import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,10 @@ def test_every_input_of_the_action_reaches_the_autopilot() -> None:
     run = next(s for s in steps if s.get("id") == "autopilot")["run"]
     options = {o for a in build_parser()._actions for o in a.option_strings}
     used = set(re.findall(r"(--[a-z][a-z-]+)", run.split("python -P -m maintenance.autopilot")[0]))
-    assert used - {"--probe"} <= options  # --probe goes to health_checks through --health-args
+    # --probe and --watch go to health_checks through --health-args: they must be options of health_checks
+    health_options = {o for a in health_parser()._actions for o in a.option_strings}
+    assert used - options == {"--probe", "--watch"}
+    assert used - options <= health_options
     for output in action["outputs"]:
         assert f"steps.autopilot.outputs.{output}" in action["outputs"][output]["value"]
     # no torch unless the health checks are asked for
