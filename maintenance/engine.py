@@ -2,11 +2,12 @@
 
 The stages, cheapest first (`ast` parses an order of magnitude faster than libcst, and libcst with scope
 metadata is slower again; docs/maintenance.md has the figures):
-1. text triggers: a codemod whose trigger words are absent is skipped;
-2. `ast.parse` once, then each remaining codemod's `may_match` (with the project index);
-3. ast-first codemods (`ast_findings`) decide from the `ast` tree and the index; a finding without a fix
-   that applies becomes a `Finding` right there;
-4. only if a fix will be written, or a libcst-visitor codemod may match: `libcst.parse_module`, metadata
+1. `ast.parse` once, then each codemod's prefilter `may_match` (its text triggers first, then the `ast`
+   tree and the project index): a codemod that cannot match is skipped;
+2. each remaining codemod's `findings`: an ast rule decides from the `ast` tree and the index (a libcst
+   rule may too, when the run has nothing for it to rewrite); a finding without a fix becomes a
+   `Finding` right there;
+3. only if a fix will be written, or a libcst rule's visitor must decide: `libcst.parse_module`, metadata
    for the union of the visitors' needs (positions only when no visitor runs), one `visit_batched` pass,
    the ast findings located as libcst nodes by position, then all fixes in one transform plus
    `AddImportsVisitor` for new imports.
@@ -30,7 +31,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from maintenance.astutil import cyclic_gc_paused
 from maintenance.astutil import parse as _parse_ast
-from maintenance.codemods import REGISTRY, Codemod, FileContext, Violation
+from maintenance.codemods import REGISTRY, Codemod, FileContext, LibcstRule, Violation
 from maintenance.codemods.base import AstFinding, NodeRef, Replacement, first_line, statements
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
 from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
@@ -209,53 +210,35 @@ def _ast_phase(
     lines: list[str],
     codes: Sequence[str] | None,
     context: FileContext,
-) -> tuple[list[type[Codemod]], list[tuple[type[Codemod], AstFinding]], list[Finding]]:
+) -> tuple[list[type[LibcstRule]], list[tuple[type[Codemod], AstFinding]], list[Finding]]:
     """The prefilters and the `ast`-decided findings of every selected codemod.
 
-    Returns the codemods that must run as libcst visitors, the ast findings whose fixes libcst renders,
+    Returns the libcst rules whose visitors must run, the ast findings whose fixes libcst renders,
     and the report-only findings finished here (no libcst needed).
     """
-    active: list[type[Codemod]] = []
+    active: list[type[LibcstRule]] = []
     ast_found: list[tuple[type[Codemod], AstFinding]] = []
     findings: list[Finding] = []
     for codemod in _select(codes):
-        if not (codemod.text_may_match(source) and codemod.may_match(tree, source, context)):
+        if not codemod.may_match(tree, source, context):
             continue
-        decided = codemod.ast_findings(tree, source, context)
-        if decided is not None:
-            for item in decided:
-                first, last = _ref_span(item)
-                if is_suppressed(lines, codemod.CODE, first, last):
-                    continue
-                if item.fixes:  # libcst renders the fix (its `after` text), applied or not
-                    ast_found.append((codemod, item))
-                    continue
-                before = "\n".join(lines[first - 1 : last])
-                node = item.node
-                findings.append(
-                    Finding(
-                        path, node.line, node.column + 1, codemod.CODE, item.message, False, before=before
-                    )
-                )
-            continue
-        fast = codemod.fast_findings(tree, source, context.unsafe_fixes)
-        if fast is None:
+        decided = codemod.findings(tree, source, context)
+        if decided is None:  # a libcst rule whose visitor decides
+            assert issubclass(codemod, LibcstRule), f"{codemod.CODE}: an ast rule must return its findings"
             active.append(codemod)
             continue
-        for fast_item in fast:
-            if not is_suppressed(lines, codemod.CODE, fast_item.line, fast_item.end_line):
-                before = "\n".join(lines[fast_item.line - 1 : fast_item.end_line])
-                findings.append(
-                    Finding(
-                        path,
-                        fast_item.line,
-                        fast_item.column,
-                        codemod.CODE,
-                        fast_item.message,
-                        fixable=False,
-                        before=before,
-                    )
-                )
+        for item in decided:
+            first, last = _ref_span(item)
+            if is_suppressed(lines, codemod.CODE, first, last):
+                continue
+            if item.fixes:  # libcst renders the fix (its `after` text), applied or not
+                ast_found.append((codemod, item))
+                continue
+            before = "\n".join(lines[first - 1 : last])
+            node = item.node
+            findings.append(
+                Finding(path, node.line, node.column + 1, codemod.CODE, item.message, False, before=before)
+            )
     return active, ast_found, findings
 
 

@@ -1,13 +1,22 @@
-"""The registry of codemods: one module per problem, each a `Codemod` subclass with a unique code.
+"""The registry of codemods: one module per problem, each an `AstRule` or a `LibcstRule` with its code.
 
-To add a codemod: write `maintenance/codemods/<problem>.py` with a `Codemod` subclass (CODE, NAME, a
-docstring with What it does / Why is this bad? / Example / Use instead / Fix safety, INVALID and VALID
-examples) and add it to `REGISTRY` below; the examples test picks it up.
+To add a codemod: write `maintenance/codemods/<problem>.py` with an `AstRule` subclass (a `LibcstRule`
+when it needs libcst to decide): CODE, NAME, a docstring with What it does / Why is this bad? / Example /
+Use instead / Fix safety, INVALID and VALID examples, `may_match` and `findings` (or `visit_*` methods);
+then add it to `REGISTRY` below; the examples test picks it up.
 """
 
 from __future__ import annotations
 
-from maintenance.codemods.base import Codemod, FastFinding, FileContext, Invalid, Violation
+from maintenance.codemods.base import (
+    AstFinding,
+    AstRule,
+    Codemod,
+    FileContext,
+    Invalid,
+    LibcstRule,
+    Violation,
+)
 from maintenance.codemods.boolean_flag import StuckBooleanFlag
 from maintenance.codemods.call_signature_mismatch import CallSignatureMismatch
 from maintenance.codemods.loss_without_graph import LossWithoutGraph
@@ -28,7 +37,17 @@ REGISTRY: tuple[type[Codemod], ...] = (
     UnpicklableDataset,
 )
 
-__all__ = ["REGISTRY", "Codemod", "FastFinding", "FileContext", "Invalid", "Violation", "by_code"]
+__all__ = [
+    "REGISTRY",
+    "AstFinding",
+    "AstRule",
+    "Codemod",
+    "FileContext",
+    "Invalid",
+    "LibcstRule",
+    "Violation",
+    "by_code",
+]
 
 
 def by_code() -> dict[str, type[Codemod]]:

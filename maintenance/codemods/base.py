@@ -1,18 +1,24 @@
-"""The base every codemod shares: one class per problem, deciding on `ast` (+ the project index) or libcst.
+"""The two kinds of rule every codemod is: an `ast` rule, or a libcst rule (a visitor that writes).
 
-A codemod decides its findings in one of two ways:
-- **ast first** (preferred): `ast_findings(tree, source, context)` returns `AstFinding`s, each located by
-  a `NodeRef` (line and character columns) and carrying its fixes as libcst replacements. The engine
-  parses the file with libcst only when one of them will be written, resolves positions only (cheap),
-  finds the nodes and applies the replacements. MNT001, MNT002, MNT003, MNT004, MNT006 and MNT008 work
-  this way (MNT002 asks `maintenance.scopes` for the qualified names libcst's scope analysis gave it).
-- **libcst visitor**: a `libcst.BatchableCSTVisitor` that calls `report()` for each problem it sees, with
-  the metadata it declares in `METADATA_DEPENDENCIES` (scope analysis is the expensive one). The engine runs
-  every such codemod over one parsed module with `visit_batched`. MNT005 and MNT007 do.
+Every rule carries its code, its user-facing documentation (the class docstring, `--list`), its own
+VALID / INVALID examples (one parametrized test runs them) and one cheap prefilter, `may_match(tree,
+source, context)`: the base checks that the raw text holds one of `TRIGGERS`, and a rule narrows it on
+the `ast` tree and the project index (`FileContext.index`), starting from `super().may_match(...)`.
+
+- **`AstRule`** (preferred): `findings(tree, source, context)` returns `AstFinding`s decided on the `ast`
+  tree and the index, each located by a `NodeRef` (line and character columns) and carrying its fixes as
+  libcst replacements. The engine parses the file with libcst only when one of them will be written,
+  resolves positions only (cheap), finds the nodes and applies the replacements. MNT001, MNT002, MNT003,
+  MNT004, MNT006 and MNT008 are ast rules (MNT002 asks `maintenance.scopes` for the qualified names).
+- **`LibcstRule`**: a `libcst.BatchableCSTVisitor` that calls `report()` for each problem it sees, with the
+  metadata it declares in `METADATA_DEPENDENCIES` (scope analysis is the expensive one); each report is a
+  `Violation`. The engine runs every such rule over one parsed module with `visit_batched`. MNT005 and
+  MNT007 are libcst rules. A libcst rule may also answer `findings` with report-only `AstFinding`s when
+  the run has nothing for it to rewrite (MNT005 without `--unsafe-fixes`); by default it answers `None`
+  and the visitor decides.
 Either way a report may carry a fix (a function from the updated node to its replacement, or
-`RemoveFromParent`); the engine applies all fixes of a file in one transform. Each codemod carries cheap
-prefilters on the raw text (`TRIGGERS`) and the `ast` tree (`ast_may_match`, or `may_match` with the
-project index of `FileContext.index`), and its own VALID / INVALID examples, which one parametrized test runs.
+`RemoveFromParent`); the engine applies all fixes of a file in one transform and turns every finding into
+a `maintenance.findings.Finding`.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ class Invalid:
 
 @dataclass
 class Violation:
-    """One report of a codemod, still tied to its libcst node."""
+    """One report of a libcst rule (or a located `AstFinding`), still tied to its libcst node."""
 
     code: str
     node: cst.CSTNode
@@ -56,16 +62,6 @@ class Violation:
     fixes: dict[cst.CSTNode, Replacement] = field(default_factory=dict)
     unsafe: bool = False
     imports: tuple[tuple[str, str | None], ...] = ()
-
-
-@dataclass(frozen=True)
-class FastFinding:
-    """A report-only finding computed without libcst (see `Codemod.fast_findings`)."""
-
-    line: int
-    column: int
-    end_line: int
-    message: str
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def _chars(lines: list[str], line: int, byte_offset: int) -> int:
 
 @dataclass(frozen=True)
 class AstFinding:
-    """A finding decided on the `ast` tree (see `Codemod.ast_findings`); its fixes are libcst replacements.
+    """A finding decided on the `ast` tree (see `Codemod.findings`); its fixes are libcst replacements.
 
     `node` is where it is reported; `fixes` pair the nodes to rewrite with their replacement. Only when a
     fix of the file will be applied (or a finding needs libcst's rendering of it) does the engine parse
@@ -142,8 +138,9 @@ class FileContext:
     module: ModuleInfo | None = None
 
 
-class Codemod(cst.BatchableCSTVisitor):
-    """Base of every codemod. Subclasses set the class constants and implement `visit_*` methods.
+class Codemod:
+    """What every rule has: its code, documentation, examples and cheap prefilter. Rules subclass
+    `AstRule` or `LibcstRule`, never this class directly.
 
     The docstring of a subclass is its user-facing documentation (`--list`) with the headings
     What it does / Why is this bad? / Example / Use instead / Fix safety.
@@ -153,51 +150,58 @@ class Codemod(cst.BatchableCSTVisitor):
     NAME: ClassVar[str]
     FIX_TITLE: ClassVar[str] = ""
     FIX_SAFETY: ClassVar[FixSafety] = "none"
-    # the raw text must contain at least one of these before anything is parsed (empty: always parse)
+    # the raw text must contain at least one of these for `may_match` (empty: any text)
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
     VALID: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
+        """The cheap prefilter: can this file hold a finding at all? (a superset of what the rule reports)
+
+        Here: the raw text holds one of `TRIGGERS`. A rule narrows it on the `ast` tree and the project
+        index (`context.index`), starting with `super().may_match(tree, source, context)`.
+        """
+        return not cls.TRIGGERS or any(trigger in source for trigger in cls.TRIGGERS)
+
+    @classmethod
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding] | None:
+        """The findings decided from the `ast` tree and the index alone; `None`: the libcst visitor decides."""
+        return None
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The rule's documentation: its docstring, dedented."""
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+class AstRule(Codemod):
+    """A rule decided on `ast` and the project index: `may_match`, then `findings`; libcst only writes.
+
+    It is never run as a libcst visitor.
+    """
+
+    @classmethod
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+        """Every finding in the file, each with its fixes as libcst replacements (a subclass implements it)."""
+        raise NotImplementedError(f"{cls.__name__} must implement findings()")
+
+
+class LibcstRule(Codemod, cst.BatchableCSTVisitor):
+    """A rule decided by a libcst visitor over the metadata it declares; its `visit_*` methods `report()`.
+
+    `findings` answers `None` (the visitor decides) unless the rule overrides it to report from `ast`
+    alone when this run has nothing for it to rewrite.
+    """
+
     METADATA_DEPENDENCIES: ClassVar[tuple[type, ...]] = (PositionProvider,)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
         self.context = context
         self.violations: list[Violation] = []
-
-    @classmethod
-    def text_may_match(cls, source: str) -> bool:
-        """Cheapest prefilter: can this text contain a finding at all?"""
-        return not cls.TRIGGERS or any(trigger in source for trigger in cls.TRIGGERS)
-
-    @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
-        """Second prefilter on the `ast` tree (a superset of what the libcst visitor reports)."""
-        return True
-
-    @classmethod
-    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
-        """The `ast` prefilter with the project index (`context.index`); defaults to `ast_may_match`.
-
-        Codemods that decide across modules override this one instead of `ast_may_match`.
-        """
-        return cls.ast_may_match(tree, source)
-
-    @classmethod
-    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding] | None:
-        """Findings decided from the `ast` tree and the index alone ("ast first, libcst only to write").
-
-        `None` (the default) means the codemod decides in its libcst visitor, over the metadata it
-        declares in `METADATA_DEPENDENCIES`. A codemod that implements this is never run as a visitor.
-        """
-        return None
-
-    @classmethod
-    def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:
-        """Findings from `ast` and text alone when this run has nothing for the codemod to rewrite.
-
-        `None` (the default) means the codemod needs the libcst pass.
-        """
-        return None
 
     def report(
         self,
@@ -218,13 +222,6 @@ class Codemod(cst.BatchableCSTVisitor):
         if replacement is not None:
             all_fixes[node] = replacement
         self.violations.append(Violation(self.CODE, node, message, all_fixes, unsafe, imports))
-
-    @classmethod
-    def documentation(cls) -> str:
-        """The rule's documentation: its docstring, dedented."""
-        import inspect
-
-        return inspect.cleandoc(cls.__doc__ or "")
 
 
 class TreeNodes:

@@ -10,9 +10,9 @@ import libcst as cst
 from libcst.metadata import ImportAssignment, PositionProvider, ScopeProvider
 
 from maintenance.codemods.base import (
-    Codemod,
     FileContext,
     Invalid,
+    LibcstRule,
     import_aliases,
     resolve_dotted,
     tree_nodes,
@@ -35,7 +35,7 @@ class _Argument:
     action_arg: cst.Arg | None
 
 
-class StuckBooleanFlag(Codemod):
+class StuckBooleanFlag(LibcstRule):
     """A boolean command-line flag that cannot be turned off (or on).
 
     ## What it does
@@ -179,8 +179,10 @@ class StuckBooleanFlag(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
         """An `add_argument` call with `type=bool`, or a store action whose literal default equals its value."""
+        if not super().may_match(tree, source, context):
+            return False
         for node in tree_nodes(tree).of(ast.Call):
             if not isinstance(node.func, ast.Attribute):
                 continue

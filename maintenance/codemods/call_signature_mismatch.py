@@ -12,7 +12,7 @@ from libcst.metadata import PositionProvider
 
 from maintenance.codemods.base import (
     AstFinding,
-    Codemod,
+    AstRule,
     FileContext,
     Invalid,
     NodeRef,
@@ -35,7 +35,7 @@ from maintenance.index import (
 from maintenance.scopes import Binding, Scope, Scopes
 
 
-class CallSignatureMismatch(Codemod):
+class CallSignatureMismatch(AstRule):
     """A call whose arguments cannot bind to the signature of the function it calls.
 
     ## What it does
@@ -148,22 +148,19 @@ class CallSignatureMismatch(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
-        """Some call to a module-level name that, under some reading, does not bind (by name, no scopes)."""
-        candidates = _AstCandidates(tree, source)
-        return candidates.any_mismatch()
-
-    @classmethod
     def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
-        """`ast_may_match`, or the same by-name check for callees the project index resolves."""
-        if cls.ast_may_match(tree, source):
+        """Some call to a module-level name that, under some reading, does not bind (by name, no scopes),
+        in this module or among the callees the project index resolves."""
+        if not super().may_match(tree, source, context):
+            return False
+        if _AstCandidates(tree, source).any_mismatch():
             return True
         if context.index is None or context.module is None:
             return False
         return _ProjectCandidates(tree, context.index, context.module.name).any_mismatch()
 
     @classmethod
-    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Every call that cannot bind, decided on `ast` with per-scope bindings and the project index."""
         assert context.index is not None and context.module is not None
         return _Checker(tree, source, context.index, context.module).findings()
@@ -765,7 +762,7 @@ class _AstCandidates:
             if isinstance(target, ast.Name) and cls_name in self.classes:
                 self.instances.setdefault(target.id, set()).add(cls_name)
         # the text must call one of these names somewhere (not only define it) before expressions are walked
-        # (a prefilter: `ast_findings` decides; the walk is shared with the other codemods of the file)
+        # (a prefilter: `findings` decides; the walk is shared with the other codemods of the file)
         names = set(self.functions) | set(self.classes) | set(self.instances)
         self.calls = [
             node

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, resolve_dotted
+from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, resolve_dotted
 from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup, report_only
 
 NN_MODULE_ROOTS = frozenset(
@@ -55,7 +55,7 @@ SETTING_WORDS = frozenset(
 )
 
 
-class LossWithoutGraph(Codemod):
+class LossWithoutGraph(AstRule):
     """A loss returns a freshly built constant tensor (or number) that has no autograd graph.
 
     ## What it does
@@ -200,12 +200,12 @@ class LossWithoutGraph(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
         """The module imports torch (a loss without torch has no graph to lose)."""
-        return "torch" in source
+        return super().may_match(tree, source, context) and "torch" in source
 
     @classmethod
-    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Report-only: decided on `ast`, with base classes of other modules followed through the index."""
         if _is_metrics_module(context):
             return []

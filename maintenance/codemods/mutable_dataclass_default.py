@@ -10,7 +10,7 @@ import libcst as cst
 from maintenance.astutil import dotted
 from maintenance.codemods.base import (
     AstFinding,
-    Codemod,
+    AstRule,
     FileContext,
     Invalid,
     NodeRef,
@@ -40,7 +40,7 @@ UNHASHABLE_FACTORIES = frozenset(
 SKIPPED_ANNOTATIONS = frozenset({"typing.ClassVar", "dataclasses.InitVar", "typing_extensions.ClassVar"})
 
 
-class MutableDataclassDefault(Codemod):
+class MutableDataclassDefault(AstRule):
     """A dataclass field whose default is a mutable or unhashable object.
 
     ## What it does
@@ -145,8 +145,10 @@ class MutableDataclassDefault(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
         """A class decorated with something named `dataclass` that has an assigned annotated field."""
+        if not super().may_match(tree, source, context):
+            return False
         aliases = import_aliases(tree)
         for node in tree_nodes(tree).of(ast.ClassDef):
             for deco in node.decorator_list:
@@ -160,7 +162,7 @@ class MutableDataclassDefault(Codemod):
         return False
 
     @classmethod
-    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Every mutable default, decided on `ast` with `maintenance.scopes` for the qualified names.
 
         The names resolve as libcst's `QualifiedNameProvider` resolves them (the codemod used it until

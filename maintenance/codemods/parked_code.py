@@ -17,10 +17,11 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from maintenance.codemods.base import (
-    Codemod,
-    FastFinding,
+    AstFinding,
     FileContext,
     Invalid,
+    LibcstRule,
+    NodeRef,
     iter_blocks,
     per_tree,
     tree_nodes,
@@ -218,7 +219,7 @@ def _uncomment(comment: str) -> str:
     return text[1:] if text.startswith(" ") else text
 
 
-class ParkedCode(Codemod):
+class ParkedCode(LibcstRule):
     """Code parked in a bare string statement or in a block of commented-out lines.
 
     ## What it does
@@ -375,16 +376,24 @@ class ParkedCode(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
         """Whether the module has any parked code at all (the detection itself: it needs no libcst)."""
-        return bool(_parked(tree, source))
+        return super().may_match(tree, source, context) and bool(_parked(tree, source))
 
     @classmethod
-    def fast_findings(cls, tree: ast.Module, source: str, unsafe_fixes: bool) -> list[FastFinding] | None:
-        """Without --unsafe-fixes there is nothing to rewrite, so the findings come straight from `ast`."""
-        if unsafe_fixes:
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding] | None:
+        """Without --unsafe-fixes there is nothing to rewrite, so the findings come straight from `ast`
+        (report-only: the engine reads each span's lines and start column); with it, the visitor decides."""
+        if context.unsafe_fixes:
             return None
-        return [FastFinding(s.line, s.column, s.end_line, s.message) for s in _parked(tree, source)]
+        lines = source.splitlines()
+        return [
+            AstFinding(
+                NodeRef("statement", s.line, s.column - 1, s.end_line, _line_length(lines, s.end_line)),
+                s.message,
+            )
+            for s in _parked(tree, source)
+        ]
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -437,6 +446,11 @@ class ParkedCode(Codemod):
             # a block between two blank lines takes one of them along, so the blank lines do not pile up
             extra = [self.trailing_blank[span]] if span in self.trailing_blank else []
             self.report(nodes[0], span.message, fixes=dict.fromkeys([*nodes, *extra], _remove), unsafe=True)
+
+
+def _line_length(lines: list[str], line: int) -> int:
+    """The length of a 1-based line (0 past the end): the end column of a span that ends with its line."""
+    return len(lines[line - 1]) if 0 < line <= len(lines) else 0
 
 
 def _remove(_node: cst.CSTNode) -> cst.RemovalSentinel:

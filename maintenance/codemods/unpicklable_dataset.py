@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import ClassVar
 
-from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, dotted_name
+from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, dotted_name
 from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup, report_only
 
 DATASET_ROOTS = frozenset(
@@ -60,7 +60,7 @@ UNPICKLABLE_CALLS: dict[str, str] = {
 PICKLE_HOOKS = frozenset({"__getstate__", "__reduce__", "__reduce_ex__"})
 
 
-class UnpicklableDataset(Codemod):
+class UnpicklableDataset(AstRule):
     """A `Dataset` whose `__init__` stores an object that cannot be pickled, with no `__getstate__`.
 
     ## What it does
@@ -198,12 +198,12 @@ class UnpicklableDataset(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
         """The module names a dataset class and has an `__init__`."""
-        return "__init__" in source
+        return super().may_match(tree, source, context) and "__init__" in source
 
     @classmethod
-    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Report-only: decided on `ast`, with base classes of other modules followed through the index."""
         return report_only(find_unpicklable_datasets(tree, ProjectLookup.of(context)), source)
 

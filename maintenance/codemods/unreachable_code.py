@@ -10,7 +10,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from maintenance.astutil import dotted
-from maintenance.codemods.base import AstFinding, Codemod, FileContext, Invalid, NodeRef
+from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, NodeRef
 from maintenance.index import (
     EXIT_FUNCTIONS,
     NORMAL,
@@ -23,7 +23,7 @@ from maintenance.index import (
 from maintenance.scopes import Scope, Scopes
 
 
-class UnreachableCode(Codemod):
+class UnreachableCode(AstRule):
     """Statements that can never run because the statement before them never completes.
 
     ## What it does
@@ -146,11 +146,11 @@ class UnreachableCode(Codemod):
 
     @classmethod
     def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
-        """The whole analysis runs on `ast`; the prefilter is the analysis itself (see `ast_findings`)."""
+        """The whole analysis runs on `ast`; the prefilter is the analysis itself (see `findings`)."""
         return True
 
     @classmethod
-    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Dead runs from the completion analysis on `ast`, calls resolved per scope through the index."""
         assert context.index is not None and context.module is not None
         lines = source.splitlines()

@@ -11,7 +11,7 @@ from libcst.metadata import PositionProvider
 
 from maintenance.codemods.base import (
     AstFinding,
-    Codemod,
+    AstRule,
     FileContext,
     Invalid,
     NodeRef,
@@ -27,7 +27,7 @@ TORCH_SAVE = frozenset({"torch.save", "torch.serialization.save"})
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "UnpicklingError", "PickleError"})
 
 
-class UnsafeTorchLoad(Codemod):
+class UnsafeTorchLoad(AstRule):
     """`torch.load` called without `weights_only=True`.
 
     ## What it does
@@ -144,12 +144,12 @@ class UnsafeTorchLoad(Codemod):
     )
 
     @classmethod
-    def ast_may_match(cls, tree: ast.Module, source: str) -> bool:
-        """A call that resolves, through the import aliases, to `torch.load`."""
-        return "torch" in source
+    def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
+        """The module names torch (a `torch.load` call needs it; `findings` resolves the calls)."""
+        return super().may_match(tree, source, context) and "torch" in source
 
     @classmethod
-    def ast_findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
+    def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Every `torch.load` call, decided on `ast`; libcst only parses the file to add the argument."""
         aliases = import_aliases(tree)
         if not any(_may_load(call.func, aliases) for call in tree_nodes(tree).of(ast.Call)):

@@ -12,7 +12,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from maintenance.codemods.base import Codemod, FileContext, import_aliases, resolve_dotted
+from maintenance.codemods.base import FileContext, LibcstRule, import_aliases, resolve_dotted
 from maintenance.codemods.mutable_dataclass_default import (
     DATACLASS_DECORATORS,
     FIELD_FUNCTIONS,
@@ -23,7 +23,7 @@ from maintenance.codemods.mutable_dataclass_default import (
 from maintenance.index import ClassInfo
 
 
-class LibcstMutableDataclassDefault(Codemod):
+class LibcstMutableDataclassDefault(LibcstRule):
     """MNT002 decided by libcst scope analysis (the oracle)."""
 
     CODE: ClassVar[str] = "MNT002"
@@ -33,7 +33,7 @@ class LibcstMutableDataclassDefault(Codemod):
     TRIGGERS: ClassVar[tuple[str, ...]] = ("dataclass",)
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
 
-    ast_may_match = MutableDataclassDefault.ast_may_match
+    may_match = MutableDataclassDefault.may_match
 
     @classmethod
     def _unused_ast_may_match(cls, tree: ast.Module, source: str) -> bool:
