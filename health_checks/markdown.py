@@ -94,6 +94,13 @@ def _impact(view: ReportView, classes: Mapping[str, type[Check]]) -> list[str]:
             old = before.get(result.code)
             if old is None or old["status"] == result.status:
                 continue
+            if "skip" in (result.status, old["status"]):
+                # a check that starts or stops applying says nothing about the tree getting better or worse
+                word = "not checked this run" if result.status == "skip" else "checked again"
+                impact.append(
+                    f"- ℹ️ `{result.code}` {result.title}: {old['status']} → {result.status} ({word})"
+                )
+                continue
             good = STATUS_RANK[result.status] > STATUS_RANK[old["status"]]
             word = "improved" if good else "regressed"
             impact.append(

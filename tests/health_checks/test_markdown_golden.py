@@ -412,3 +412,13 @@ def test_moved_metrics_are_explained_or_shown_as_non_determinism() -> None:
     assert "❌ The metrics moved although no commit since the previous report changed the model code" in text
     held = {**fixed_previous(), "model": [{"horizon": "1d", "ic": 0.021, "rank_ic": 0.018, "sharpe": 0.62}]}
     assert "The metrics moved" not in render_markdown(docs_only, held)
+
+
+def test_a_check_that_stops_applying_is_no_regression() -> None:
+    report = fixed_report()
+    for check in report["checks"]:
+        if check["code"] == "HC022":
+            check["status"] = "skip"
+    text = render_markdown(report, fixed_previous())
+    assert "`HC022` Per-stage diagnostics find no collapse: pass → skip (not checked this run)" in text
+    assert "pass → skip (regressed)" not in text
