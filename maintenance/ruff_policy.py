@@ -253,12 +253,8 @@ def build_policy(
             rows.setdefault(filename, []).append(diag["location"]["row"])
     kept: dict[tuple[str, int], str] = {}
     for filename, file_rows in rows.items():
-        data = sources.get(filename)
-        if data is None:
-            continue
-        try:
-            text = decode(data).text
-        except (SyntaxError, UnicodeDecodeError, LookupError):
+        text = _source_text(sources, filename)
+        if text is None:
             continue
         for row, why in kept_imports(Path(filename), text, file_rows).items():
             kept[(filename, row)] = why
@@ -301,12 +297,8 @@ def other_linters_noqa(
     external: dict[str, tuple[str, ...]] = {}
     kept: dict[tuple[str, int], tuple[str, bool]] = {}
     for filename in files:
-        data = sources.get(filename)
-        if data is None:
-            continue
-        try:
-            text = decode(data).text
-        except (SyntaxError, UnicodeDecodeError, LookupError):
+        text = _source_text(sources, filename)
+        if text is None:
             continue
         unused = {c for (f, _), parts in parts_of.items() if f == filename for c in parts.get("unused", [])}
         written = {c.upper() for m in _NOQA.finditer(text) for c in re.split(r"[\s,]+", m.group(1)) if c}
@@ -317,3 +309,14 @@ def other_linters_noqa(
                 why = f"{codes} not enabled for ruff here: another linter's code, kept"
                 kept[(f, row)] = (why, bool(parts.get("unused") or parts.get("duplicated")))
     return external, kept
+
+
+def _source_text(sources: dict[str, bytes], filename: str) -> str | None:
+    """The decoded text of a file the run read, or None when it was not read or does not decode."""
+    data = sources.get(filename)
+    if data is None:
+        return None
+    try:
+        return decode(data).text
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return None
