@@ -46,4 +46,21 @@ coverage.py (`--verify`): it never imports `atft` or `health_checks`, so it serv
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 __version__ = "0.1.0"
+
+# `python -m maintenance.fix` run from a tree's root puts that root first on sys.path while the package is
+# being located (sys.argv[0] is "-m" then): the tree's own `logging.py`, `ast.py` or `types.py` would shadow
+# the standard library inside the fixer. Drop that entry, as pip's __main__ does; this package's own
+# modules are found through its __path__, and the checked tree is read as text, never imported.
+_ARGV = sys.orig_argv
+_RUN_TARGET = _ARGV[_ARGV.index("-m") + 1] if "-m" in _ARGV[:-1] else ""
+if (
+    sys.argv[:1] == ["-m"]
+    and _RUN_TARGET.partition(".")[0] == __name__
+    and sys.path
+    and sys.path[0] in ("", str(Path.cwd()))
+):
+    del sys.path[0]

@@ -252,6 +252,24 @@ def test_module_entry_point_runs_as_a_subprocess(make_repo: MakeRepo) -> None:
     assert json.loads(proc.stdout)[0]["code"] == "MNT001"
 
 
+def test_module_entry_point_in_a_tree_that_shadows_the_standard_library(make_repo: MakeRepo) -> None:
+    # optuna's package root holds its own logging.py: `python -m maintenance.fix .` run there must not import it
+    shadow = "raise RuntimeError('the checked tree was imported')\n"
+    root = make_repo({"a.py": DEAD, "logging.py": shadow, "ast.py": shadow})
+    repo_root = Path(fix_module.__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "maintenance.fix", ".", "--no-ruff", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert [f["code"] for f in json.loads(proc.stdout)] == ["MNT001"]
+
+
 def test_ignored_ruff_code_is_not_fixed_by_ruff(make_repo: MakeRepo) -> None:
     root = make_repo({"a.py": "import os\n"}, select=["MNT", "ruff"])
     report = run_fix([root], apply=True, use_cache=False, ignore=["F401"])
