@@ -178,6 +178,45 @@ def paired_against(
     return {**headline, "per_seed": per_seed, "seeds_significant": significant, "n_seeds": len(per_seed)}
 
 
+def _report_rows(report: Any, name: str) -> list[list[dict[str, Any]]]:
+    """The evaluation rows of one model, as the single "seed" `_summary` expects."""
+    return [[r for r in report.rows if r["model"] == name]]
+
+
+def _paired_tables(
+    variants: dict[str, str],
+    frames: dict[str, list[pd.DataFrame]],
+    ensembles: dict[str, pd.DataFrame],
+    baseline_frames: dict[str, pd.DataFrame],
+    horizons: tuple[int, ...],
+    judged: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Paired Newey-West tests: each variant's seeds against each baseline at every horizon, and each
+    seed ensemble against each baseline at the judged horizon."""
+    paired = [
+        {
+            "variant": variant,
+            "baseline": name,
+            "horizon": horizon,
+            **paired_against(frames[variant], baseline, horizon),
+        }
+        for variant in variants
+        for name, baseline in baseline_frames.items()
+        for horizon in horizons
+    ]
+    paired_ensembles = [
+        {
+            "variant": name,
+            "baseline": baseline,
+            "horizon": judged,
+            **paired_against([frame], reference, judged),
+        }
+        for name, frame in ensembles.items()
+        for baseline, reference in baseline_frames.items()
+    ]
+    return paired, paired_ensembles
+
+
 def run_experiment(
     config: ExperimentConfig,
     out_dir: Path,
@@ -244,31 +283,11 @@ def run_experiment(
     for variant in variants:
         summary += _summary(variant, [list(r["test"]) for r in runs if r["variant"] == variant], horizons)
     for name in baseline_frames:
-        summary += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
+        summary += _summary(name, _report_rows(report, name), horizons)
     ensemble_rows: list[dict[str, Any]] = []
     for name in ensembles:
-        ensemble_rows += _summary(name, [[r for r in report.rows if r["model"] == name]], horizons)
-    paired = [
-        {
-            "variant": variant,
-            "baseline": name,
-            "horizon": horizon,
-            **paired_against(frames[variant], baseline, horizon),
-        }
-        for variant in variants
-        for name, baseline in baseline_frames.items()
-        for horizon in horizons
-    ]
-    paired_ensembles = [
-        {
-            "variant": name,
-            "baseline": baseline,
-            "horizon": judged,
-            **paired_against([frame], reference, judged),
-        }
-        for name, frame in ensembles.items()
-        for baseline, reference in baseline_frames.items()
-    ]
+        ensemble_rows += _summary(name, _report_rows(report, name), horizons)
+    paired, paired_ensembles = _paired_tables(variants, frames, ensembles, baseline_frames, horizons, judged)
     per_year = {
         name: rank_ic_by_year(frame, judged) for name, frame in {**ensembles, **baseline_frames}.items()
     }
