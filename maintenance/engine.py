@@ -25,8 +25,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from maintenance.astutil import cyclic_gc_paused
@@ -142,10 +140,12 @@ def _analyze_text(
     active, ast_found, result.findings = _ast_phase(tree, source, path, lines, codes, context)
     if not active and not ast_found:
         return _finished(result)
-    # every fix unsafe and not applied: each is shown from its own statement, no whole-file libcst parse
-    rendered = None if active or unsafe_fixes else _render_unapplied(tree, source, lines, path, ast_found)
+    # expression and argument fixes are rendered (and applied) from their own statements, no whole-file parse
+    rendered = None if active else _render_by_statement(tree, source, lines, path, ast_found, unsafe_fixes)
     if rendered is not None:
-        return _finished(result, result.findings + rendered)
+        findings, new_source = rendered
+        result.findings += findings
+        return _next_round(result, source, new_source, codes, unsafe_fixes, index, _round)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
@@ -187,16 +187,33 @@ def _analyze_text(
             _finding(violation, applies and fix_ok, positions, lines, path, wrapper.module)
         )
 
+    return _next_round(result, source, new_source, codes, unsafe_fixes, index, _round)
+
+
+def _next_round(
+    result: FileResult,
+    source: str,
+    new_source: str | None,
+    codes: Sequence[str] | None,
+    unsafe_fixes: bool,
+    index: ProjectIndex | None,
+    _round: int,
+) -> FileResult:
+    """`result` finished: nothing changed, or the fixed text re-analysed until it no longer changes."""
     if new_source is None or new_source == source:
         return _finished(result)
     result.new_source = new_source
     if _round + 1 >= MAX_ROUNDS:
         LOG.warning(
-            "%s: fixes did not reach a fixpoint in %d rounds; keeping the last output", path, MAX_ROUNDS
+            "%s: fixes did not reach a fixpoint in %d rounds; keeping the last output",
+            result.path,
+            MAX_ROUNDS,
         )
         result.remaining = [f for f in result.findings if not f.fixable]
         return result
-    again = analyze_text(new_source, path, codes, unsafe_fixes=unsafe_fixes, index=index, _round=_round + 1)
+    again = analyze_text(
+        new_source, result.path, codes, unsafe_fixes=unsafe_fixes, index=index, _round=_round + 1
+    )
     if again.new_source is not None:
         result.new_source = again.new_source
     result.remaining = again.remaining
@@ -269,30 +286,39 @@ def _finished(result: FileResult, findings: list[Finding] | None = None) -> File
     return result
 
 
-def _render_unapplied(
+# characters `str.splitlines` ends a line at and the tokenizer does not: with one, `lines` and the
+# tokenizer's lines differ, so a statement is not spliced back by line number
+_OTHER_LINE_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _render_by_statement(
     tree: ast.Module,
     source: str,
     lines: list[str],
     path: str,
     found: list[tuple[type[Codemod], AstFinding]],
-) -> list[Finding] | None:
-    """The findings of `found` when none of their fixes will be applied (all unsafe), each rendered by
-    libcst from the innermost statement that holds it instead of the whole file.
+    unsafe_fixes: bool,
+) -> tuple[list[Finding], str | None] | None:
+    """The findings of `found` and the fixed text, each rendered by libcst from the innermost statement
+    that holds it instead of the whole file; the fixed statements are spliced back into the text.
 
     The statement's lines are parsed unchanged (under an ``if 1:`` header when indented), so positions,
-    `before` and `after` are those of the whole-file rendering. Only expression or argument fixes qualify
-    (they hold no indented block, so the module's inferred indentation cannot show), in files without
-    ``\\r`` (the inferred newline is ``\\n``). `None` (the caller parses the whole file) when anything
-    does not qualify or a snippet does not parse.
+    `before`, `after` and the fixed text are those of the whole-file rendering
+    (`tests/maintenance/test_engine_snippets.py` holds the two to the same output on real code). Only
+    expression or argument fixes qualify (they hold no indented block, so the module's inferred
+    indentation cannot show) without new imports, in files whose only line break is ``\\n``, and with
+    the applied fixes' statements apart. `None` (the caller parses the whole file) when anything does not
+    qualify or a snippet does not parse.
     """
-    if "\r" in source or any(
-        not item.unsafe or any(ref.kind == "statement" for ref, _ in item.fixes) for _, item in found
+    if _OTHER_LINE_BREAKS.search(source) or any(
+        item.imports or any(ref.kind == "statement" for ref, _ in item.fixes) for _, item in found
     ):
         return None
     spans = [  # (every statement; `min` below picks the innermost, whatever the order)
         (first_line(node), node.end_lineno or node.lineno, node.col_offset) for node in statements(tree)
     ]
     findings: list[Finding] = []
+    edits: dict[tuple[int, int], list[str]] = {}  # (first, last line) of a fixed statement -> its new lines
     for codemod, item in found:
         first, last = _ref_span(item)
         holding = [
@@ -316,9 +342,25 @@ def _render_unapplied(
         span_first, span_last = _line_span(violation, positions)
         if is_suppressed(snippet, violation.code, span_first, span_last):
             continue
-        finding = _finding(violation, False, positions, snippet, path, wrapper.module)
+        applies = unsafe_fixes or not item.unsafe
+        if applies:
+            if (top, bottom) in edits or any(a <= bottom and top <= b for a, b in edits):
+                return None  # two fixes in one statement (or nested ones): the whole file renders them
+            fixed = wrapper.module.visit(_Applier(violation.fixes)).code
+            edits[(top, bottom)] = fixed.split("\n")[len(header) : -1]
+        finding = _finding(violation, applies, positions, snippet, path, wrapper.module)
         findings.append(dataclasses.replace(finding, line=finding.line + offset))
-    return findings
+    if not edits:
+        return findings, None
+    text = source.split("\n")
+    for (top, bottom), new_lines in sorted(edits.items(), reverse=True):
+        text[top - 1 : bottom] = new_lines
+    new_source = "\n".join(text)
+    try:
+        _parse_ast(new_source)
+    except (SyntaxError, ValueError):
+        return None  # the whole-file rendering decides (and logs it)
+    return findings, new_source
 
 
 def _shifted(item: AstFinding, offset: int) -> AstFinding:
@@ -401,6 +443,10 @@ def _apply(
     """The module with all fixes applied, or `None` when the result would not parse (a bug: logged)."""
     new_module = module.visit(_Applier(fixes))
     if imports:
+        # imported here: `libcst.codemod` loads `libcst.matchers`, 0.15-0.25 s of every worker's start-up
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor
+
         context = CodemodContext()
         for module_name, obj in sorted(imports, key=lambda item: (item[0], item[1] or "")):
             AddImportsVisitor.add_needed_import(context, module_name, obj)

@@ -114,11 +114,13 @@ def summary_table(report: FixReport) -> Table:
 
 def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -> None:
     """Findings one per line (`[*]` marks a fix `--apply` would make), the diff in a dry run, the table."""
-    for f in report.findings:
-        mark = " (fixed)" if f.fixed else (" [*]" if f.fixable else "")
-        console.print(
-            f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}{mark}", markup=False, highlight=False
-        )
+    lines = [
+        f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}"
+        + (" (fixed)" if f.fixed else (" [*]" if f.fixable else ""))
+        for f in report.findings
+    ]
+    if lines:  # one print: rich's cost is per call (2,000 findings printed one by one took 0.1-0.2 s)
+        console.print("\n".join(lines), markup=False, highlight=False)
     if show_diff and report.diff and not report.applied:
         console.print(report.diff, markup=False, highlight=False, end="")
     if report.counts_before or report.counts_after:

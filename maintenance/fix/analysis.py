@@ -12,7 +12,16 @@ from maintenance.cache import CACHE_DIR, IndexCache, ResultCache, content_hash, 
 from maintenance.codes import MNT_CODES
 from maintenance.config import Config, code_matches
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding, unreadable
-from maintenance.fix.workers import PARALLEL_MIN_FILES, Task, Workers, run_tasks, set_index
+from maintenance.fix.phases import phase
+from maintenance.fix.workers import (
+    PARALLEL_MIN_FILES,
+    Task,
+    Workers,
+    forget_kept,
+    run_tasks,
+    set_index,
+    summarize_here,
+)
 from maintenance.index import ProjectIndex, build_index
 from maintenance.source import decode
 
@@ -31,8 +40,11 @@ def analyze(
     results, originals, readable = _read_files(files, display)
     n_jobs = jobs or os.cpu_count() or 1
     workers = Workers(n_jobs) if n_jobs > 1 and len(readable) >= PARALLEL_MIN_FILES else None
+    forget_kept()
     try:
-        index = _project_index(readable, config.root, use_cache, workers)
+        with phase("index (module summaries, never-returning inference)") as facts:
+            index = _project_index(readable, config.root, use_cache, workers)
+            facts["modules"] = len(index.modules)
         set_index(index)  # the re-analyses after --apply (counts, --verify) see the same index
         caches: dict[tuple[str, ...], ResultCache] = {}
         tasks: list[Task] = []
@@ -51,10 +63,13 @@ def analyze(
                 results[path] = cached
             else:
                 tasks.append((path, rel, codes, unsafe_fixes))
-        fresh = _analyze_tasks(
-            tasks, n_jobs, index, workers, {p: len(d) for p, d in originals.items()}, progress
-        )
+        with phase("rules (files not in the result cache)") as facts:
+            fresh = _analyze_tasks(
+                tasks, n_jobs, index, workers, {p: len(d) for p, d in originals.items()}, progress
+            )
+            facts["files"] = len(tasks)
     finally:
+        forget_kept()  # the trees of files whose results came from the cache
         if workers is not None:
             workers.close()
     for path, result in fresh.items():
@@ -153,7 +168,7 @@ def _project_index(
         sources.append((file, rel, text, digests[str(file)]))
     cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())
     if workers is None:
-        return build_index(sources, root, cache)
+        return build_index(sources, root, cache, lambda missing: summarize_here(missing, digests, root))
     return build_index(sources, root, cache, lambda missing: workers.summarize(missing, digests, root))
 
 

@@ -2,7 +2,8 @@
 
 A file is parsed once: the worker that summarizes it for the project index keeps its tree and analyses it
 later. The run's index is sent to each worker once (`set_index`), not once per file. Small runs (fewer
-than `PARALLEL_MIN_FILES` files, or one job) analyse in this process.
+than `PARALLEL_MIN_FILES` files, or one job) summarize and analyse in this process, keeping the trees the
+same way (`summarize_here`).
 """
 
 from __future__ import annotations
@@ -66,13 +67,15 @@ _KEPT_CHARS = [0]  # the characters of the sources in _KEPT (not summed again fo
 KEEP_SOURCE_CHARS = 64_000_000  # per worker: about 1 GB of `ast` trees
 
 
-def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple[str, dict[str, Any] | None]]:
+def _summarize_chunk(
+    chunk: list[tuple[str, str, str]], root: str, freeze: bool = True
+) -> list[tuple[str, dict[str, Any] | None]]:
     """Worker entry point of the index pass: read, parse and summarize files; keep their trees."""
     from maintenance.astutil import cyclic_gc_paused
     from maintenance.index import summarize_file, summary_data
 
     out: list[tuple[str, dict[str, Any] | None]] = []
-    with cyclic_gc_paused(freeze=True):  # the kept trees live for the run: later collections skip them
+    with cyclic_gc_paused(freeze=freeze):  # a worker's kept trees live for the run: collections skip them
         for path, display, digest in chunk:
             try:
                 data = Path(path).read_bytes()
@@ -93,6 +96,18 @@ def _summarize_chunk(chunk: list[tuple[str, str, str]], root: str) -> list[tuple
                 _KEPT_CHARS[0] += len(text) - (len(replaced[0]) if replaced is not None else 0)
             out.append((display, summary_data(summary[0])))
     return out
+
+
+def summarize_here(missing: list[tuple[Path, str, str]], digests: dict[str, str], root: Path) -> dict:
+    """The index pass in this process (a run without workers), keeping the trees for the analysis."""
+    chunk = [(str(path), display, digests[str(path)]) for path, display, _text in missing]
+    return dict(_summarize_chunk(chunk, str(root), freeze=False))  # this process lives on: no freeze
+
+
+def forget_kept() -> None:
+    """Drop the trees kept in this process (a run's start and end: a later run re-reads its files)."""
+    _KEPT.clear()
+    _KEPT_CHARS[0] = 0
 
 
 def _load_engine() -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from maintenance.astutil import cyclic_gc_paused, parse
 from maintenance.index.model import FunctionInfo, ModuleInfo, json_digest
-from maintenance.index.names import module_names
+from maintenance.index.names import clear_caches, module_names
 from maintenance.index.never_returns import infer_across, infer_never_returning
 from maintenance.index.project import ProjectIndex
 from maintenance.index.summarize import Summarizer
@@ -57,6 +57,7 @@ def build_index(
     and returns display path -> `summary_data` (or `None` for a file that does not parse); without it they
     are computed here. Never-returning functions are then inferred across modules to a fixpoint.
     """
+    clear_caches()  # a folder may have gained or lost its __init__.py since the last run of this process
     run = _Build(root, cache)
     run.add_summaries(sources, summarize)
     run.infer_across_modules()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 
 def module_names(path: Path, root: Path) -> list[str]:
     """Every dotted name the file at `path` can be imported by, the canonical (package-based) one first."""
     path = path.resolve()
-    root = root.resolve()
+    root = _resolved(root)
     try:
         rel = path.relative_to(root)
     except ValueError:
@@ -23,7 +24,7 @@ def module_names(path: Path, root: Path) -> list[str]:
     if is_init:
         package_parts = [folder.name]
         folder = folder.parent
-    while (folder / "__init__.py").exists() and folder != folder.parent and folder != root.parent:
+    while _is_package(folder) and folder != folder.parent and folder != root.parent:
         package_parts.insert(0, folder.name)
         folder = folder.parent
     names: list[str] = []
@@ -35,6 +36,23 @@ def module_names(path: Path, root: Path) -> list[str]:
         if alt not in names:
             names.append(alt)
     return names
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_package(folder: Path) -> bool:
+    """Whether `folder` holds an `__init__.py` (asked once per folder, not once per file in it)."""
+    return (folder / "__init__.py").exists()
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(root: Path) -> Path:
+    return root.resolve()
+
+
+def clear_caches() -> None:
+    """Forget the folders and roots seen (`build_index` calls it: each run sees the files as they are)."""
+    _is_package.cache_clear()
+    _resolved.cache_clear()
 
 
 def resolve_relative(module: str, is_package: bool, level: int, name: str | None) -> str | None:
