@@ -83,11 +83,13 @@ def run_fix(
             diagnostics = ruff_before.result() if ruff_before is not None else []
             facts["diagnostics"] = len(diagnostics)
 
-    policy = build_policy(config, diagnostics, originals, unsafe_fixes)
-    ours = keep(config, [f for r in results.values() for f in r.findings])
-    readable = {display[p] for p in originals}
-    ruff_findings = keep(config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy))
-    ruff_findings = [f for f in ruff_findings if f.path in readable]  # an unreadable file is one MNT000
+    with phase("ruff fix policy and findings") as facts:
+        policy = build_policy(config, diagnostics, originals, unsafe_fixes)
+        ours = keep(config, [f for r in results.values() for f in r.findings])
+        readable = {display[p] for p in originals}
+        ruff_findings = keep(config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy))
+        ruff_findings = [f for f in ruff_findings if f.path in readable]  # an unreadable file is one MNT000
+        facts["findings"] = len(ours) + len(ruff_findings)
     before = sorted([*ours, *ruff_findings], key=finding_sort_key)
     report.counts_before = dict(Counter(f.code for f in before))
     absolute = {rel: path for path, rel in display.items()}
@@ -99,19 +101,20 @@ def run_fix(
     }
 
     if not apply:
-        return dry_run(
-            report,
-            before,
-            results,
-            originals,
-            ours_new,
-            display,
-            config,
-            ruff_files,
-            ruff_findings,
-            want_diff,
-            root,
-            policy,
-        )
+        with phase("dry run (diffs)"):
+            return dry_run(
+                report,
+                before,
+                results,
+                originals,
+                ours_new,
+                display,
+                config,
+                ruff_files,
+                ruff_findings,
+                want_diff,
+                root,
+                policy,
+            )
     run = Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes, drop_unexercised)
     return run.apply(report, before, results, originals, ours_new, ruff_files, absolute, runner)

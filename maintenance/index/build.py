@@ -136,7 +136,7 @@ class _Build:
         rebound = json_digest(sorted(index.externally_rebound()))  # a patch anywhere changes the inference
         pending: list[ModuleInfo] = []
         for info in crossing:
-            deps = sorted(keys.get(index.modules[d].path, "") for d in index.dependencies(info))
+            deps = index.closure_digest(info, "cache key", lambda m: keys.get(m.path, ""))
             cross_keys[info.path] = json_digest([keys.get(info.path, ""), deps, rebound])
             stored = cache.get_cross(cross_keys[info.path]) if cache is not None else None
             if (

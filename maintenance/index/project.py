@@ -4,17 +4,17 @@ Name resolution follows imports and `__init__.py` re-exports to the class, funct
 denotes (`resolve`, `resolve_qualified`, `resolve_in`). The class hierarchy is asked here and nowhere
 else: `base_classes`, `is_subclass_of`, `method` (through project bases), `unhashable`. Never-returning
 functions are answered soundly (`never_returns`, false for any name something in the project rebinds).
-The dependencies of a module (`dependencies`, from `graph`) and the digests of the summaries it depends on
-(`context_digest`) key the result cache.
+The dependencies of a module (`dependencies`, from `graph`) and digests of the summaries it depends on
+(`context_digest`, a Merkle hash over the import graph's components) key the result cache.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from maintenance.index.graph import dependency_closures
+from maintenance.index.graph import closure_digests, dependency_closures
 from maintenance.index.model import (
     EXIT_FUNCTIONS,
     NN_MODULE,
@@ -47,7 +47,7 @@ class ProjectIndex:
         self._digests_text: dict[str, str] = {}
         self._dependencies: dict[int, frozenset[str]] = {}
         self._imported: dict[int, frozenset[str]] = {}
-        self._entries: dict[str, bytes] = {}  # context_digest: module name + its summary digest
+        self._closures: dict[str, dict[int, str]] = {}  # leaf kind -> `closure_digests` of every module
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for the worker processes) without the memos: ids do not survive the trip."""
@@ -340,14 +340,26 @@ class ProjectIndex:
             self._digests[id(info)] = digest
         return digest
 
+    def closure_digest(self, info: ModuleInfo, kind: str, leaf: Callable[[ModuleInfo], str]) -> str:
+        """A digest of `leaf(d)` over every module `d` that `info` depends on (`graph.closure_digests`,
+        computed for every module at the first call of a `kind`); the closure's members are hashed, never
+        listed, so memory grows with the graph, not with the square of it."""
+        closures = self._closures.get(kind)
+        if closures is None:
+            unique = list({id(m): m for m in self.modules.values()}.values())
+            direct = {id(m): self._direct(m) for m in unique}
+            closures = self._closures[kind] = closure_digests(unique, direct, self.modules, leaf)
+        digest = hashlib.blake2b(digest_size=12)
+        for part in sorted({closures[id(self.modules[name])] for name in self._direct(info)}):
+            digest.update(part.encode())
+        return digest.hexdigest()
+
     def context_digest(self, info: ModuleInfo) -> str:
         """A hash of the summaries of everything `info` depends on: part of its result-cache key."""
         digest = hashlib.blake2b(digest_size=12)
-        entries = self._entries
-        for name in sorted(self.dependencies(info)):
-            if name not in entries:
-                entries[name] = (name + self.summary_digest(self.modules[name])).encode()
-            digest.update(entries[name])
+        digest.update(
+            self.closure_digest(info, "summary", lambda m: m.name + self.summary_digest(m)).encode()
+        )
         if "rebound" not in self._digests_text:
             self._digests_text["rebound"] = "\n".join(sorted(self.externally_rebound()))
         digest.update(self._digests_text["rebound"].encode())
