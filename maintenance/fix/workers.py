@@ -65,8 +65,8 @@ _KEPT_CHARS = [0]  # the characters of the sources in _KEPT (not summed again fo
 
 
 # per worker: `ast` trees take about 40 bytes per source character (measured on 8,285 files of installed
-# packages), so 24M characters keep a worker near 1.3 GB; files beyond it are parsed again for the analysis
-KEEP_SOURCE_CHARS = 24_000_000
+# packages), so 16M characters keep a worker near 1.2 GB; files beyond it are parsed again for the analysis
+KEEP_SOURCE_CHARS = 16_000_000
 
 
 def _summarize_chunk(
