@@ -14,7 +14,8 @@ Layout of `out_dir`:
     experiment.json, experiment.md the tables
 
 A run whose ``run.json`` and predictions already exist with the same config is reused (and so is a tuned
-LightGBM seed made from the same data and budget), so an experiment cut short, or run again in a later
+LightGBM seed made from the same data and budget), and a run cut short resumes from its
+``last.safetensors`` (the last finished epoch), so an experiment cut short, or run again in a later
 session with the same output folder, continues where it stopped. Variants: ``full`` (the config as
 given) and one ablation per name in `ABLATIONS`; each is reported as its seed mean ± std and as its seed
 ensemble (the mean prediction over seeds, what a user would deploy). Every seed of every variant is compared with every baseline by `atft.metrics.
@@ -25,6 +26,7 @@ RankIC (the headline p) and once per seed (how many seeds alone reach p < 0.05).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -47,7 +49,7 @@ from atft.io import atomic_file, atomic_write_bytes
 from atft.lightgbm_tuned import NAME as TUNED
 from atft.lightgbm_tuned import tuned_lightgbm
 from atft.metrics import daily_rank_ic, default_lag, mean_prediction_frame, paired_hac_test, rank_ic_by_year
-from atft.train import selection_score, train
+from atft.train import LAST_CHECKPOINT, check_resumable, selection_score, train
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,10 @@ def _run_one(
             log.info("reusing %s", run_dir)
             return info, pd.read_parquet(frame_path)
     started = time.perf_counter()
-    result = train(config, run_dir, dataset=dataset, progress=progress)
+    resume = _unfinished(run_dir, config)
+    if resume is not None:
+        log.info("resuming the unfinished run in %s", run_dir)
+    result = train(config, run_dir, dataset=dataset, progress=progress, resume=resume)
     frame = predict_frame(result.checkpoint_path, dataset, split)
     info = {
         "config": config.to_dict(),
@@ -102,6 +107,23 @@ def _run_one(
     _write_frame(frame_path, frame)
     atomic_write_bytes(info_path, json.dumps(json_safe(info), indent=1).encode())  # last: marks the run done
     return info, frame
+
+
+def _unfinished(run_dir: Path, config: ExperimentConfig) -> Path | None:
+    """The `last.safetensors` of a run cut short (by the end of a session) with the same config, from which
+    training continues exactly; `None` (train from the start) when there is none, or it is another run's
+    or unreadable (said in the log)."""
+    from atft.checkpoint import load_checkpoint
+
+    last = run_dir / LAST_CHECKPOINT
+    if not last.exists():
+        return None
+    try:
+        check_resumable(load_checkpoint(last).config, config, last)
+    except Exception as err:  # noqa: BLE001 - any unreadable or foreign checkpoint: train afresh
+        log.warning("not resuming %s (%s); training that run from the start", last, err)
+        return None
+    return last
 
 
 def _write_frame(path: Path, frame: pd.DataFrame) -> None:
@@ -331,7 +353,8 @@ def _tuned_baseline(
     dataset: Any, split: str, seeds: Sequence[int], trials: int, horizon: int, out_dir: Path
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """The bagged tuned LightGBM; each seed's frame and study are reused from ``out_dir/baselines/
-    lightgbm_tuned`` when made from the same data, split, trials and horizon."""
+    lightgbm_tuned`` when made from the same data, split, trials and horizon, and a study cut short
+    resumes from its finished trials (kept in that folder's optuna journal)."""
     folder = out_dir / "baselines" / TUNED
     stamp = {
         "data": json.loads(json.dumps(dataclasses.asdict(dataset.config))),
@@ -347,7 +370,16 @@ def _tuned_baseline(
             frames.append(pd.read_parquet(frame_path))
             runs.append(info["run"])
             continue
-        frame, run = tuned_lightgbm(dataset, split, seed=seed, trials=trials, horizon=horizon)
+        digest = hashlib.blake2b(json.dumps(stamp, sort_keys=True).encode(), digest_size=6).hexdigest()
+        frame, run = tuned_lightgbm(
+            dataset,
+            split,
+            seed=seed,
+            trials=trials,
+            horizon=horizon,
+            journal=folder / "studies.optuna.log",  # finished trials survive the end of a session
+            study_name=f"seed_{seed}-{digest}",
+        )
         _write_frame(frame_path, frame)
         seed_run = dataclasses.asdict(run) | {"test_rank_ic": float(daily_rank_ic(frame, horizon).mean())}
         record = {"stamp": stamp, "run": json_safe(seed_run)}

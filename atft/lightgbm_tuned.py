@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -117,9 +118,22 @@ def validation_rank_ic(dataset: MarketDataset, booster: lgb.Booster, rows: _Desi
 
 
 def tune(
-    dataset: MarketDataset, *, seed: int, trials: int, horizon: int, num_threads: int = 1
+    dataset: MarketDataset,
+    *,
+    seed: int,
+    trials: int,
+    horizon: int,
+    num_threads: int = 1,
+    journal: Path | None = None,
+    study_name: str | None = None,
 ) -> tuple[dict[str, Any], float]:
-    """(best parameters, their validation RankIC) of a `trials`-trial TPE study seeded by `seed`."""
+    """(best parameters, their validation RankIC) of a `trials`-trial TPE study seeded by `seed`.
+
+    With `journal`, the study lives in that optuna journal file under `study_name`: every finished trial
+    is kept there, and a study cut short (by the end of a session) resumes with the trials it lacks. The
+    resumed sampler starts its random stream afresh, so its later trials are not those of an
+    uninterrupted study; an uninterrupted one gives the same trials with or without a journal.
+    """
     if trials < 1:
         raise ValueError(f"the tuned LightGBM needs at least one trial; found {trials}.")
     if horizon not in dataset.horizons:
@@ -134,16 +148,49 @@ def tune(
         return validation_rank_ic(dataset, booster, rows, k)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=trials)
+    storage = None
+    if journal is not None:
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        storage = JournalStorage(JournalFileBackend(str(journal)))
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        storage=storage,
+        study_name=study_name,
+        load_if_exists=storage is not None,
+    )
+    done = sum(1 for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
+    if done:
+        log.info("tuned lightgbm seed %d: resuming its study at trial %d of %d", seed, done + 1, trials)
+    if trials > done:
+        study.optimize(objective, n_trials=trials - done)
     return dict(study.best_params), float(study.best_value)
 
 
 def tuned_lightgbm(
-    dataset: MarketDataset, split: str, *, seed: int, trials: int, horizon: int, num_threads: int = 1
+    dataset: MarketDataset,
+    split: str,
+    *,
+    seed: int,
+    trials: int,
+    horizon: int,
+    num_threads: int = 1,
+    journal: Path | None = None,
+    study_name: str | None = None,
 ) -> tuple[pd.DataFrame, TunedRun]:
-    """One seed: tune on the validation split, fit every horizon with the chosen parameters, predict `split`."""
-    best, value = tune(dataset, seed=seed, trials=trials, horizon=horizon, num_threads=num_threads)
+    """One seed: tune on the validation split, fit every horizon with the chosen parameters, predict `split`
+    (`journal`, `study_name`: where the study is kept, see `tune`)."""
+    best, value = tune(
+        dataset,
+        seed=seed,
+        trials=trials,
+        horizon=horizon,
+        num_threads=num_threads,
+        journal=journal,
+        study_name=study_name,
+    )
     run = TunedRun(seed=seed, trials=trials, horizon=horizon, best_params=best, best_value=value)
     x_eval, _, _, _ = design(dataset, split)
     columns = []

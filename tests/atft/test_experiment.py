@@ -11,11 +11,11 @@ import pytest
 
 from atft import experiment as experiment_module
 from atft.cli import main
-from atft.config import load_config
+from atft.config import load_config, replace
 from atft.data import load_dataset
 from atft.experiment import paired_against, run_experiment, variant_config
 from atft.metrics import daily_rank_ic, evaluate_frame
-from tests.atft.tiny import TINY_RUN
+from tests.atft.tiny import TINY_RUN, assert_same_weights
 
 SETTINGS = ["data.market=synthetic", *TINY_RUN, "train.max_train_days=4"]
 
@@ -103,6 +103,51 @@ def test_a_finished_run_is_reused_not_retrained(tiny, finished, monkeypatch: pyt
         config, out, seeds=2, ablations=("gat",), baselines=("zero", "ridge"), dataset=dataset
     )
     assert again.summary == result.summary
+
+
+def test_a_run_cut_short_resumes_and_ends_as_the_uninterrupted_run(
+    tiny, finished, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, dataset = tiny
+    out, _ = finished
+    run_dir = tmp_path / "full" / "seed_0"
+    cut = variant_config(config, "full", 0)
+    stopped = experiment_module.train(
+        replace(cut, train={"max_steps": 2}), run_dir, dataset=dataset, progress=False
+    )  # the end of a session: last.safetensors, no run.json
+    assert stopped.stop_reason == "max_steps"
+    assert (run_dir / "last.safetensors").exists() and not (run_dir / "run.json").exists()
+    resumed_from = []
+    real_train = experiment_module.train
+
+    def spy(*args, **kwargs):
+        resumed_from.append(kwargs.get("resume"))
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(experiment_module, "train", spy)
+    run_experiment(config, tmp_path, seeds=[0], baselines=(), dataset=dataset)
+    assert resumed_from == [run_dir / "last.safetensors"]
+    assert_same_weights(run_dir / "model.safetensors", out / "full" / "seed_0" / "model.safetensors")
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(run_dir / "test.parquet"), pd.read_parquet(out / "full" / "seed_0" / "test.parquet")
+    )
+
+
+def test_a_foreign_checkpoint_is_not_resumed(tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config, dataset = tiny
+    run_dir = tmp_path / "full" / "seed_0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "last.safetensors").write_bytes(b"not a checkpoint")
+    resumed_from = []
+    real_train = experiment_module.train
+
+    def spy(*args, **kwargs):
+        resumed_from.append(kwargs.get("resume"))
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(experiment_module, "train", spy)
+    run_experiment(config, tmp_path, seeds=[0], baselines=(), dataset=dataset)
+    assert resumed_from == [None] and (run_dir / "run.json").exists()
 
 
 def test_daily_rank_ic_averages_to_the_metrics_rank_ic(finished) -> None:

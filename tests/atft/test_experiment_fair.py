@@ -157,3 +157,29 @@ def test_worker_processes_train_while_the_tuned_baseline_is_built(tiny, tmp_path
     assert [(r["variant"], r["seed"]) for r in result.runs] == [("full", 0), ("full", 1)]
     assert [run["seed"] for run in result.tuned] == [0, 1]
     assert {row["model"] for row in result.summary} == {"full", "zero", "lightgbm_tuned"}
+
+
+def test_a_tuned_study_cut_short_resumes_with_the_trials_it_lacks(
+    tiny, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    from atft import lightgbm_tuned
+
+    _, dataset = tiny
+    journal = tmp_path / "studies.optuna.log"
+    lightgbm_tuned.tune(dataset, seed=3, trials=2, horizon=5, journal=journal, study_name="seed_3")
+    fits = []
+    real_fit = lightgbm_tuned._fit
+
+    def counted(*args, **kwargs):
+        fits.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(lightgbm_tuned, "_fit", counted)
+    _, value = lightgbm_tuned.tune(dataset, seed=3, trials=3, horizon=5, journal=journal, study_name="seed_3")
+    assert len(fits) == 1  # the two finished trials are not run again
+    study = optuna.load_study(study_name="seed_3", storage=JournalStorage(JournalFileBackend(str(journal))))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 3 and value == max(t.value for t in complete)
