@@ -237,8 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    out = Console(soft_wrap=True)
-    err = Console(stderr=True)
+    out = Console(soft_wrap=True, emoji=False)  # `:100:` in `file.py:100:` is a rich emoji code
+    err = Console(stderr=True, emoji=False)
     if args.list:
         return _list_checks(out)
     root = args.root.resolve()

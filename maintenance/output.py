@@ -119,10 +119,12 @@ def print_text(report: FixReport, console: Console, *, show_diff: bool = True) -
         + (" (fixed)" if f.fixed else (" [*]" if f.fixable else ""))
         for f in report.findings
     ]
-    if lines:  # one print: rich's cost is per call (2,000 findings printed one by one took 0.1-0.2 s)
-        console.print("\n".join(lines), markup=False, highlight=False)
+    # plain text, written as it is (`Console.out`): rich's rendering of 2,000 findings and their diff for
+    # wrapping it never applies (the console soft-wraps) took longer than finding them on a small repo
+    if lines:
+        console.out("\n".join(lines), highlight=False)
     if show_diff and report.diff and not report.applied:
-        console.print(report.diff, markup=False, highlight=False, end="")
+        console.out(report.diff, highlight=False, end="")
     if report.counts_before or report.counts_after:
         console.print(summary_table(report))
     fixable = sum(1 for f in report.findings if f.fixable and not f.fixed)

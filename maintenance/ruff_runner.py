@@ -143,7 +143,33 @@ def check(
 def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False, options: Sequence[str] = ()) -> str:
     """The unified diff of ruff's fixes for `paths`, without writing anything."""
     args = ["check", "--diff", "--exit-zero"] + (["--unsafe-fixes"] if unsafe_fixes else [])
-    return _run([*args, *options, "--", *paths], root).stdout
+    return by_file(_run([*args, *options, "--", *paths], root).stdout)
+
+
+def by_file(diff_text: str) -> str:
+    """A multi-file unified diff with its files in path order: ruff prints them as its threads finish,
+    so two runs of the same check differ in order (seen on qlib). A hunk's lines are counted from its
+    ``@@ -a,b +c,d @@`` header, so a removed line that reads ``-- x`` never starts a file."""
+    chunks: list[list[str]] = []
+    old_left = new_left = 0
+    pieces = diff_text.split("\n")  # only "\n" ends a line here (`splitlines` also breaks at a form feed)
+    for line in [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else []):
+        if old_left or new_left:  # inside a hunk ("\\ No newline at end of file" counts as neither side)
+            kind = line[:1]
+            old_left -= kind in " -"
+            new_left -= kind in " +"
+        elif line.startswith("@@"):
+            match = _HUNK.match(line)
+            if match is not None:
+                old_left = int(match.group(2) or 1)
+                new_left = int(match.group(4) or 1)
+        elif line.startswith("--- ") or not chunks:
+            chunks.append([])
+        chunks[-1].append(line)
+    return "".join("".join(chunk) for chunk in sorted(chunks, key=lambda chunk: chunk[0]))
+
+
+_HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 def apply_policy(files: Sequence[str], root: Path, policy: FixPolicy) -> None:
@@ -154,9 +180,11 @@ def apply_policy(files: Sequence[str], root: Path, policy: FixPolicy) -> None:
 
 def diff_policy(files: Sequence[str], root: Path, policy: FixPolicy) -> str:
     """The unified diff of what `apply_policy` would change, writing nothing."""
-    return "".join(
-        diff(group, root, unsafe_fixes=policy.unsafe_fixes, options=options)
-        for group, options in policy.groups(files)
+    return by_file(
+        "".join(
+            diff(group, root, unsafe_fixes=policy.unsafe_fixes, options=options)
+            for group, options in policy.groups(files)
+        )
     )
 
 

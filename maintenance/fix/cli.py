@@ -198,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         from rich.console import Console
 
-        console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+        # emoji=False: `:100:` in `file.py:100:5` is a rich emoji code
+        console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120, emoji=False)
         print_text(report, console, show_diff=not args.no_diff)
     return exit_status(report)
 
