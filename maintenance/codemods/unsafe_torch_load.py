@@ -20,9 +20,19 @@ from maintenance.codemods.base import (
     tree_nodes,
 )
 from maintenance.index import dotted
+from maintenance.index.checkpoints import (
+    TORCH_LOAD,
+    TORCH_SAVE,
+    Function,
+    assigned_values,
+    loaded_path,
+    loads_everything,
+    names_a_file,
+    path_keys,
+    plain_state,
+    saved_path,
+)
 
-TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
-TORCH_SAVE = frozenset({"torch.save", "torch.serialization.save"})
 # what a load refused by weights_only=True raises (pickle.UnpicklingError) and the handlers that catch it
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "UnpicklingError", "PickleError"})
 
@@ -59,7 +69,8 @@ class UnsafeTorchLoad(AstRule):
     only with `--unsafe-fixes`, and the message says why) where that error would go unnoticed or is
     likely: inside a `try` whose handler catches `Exception`/`UnpicklingError` (the fixed program would
     silently skip the checkpoint), or where the checkpoint it reads (a path literal or path name shared
-    with a save or load of the same file) is written with objects other than tensors' containers, or is
+    with a save or load of the same file, or a file name such as `"artifacts/model.pt"` shared with
+    another module of the project) is written with objects other than tensors' containers, or is
     loaded elsewhere with `weights_only=False`; the message names that save or load. State dicts, their
     copies (`copy.deepcopy(m.state_dict())`) and dicts of them are tensors only.
     `weights_only=False` is never changed by the fixer: that decision needs a person.
@@ -157,9 +168,9 @@ class UnsafeTorchLoad(AstRule):
         lines = source.splitlines()
         loads: list[tuple[ast.Call, bool]] = []
         checkpoints: list[_Checkpoint] = []
-        values = _assigned_values(tree)
-        stack: list[tuple[ast.AST, bool, _Function | None]] = [(tree, False, None)]
-        where: dict[int, _Function | None] = {}
+        values = assigned_values(tree_nodes(tree).of(ast.Assign))  # type: ignore[arg-type]
+        stack: list[tuple[ast.AST, bool, Function | None]] = [(tree, False, None)]
+        where: dict[int, Function | None] = {}
         while stack:
             node, in_broad_try, function = stack.pop()
             if isinstance(node, ast.Call):
@@ -183,7 +194,8 @@ class UnsafeTorchLoad(AstRule):
         found = []
         for call, in_broad_try in sorted(loads, key=lambda item: (item[0].lineno, item[0].col_offset)):
             load = _Checkpoint.of_load(call, where[id(call)])
-            finding = _finding(call, lines, in_broad_try, _refusing(load, checkpoints))
+            refused = _refusing(load, checkpoints) or _refused_elsewhere(load, context)
+            finding = _finding(call, lines, in_broad_try, refused)
             if finding is not None:
                 found.append(finding)
         return found
@@ -201,26 +213,22 @@ class _Checkpoint:
 
     @classmethod
     def of_save(
-        cls, call: ast.Call, values: dict[str, list[ast.expr]], function: _Function | None
+        cls, call: ast.Call, values: dict[str, list[ast.expr]], function: Function | None
     ) -> _Checkpoint:
-        path = call.args[1] if len(call.args) > 1 else _keyword(call, "f")
-        plain = _plain_state(call.args[0], values, 0)
+        plain = plain_state(call.args[0], values)
         refuses = (
             None if plain else f"the `torch.save` at line {call.lineno} writes objects other than tensors"
         )
-        return cls(call.lineno, _keys(path, function), refuses)
+        return cls(call.lineno, path_keys(saved_path(call), function), refuses)
 
     @classmethod
-    def of_load(cls, call: ast.Call, function: _Function | None) -> _Checkpoint:
-        path = call.args[0] if call.args else _keyword(call, "f")
-        weights_only = _keyword(call, "weights_only")
-        unpickles = isinstance(weights_only, ast.Constant) and weights_only.value is False
+    def of_load(cls, call: ast.Call, function: Function | None) -> _Checkpoint:
         refuses = (
             f"the same checkpoint is loaded with weights_only=False at line {call.lineno}"
-            if unpickles
+            if loads_everything(call)
             else None
         )
-        return cls(call.lineno, _keys(path, function), refuses)
+        return cls(call.lineno, path_keys(loaded_path(call), function), refuses)
 
 
 def _refusing(load: _Checkpoint, checkpoints: list[_Checkpoint]) -> str | None:
@@ -232,68 +240,20 @@ def _refusing(load: _Checkpoint, checkpoints: list[_Checkpoint]) -> str | None:
     return None
 
 
-def _keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
-_Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-
-
-def _keys(path: ast.expr | None, function: _Function | None) -> frozenset[str]:
-    """What names a checkpoint in a path expression: its string literals (`"best.pt"`, the parts of an
-    f-string or `os.path.join`) and its dotted names (`ckpt_path`, `self.checkpoint`; not the functions
-    called on them). A name the enclosing function assigns names a checkpoint of that function only: `b`
-    in one test is not `b` in another."""
-    keys: set[str] = set()
-    stack = [path] if path is not None else []
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, str) and node.value.strip("/\\. "):
-                keys.add(f"text:{node.value}")
-            continue
-        if isinstance(node, ast.Name | ast.Attribute):
-            name = dotted(node)
-            if name is not None:
-                head = name.split(".")[0]
-                if head not in _PATH_MODULES:
-                    local = function is not None and head in _local_names(function)
-                    keys.add(f"name:{function.lineno}:{name}" if local and function else f"name:{name}")
-                continue
-        if isinstance(node, ast.Call):
-            stack.extend([*node.args, *(k.value for k in node.keywords)])
-            if isinstance(node.func, ast.Attribute) and dotted(node.func) is None:
-                stack.append(node.func.value)  # `(root / "x").with_suffix(".pt")`: the object it is called on
-            continue
-        stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
-    return frozenset(keys)
-
-
-_PATH_MODULES = frozenset({"os", "pathlib", "Path", "osp", "str"})
-
-
-def _local_names(function: _Function) -> set[str]:
-    """The names a function assigns (its nested functions' included: an over-approximation that only
-    makes two checkpoints look different). Parameters are not among them: `save(model, path)` and
-    `load(path)` of one module pass the same checkpoint around."""
-    body = [function.body] if isinstance(function, ast.Lambda) else function.body
-    names = set()
-    for stmt in body:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return names
-
-
-def _assigned_values(tree: ast.Module) -> dict[str, list[ast.expr]]:
-    """Name -> every value assigned to it by a plain `name = value` anywhere in the module (what
-    `_plain_state` follows a saved name through)."""
-    values: dict[str, list[ast.expr]] = {}
-    for node in tree_nodes(tree).of(ast.Assign):
-        for target in node.targets:
-            if isinstance(target, ast.Name):
-                values.setdefault(target.id, []).append(node.value)
-    return values
+def _refused_elsewhere(load: _Checkpoint, context: FileContext) -> str | None:
+    """Why a `weights_only=True` load fails, from another module of the project that saves the same
+    checkpoint (a shared path literal) with objects other than tensors, or loads it with
+    weights_only=False; `None` when none does (or the run has no project index)."""
+    if context.index is None or context.module is None:
+        return None
+    literals = [key[5:] for key in load.keys if key.startswith("text:") and names_a_file(key[5:])]
+    hit = context.index.checkpoint_refusal(literals, context.module.path)
+    if hit is None:
+        return None
+    path, line, kind = hit
+    if kind == "save":
+        return f"the `torch.save` at {path}:{line} writes this checkpoint with objects other than tensors"
+    return f"the same checkpoint is loaded with weights_only=False at {path}:{line}"
 
 
 def _may_load(func: ast.expr, aliases: dict[str, str]) -> bool:
@@ -355,40 +315,6 @@ def _broad(handler: ast.ExceptHandler) -> bool:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any((dotted(t) or "").rsplit(".", 1)[-1] in BROAD_EXCEPTIONS for t in types)
-
-
-def _plain_state(value: ast.expr, values: dict[str, list[ast.expr]], depth: int) -> bool:
-    """Whether `torch.save(value, ...)` saves only tensors' containers: state dicts, copies of them
-    (`copy.deepcopy(m.state_dict())`, `{k: v.cpu() for k, v in sd.items()}`), dicts and lists of those,
-    constants, and names every assignment of which in the module is one of those."""
-    if depth > 5:
-        return False
-    if isinstance(value, ast.Constant):
-        return True
-    if isinstance(value, ast.Call):
-        name = dotted(value.func) or ""
-        if name.endswith("state_dict"):
-            return True
-        if name.rsplit(".", 1)[-1] in {"deepcopy", "copy", "OrderedDict", "dict"} and len(value.args) == 1:
-            return _plain_state(value.args[0], values, depth + 1)
-        func = value.func
-        if isinstance(func, ast.Attribute) and func.attr in {"items", "values", "copy"} and not value.args:
-            return _plain_state(func.value, values, depth + 1)  # `sd.items()` in a dict comprehension
-        return False
-    if isinstance(value, ast.Name) and value.id in values:
-        return all(_plain_state(v, values, depth + 1) for v in values[value.id])
-    if isinstance(value, ast.Name | ast.Attribute):
-        name = dotted(value) or ""
-        return name.rsplit(".", 1)[-1].endswith(("state_dict", "state", "sd", "weights"))
-    if isinstance(value, ast.Dict):
-        return all(v is not None and _plain_state(v, values, depth + 1) for v in value.values)
-    if isinstance(value, ast.List | ast.Tuple):
-        return all(_plain_state(v, values, depth + 1) for v in value.elts)
-    if isinstance(value, ast.DictComp):
-        return any(_plain_state(g.iter, values, depth + 1) for g in value.generators) or _plain_state(
-            value.value, values, depth + 1
-        )
-    return False
 
 
 def _add_weights_only(node: cst.CSTNode) -> cst.CSTNode:

@@ -268,6 +268,9 @@ class ModuleInfo:
     # the qualified names of imported callees the never-returning inference asked about (all answered
     # "returns" by the local inference): only if one of them never returns can the cross-module one differ
     external_calls: list[str] = field(default_factory=list)
+    # calls that make a weights_only=True load of their checkpoint fail, with its path's string literals:
+    # (line, "save" | "load", literals) (`checkpoints.refusing_calls`; MNT003 across files)
+    checkpoints: list[tuple[int, str, list[str]]] = field(default_factory=list)
     # the digest of the summary as cached (before cross-module inference); not part of `to_dict`
     local_digest: str | None = field(default=None, compare=False)
 
@@ -287,6 +290,7 @@ class ModuleInfo:
             "all_names": self.all_names,
             "optional_imports": self.optional_imports,
             "external_calls": self.external_calls,
+            "checkpoints": [list(c) for c in self.checkpoints],
         }
 
     @classmethod
@@ -307,6 +311,7 @@ class ModuleInfo:
             all_names=data["all_names"],
             optional_imports=list(data["optional_imports"]),
             external_calls=list(data["external_calls"]),
+            checkpoints=[(line, kind, list(keys)) for line, kind, keys in data.get("checkpoints", [])],
         )
 
     def import_target(self, local: str, *, optional: bool = False) -> str | None:

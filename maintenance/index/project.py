@@ -47,7 +47,10 @@ class ProjectIndex:
         self._digests_text: dict[str, str] = {}
         self._dependencies: dict[int, frozenset[str]] = {}
         self._imported: dict[int, frozenset[str]] = {}
-        self._closures: dict[str, dict[int, str]] = {}  # leaf kind -> `closure_digests` of every module
+        self._closures: dict[str, dict[int, str]] = {}
+        self._checkpoints: dict[str, list[tuple[str, int, str]]] | None = (
+            None  # leaf kind -> `closure_digests` of every module
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for the worker processes) without the memos: ids do not survive the trip."""
@@ -354,12 +357,34 @@ class ProjectIndex:
             digest.update(part.encode())
         return digest.hexdigest()
 
+    def checkpoint_refusal(self, literals: Iterable[str], path: str) -> tuple[str, int, str] | None:
+        """A call of another module that makes a `weights_only=True` load of a checkpoint named by one of
+        `literals` fail: (its path, line, "save" | "load"), the first by path and line; `None` if none."""
+        if self._checkpoints is None:
+            by_literal: dict[str, list[tuple[str, int, str]]] = {}
+            for module in {id(m): m for m in self.modules.values()}.values():
+                for line, kind, keys in module.checkpoints:
+                    for key in keys:
+                        by_literal.setdefault(key, []).append((module.path, line, kind))
+            self._checkpoints = {k: sorted(v) for k, v in by_literal.items()}
+        found = [c for key in literals for c in self._checkpoints.get(key, []) if c[0] != path]
+        return min(found) if found else None
+
     def context_digest(self, info: ModuleInfo) -> str:
-        """A hash of the summaries of everything `info` depends on: part of its result-cache key."""
+        """A hash of the summaries of everything `info` depends on: part of its result-cache key. The
+        project's checkpoint facts are in it too: MNT003 judges a load by a save in any module."""
         digest = hashlib.blake2b(digest_size=12)
         digest.update(
             self.closure_digest(info, "summary", lambda m: m.name + self.summary_digest(m)).encode()
         )
+        if "checkpoints" not in self._digests_text:
+            facts = sorted(
+                (m.path, *map(str, c))
+                for m in {id(m): m for m in self.modules.values()}.values()
+                for c in m.checkpoints
+            )
+            self._digests_text["checkpoints"] = json_digest(facts)
+        digest.update(self._digests_text["checkpoints"].encode())
         if "rebound" not in self._digests_text:
             self._digests_text["rebound"] = "\n".join(sorted(self.externally_rebound()))
         digest.update(self._digests_text["rebound"].encode())

@@ -80,3 +80,39 @@ def test_mnt003_judges_a_load_by_the_checkpoint_it_reads(tmp_path: Path) -> None
     # `buffer` of one function is not `buffer` of another: the state-dict round trip is safe
     assert not found["trainer.py", 33].fixable and found["trainer.py", 40].fixable
     assert len(found) == 8
+
+
+def test_mnt003_judges_a_load_by_the_saves_and_loads_of_other_modules(tmp_path: Path) -> None:
+    found = {(f.path, f.line): f for f in _findings("mnt003_across_files", tmp_path, "MNT003")}
+    model = found["serve.py", 7]
+    assert not model.fixable
+    assert (
+        "the `torch.save` at train.py:9 writes this checkpoint with objects other than tensors"
+        in model.message
+    )
+    assert found["serve.py", 11].fixable  # the weights are a state dict
+    plot = found["report.py", 5]
+    assert not plot.fixable
+    assert "loaded with weights_only=False at evaluate.py:7" in plot.message
+    assert len(found) == 4  # and evaluate.py's own weights_only=False
+
+
+def test_mnt003_across_files_valid_twin_fixes_every_load(tmp_path: Path) -> None:
+    found = _findings("mnt003_across_files_valid", tmp_path, "MNT003")
+    assert [(f.path, f.line) for f in found] == [("serve.py", 7), ("serve.py", 11)]
+    assert all(f.fixable for f in found)
+
+
+def test_a_changed_save_in_another_module_reaches_a_cached_load(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURES / "mnt003_across_files_valid", root)
+    (root / "pyproject.toml").write_text('[tool.maintenance]\nselect = ["MNT003"]\n')
+
+    def serve_fixable() -> bool:
+        report = run_fix([root], root=root, use_ruff=False, use_cache=True, jobs=1)
+        return next(f for f in report.findings if (f.path, f.line) == ("serve.py", 7)).fixable
+
+    assert serve_fixable()
+    train = root / "train.py"
+    train.write_text(train.read_text().replace("torch.save(model.state_dict(), ", "torch.save(model, ", 1))
+    assert not serve_fixable()  # serve.py did not change, yet its cached result is not reused

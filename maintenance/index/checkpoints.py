@@ -1,0 +1,169 @@
+"""Checkpoint facts of a module: which `torch.save`/`torch.load` calls make a `weights_only=True` load of
+the same checkpoint fail, and what names the checkpoint.
+
+MNT003 judges a load by the saves and loads of its checkpoint. Within a file it matches them by the
+path's string literals and names (`unsafe_torch_load`); across files only the string literals mean the
+same thing, so each module's summary records its refusing calls with their literals (`refusing_calls`)
+and the project index answers for the whole project (`ProjectIndex.checkpoint_refusal`). Only a literal
+that names a whole file (`names_a_file`: `model.pt`, not `.pt`) links two modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+
+from maintenance.astutil import dotted
+
+TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
+TORCH_SAVE = frozenset({"torch.save", "torch.serialization.save"})
+PATH_MODULES = frozenset({"os", "pathlib", "Path", "osp", "str"})
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+# a literal that names one file (`model.pt`, `out/best.ckpt`), not a piece of a built path (`.pt`, `_`,
+# `{root}/`): only those name the same checkpoint in two modules (`.pt` alone matched torch's and
+# torch_geometric's unrelated files on a real tree)
+_FILE_NAME = re.compile(r"(?:^|[/\\])[^/\\]*[A-Za-z0-9][^/\\]*\.[A-Za-z0-9]+$")
+
+
+def names_a_file(literal: str) -> bool:
+    """Whether a path literal names a whole file, with a stem and an extension (see `_FILE_NAME`)."""
+    templated = "{" in literal or "%" in literal  # a `str.format` or `%` template names many files
+    return _FILE_NAME.search(literal) is not None and not literal.startswith(".") and not templated
+
+
+def keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def saved_path(call: ast.Call) -> ast.expr | None:
+    """The path argument of a `torch.save` call."""
+    return call.args[1] if len(call.args) > 1 else keyword(call, "f")
+
+
+def loaded_path(call: ast.Call) -> ast.expr | None:
+    """The path argument of a `torch.load` call."""
+    return call.args[0] if call.args else keyword(call, "f")
+
+
+def loads_everything(call: ast.Call) -> bool:
+    """A `torch.load(..., weights_only=False)`."""
+    value = keyword(call, "weights_only")
+    return isinstance(value, ast.Constant) and value.value is False
+
+
+def path_keys(path: ast.expr | None, function: Function | None) -> frozenset[str]:
+    """What names a checkpoint in a path expression: its string literals (`"best.pt"`, the parts of an
+    f-string or `os.path.join`: `text:` keys) and its dotted names (`ckpt_path`, `self.checkpoint`; not the
+    functions called on them: `name:` keys). A name the enclosing function assigns names a checkpoint of
+    that function only: `b` in one test is not `b` in another."""
+    keys: set[str] = set()
+    stack = [path] if path is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str) and node.value.strip("/\\. "):
+                keys.add(f"text:{node.value}")
+            continue
+        if isinstance(node, ast.Name | ast.Attribute):
+            name = dotted(node)
+            if name is not None:
+                head = name.split(".")[0]
+                if head not in PATH_MODULES:
+                    local = function is not None and head in _local_names(function)
+                    keys.add(f"name:{function.lineno}:{name}" if local and function else f"name:{name}")
+                continue
+        if isinstance(node, ast.Call):
+            stack.extend([*node.args, *(k.value for k in node.keywords)])
+            if isinstance(node.func, ast.Attribute) and dotted(node.func) is None:
+                stack.append(node.func.value)  # `(root / "x").with_suffix(".pt")`: the object it is called on
+            continue
+        stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+    return frozenset(keys)
+
+
+def _local_names(function: Function) -> set[str]:
+    """The names a function assigns (its nested functions' included: an over-approximation that only
+    makes two checkpoints look different). Parameters are not among them: `save(model, path)` and
+    `load(path)` of one module pass the same checkpoint around."""
+    body = [function.body] if isinstance(function, ast.Lambda) else function.body
+    names = set()
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def plain_state(value: ast.expr, values: dict[str, list[ast.expr]], depth: int = 0) -> bool:
+    """Whether `torch.save(value, ...)` saves only tensors' containers: state dicts, copies of them
+    (`copy.deepcopy(m.state_dict())`, `{k: v.cpu() for k, v in sd.items()}`), dicts and lists of those,
+    constants, and names every assignment of which in the module is one of those."""
+    if depth > 5:
+        return False
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, ast.Call):
+        name = dotted(value.func) or ""
+        if name.endswith("state_dict"):
+            return True
+        if name.rsplit(".", 1)[-1] in {"deepcopy", "copy", "OrderedDict", "dict"} and len(value.args) == 1:
+            return plain_state(value.args[0], values, depth + 1)
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in {"items", "values", "copy"} and not value.args:
+            return plain_state(func.value, values, depth + 1)  # `sd.items()` in a dict comprehension
+        return False
+    if isinstance(value, ast.Name) and value.id in values:
+        return all(plain_state(v, values, depth + 1) for v in values[value.id])
+    if isinstance(value, ast.Name | ast.Attribute):
+        name = dotted(value) or ""
+        return name.rsplit(".", 1)[-1].endswith(("state_dict", "state", "sd", "weights"))
+    if isinstance(value, ast.Dict):
+        return all(v is not None and plain_state(v, values, depth + 1) for v in value.values)
+    if isinstance(value, ast.List | ast.Tuple):
+        return all(plain_state(v, values, depth + 1) for v in value.elts)
+    if isinstance(value, ast.DictComp):
+        return any(plain_state(g.iter, values, depth + 1) for g in value.generators) or plain_state(
+            value.value, values, depth + 1
+        )
+    return False
+
+
+def assigned_values(nodes: list[ast.Assign]) -> dict[str, list[ast.expr]]:
+    """Name -> every value assigned to it by a plain `name = value` among `nodes` (what `plain_state`
+    follows a saved name through)."""
+    values: dict[str, list[ast.expr]] = {}
+    for node in nodes:
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                values.setdefault(target.id, []).append(node.value)
+    return values
+
+
+def refusing_calls(tree: ast.Module, resolve: Callable[[str], str]) -> list[tuple[int, str, list[str]]]:
+    """The module's calls that make a `weights_only=True` load of their checkpoint fail, with the string
+    literals of its path: `(line, "save" | "load", [literal, ...])` for a `torch.save` of objects other
+    than tensors' containers and a `torch.load(..., weights_only=False)`. `resolve` qualifies a dotted
+    name through the module's imports (`torch.save`, `T.save`, `save` imported from torch)."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and dotted(n.func) is not None]
+    found: list[tuple[int, str, list[str]]] = []
+    values: dict[str, list[ast.expr]] | None = None
+    for call in calls:
+        name = resolve(dotted(call.func) or "")
+        if name in TORCH_SAVE and call.args:
+            if values is None:
+                values = assigned_values([n for n in ast.walk(tree) if isinstance(n, ast.Assign)])
+            if plain_state(call.args[0], values):
+                continue
+            kind, path = "save", saved_path(call)
+        elif name in TORCH_LOAD and loads_everything(call):
+            kind, path = "load", loaded_path(call)
+        else:
+            continue
+        literals = sorted(
+            k[5:] for k in path_keys(path, None) if k.startswith("text:") and names_a_file(k[5:])
+        )
+        if literals:
+            found.append((call.lineno, kind, literals))
+    return sorted(found)
