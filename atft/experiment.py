@@ -47,7 +47,7 @@ from atft.experiment_report import ENSEMBLE, FULL, ExperimentResult, goal_rows, 
 from atft.inference import predict_frame
 from atft.io import atomic_file, atomic_write_bytes
 from atft.lightgbm_tuned import NAME as TUNED
-from atft.lightgbm_tuned import tuned_lightgbm
+from atft.lightgbm_tuned import StudyFile, tuned_lightgbm
 from atft.metrics import daily_rank_ic, default_lag, mean_prediction_frame, paired_hac_test, rank_ic_by_year
 from atft.train import LAST_CHECKPOINT, check_resumable, selection_score, train
 
@@ -377,8 +377,8 @@ def _tuned_baseline(
             seed=seed,
             trials=trials,
             horizon=horizon,
-            journal=folder / "studies.optuna.log",  # finished trials survive the end of a session
-            study_name=f"seed_{seed}-{digest}",
+            # finished trials survive the end of a session
+            kept=StudyFile(folder / "studies.optuna.log", f"seed_{seed}-{digest}"),
         )
         _write_frame(frame_path, frame)
         seed_run = dataclasses.asdict(run) | {"test_rank_ic": float(daily_rank_ic(frame, horizon).mean())}

@@ -32,6 +32,14 @@ MAX_ROUNDS = 1000  # boosting rounds at most; early stopping on the validation s
 EARLY_STOPPING_ROUNDS = 50
 
 
+@dataclass(frozen=True)
+class StudyFile:
+    """Where a study is kept across sessions: an optuna journal file, and the study's name in it."""
+
+    journal: Path
+    name: str
+
+
 @dataclass
 class TunedRun:
     """One seed's study and fits: what the output table states about the tuned baseline."""
@@ -124,12 +132,11 @@ def tune(
     trials: int,
     horizon: int,
     num_threads: int = 1,
-    journal: Path | None = None,
-    study_name: str | None = None,
+    kept: StudyFile | None = None,
 ) -> tuple[dict[str, Any], float]:
     """(best parameters, their validation RankIC) of a `trials`-trial TPE study seeded by `seed`.
 
-    With `journal`, the study lives in that optuna journal file under `study_name`: every finished trial
+    With `kept`, the study lives in that optuna journal file under that name: every finished trial
     is kept there, and a study cut short (by the end of a session) resumes with the trials it lacks. The
     resumed sampler starts its random stream afresh, so its later trials are not those of an
     uninterrupted study; an uninterrupted one gives the same trials with or without a journal.
@@ -149,16 +156,16 @@ def tune(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = None
-    if journal is not None:
+    if kept is not None:
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-        journal.parent.mkdir(parents=True, exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(journal)))
+        kept.journal.parent.mkdir(parents=True, exist_ok=True)
+        storage = JournalStorage(JournalFileBackend(str(kept.journal)))
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         storage=storage,
-        study_name=study_name,
+        study_name=kept.name if kept is not None else None,
         load_if_exists=storage is not None,
     )
     done = sum(1 for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
@@ -177,20 +184,11 @@ def tuned_lightgbm(
     trials: int,
     horizon: int,
     num_threads: int = 1,
-    journal: Path | None = None,
-    study_name: str | None = None,
+    kept: StudyFile | None = None,
 ) -> tuple[pd.DataFrame, TunedRun]:
     """One seed: tune on the validation split, fit every horizon with the chosen parameters, predict `split`
-    (`journal`, `study_name`: where the study is kept, see `tune`)."""
-    best, value = tune(
-        dataset,
-        seed=seed,
-        trials=trials,
-        horizon=horizon,
-        num_threads=num_threads,
-        journal=journal,
-        study_name=study_name,
-    )
+    (`kept`: where the study is kept, see `tune`)."""
+    best, value = tune(dataset, seed=seed, trials=trials, horizon=horizon, num_threads=num_threads, kept=kept)
     run = TunedRun(seed=seed, trials=trials, horizon=horizon, best_params=best, best_value=value)
     x_eval, _, _, _ = design(dataset, split)
     columns = []

@@ -117,29 +117,24 @@ def installed_package(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def _pip_download(requirement: str, binary: bool) -> None:
+    """`pip download --no-deps` of one requirement into the cache folder: its sdist, or its wheel."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    kind = "--only-binary" if binary else "--no-binary"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", kind, ":all:", requirement, "-d", str(CACHE)],
+        check=True,
+        capture_output=True,
+    )
+
+
 def django_sources(given: Path | None) -> Path:
     """The Django 5.2 sources: `given`, or the sdist downloaded once into the cache folder and unpacked."""
     if given is not None:
         return given
     unpacked = CACHE / "Django-5.2"
     if not unpacked.is_dir():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                DJANGO,
-                "-d",
-                str(CACHE),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        _pip_download(DJANGO, binary=False)
         archive = next(CACHE.glob("[Dd]jango-5.2.tar.gz"))
         with tarfile.open(archive) as tar:
             tar.extractall(CACHE, filter="data")
@@ -152,23 +147,7 @@ def qlib_sources(given: Path | None) -> Path:
         return given
     unpacked = CACHE / "pyqlib-0.9.7" / "qlib"
     if not unpacked.is_dir():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                QLIB,
-                "-d",
-                str(CACHE),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        _pip_download(QLIB, binary=True)
         wheel = next(CACHE.glob("pyqlib-0.9.7-*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(unpacked.parent)

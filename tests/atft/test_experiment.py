@@ -105,6 +105,19 @@ def test_a_finished_run_is_reused_not_retrained(tiny, finished, monkeypatch: pyt
     assert again.summary == result.summary
 
 
+def _spy_on_resume(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The `resume` argument of every `train` call `run_experiment` makes, in order."""
+    resumed_from: list = []
+    real_train = experiment_module.train
+
+    def spy(*args, **kwargs):
+        resumed_from.append(kwargs.get("resume"))
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(experiment_module, "train", spy)
+    return resumed_from
+
+
 def test_a_run_cut_short_resumes_and_ends_as_the_uninterrupted_run(
     tiny, finished, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -117,14 +130,7 @@ def test_a_run_cut_short_resumes_and_ends_as_the_uninterrupted_run(
     )  # the end of a session: last.safetensors, no run.json
     assert stopped.stop_reason == "max_steps"
     assert (run_dir / "last.safetensors").exists() and not (run_dir / "run.json").exists()
-    resumed_from = []
-    real_train = experiment_module.train
-
-    def spy(*args, **kwargs):
-        resumed_from.append(kwargs.get("resume"))
-        return real_train(*args, **kwargs)
-
-    monkeypatch.setattr(experiment_module, "train", spy)
+    resumed_from = _spy_on_resume(monkeypatch)
     run_experiment(config, tmp_path, seeds=[0], baselines=(), dataset=dataset)
     assert resumed_from == [run_dir / "last.safetensors"]
     assert_same_weights(run_dir / "model.safetensors", out / "full" / "seed_0" / "model.safetensors")
@@ -138,14 +144,7 @@ def test_a_foreign_checkpoint_is_not_resumed(tiny, tmp_path: Path, monkeypatch: 
     run_dir = tmp_path / "full" / "seed_0"
     run_dir.mkdir(parents=True)
     (run_dir / "last.safetensors").write_bytes(b"not a checkpoint")
-    resumed_from = []
-    real_train = experiment_module.train
-
-    def spy(*args, **kwargs):
-        resumed_from.append(kwargs.get("resume"))
-        return real_train(*args, **kwargs)
-
-    monkeypatch.setattr(experiment_module, "train", spy)
+    resumed_from = _spy_on_resume(monkeypatch)
     run_experiment(config, tmp_path, seeds=[0], baselines=(), dataset=dataset)
     assert resumed_from == [None] and (run_dir / "run.json").exists()
 

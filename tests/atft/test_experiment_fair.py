@@ -169,7 +169,8 @@ def test_a_tuned_study_cut_short_resumes_with_the_trials_it_lacks(
 
     _, dataset = tiny
     journal = tmp_path / "studies.optuna.log"
-    lightgbm_tuned.tune(dataset, seed=3, trials=2, horizon=5, journal=journal, study_name="seed_3")
+    kept = lightgbm_tuned.StudyFile(journal, "seed_3")
+    lightgbm_tuned.tune(dataset, seed=3, trials=2, horizon=5, kept=kept)
     fits = []
     real_fit = lightgbm_tuned._fit
 
@@ -178,7 +179,7 @@ def test_a_tuned_study_cut_short_resumes_with_the_trials_it_lacks(
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(lightgbm_tuned, "_fit", counted)
-    _, value = lightgbm_tuned.tune(dataset, seed=3, trials=3, horizon=5, journal=journal, study_name="seed_3")
+    _, value = lightgbm_tuned.tune(dataset, seed=3, trials=3, horizon=5, kept=kept)
     assert len(fits) == 1  # the two finished trials are not run again
     study = optuna.load_study(study_name="seed_3", storage=JournalStorage(JournalFileBackend(str(journal))))
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
