@@ -27,10 +27,11 @@ from maintenance.index.checkpoints import (
     assigned_values,
     loaded_path,
     loads_everything,
-    names_a_file,
     path_keys,
     plain_state,
+    qualifier,
     saved_path,
+    shared_keys,
 )
 
 # what a load refused by weights_only=True raises (pickle.UnpicklingError) and the handlers that catch it
@@ -194,7 +195,7 @@ class UnsafeTorchLoad(AstRule):
         found = []
         for call, in_broad_try in sorted(loads, key=lambda item: (item[0].lineno, item[0].col_offset)):
             load = _Checkpoint.of_load(call, where[id(call)])
-            refused = _refusing(load, checkpoints) or _refused_elsewhere(load, context)
+            refused = _refusing(load, checkpoints) or _refused_elsewhere(call, context)
             finding = _finding(call, lines, in_broad_try, refused)
             if finding is not None:
                 found.append(finding)
@@ -240,14 +241,15 @@ def _refusing(load: _Checkpoint, checkpoints: list[_Checkpoint]) -> str | None:
     return None
 
 
-def _refused_elsewhere(load: _Checkpoint, context: FileContext) -> str | None:
+def _refused_elsewhere(call: ast.Call, context: FileContext) -> str | None:
     """Why a `weights_only=True` load fails, from another module of the project that saves the same
-    checkpoint (a shared path literal) with objects other than tensors, or loads it with
-    weights_only=False; `None` when none does (or the run has no project index)."""
-    if context.index is None or context.module is None:
+    checkpoint (the same file name, or the same constant: `checkpoints.shared_keys`) with objects other
+    than tensors, or loads it with weights_only=False; `None` when none does (or the run has no index)."""
+    module = context.module
+    if context.index is None or module is None:
         return None
-    literals = [key[5:] for key in load.keys if key.startswith("text:") and names_a_file(key[5:])]
-    hit = context.index.checkpoint_refusal(literals, context.module.path)
+    qualify = qualifier(module.name, module.import_target, lambda name: name in module.binding_counts)
+    hit = context.index.checkpoint_refusal(shared_keys(loaded_path(call), qualify), module.path)
     if hit is None:
         return None
     path, line, kind = hit

@@ -3,9 +3,10 @@ the same checkpoint fail, and what names the checkpoint.
 
 MNT003 judges a load by the saves and loads of its checkpoint. Within a file it matches them by the
 path's string literals and names (`unsafe_torch_load`); across files only the string literals mean the
-same thing, so each module's summary records its refusing calls with their literals (`refusing_calls`)
-and the project index answers for the whole project (`ProjectIndex.checkpoint_refusal`). Only a literal
-that names a whole file (`names_a_file`: `model.pt`, not `.pt`) links two modules.
+same thing, so each module's summary records its refusing calls with their file names and constants
+(`refusing_calls`, `shared_keys`) and the project index answers for the whole project
+(`ProjectIndex.checkpoint_refusal`). Only a literal that names a whole file (`names_a_file`: `model.pt`,
+not `.pt`) or a constant resolved to the module that defines it links two modules.
 """
 
 from __future__ import annotations
@@ -141,11 +142,49 @@ def assigned_values(nodes: list[ast.Assign]) -> dict[str, list[ast.expr]]:
     return values
 
 
-def refusing_calls(tree: ast.Module, resolve: Callable[[str], str]) -> list[tuple[int, str, list[str]]]:
-    """The module's calls that make a `weights_only=True` load of their checkpoint fail, with the string
-    literals of its path: `(line, "save" | "load", [literal, ...])` for a `torch.save` of objects other
-    than tensors' containers and a `torch.load(..., weights_only=False)`. `resolve` qualifies a dotted
-    name through the module's imports (`torch.save`, `T.save`, `save` imported from torch)."""
+_CONSTANT = re.compile(r"_*[A-Z][A-Z0-9_]*$")
+
+
+def shared_keys(path: ast.expr | None, qualify: Callable[[str], str | None]) -> list[str]:
+    """What names a checkpoint the same way in every module: the file names among its path's string
+    literals (`file:model.pt`) and its constants (`NAME` or `_NAME`, by the naming convention) qualified
+    through the module's imports or its own top level (`const:pkg.load._METADATA_FILENAME`): a save in
+    one module and a load in another that use the same constant read the same file."""
+    keys = set()
+    for key in path_keys(path, None):
+        kind, _, value = key.partition(":")
+        if kind == "text" and names_a_file(value):
+            keys.add(f"file:{value}")
+        elif kind == "name" and _CONSTANT.match(value.rsplit(".", 1)[-1]):
+            qualified = qualify(value)
+            if qualified is not None:
+                keys.add(f"const:{qualified}")
+    return sorted(keys)
+
+
+def qualifier(
+    module: str, imports: Callable[[str], str | None], top_level: Callable[[str], bool]
+) -> Callable[[str], str | None]:
+    """How a module qualifies a dotted name for `shared_keys`: through the import that binds its head
+    (`imports(local)`: the target), or as one of the module's own top-level names; `None` otherwise."""
+
+    def qualify(name: str) -> str | None:
+        head, _, rest = name.partition(".")
+        target = imports(head)
+        if target is not None:
+            return target + ("." + rest if rest else "")
+        return f"{module}.{name}" if top_level(head) else None
+
+    return qualify
+
+
+def refusing_calls(
+    tree: ast.Module, resolve: Callable[[str], str], qualify: Callable[[str], str | None]
+) -> list[tuple[int, str, list[str]]]:
+    """The module's calls that make a `weights_only=True` load of their checkpoint fail, with the keys that
+    name it in any module (`shared_keys`): `(line, "save" | "load", keys)` for a `torch.save` of objects
+    other than tensors' containers and a `torch.load(..., weights_only=False)`. `resolve` qualifies a
+    callee through the module's imports (`torch.save`, `T.save`, `save` imported from torch)."""
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and dotted(n.func) is not None]
     found: list[tuple[int, str, list[str]]] = []
     values: dict[str, list[ast.expr]] | None = None
@@ -161,9 +200,7 @@ def refusing_calls(tree: ast.Module, resolve: Callable[[str], str]) -> list[tupl
             kind, path = "load", loaded_path(call)
         else:
             continue
-        literals = sorted(
-            k[5:] for k in path_keys(path, None) if k.startswith("text:") and names_a_file(k[5:])
-        )
-        if literals:
-            found.append((call.lineno, kind, literals))
+        keys = shared_keys(path, qualify)
+        if keys:
+            found.append((call.lineno, kind, keys))
     return sorted(found)

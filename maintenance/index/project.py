@@ -357,17 +357,18 @@ class ProjectIndex:
             digest.update(part.encode())
         return digest.hexdigest()
 
-    def checkpoint_refusal(self, literals: Iterable[str], path: str) -> tuple[str, int, str] | None:
+    def checkpoint_refusal(self, keys: Iterable[str], path: str) -> tuple[str, int, str] | None:
         """A call of another module that makes a `weights_only=True` load of a checkpoint named by one of
-        `literals` fail: (its path, line, "save" | "load"), the first by path and line; `None` if none."""
+        `keys` (`checkpoints.shared_keys`) fail: (its path, line, "save" | "load"), the first by path and
+        line; `None` if none."""
         if self._checkpoints is None:
-            by_literal: dict[str, list[tuple[str, int, str]]] = {}
+            by_key: dict[str, list[tuple[str, int, str]]] = {}
             for module in {id(m): m for m in self.modules.values()}.values():
-                for line, kind, keys in module.checkpoints:
-                    for key in keys:
-                        by_literal.setdefault(key, []).append((module.path, line, kind))
-            self._checkpoints = {k: sorted(v) for k, v in by_literal.items()}
-        found = [c for key in literals for c in self._checkpoints.get(key, []) if c[0] != path]
+                for line, kind, names in module.checkpoints:
+                    for name in names:
+                        by_key.setdefault(name, []).append((module.path, line, kind))
+            self._checkpoints = {k: sorted(v) for k, v in by_key.items()}
+        found = [c for key in keys for c in self._checkpoints.get(key, []) if c[0] != path]
         return min(found) if found else None
 
     def context_digest(self, info: ModuleInfo) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from maintenance.astutil import dotted
-from maintenance.index.checkpoints import refusing_calls
+from maintenance.index.checkpoints import qualifier, refusing_calls
 from maintenance.index.model import (
     NO_RETURN_NAMES,
     ClassInfo,
@@ -54,7 +54,8 @@ class Summarizer:
         info.rebindable = sorted(self.rebindable)
         source = self.source
         if source is None or ("torch" in source and ("save" in source or "load" in source)):
-            info.checkpoints = refusing_calls(self.tree, self._qualify)
+            qualify = qualifier(info.name, info.import_target, lambda name: name in self.counts)
+            info.checkpoints = refusing_calls(self.tree, self._qualify, qualify)
         for cls in info.classes.values():
             cls.bases = [self._qualify(b) if b else None for b in cls.bases]
             cls.decorators = [self._qualify(d) if d else None for d in cls.decorators]

@@ -94,7 +94,12 @@ def test_mnt003_judges_a_load_by_the_saves_and_loads_of_other_modules(tmp_path: 
     plot = found["report.py", 5]
     assert not plot.fixable
     assert "loaded with weights_only=False at evaluate.py:7" in plot.message
-    assert len(found) == 4  # and evaluate.py's own weights_only=False
+    # the same constant, imported from the module that defines it, names the same file
+    extra = found["restore.py", 7]
+    assert not extra.fixable
+    assert "the `torch.save` at checkpointing.py:7 writes this checkpoint" in extra.message
+    assert found["restore.py", 11].fixable  # another constant: another file
+    assert len(found) == 6  # and evaluate.py's own weights_only=False
 
 
 def test_mnt003_across_files_valid_twin_fixes_every_load(tmp_path: Path) -> None:
