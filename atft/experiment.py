@@ -481,3 +481,52 @@ def _collect_runs(
 def _switches(config: ExperimentConfig) -> str:
     on = [name for name, flag in (("FAN", config.model.use_fan), ("GAT", config.model.use_gat)) if flag]
     return f" ({', '.join(on)} on)" if on else " (FAN and GAT off)"
+
+
+def progress_of(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Where an experiment in `out_dir` stands, from its files alone (`python -m atft experiment --status`):
+    every training run (variant, seed, finished or not, epochs done, best validation score so far) and
+    every tuned LightGBM seed (finished, or the trials its journal holds). Validation figures only: the
+    test split is read by the finished experiment's tables, not here."""
+    runs = []
+    for run_dir in sorted(out_dir.glob("*/seed_*")):
+        if run_dir.parent.name == "baselines":
+            continue
+        info_path, history = run_dir / RUN_FILE, run_dir / "history.jsonl"
+        epochs = (
+            [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+            if history.exists()
+            else []
+        )
+        scores = [e["val_rank_ic"] for e in epochs if isinstance(e.get("val_rank_ic"), int | float)]
+        row: dict[str, Any] = {
+            "variant": run_dir.parent.name,
+            "seed": int(run_dir.name.removeprefix("seed_")),
+            "finished": info_path.exists(),
+            "epochs": len(epochs),
+            "best_val": max(scores) if scores else None,
+        }
+        if info_path.exists():
+            info = json.loads(info_path.read_text())
+            row.update(best_val=info.get("val_score"), stop_reason=info.get("stop_reason"))
+        runs.append(row)
+    folder = out_dir / "baselines" / TUNED
+    tuned = []
+    for info_path in sorted(folder.glob("seed_*.json")):
+        run = json.loads(info_path.read_text())["run"]
+        tuned.append(
+            {"seed": run["seed"], "finished": True, "trials": run["trials"], "best_val": run["best_value"]}
+        )
+    journal = folder / "studies.optuna.log"
+    if journal.exists():
+        import optuna
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        done = {row["seed"] for row in tuned}
+        storage = JournalStorage(JournalFileBackend(str(journal)))
+        for summary in optuna.get_all_study_summaries(storage):
+            seed = int(summary.study_name.split("-")[0].removeprefix("seed_"))
+            if seed not in done:
+                best = summary.best_trial.value if summary.best_trial is not None else None
+                tuned.append({"seed": seed, "finished": False, "trials": summary.n_trials, "best_val": best})
+    return {"runs": runs, "tuned": sorted(tuned, key=lambda row: row["seed"])}

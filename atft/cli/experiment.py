@@ -121,6 +121,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="output directory (default: runs/experiment)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="print where the experiment in --out stands (runs, epochs, best validation scores, tuned "
+        "trials) from its files, and exit; trains nothing and shows no test figure",
+    )
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -146,7 +152,34 @@ def _command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
+def _status(args: argparse.Namespace) -> int:
+    """`--status`: the progress of the experiment in `--out`, from its files."""
+    from atft.experiment import progress_of
+
+    if not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} does not exist: no experiment has written there yet")
+    state = progress_of(Path(args.out))
+    if getattr(args, "format", "text") == "json":
+        sys.stdout.write(json.dumps(state) + "\n")
+        return 0
+    lines = [f"{'run':<24}{'state':<24}{'epochs':>6}  best val (trials for the tuned LightGBM)"]
+    for row in state["runs"]:
+        done = f"done ({row.get('stop_reason')})" if row["finished"] else "unfinished"
+        best = "-" if row["best_val"] is None else f"{row['best_val']:.4f}"
+        lines.append(
+            f"{row['variant'] + ' seed ' + str(row['seed']):<24}{done:<24}{row['epochs']:>6}  {best}"
+        )
+    for row in state["tuned"]:
+        done = "done" if row["finished"] else "unfinished"
+        best = "-" if row["best_val"] is None else f"{row['best_val']:.4f}"
+        lines.append(f"{'lightgbm_tuned seed ' + str(row['seed']):<24}{done:<24}{row['trials']:>6}  {best}")
+    Console(emoji=False).out("\n".join(lines), highlight=False)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.status:
+        return _status(args)
     from atft.experiment import run_experiment
 
     epochs = [] if args.epochs is None else [f"train.epochs={args.epochs}"]

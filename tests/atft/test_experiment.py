@@ -149,6 +149,27 @@ def test_a_foreign_checkpoint_is_not_resumed(tiny, tmp_path: Path, monkeypatch: 
     assert resumed_from == [None] and (run_dir / "run.json").exists()
 
 
+def test_status_reads_where_the_experiment_stands_without_test_figures(
+    finished, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, result = finished
+    state = experiment_module.progress_of(out)
+    assert [(r["variant"], r["seed"], r["finished"]) for r in state["runs"]] == [
+        ("full", 0, True),
+        ("full", 1, True),
+        ("gat", 0, True),
+        ("gat", 1, True),
+    ]
+    for row, run in zip(
+        state["runs"], sorted(result.runs, key=lambda r: (r["variant"], r["seed"])), strict=True
+    ):
+        assert row["best_val"] == pytest.approx(run["val_score"]) and row["epochs"] == run["epochs_run"]
+    assert main(["experiment", "--status", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "gat seed 1" in printed and "test" not in printed.lower()
+    assert main(["experiment", "--status", "--out", str(tmp_path / "missing")]) == 2
+
+
 def test_daily_rank_ic_averages_to_the_metrics_rank_ic(finished) -> None:
     out, _ = finished
     frame = pd.read_parquet(out / "full" / "seed_0" / "test.parquet")
