@@ -141,9 +141,10 @@ def check(
 
 
 def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False, options: Sequence[str] = ()) -> str:
-    """The unified diff of ruff's fixes for `paths`, without writing anything."""
+    """The unified diff of ruff's fixes for `paths`, without writing anything (files in ruff's order:
+    `diff_policy` sorts them)."""
     args = ["check", "--diff", "--exit-zero"] + (["--unsafe-fixes"] if unsafe_fixes else [])
-    return by_file(_run([*args, *options, "--", *paths], root).stdout)
+    return _run([*args, *options, "--", *paths], root).stdout
 
 
 def by_file(diff_text: str) -> str:

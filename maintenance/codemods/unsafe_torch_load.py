@@ -27,9 +27,9 @@ from maintenance.index.checkpoints import (
     assigned_values,
     loaded_path,
     loads_everything,
+    module_qualifier,
     path_keys,
     plain_state,
-    qualifier,
     saved_path,
     shared_keys,
 )
@@ -248,8 +248,9 @@ def _refused_elsewhere(call: ast.Call, context: FileContext) -> str | None:
     module = context.module
     if context.index is None or module is None:
         return None
-    qualify = qualifier(module.name, module.import_target, lambda name: name in module.binding_counts)
-    hit = context.index.checkpoint_refusal(shared_keys(loaded_path(call), qualify), module.path)
+    hit = context.index.checkpoint_refusal(
+        shared_keys(loaded_path(call), module_qualifier(module)), module.path
+    )
     if hit is None:
         return None
     path, line, kind = hit

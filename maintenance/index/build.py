@@ -124,7 +124,7 @@ class _Build:
         index, cache, keys = self.index, self.cache, self.keys
         crossing = [
             info
-            for info in {id(m): m for m in index.modules.values()}.values()
+            for info in index.unique_modules()
             if info.functions
             and any(
                 isinstance(index.resolve_qualified(b.target, optional=False), FunctionInfo | ModuleInfo)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 
 from maintenance.astutil import dotted
+from maintenance.index.model import ModuleInfo
 
 TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
 TORCH_SAVE = frozenset({"torch.save", "torch.serialization.save"})
@@ -162,18 +163,16 @@ def shared_keys(path: ast.expr | None, qualify: Callable[[str], str | None]) -> 
     return sorted(keys)
 
 
-def qualifier(
-    module: str, imports: Callable[[str], str | None], top_level: Callable[[str], bool]
-) -> Callable[[str], str | None]:
+def module_qualifier(info: ModuleInfo) -> Callable[[str], str | None]:
     """How a module qualifies a dotted name for `shared_keys`: through the import that binds its head
-    (`imports(local)`: the target), or as one of the module's own top-level names; `None` otherwise."""
+    (the import's target), or as one of the module's own top-level names; `None` otherwise."""
 
     def qualify(name: str) -> str | None:
         head, _, rest = name.partition(".")
-        target = imports(head)
+        target = info.import_target(head)
         if target is not None:
             return target + ("." + rest if rest else "")
-        return f"{module}.{name}" if top_level(head) else None
+        return f"{info.name}.{name}" if head in info.binding_counts else None
 
     return qualify
 

@@ -47,10 +47,12 @@ class ProjectIndex:
         self._digests_text: dict[str, str] = {}
         self._dependencies: dict[int, frozenset[str]] = {}
         self._imported: dict[int, frozenset[str]] = {}
-        self._closures: dict[str, dict[int, str]] = {}
-        self._checkpoints: dict[str, list[tuple[str, int, str]]] | None = (
-            None  # leaf kind -> `closure_digests` of every module
-        )
+        self._closures: dict[str, dict[int, str]] = {}  # leaf kind -> `closure_digests` of every module
+        self._checkpoints: dict[str, list[tuple[str, int, str]]] | None = None  # key -> refusing calls
+
+    def unique_modules(self) -> list[ModuleInfo]:
+        """Every module summary once (`modules` also holds a summary under its aliases)."""
+        return list({id(m): m for m in self.modules.values()}.values())
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for the worker processes) without the memos: ids do not survive the trip."""
@@ -226,7 +228,7 @@ class ProjectIndex:
         """Qualified names that some module of the project rebinds (`mod.f = ...`, `setattr`, `patch`)."""
         if self._rebound is None:
             out: set[str] = set()
-            for info in {id(m): m for m in self.modules.values()}.values():
+            for info in self.unique_modules():
                 for owner, attr in info.external_rebinds:
                     symbol = self.resolve_qualified(owner)
                     owner_name = symbol.name if isinstance(symbol, ModuleInfo) else owner
@@ -319,7 +321,7 @@ class ProjectIndex:
 
     def _all_dependencies(self) -> None:
         """The dependencies of every module of the index at once (`graph.dependency_closures`)."""
-        unique = list({id(m): m for m in self.modules.values()}.values())
+        unique = self.unique_modules()
         direct = {id(m): self._direct(m) for m in unique}
         closure = dependency_closures(unique, direct, self.modules)
         for m in unique:
@@ -330,7 +332,7 @@ class ProjectIndex:
         target = self.modules.get(module)
         if target is None:
             return set()
-        unique = {id(m): m for m in self.modules.values()}.values()
+        unique = self.unique_modules()
         return {m.name for m in unique if target.name in self.dependencies(m)}
 
     def summary_digest(self, info: ModuleInfo) -> str:
@@ -349,7 +351,7 @@ class ProjectIndex:
         listed, so memory grows with the graph, not with the square of it."""
         closures = self._closures.get(kind)
         if closures is None:
-            unique = list({id(m): m for m in self.modules.values()}.values())
+            unique = self.unique_modules()
             direct = {id(m): self._direct(m) for m in unique}
             closures = self._closures[kind] = closure_digests(unique, direct, self.modules, leaf)
         digest = hashlib.blake2b(digest_size=12)
@@ -363,7 +365,7 @@ class ProjectIndex:
         line; `None` if none."""
         if self._checkpoints is None:
             by_key: dict[str, list[tuple[str, int, str]]] = {}
-            for module in {id(m): m for m in self.modules.values()}.values():
+            for module in self.unique_modules():
                 for line, kind, names in module.checkpoints:
                     for name in names:
                         by_key.setdefault(name, []).append((module.path, line, kind))
@@ -379,11 +381,7 @@ class ProjectIndex:
             self.closure_digest(info, "summary", lambda m: m.name + self.summary_digest(m)).encode()
         )
         if "checkpoints" not in self._digests_text:
-            facts = sorted(
-                (m.path, *map(str, c))
-                for m in {id(m): m for m in self.modules.values()}.values()
-                for c in m.checkpoints
-            )
+            facts = sorted((m.path, *map(str, c)) for m in self.unique_modules() for c in m.checkpoints)
             self._digests_text["checkpoints"] = json_digest(facts)
         digest.update(self._digests_text["checkpoints"].encode())
         if "rebound" not in self._digests_text:

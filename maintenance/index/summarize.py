@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from maintenance.astutil import dotted
-from maintenance.index.checkpoints import qualifier, refusing_calls
+from maintenance.index.checkpoints import module_qualifier, refusing_calls
 from maintenance.index.model import (
     NO_RETURN_NAMES,
     ClassInfo,
@@ -18,6 +18,9 @@ from maintenance.index.model import (
 )
 from maintenance.index.names import resolve_relative
 from maintenance.index.never_returns import infer_never_returning
+
+# the text a refusing checkpoint call needs (`checkpoints.refusing_calls`): a `save(` or weights_only=False
+_MAY_REFUSE = re.compile(r"save\s*\(|weights_only\s*=\s*False")
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -52,10 +55,8 @@ class Summarizer:
             if count > 1 and not same_import:
                 self.rebindable.add(name)
         info.rebindable = sorted(self.rebindable)
-        source = self.source
-        if source is None or ("torch" in source and ("save" in source or "load" in source)):
-            qualify = qualifier(info.name, info.import_target, lambda name: name in self.counts)
-            info.checkpoints = refusing_calls(self.tree, self._qualify, qualify)
+        if self.source is None or ("torch" in self.source and _MAY_REFUSE.search(self.source)):  # (a walk)
+            info.checkpoints = refusing_calls(self.tree, self._qualify, module_qualifier(info))
         for cls in info.classes.values():
             cls.bases = [self._qualify(b) if b else None for b in cls.bases]
             cls.decorators = [self._qualify(d) if d else None for d in cls.decorators]
