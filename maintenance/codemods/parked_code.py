@@ -54,11 +54,12 @@ COMMENT_MESSAGE = (
 )
 
 
-def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
+def looks_like_code(text: str, min_lines: int = MIN_LINES, *, entries: bool = False) -> bool:
     """Whether `text` parses as at least `min_lines` lines of Python with a real statement in them.
 
     Prose rarely parses; prose that does (`Note: read this`, a lone word) is made of trivial statements:
-    bare names/constants or annotations without a value, which do not count.
+    bare names/constants or annotations without a value, which do not count. `entries`: the text sits
+    inside an open bracket of the code around it, so an expression (`# "RD",`) is an entry put away.
     """
     body = textwrap.dedent(text).strip("\n")
     lines = [line for line in body.splitlines() if line.strip() and not line.strip().startswith("#")]
@@ -70,18 +71,24 @@ def looks_like_code(text: str, min_lines: int = MIN_LINES) -> bool:
             tree = ast.parse(body)
     except (SyntaxError, ValueError):
         return False
-    return not all(_trivial(stmt) for stmt in tree.body)
+    encoded = [line.encode() for line in body.splitlines()]
+    return not all(_trivial(stmt, encoded, entries=entries) for stmt in tree.body)
 
 
-def _trivial(stmt: ast.stmt) -> bool:
+def _trivial(stmt: ast.stmt, lines: list[bytes], *, entries: bool = False) -> bool:
     """A statement prose, notation or program output parses as, which no one writes as code.
 
     Bare names and constants (`Note`), annotations without a value (`x: (N, L, D)`), a bullet (`- tb_frame`,
     `* OPT(x)`: unary minus, a starred expression), a display of names and numbers (`(N, L, D)`, `0,0,0,0`
     as `lscpu` prints it, a dict shown as an example) and a name bound to a tuple of them (shape notation
-    `input = (time, batch, in_channels)`). A commented-out entry of a list (`# torch.zeros_like,`,
-    `# OpInfo(...),`, `# "BlueScale",`) holds an attribute, a call or a string: code.
+    `input = (time, batch, in_channels)`). An expression that calls nothing has no effect as a statement:
+    notation (`(1, 0, cx) * (0, 1, cy)`), an example input or output (`['Mapped', 'A']`). So has prose
+    that parses: a dash (`type = 0 -- gamma`) or a name and a remark in parentheses (`__reduce__ (pickle)`).
+    Inside an open bracket (`entries`) an expression is an entry of a list commented out (`# torch.zeros_like,`,
+    `# OpInfo(...),`, `# "BlueScale",`): code.
     """
+    if _prose_dash(stmt, lines):
+        return True
     if isinstance(stmt, ast.AnnAssign):
         return stmt.value is None
     if isinstance(stmt, ast.Assign):  # `bias = (out_channels,)`; not `F=51.59,` (a commented-out keyword)
@@ -94,7 +101,43 @@ def _trivial(stmt: ast.stmt) -> bool:
     value = stmt.value
     if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub | ast.UAdd):
         return True  # a `- item` bullet
-    return isinstance(value, (*_TRIVIAL, ast.Starred)) or _atom(value)
+    if isinstance(value, (*_TRIVIAL, ast.Starred)) or _atom(value):
+        return True
+    if entries:
+        return False
+    if _prose_call(value, lines):
+        return True
+    return not any(isinstance(node, _EFFECTS) for node in ast.walk(value))
+
+
+_EFFECTS = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)
+
+
+def _prose_dash(stmt: ast.stmt, lines: list[bytes]) -> bool:
+    """`a -- b` (a dash in prose, parsed as a minus of a negation) on one of the statement's lines."""
+    if not any(isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) for node in ast.walk(stmt)):
+        return False
+    end = stmt.end_lineno or stmt.lineno
+    return any(_DASH.search(line) for line in lines[stmt.lineno - 1 : end])
+
+
+_DASH = re.compile(rb"[\w)\]] -- ?[\w(]")
+
+
+def _prose_call(node: ast.expr, lines: list[bytes]) -> bool:
+    """`name (remark)`: a space before the parenthesis, and only names and constants inside it; or a call of
+    a display (`(1, 0, cx) (cos, sin, 0)`: a matrix written out), which no code does."""
+    func = node.func if isinstance(node, ast.Call) else None
+    while isinstance(func, ast.Call):
+        func = func.func
+    if isinstance(func, ast.Tuple | ast.List | ast.Set | ast.Dict | ast.Constant):
+        return True
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords):
+        return False
+    if not all(isinstance(arg, ast.Name | ast.Constant) for arg in node.args):
+        return False
+    line = lines[node.func.end_lineno - 1] if node.func.end_lineno else b""
+    return line[node.func.end_col_offset : node.func.end_col_offset + 1] in (b" ", b"\t")
 
 
 def _atom(node: ast.expr, *, strings: bool = False) -> bool:
@@ -148,7 +191,10 @@ def find_parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
                 end = stmt.end_lineno or stmt.lineno
                 spans.append(ParkedSpan("string", stmt.lineno, stmt.col_offset + 1, end, n_lines))
     if _COMMENT_RUN.search(source):
-        runs = [run for run in _comment_runs_in_text(source) if _parked_comment(run[2])]
+        runs = _comment_runs_in_text(source)
+        if runs:
+            brackets = _bracket_interior_lines(tree)
+            runs = [run for run in runs if _parked_comment(run[2], entries=run[0] in brackets)]
         if runs:
             inside = _string_interior_lines(tree)
             for first, last, _text, column in runs:
@@ -165,7 +211,7 @@ def _parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
     return list(memo["spans"])
 
 
-def _parked_comment(text: str) -> bool:
+def _parked_comment(text: str, *, entries: bool = False) -> bool:
     """Whether uncommented text is code, or code under a prose header line or two (`# Removed callback - ...`).
 
     The header belongs to the block: it is part of the span, so deleting the block leaves no comment behind.
@@ -177,16 +223,26 @@ def _parked_comment(text: str) -> bool:
     lines = text.splitlines()
     if any(line.lstrip().startswith(_PROMPTS) for line in lines) or _RECIPE.search(text):
         return False
-    if looks_like_code(text):
+    if looks_like_code(text, entries=entries):
         return True
     for k in range(1, MAX_PROSE_HEADER + 1):
         if len(lines) - k < MIN_LINES:
             break
         if _EXAMPLE_HEADER.search("\n".join(lines[:k])):
             return False
-        if looks_like_code("\n".join(lines[k:])):
+        if looks_like_code("\n".join(lines[k:]), entries=entries):
             return True
     return False
+
+
+def _bracket_interior_lines(tree: ast.Module) -> set[int]:
+    """Lines strictly inside a display or a call that spans several lines: a comment there is an entry."""
+    lines: set[int] = set()
+    nodes = tree_nodes(tree)
+    for node in nodes.of(ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Call):
+        if node.end_lineno and node.end_lineno > node.lineno + 1:
+            lines.update(range(node.lineno + 1, node.end_lineno))
+    return lines
 
 
 def _string_interior_lines(tree: ast.Module) -> set[int]:
@@ -330,6 +386,8 @@ class ParkedCode(LibcstRule):
         Invalid("NAMES = [\n    'ND',\n    # 'RD',\n    # 'NP',\n    # 'PS',\n]\n", None),
         # commented-out keyword arguments of a call
         Invalid("RESULTS = dict(\n    n=10,\n    # F=51.59,\n    # r2=.812,\n    # rmse=94.408,\n)\n", None),
+        # calls written as code (no space before the parenthesis) are code, however short
+        Invalid("def f():\n    # setup(a)\n    # run(b)\n    # teardown(c)\n    return 1\n", None),
         # "example" naming a test case is no example header
         Invalid(
             "def test_trace():\n    # Cookbook example 105:\n    # expr = Trace(TensorProduct(A, X))\n"
@@ -373,6 +431,14 @@ class ParkedCode(LibcstRule):
         "# mapping from module name to module, for instance\n# {\n#   '': Model(...),\n#   'sub': Sub(...),\n# }\n"
         "x = 1\n",
         "# For example:\n# def outer():\n#     def helper(n):\n#         return n + 1\n#     return helper\nx = 1\n",
+        # names with a remark in parentheses, a table of codes with dashes, a matrix written out
+        "class P:\n    # __enter__ (contextlib)\n    # __exit__ (contextlib)\n    # __len__ (sized)\n"
+        "    x = 1\n",
+        "# mode = 0 -- nearest\n# mode = 1 -- linear\n# mode = 2 -- cubic\ndef f(mode=0):\n    return mode\n",
+        "# the rotation is:\n# (c, -s, 0)   (1, 0, tx)\n# (s,  c, 0) * (0, 1, ty)\n# (0,  0, 1)   (0, 0,  1)\nx = 1\n",
+        # an example input and what comes back, and bounds written as chained comparisons
+        "def split(text):\n    # turns\n    # 'a,b,\"c,d\"'\n    # into\n    # ['a', 'b', 'c,d']\n    return text\n",
+        "def f(a, b):\n    # 0 < a < 1\n    # 0 < b <= a\n    # a + b < 1\n    return a\n",
     )
 
     @classmethod
