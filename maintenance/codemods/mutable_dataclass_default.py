@@ -46,7 +46,7 @@ class MutableDataclassDefault(AstRule):
     ## What it does
     Finds fields of `@dataclass` classes (however `dataclass` is imported) whose default is a list, dict
     or set literal or comprehension, a call such as `list()` or `defaultdict(list)`, an instance of an
-    unhashable class of the project (a non-frozen dataclass, or a class with `__eq__` and no `__hash__`,
+    unhashable class of the project (a non-frozen dataclass without a `__hash__` of its own, or a class with `__eq__` and no `__hash__`,
     defined in this module or, through the project index, in any other: `from pkg.features.params import
     FeatureParams`), or `field(default=[])`, and rewrites the default as
     `field(default_factory=...)`, adding the `field` import where it is missing.
@@ -142,6 +142,9 @@ class MutableDataclassDefault(AstRule):
         "from dataclasses import dataclass\n\n\n@dataclass\nclass C:\n    f: frozenset = frozenset({1})\n",
         "from dataclasses import dataclass\n\n\n@dataclass\nclass C:\n    xs: list\n\n    def m(self):\n        ys: list = []\n        return ys\n",
         "from dataclasses import dataclass, InitVar\n\n\n@dataclass\nclass C:\n    seed: InitVar[list] = None\n",
+        # a dataclass with a `__hash__` of its own: `@dataclass` keeps it, so the default is accepted
+        "from dataclasses import dataclass\n\n\n@dataclass\nclass V:\n    s: str\n\n    def __hash__(self):\n"
+        "        return hash(self.s)\n\n\n@dataclass\nclass C:\n    v: V = V('1.0')\n",
     )
 
     @classmethod
@@ -208,7 +211,7 @@ class _Finder:
         for stmt in self.tree.body:
             if isinstance(stmt, ast.ClassDef):
                 deco = self._dataclass_decorator(stmt, module)
-                if (deco is not None and not _hashable_dataclass(deco)) or (
+                if (deco is not None and not _hashable_dataclass(deco) and not _defines_hash(stmt)) or (
                     deco is None and _defines_eq_without_hash(stmt)
                 ):
                     self.unhashable_classes.add(stmt.name)
@@ -454,6 +457,13 @@ def _hashable_dataclass(deco: ast.expr) -> bool:
 def _defines_eq_without_hash(node: ast.ClassDef) -> bool:
     names = {stmt.name for stmt in node.body if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)}
     return "__eq__" in names and "__hash__" not in names
+
+
+def _defines_hash(node: ast.ClassDef) -> bool:
+    """A `def __hash__` in the class body: `@dataclass` keeps it, so the instances stay hashable."""
+    return any(
+        isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__hash__" for s in node.body
+    )
 
 
 def _class_binds(node: ast.ClassDef, name: str) -> bool:

@@ -74,7 +74,9 @@ class UnsafeTorchLoad(AstRule):
     another module of the project) is written with objects other than tensors' containers, or is
     loaded elsewhere with `weights_only=False`; the message names that save or load. State dicts, their
     copies (`copy.deepcopy(m.state_dict())`) and dicts of them are tensors only.
-    `weights_only=False` is never changed by the fixer: that decision needs a person.
+    `weights_only=False` is never changed by the fixer: that decision needs a person. A load in an
+    `except TypeError:` handler of a `try` that loads with `weights_only=` is the fallback for a torch that
+    does not know the argument (passing it there would raise again): it is not reported.
     """
 
     CODE: ClassVar[str] = "MNT003"
@@ -153,6 +155,11 @@ class UnsafeTorchLoad(AstRule):
         "import torch\n\ntorch.save(m, p)\n",
         "from safetensors.torch import load_file\n\nsd = load_file(p)\n",
         "import torch\n\ntry:\n    sd = torch.load(p, weights_only=True)\nexcept Exception:\n    sd = None\n",
+        # the fallback for a torch without the argument: passing it there would raise the TypeError again
+        "import torch\n\n\ndef read(p, trusted=False):\n    try:\n        return torch.load(p, weights_only=not trusted)\n"
+        "    except TypeError:\n        if not trusted:\n            raise\n        return torch.load(p)\n",
+        "import torch\n\n\ndef read(p, **kw):\n    try:\n        return torch.load(p, **kw)\n    except TypeError:\n"
+        "        return torch.load(p)\n",
     )
 
     @classmethod
@@ -193,13 +200,45 @@ class UnsafeTorchLoad(AstRule):
                     function = node
             stack.extend((child, in_broad_try, function) for child in ast.iter_child_nodes(node))
         found = []
+        fallbacks = _compat_fallbacks(tree, aliases)
         for call, in_broad_try in sorted(loads, key=lambda item: (item[0].lineno, item[0].col_offset)):
+            if id(call) in fallbacks:
+                continue
             load = _Checkpoint.of_load(call, where[id(call)])
             refused = _refusing(load, checkpoints) or _refused_elsewhere(call, context)
             finding = _finding(call, lines, in_broad_try, refused)
             if finding is not None:
                 found.append(finding)
         return found
+
+
+def _compat_fallbacks(tree: ast.Module, aliases: dict[str, str]) -> set[int]:
+    """The loads in an `except TypeError:` handler of a `try` that loads with `weights_only=...` (or with
+    `**kwargs`): the fallback for a torch that does not know the argument, where passing it would raise again."""
+    found: set[int] = set()
+    for node in tree_nodes(tree).of(ast.Try, ast.TryStar):
+        handlers = [h for h in node.handlers if _catches_type_error(h)]
+        if not handlers or not any(
+            isinstance(call, ast.Call)
+            and resolve_dotted(call.func, aliases) in TORCH_LOAD
+            and any(
+                k.arg in ("weights_only", None) for k in call.keywords
+            )  # (or `**kwargs` that may hold it)
+            for stmt in node.body
+            for call in ast.walk(stmt)
+        ):
+            continue
+        for handler in handlers:
+            for stmt in handler.body:
+                for call in ast.walk(stmt):
+                    if isinstance(call, ast.Call) and resolve_dotted(call.func, aliases) in TORCH_LOAD:
+                        found.add(id(call))
+    return found
+
+
+def _catches_type_error(handler: ast.ExceptHandler) -> bool:
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(t, ast.Name) and t.id == "TypeError" for t in types)
 
 
 @dataclass(frozen=True)

@@ -216,10 +216,10 @@ class ProjectIndex:
         return False
 
     def unhashable(self, cls: ClassInfo) -> bool:
-        """Whether instances of `cls` are unhashable: a dataclass with eq and neither frozen nor unsafe_hash,
-        or a plain class that defines `__eq__` without `__hash__`."""
-        if cls.dataclass:
-            return cls.eq and not cls.frozen and not cls.unsafe_hash
+        """Whether instances of `cls` are unhashable: a dataclass with eq and neither frozen, unsafe_hash nor
+        a `__hash__` of its own, or a plain class that defines `__eq__` without `__hash__`."""
+        if cls.dataclass:  # a `def __hash__` of its own is kept by `@dataclass`
+            return cls.eq and not cls.frozen and not cls.unsafe_hash and not cls.defines_hash
         return cls.defines_eq and not cls.defines_hash
 
     # ------------------------------------------------------------------------- functions

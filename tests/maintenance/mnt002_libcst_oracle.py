@@ -74,7 +74,7 @@ class LibcstMutableDataclassDefault(LibcstRule):
         for stmt in node.body:
             if isinstance(stmt, cst.ClassDef):
                 deco = self._dataclass_decorator(stmt)
-                if (deco is not None and not _hashable_dataclass(deco)) or (
+                if (deco is not None and not _hashable_dataclass(deco) and not _defines_hash(stmt)) or (
                     deco is None and _defines_eq_without_hash(stmt)
                 ):
                     self.unhashable_classes.add(stmt.name.value)
@@ -212,6 +212,11 @@ def _hashable_dataclass(deco: cst.Decorator) -> bool:
         if arg.keyword.value == "eq" and arg.value.value == "False":
             return True
     return False
+
+
+def _defines_hash(node: cst.ClassDef) -> bool:
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    return any(isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__hash__" for stmt in body)
 
 
 def _defines_eq_without_hash(node: cst.ClassDef) -> bool:
