@@ -83,12 +83,19 @@ def _trivial(stmt: ast.stmt, lines: list[bytes], *, entries: bool = False) -> bo
     as `lscpu` prints it, a dict shown as an example) and a name bound to a tuple of them (shape notation
     `input = (time, batch, in_channels)`). An expression that calls nothing has no effect as a statement:
     notation (`(1, 0, cx) * (0, 1, cy)`), an example input or output (`['Mapped', 'A']`). So has prose
-    that parses: a dash (`type = 0 -- gamma`) or a name and a remark in parentheses (`__reduce__ (pickle)`).
+    that parses: a dash (`type = 0 -- gamma`) or a name and a remark in parentheses (`__reduce__ (pickle)`,
+    `C = W + L + R (context)`).
     Inside an open bracket (`entries`) an expression is an entry of a list commented out (`# torch.zeros_like,`,
     `# OpInfo(...),`, `# "BlueScale",`): code.
     """
     if _prose_dash(stmt, lines):
         return True
+    if (
+        not entries
+        and isinstance(stmt, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign)
+        and any(isinstance(node, ast.Call) and _prose_call(node, lines) for node in ast.walk(stmt))
+    ):
+        return True  # `C = W + L + R (context)`: a formula with a remark
     if isinstance(stmt, ast.AnnAssign):
         return stmt.value is None
     if isinstance(stmt, ast.Assign):  # `bias = (out_channels,)`; not `F=51.59,` (a commented-out keyword)
@@ -105,8 +112,6 @@ def _trivial(stmt: ast.stmt, lines: list[bytes], *, entries: bool = False) -> bo
         return True
     if entries:
         return False
-    if _prose_call(value, lines):
-        return True
     return not any(isinstance(node, _EFFECTS) for node in ast.walk(value))
 
 
@@ -439,6 +444,9 @@ class ParkedCode(LibcstRule):
         # an example input and what comes back, and bounds written as chained comparisons
         "def split(text):\n    # turns\n    # 'a,b,\"c,d\"'\n    # into\n    # ['a', 'b', 'c,d']\n    return text\n",
         "def f(a, b):\n    # 0 < a < 1\n    # 0 < b <= a\n    # a + b < 1\n    return a\n",
+        # shapes and formulas with remarks in parentheses
+        "def f(x):\n    # x: [B, T, D] (batch, time, features)\n    # S = T + P (padding)\n"
+        "    # K = S + 1 (start)\n    return x\n",
     )
 
     @classmethod
