@@ -1,4 +1,5 @@
-"""The `ast` helpers shared by the project index and the codemods: parsing, dotted names, pausing the collector."""
+"""The `ast` helpers shared by the project index and the codemods: parsing, dotted names, pausing the collector,
+and the one walk of a tree that every codemod and the index share (`tree_nodes`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import ast
 import contextlib
 import gc
 import warnings
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -50,3 +53,114 @@ def dotted(node: ast.expr) -> str | None:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
+
+
+class TreeNodes:
+    """Every node of one `ast` tree, bucketed by exact type, from a single walk shared by all codemods.
+
+    `of(ast.Call)` lists the calls in `ast.walk` order (breadth first, fields in order); with several
+    types the lists are merged back into that order. Get it with `tree_nodes(tree)`: the walk is made once
+    per tree, however many codemods ask (a walk of the whole tree costs about as much as parsing it). The walk leaves out the leaves no codemod asks for, the operator and context singletons
+    (`ast.Load`, `ast.Add`, `ast.Eq`, ...: a third of all nodes), and does not look into the fields that
+    hold strings or numbers; removing leaves from a breadth-first order keeps the order of the rest.
+    """
+
+    def __init__(self, tree: ast.AST) -> None:
+        order: list[ast.AST] = [tree]  # breadth first: the list is its own queue
+        append, node_type, i, known = order.append, ast.AST, 0, _CHILD_FIELDS
+        while i < len(order):
+            node = order[i]
+            i += 1
+            names = known.get(node.__class__)
+            if names is None:
+                names = _child_fields(node.__class__)
+            for name in names:
+                value = getattr(node, name, None)
+                if value.__class__ is list:
+                    for item in value:
+                        if isinstance(item, node_type):
+                            append(item)
+                elif isinstance(value, node_type):
+                    append(value)
+        buckets: dict[type, list[ast.AST]] = defaultdict(list)
+        for node in order:
+            buckets[node.__class__].append(node)
+        self._buckets = buckets
+        self._all = order
+        self._position: dict[int, int] | None = None
+
+    def of(self, *types: type) -> list:
+        """The nodes of exactly these types (no subclasses: `ast.stmt` is abstract), in walk order."""
+        if any(issubclass(kind, _LEFT_OUT) for kind in types):
+            raise ValueError(f"TreeNodes does not list operator or context nodes: {types}")
+        if len(types) == 1:
+            return list(self._buckets.get(types[0], ()))
+        found = [node for kind in types for node in self._buckets.get(kind, ())]
+        if len({type(node) for node in found}) > 1:
+            if self._position is None:
+                self._position = {id(node): i for i, node in enumerate(self._all)}
+            found.sort(key=lambda node: self._position[id(node)])  # type: ignore[index]
+        return found
+
+    def all(self) -> list[ast.AST]:
+        """Every node but the operator and context leaves, in `ast.walk` order."""
+        return list(self._all)
+
+
+_LEFT_OUT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+# fields that hold only strings, numbers or lists of strings (never a node): not looked into
+_SCALAR_FIELDS = {
+    "Name": {"id"},
+    "Attribute": {"attr"},
+    "Constant": {"value", "kind"},
+    "FunctionDef": {"name", "type_comment"},
+    "AsyncFunctionDef": {"name", "type_comment"},
+    "ClassDef": {"name"},
+    "arg": {"arg", "type_comment"},
+    "keyword": {"arg"},
+    "alias": {"name", "asname"},
+    "ImportFrom": {"module", "level"},
+    "Global": {"names"},
+    "Nonlocal": {"names"},
+    "FormattedValue": {"conversion"},
+    "ExceptHandler": {"name"},
+    "Assign": {"type_comment"},
+    "For": {"type_comment"},
+    "AsyncFor": {"type_comment"},
+    "With": {"type_comment"},
+    "AsyncWith": {"type_comment"},
+    "AnnAssign": {"simple"},
+    "comprehension": {"is_async"},
+    "MatchAs": {"name"},
+    "MatchStar": {"name"},
+    "MatchMapping": {"rest"},
+    "MatchClass": {"kwd_attrs"},
+}
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes the walk keeps (not `ctx`/`op`/`ops`, not scalars)."""
+    scalar = _SCALAR_FIELDS.get(kind.__name__, set())
+    names = tuple(f for f in kind._fields if f not in {"ctx", "op", "ops"} and f not in scalar)
+    _CHILD_FIELDS[kind] = names
+    return names
+
+
+# what was computed on the last tree (one file is analysed at a time): its walk, statements, aliases
+_LAST_TREE: list[tuple[ast.AST, dict[str, object]]] = []
+
+
+def per_tree(tree: ast.AST, key: str, compute: Callable[[ast.AST], Any]) -> Any:
+    """`compute(tree)`, memoized under `key` for the last tree asked about (one file at a time)."""
+    if not (_LAST_TREE and _LAST_TREE[0][0] is tree):
+        _LAST_TREE[:] = [(tree, {})]
+    memo = _LAST_TREE[0][1]
+    if key not in memo:
+        memo[key] = compute(tree)
+    return memo[key]
+
+
+def tree_nodes(tree: ast.AST) -> TreeNodes:
+    """The `TreeNodes` of `tree`, walked once: the last tree's walk is kept for the next codemod."""
+    return per_tree(tree, "nodes", TreeNodes)

@@ -9,13 +9,13 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import ImportAssignment, PositionProvider, ScopeProvider
 
+from maintenance.astutil import tree_nodes
 from maintenance.codemods.base import (
     FileContext,
     Invalid,
     LibcstRule,
     import_aliases,
     resolve_dotted,
-    tree_nodes,
 )
 
 BOOLEAN_OPTIONAL = "argparse.BooleanOptionalAction"

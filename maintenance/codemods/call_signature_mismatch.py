@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from libcst.metadata import PositionProvider
 
+from maintenance.astutil import tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
@@ -20,7 +21,6 @@ from maintenance.codemods.base import (
     import_aliases,
     resolve_dotted,
     statements,
-    tree_nodes,
 )
 from maintenance.index import (
     SAME_MODULE_METHODS,

@@ -12,13 +12,13 @@ import ast
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
+from maintenance.astutil import tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     FileContext,
     NodeRef,
     dotted_name,
     import_aliases,
-    tree_nodes,
 )
 from maintenance.index import ClassInfo, FunctionInfo, ProjectIndex
 

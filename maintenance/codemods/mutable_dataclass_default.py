@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import libcst as cst
 
-from maintenance.astutil import dotted
+from maintenance.astutil import dotted, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
@@ -17,7 +17,6 @@ from maintenance.codemods.base import (
     first_line,
     import_aliases,
     resolve_dotted,
-    tree_nodes,
 )
 from maintenance.index import ClassInfo
 from maintenance.scopes import Scope, Scopes

@@ -16,6 +16,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from maintenance.astutil import per_tree, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     FileContext,
@@ -23,8 +24,6 @@ from maintenance.codemods.base import (
     LibcstRule,
     NodeRef,
     iter_blocks,
-    per_tree,
-    tree_nodes,
 )
 
 MIN_LINES = 3

@@ -9,6 +9,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from maintenance.astutil import TreeNodes, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
@@ -17,7 +18,6 @@ from maintenance.codemods.base import (
     NodeRef,
     import_aliases,
     resolve_dotted,
-    tree_nodes,
 )
 from maintenance.index import dotted
 from maintenance.index.checkpoints import (
@@ -174,42 +174,69 @@ class UnsafeTorchLoad(AstRule):
         if not any(_may_load(call.func, aliases) for call in tree_nodes(tree).of(ast.Call)):
             return []  # no call is torch.load (the shared walk); the walk below tracks the enclosing `try`s
         lines = source.splitlines()
-        loads: list[tuple[ast.Call, bool]] = []
+        nodes = tree_nodes(tree)
+        loads: list[tuple[ast.Call, bool, Function | None]] = []
         checkpoints: list[_Checkpoint] = []
-        values = assigned_values(tree_nodes(tree).of(ast.Assign))  # type: ignore[arg-type]
-        stack: list[tuple[ast.AST, bool, Function | None]] = [(tree, False, None)]
-        where: dict[int, Function | None] = {}
-        while stack:
-            node, in_broad_try, function = stack.pop()
-            if isinstance(node, ast.Call):
-                name = resolve_dotted(node.func, aliases)
-                if name in TORCH_LOAD:
-                    loads.append((node, in_broad_try))
-                    where[id(node)] = function
-                    checkpoints.append(_Checkpoint.of_load(node, function))
-                elif name in TORCH_SAVE and node.args:
-                    checkpoints.append(_Checkpoint.of_save(node, values, function))
-            if isinstance(node, ast.Try | ast.TryStar) and any(_broad(h) for h in node.handlers):
-                stack.extend((child, True, function) for child in node.body)
-                others = [*node.handlers, *node.orelse, *node.finalbody]
-                stack.extend((child, in_broad_try, function) for child in others)
-                continue
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-                in_broad_try = False  # the body runs when called, not inside this try
-                if not isinstance(node, ast.ClassDef):
-                    function = node
-            stack.extend((child, in_broad_try, function) for child in ast.iter_child_nodes(node))
+        values = assigned_values(nodes.of(ast.Assign))  # type: ignore[arg-type]
+        places = _Places(nodes)
+        for node in nodes.of(ast.Call):
+            name = resolve_dotted(node.func, aliases)
+            if name in TORCH_LOAD:
+                function, in_broad_try = places.of(node)
+                loads.append((node, in_broad_try, function))
+                checkpoints.append(_Checkpoint.of_load(node, function))
+            elif name in TORCH_SAVE and node.args:
+                checkpoints.append(_Checkpoint.of_save(node, values, places.of(node)[0]))
+        checkpoints.sort(key=lambda c: c.line)  # the message names the first refusing one in the file
         found = []
         fallbacks = _compat_fallbacks(tree, aliases)
-        for call, in_broad_try in sorted(loads, key=lambda item: (item[0].lineno, item[0].col_offset)):
+        for call, in_broad_try, function in sorted(
+            loads, key=lambda item: (item[0].lineno, item[0].col_offset)
+        ):
             if id(call) in fallbacks:
                 continue
-            load = _Checkpoint.of_load(call, where[id(call)])
+            load = _Checkpoint.of_load(call, function)
             refused = _refusing(load, checkpoints) or _refused_elsewhere(call, context)
             finding = _finding(call, lines, in_broad_try, refused)
             if finding is not None:
                 found.append(finding)
         return found
+
+
+class _Places:
+    """Where a call sits: its innermost enclosing function (a `def` or a lambda; a class body keeps the
+    function around it) and whether it runs inside the body of a `try` whose handler catches what a refused
+    load raises (a `def`, lambda or class in between runs its body later, outside that `try`). Found from
+    the positions of the nodes of the shared walk, without walking the tree again."""
+
+    def __init__(self, nodes: TreeNodes) -> None:
+        self.scopes = [
+            (_start(n), _end(n), not isinstance(n, ast.ClassDef), n)
+            for n in nodes.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+        ]
+        self.tries = [
+            (_start(t.body[0]), _end(t.body[-1]))
+            for t in nodes.of(ast.Try, ast.TryStar)
+            if t.body and any(_broad(h) for h in t.handlers)
+        ]
+
+    def of(self, call: ast.Call) -> tuple[Function | None, bool]:
+        start, end = _start(call), _end(call)
+        around = [s for s in self.scopes if s[0] <= start and end <= s[1]]
+        function = max((s for s in around if s[2]), key=lambda s: s[0], default=None)
+        innermost = max((s[0] for s in around), default=None)
+        in_broad_try = any(
+            t[0] <= start and end <= t[1] and (innermost is None or innermost < t[0]) for t in self.tries
+        )
+        return (function[3] if function is not None else None), in_broad_try  # type: ignore[return-value]
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset  # type: ignore[attr-defined]
+
+
+def _end(node: ast.AST) -> tuple[int, int]:
+    return node.end_lineno or node.lineno, node.end_col_offset or 0  # type: ignore[attr-defined]
 
 
 def _compat_fallbacks(tree: ast.Module, aliases: dict[str, str]) -> set[int]:

@@ -15,7 +15,7 @@ import ast
 import re
 from collections.abc import Callable
 
-from maintenance.astutil import dotted
+from maintenance.astutil import dotted, tree_nodes
 from maintenance.index.model import ModuleInfo
 
 TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
@@ -184,14 +184,17 @@ def refusing_calls(
     name it in any module (`shared_keys`): `(line, "save" | "load", keys)` for a `torch.save` of objects
     other than tensors' containers and a `torch.load(..., weights_only=False)`. `resolve` qualifies a
     callee through the module's imports (`torch.save`, `T.save`, `save` imported from torch)."""
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and dotted(n.func) is not None]
+    nodes = tree_nodes(tree)  # (the walk the codemods share: the last tree's is kept)
     found: list[tuple[int, str, list[str]]] = []
     values: dict[str, list[ast.expr]] | None = None
-    for call in calls:
-        name = resolve(dotted(call.func) or "")
+    for call in nodes.of(ast.Call):
+        callee = dotted(call.func)
+        if callee is None:
+            continue
+        name = resolve(callee)
         if name in TORCH_SAVE and call.args:
             if values is None:
-                values = assigned_values([n for n in ast.walk(tree) if isinstance(n, ast.Assign)])
+                values = assigned_values(nodes.of(ast.Assign))
             if plain_state(call.args[0], values):
                 continue
             kind, path = "save", saved_path(call)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from maintenance.astutil import _LEFT_OUT, TreeNodes
 from maintenance.cache import content_hash
-from maintenance.codemods.base import _LEFT_OUT, TreeNodes
 from maintenance.index import (
     FunctionInfo,
     ModuleInfo,
