@@ -283,31 +283,37 @@ def other_linters_noqa(
     RUF100 removes only unused codes. Returns (file -> external codes, (file, row) -> (why, whether the
     row still has an unused code to remove)).
     """
-    parts_of: dict[tuple[str, int], dict[str, list[str]]] = {}
+    names: dict[str, str] = {}  # ruff's file name -> resolved (once per file, not per diagnostic)
+    rows_of: dict[str, dict[int, dict[str, list[str]]]] = {}  # file -> row -> RUF100's parts
     for diag in diagnostics:
         if diag.get("code") != UNUSED_NOQA:
             continue
-        filename = str(resolved(Path(diag.get("filename", ""))))
+        raw = diag.get("filename", "")
+        if raw not in names:
+            names[raw] = str(resolved(Path(raw)))
         parts = {
             kind: re.findall(r"`([^`]+)`", codes)
             for kind, codes in _RUF100_PART.findall(diag.get("message", ""))
         }
-        parts_of[(filename, diag["location"]["row"])] = parts
-    files = sorted({filename for (filename, _), parts in parts_of.items() if parts.get("non-enabled")})
+        rows_of.setdefault(names[raw], {})[diag["location"]["row"]] = parts
+    files = sorted(
+        f for f, rows in rows_of.items() if any(parts.get("non-enabled") for parts in rows.values())
+    )
     external: dict[str, tuple[str, ...]] = {}
     kept: dict[tuple[str, int], tuple[str, bool]] = {}
     for filename in files:
         text = _source_text(sources, filename)
         if text is None:
             continue
-        unused = {c for (f, _), parts in parts_of.items() if f == filename for c in parts.get("unused", [])}
+        rows = rows_of[filename]
+        unused = {c for parts in rows.values() for c in parts.get("unused", [])}
         written = {c.upper() for m in _NOQA.finditer(text) for c in re.split(r"[\s,]+", m.group(1)) if c}
         external[filename] = tuple(sorted(written - unused))
-        for (f, row), parts in parts_of.items():
-            if f == filename and parts.get("non-enabled"):
+        for row, parts in rows.items():
+            if parts.get("non-enabled"):
                 codes = ", ".join(parts["non-enabled"])
                 why = f"{codes} not enabled for ruff here: another linter's code, kept"
-                kept[(f, row)] = (why, bool(parts.get("unused") or parts.get("duplicated")))
+                kept[(filename, row)] = (why, bool(parts.get("unused") or parts.get("duplicated")))
     return external, kept
 
 
