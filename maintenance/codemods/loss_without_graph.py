@@ -97,7 +97,8 @@ class LossWithoutGraph(AstRule):
     Report only: which input the zero should hang from is the author's decision. Returns inside
     `with torch.no_grad()` / `torch.inference_mode()`, functions decorated with either, functions
     whose name says they evaluate (`eval_loss`, `validation_loss`, `nll_reference`) and functions nested
-    in them, the branch of `if not self.training:`, modules of a metrics package (`torchmetrics/...`,
+    in them, a function that calls `backward()` itself (`loss_and_grads`: it returns a figure to report),
+    the branch of `if not self.training:`, modules of a metrics package (`torchmetrics/...`,
     `metrics.py`), settings named like the loss (`loss_scale`, `loss_weight`), a function whose every
     return is a constant, a bare number where the return annotation admits one (`-> Tensor | float`),
     a term switched off by its weight (`if self.loss_scale == 0.0: return torch.tensor(0.0)`), and
@@ -186,6 +187,9 @@ class LossWithoutGraph(AstRule):
         "import torch\n\n\nclass ClipLoss(torch.autograd.Function):\n    @staticmethod\n"
         "    def forward(ctx, x):\n        if x.numel() == 0:\n            return torch.tensor(0.0)\n        return x.clamp(0)\n",
         "import torch\n\n\ndef zero_loss(p):\n    return torch.tensor(0.0)\n",
+        # it runs backward itself: the value it returns is reported, never differentiated
+        "import torch\n\n\ndef step_loss(model, x):\n    if x.numel() == 0:\n        return torch.tensor(0.0)\n"
+        "    loss = model(x).sum()\n    loss.backward()\n    return loss.detach()\n",
         "import torch\nfrom torch import nn\n\n\nclass Conv(nn.Module):\n    def attention_loss(self):\n"
         "        if not self.training:\n            return torch.tensor([0])\n        return self.att.mean()\n",
         "import torch\n\n\ndef nll_reference(x, t):\n    def item_loss(i, j):\n        if j < 0:\n"
@@ -236,7 +240,7 @@ def find_graphless_returns(
     for owner, func, outer in functions:
         if not _is_loss(owner, func, classes):
             continue
-        if any(_evaluates_only(f, classes.aliases) for f in (*outer, func)):
+        if any(_evaluates_only(f, classes.aliases) for f in (*outer, func)) or _runs_backward(func):
             continue
         constant_names = _constant_locals(func, classes.aliases)
         returns = list(_returns(func, classes.aliases))
@@ -319,6 +323,15 @@ def _evaluates_only(func: ast.AST, aliases: dict[str, str]) -> bool:
         if resolve_dotted(target, aliases) in NO_GRAD:
             return True
     return False
+
+
+def _runs_backward(func: ast.AST) -> bool:
+    """The function calls `backward()` itself (`loss_and_grads`): what it returns is a figure to report,
+    not a loss anything differentiates."""
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "backward"
+        for node in _own_nodes(func)
+    )
 
 
 def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
