@@ -9,7 +9,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from maintenance.astutil import TreeNodes, tree_nodes
+from maintenance.astutil import tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
@@ -24,6 +24,7 @@ from maintenance.index.checkpoints import (
     TORCH_LOAD,
     TORCH_SAVE,
     Function,
+    Places,
     assigned_values,
     loaded_path,
     loads_everything,
@@ -71,7 +72,7 @@ class UnsafeTorchLoad(AstRule):
     likely: inside a `try` whose handler catches `Exception`/`UnpicklingError` (the fixed program would
     silently skip the checkpoint), or where the checkpoint it reads (a path literal or path name shared
     with a save or load of the same file, or a file name such as `"artifacts/model.pt"` shared with
-    another module of the project) is written with objects other than tensors' containers, or is
+    another module of the project, directly or through a local the function builds from it) is written with objects other than tensors' containers, or is
     loaded elsewhere with `weights_only=False`; the message names that save or load. State dicts, their
     copies (`copy.deepcopy(m.state_dict())`) and dicts of them are tensors only.
     `weights_only=False` is never changed by the fixer: that decision needs a person. A load in an
@@ -126,6 +127,12 @@ class UnsafeTorchLoad(AstRule):
             "def load(p):\n    return torch.load(p)\n",
             None,
         ),
+        # unsafe: the path is a local built from the file name the save writes other objects to
+        Invalid(
+            "import torch\n\nMETA = 'meta.pt'\n\n\ndef save(folder, info):\n    torch.save(info, folder / META)\n\n\n"
+            "def load(folder):\n    extra = folder / META\n    return torch.load(extra)\n",
+            None,
+        ),
         # unsafe: the same checkpoint is loaded elsewhere with weights_only=False
         Invalid(
             "import torch\n\nfull = torch.load('run.ckpt', weights_only=False)\nsd = torch.load('run.ckpt')\n",
@@ -178,7 +185,7 @@ class UnsafeTorchLoad(AstRule):
         loads: list[tuple[ast.Call, bool, Function | None]] = []
         checkpoints: list[_Checkpoint] = []
         values = assigned_values(nodes.of(ast.Assign))  # type: ignore[arg-type]
-        places = _Places(nodes)
+        places = Places(nodes, _broad)
         for node in nodes.of(ast.Call):
             name = resolve_dotted(node.func, aliases)
             if name in TORCH_LOAD:
@@ -196,47 +203,11 @@ class UnsafeTorchLoad(AstRule):
             if id(call) in fallbacks:
                 continue
             load = _Checkpoint.of_load(call, function)
-            refused = _refusing(load, checkpoints) or _refused_elsewhere(call, context)
+            refused = _refusing(load, checkpoints) or _refused_elsewhere(call, context, function)
             finding = _finding(call, lines, in_broad_try, refused)
             if finding is not None:
                 found.append(finding)
         return found
-
-
-class _Places:
-    """Where a call sits: its innermost enclosing function (a `def` or a lambda; a class body keeps the
-    function around it) and whether it runs inside the body of a `try` whose handler catches what a refused
-    load raises (a `def`, lambda or class in between runs its body later, outside that `try`). Found from
-    the positions of the nodes of the shared walk, without walking the tree again."""
-
-    def __init__(self, nodes: TreeNodes) -> None:
-        self.scopes = [
-            (_start(n), _end(n), not isinstance(n, ast.ClassDef), n)
-            for n in nodes.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-        ]
-        self.tries = [
-            (_start(t.body[0]), _end(t.body[-1]))
-            for t in nodes.of(ast.Try, ast.TryStar)
-            if t.body and any(_broad(h) for h in t.handlers)
-        ]
-
-    def of(self, call: ast.Call) -> tuple[Function | None, bool]:
-        start, end = _start(call), _end(call)
-        around = [s for s in self.scopes if s[0] <= start and end <= s[1]]
-        function = max((s for s in around if s[2]), key=lambda s: s[0], default=None)
-        innermost = max((s[0] for s in around), default=None)
-        in_broad_try = any(
-            t[0] <= start and end <= t[1] and (innermost is None or innermost < t[0]) for t in self.tries
-        )
-        return (function[3] if function is not None else None), in_broad_try  # type: ignore[return-value]
-
-
-def _start(node: ast.AST) -> tuple[int, int]:
-    return node.lineno, node.col_offset  # type: ignore[attr-defined]
-
-
-def _end(node: ast.AST) -> tuple[int, int]:
-    return node.end_lineno or node.lineno, node.end_col_offset or 0  # type: ignore[attr-defined]
 
 
 def _compat_fallbacks(tree: ast.Module, aliases: dict[str, str]) -> set[int]:
@@ -307,7 +278,7 @@ def _refusing(load: _Checkpoint, checkpoints: list[_Checkpoint]) -> str | None:
     return None
 
 
-def _refused_elsewhere(call: ast.Call, context: FileContext) -> str | None:
+def _refused_elsewhere(call: ast.Call, context: FileContext, function: Function | None) -> str | None:
     """Why a `weights_only=True` load fails, from another module of the project that saves the same
     checkpoint (the same file name, or the same constant: `checkpoints.shared_keys`) with objects other
     than tensors, or loads it with weights_only=False; `None` when none does (or the run has no index)."""
@@ -315,7 +286,7 @@ def _refused_elsewhere(call: ast.Call, context: FileContext) -> str | None:
     if context.index is None or module is None:
         return None
     hit = context.index.checkpoint_refusal(
-        shared_keys(loaded_path(call), module_qualifier(module)), module.path
+        shared_keys(loaded_path(call), module_qualifier(module), function), module.path
     )
     if hit is None:
         return None

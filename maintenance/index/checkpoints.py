@@ -15,7 +15,7 @@ import ast
 import re
 from collections.abc import Callable
 
-from maintenance.astutil import dotted, tree_nodes
+from maintenance.astutil import TreeNodes, dotted, tree_nodes
 from maintenance.index.model import ModuleInfo
 
 TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
@@ -62,6 +62,7 @@ def path_keys(path: ast.expr | None, function: Function | None) -> frozenset[str
     that function only: `b` in one test is not `b` in another."""
     keys: set[str] = set()
     stack = [path] if path is not None else []
+    followed: set[str] = set()
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Constant):
@@ -75,6 +76,13 @@ def path_keys(path: ast.expr | None, function: Function | None) -> frozenset[str
                 if head not in PATH_MODULES:
                     local = function is not None and head in _local_names(function)
                     keys.add(f"name:{function.lineno}:{name}" if local and function else f"name:{name}")
+                    if local and function is not None and isinstance(node, ast.Name) and name not in followed:
+                        followed.add(
+                            name
+                        )  # `extra = folder / META_FILE`: what it was built from names it too
+                        value = _single_value(function, name)
+                        if value is not None:
+                            stack.append(value)
                 continue
         if isinstance(node, ast.Call):
             stack.extend([*node.args, *(k.value for k in node.keywords)])
@@ -143,16 +151,46 @@ def assigned_values(nodes: list[ast.Assign]) -> dict[str, list[ast.expr]]:
     return values
 
 
+_VALUES: dict[int, tuple[Function, dict[str, ast.expr | None]]] = {}  # id(function) -> its single values
+
+
+def _single_value(function: Function, name: str) -> ast.expr | None:
+    """The value of `name = value` when that is the function's only binding of `name`, else `None`."""
+    memo = _VALUES.get(id(function))
+    if memo is None or memo[0] is not function:
+        stores: dict[str, int] = {}
+        assigned: dict[str, ast.expr] = {}
+        body = [function.body] if isinstance(function, ast.Lambda) else function.body
+        for stmt in body:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    stores[node.id] = stores.get(node.id, 0) + 1
+                elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    if isinstance(target, ast.Name):
+                        assigned[target.id] = node.value
+        values: dict[str, ast.expr | None] = {
+            name: value for name, value in assigned.items() if stores.get(name) == 1
+        }
+        if len(_VALUES) > 256:
+            _VALUES.clear()
+        memo = _VALUES[id(function)] = (function, values)
+    return memo[1].get(name)
+
+
 _CONSTANT = re.compile(r"_*[A-Z][A-Z0-9_]*$")
 
 
-def shared_keys(path: ast.expr | None, qualify: Callable[[str], str | None]) -> list[str]:
+def shared_keys(
+    path: ast.expr | None, qualify: Callable[[str], str | None], function: Function | None = None
+) -> list[str]:
     """What names a checkpoint the same way in every module: the file names among its path's string
     literals (`file:model.pt`) and its constants (`NAME` or `_NAME`, by the naming convention) qualified
     through the module's imports or its own top level (`const:pkg.load._METADATA_FILENAME`): a save in
-    one module and a load in another that use the same constant read the same file."""
+    one module and a load in another that use the same constant read the same file. A name the enclosing
+    `function` binds once is followed to its value (`extra = folder / _METADATA_FILENAME`)."""
     keys = set()
-    for key in path_keys(path, None):
+    for key in path_keys(path, function):
         kind, _, value = key.partition(":")
         if kind == "text" and names_a_file(value):
             keys.add(f"file:{value}")
@@ -187,6 +225,7 @@ def refusing_calls(
     nodes = tree_nodes(tree)  # (the walk the codemods share: the last tree's is kept)
     found: list[tuple[int, str, list[str]]] = []
     values: dict[str, list[ast.expr]] | None = None
+    places: Places | None = None
     for call in nodes.of(ast.Call):
         callee = dotted(call.func)
         if callee is None:
@@ -202,7 +241,44 @@ def refusing_calls(
             kind, path = "load", loaded_path(call)
         else:
             continue
-        keys = shared_keys(path, qualify)
+        if places is None:
+            places = Places(nodes)
+        keys = shared_keys(path, qualify, places.of(call)[0])
         if keys:
             found.append((call.lineno, kind, keys))
     return sorted(found)
+
+
+class Places:
+    """Where a call sits: its innermost enclosing function (a `def` or a lambda; a class body keeps the
+    function around it) and whether it runs inside the body of a `try` one of whose handlers is `broad` (a `def`, lambda or class in between runs its body later, outside that `try`). Found from
+    the positions of the nodes of the shared walk, without walking the tree again."""
+
+    def __init__(self, nodes: TreeNodes, broad: Callable[[ast.ExceptHandler], bool] | None = None) -> None:
+        self.scopes = [
+            (_start(n), _end(n), not isinstance(n, ast.ClassDef), n)
+            for n in nodes.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+        ]
+        self.tries = [
+            (_start(t.body[0]), _end(t.body[-1]))
+            for t in nodes.of(ast.Try, ast.TryStar)
+            if broad is not None and t.body and any(broad(h) for h in t.handlers)
+        ]
+
+    def of(self, call: ast.Call) -> tuple[Function | None, bool]:
+        start, end = _start(call), _end(call)
+        around = [s for s in self.scopes if s[0] <= start and end <= s[1]]
+        function = max((s for s in around if s[2]), key=lambda s: s[0], default=None)
+        innermost = max((s[0] for s in around), default=None)
+        in_broad_try = any(
+            t[0] <= start and end <= t[1] and (innermost is None or innermost < t[0]) for t in self.tries
+        )
+        return (function[3] if function is not None else None), in_broad_try  # type: ignore[return-value]
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset  # type: ignore[attr-defined]
+
+
+def _end(node: ast.AST) -> tuple[int, int]:
+    return node.end_lineno or node.lineno, node.end_col_offset or 0  # type: ignore[attr-defined]

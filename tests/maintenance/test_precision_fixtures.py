@@ -99,7 +99,14 @@ def test_mnt003_judges_a_load_by_the_saves_and_loads_of_other_modules(tmp_path: 
     assert not extra.fixable
     assert "the `torch.save` at checkpointing.py:7 writes this checkpoint" in extra.message
     assert found["restore.py", 11].fixable  # another constant: another file
-    assert len(found) == 6  # and evaluate.py's own weights_only=False
+    # a path held in a local the function builds from the constant, on the load's side and on the save's
+    through_local = found["restore.py", 16]
+    assert not through_local.fixable
+    assert "the `torch.save` at checkpointing.py:7 writes this checkpoint" in through_local.message
+    state = found["restore.py", 20]
+    assert not state.fixable
+    assert "the `torch.save` at checkpointing.py:12 writes this checkpoint" in state.message
+    assert len(found) == 8  # and evaluate.py's own weights_only=False
 
 
 def test_mnt003_across_files_valid_twin_fixes_every_load(tmp_path: Path) -> None:
