@@ -67,7 +67,9 @@ class UnreachableCode(AstRule):
     `try` whose handler catches, loops with `break`, functions that can return, decorated functions and
     generators are all treated as possibly returning, and a `with` block always as possibly completing
     (its context manager may swallow an exception, as `contextlib.suppress` does). Dead statements that contain `yield`, `global` or
-    `nonlocal` are left alone because they change what the function is.
+    `nonlocal` are left alone because they change what the function is. A bare string after
+    `return "text"` (the rest of the returned text, cut off by a line break without parentheses) is
+    reported with that reading, and its deletion is unsafe: it drops the text the author meant to return.
     """
 
     CODE: ClassVar[str] = "MNT001"
@@ -80,6 +82,13 @@ class UnreachableCode(AstRule):
         Invalid(
             "def f():\n    return 1\n    print('dead')\n",
             "def f():\n    return 1\n",
+        ),
+        # a returned string cut by a line break: the deletion drops text the author meant, so it is unsafe
+        Invalid("def describe():\n    return 'Adds noise'\n    ' to the latents.'\n", None),
+        Invalid(
+            "def describe():\n    return 'Adds noise'\n    ' to the latents.'\n",
+            "def describe():\n    return 'Adds noise'\n",
+            unsafe_fixes=True,
         ),
         Invalid(
             "def f(x):\n    if x:\n        raise ValueError(x)\n        x += 1\n    return x\n",
@@ -165,14 +174,38 @@ class UnreachableCode(AstRule):
             count = len(_first_of_each_line(dead))
             what = analysis.describe(terminator)
             refs = [NodeRef.of(stmt, lines) for stmt in _first_of_each_line(dead)]
-            found.append(
-                AstFinding(
-                    refs[0],
-                    f"unreachable code: {count} statement{'s' if count > 1 else ''} after {what} can never run",
-                    fixes=tuple((ref, _remove) for ref in refs),
+            message = (
+                f"unreachable code: {count} statement{'s' if count > 1 else ''} after {what} can never run"
+            )
+            cut = _cut_string(terminator, dead[0])
+            if cut:
+                message += (
+                    "; it reads like the rest of the returned text, cut off by the line break: to keep it, "
+                    "wrap the strings in parentheses (the deletion is unsafe: it drops the text)"
                 )
+            found.append(
+                AstFinding(refs[0], message, fixes=tuple((ref, _remove) for ref in refs), unsafe=cut)
             )
         return found
+
+
+def _cut_string(terminator: ast.stmt, first_dead: ast.stmt) -> bool:
+    """`return "text"` followed by a bare string (`"more text"`, `+ "more"`): one string the author meant,
+    split by a line break without parentheses."""
+
+    def text(node: ast.expr | None) -> bool:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+            node = node.operand
+        return isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.Constant) and isinstance(node.value, str)
+        )
+
+    return (
+        isinstance(terminator, ast.Return)
+        and text(terminator.value)
+        and isinstance(first_dead, ast.Expr)
+        and text(first_dead.value)
+    )
 
 
 def _remove(_node: cst.CSTNode) -> cst.RemovalSentinel:
