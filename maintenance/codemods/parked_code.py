@@ -201,10 +201,25 @@ def find_parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
             runs = [run for run in runs if _parked_comment(run[2], entries=run[0] in brackets)]
         if runs:
             inside = _string_interior_lines(tree)
-            for first, last, _text, column in runs:
-                if not any(line in inside for line in range(first, last + 1)):
-                    spans.append(ParkedSpan("comment", first, column, last, last - first + 1))
+            kept = [run for run in runs if not any(line in inside for line in range(run[0], run[1] + 1))]
+            lines = source.splitlines()
+            for first, last, column in _joined(kept, lines):
+                n_lines = sum(1 for i in range(first, last + 1) if lines[i - 1].strip())
+                spans.append(ParkedSpan("comment", first, column, last, n_lines))
     return sorted(spans, key=lambda s: s.line)
+
+
+def _joined(runs: list[tuple[int, int, str, int]], lines: list[str]) -> list[tuple[int, int, int]]:
+    """(first, last, column) of the parked runs, those at the same column with one blank line between them
+    joined into one: a class commented out with blank lines between its methods is one block (two blank
+    lines part top-level blocks, which stay apart)."""
+    out: list[tuple[int, int, int]] = []
+    for first, last, _text, column in runs:
+        if out and out[-1][2] == column and first - out[-1][1] == 2 and not lines[first - 2].strip():
+            out[-1] = (out[-1][0], last, column)
+        else:
+            out.append((first, last, column))
+    return out
 
 
 def _parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
@@ -390,6 +405,13 @@ class ParkedCode(LibcstRule):
         Invalid("NAMES = [\n    'ND',\n    # 'RD',\n    # 'NP',\n    # 'PS',\n]\n", None),
         # commented-out keyword arguments of a call
         Invalid("RESULTS = dict(\n    n=10,\n    # F=51.59,\n    # r2=.812,\n    # rmse=94.408,\n)\n", None),
+        # a class commented out with a blank line between its methods: one block, deleted with its blank line
+        Invalid(
+            "x = 1\n\n# class Old:\n#     def a(self):\n#         return 1\n\n#     def b(self):\n"
+            "#         return 2\n#     def c(self):\n#         return 3\ny = 2\n",
+            "x = 1\n\ny = 2\n",
+            unsafe_fixes=True,
+        ),
         # calls written as code (no space before the parenthesis) are code, however short
         Invalid("def f():\n    # setup(a)\n    # run(b)\n    # teardown(c)\n    return 1\n", None),
         # "example" naming a test case is no example header
@@ -506,6 +528,10 @@ class ParkedCode(LibcstRule):
     def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
         line = self.get_metadata(PositionProvider, node).start.line
         if node.comment is None:
+            span = self.comment_of_line.get(line)  # a blank line inside a joined block goes with it
+            if span is not None:
+                self.comment_nodes.setdefault(span, []).append(node)
+                return
             span = self.blank_after.get(line)
             if span is not None:
                 self.trailing_blank[span] = node

@@ -128,3 +128,16 @@ def test_a_changed_save_in_another_module_reaches_a_cached_load(tmp_path: Path) 
     train = root / "train.py"
     train.write_text(train.read_text().replace("torch.save(model.state_dict(), ", "torch.save(model, ", 1))
     assert not serve_fixable()  # serve.py did not change, yet its cached result is not reused
+
+
+def test_a_block_split_by_blank_lines_is_one_mnt005_finding() -> None:
+    """A class commented out with blank lines between its methods is one parked block, not one per piece."""
+    from maintenance.engine import analyze_text
+
+    source = (
+        "x = 1\n\n# class Old:\n#     def a(self):\n#         return 1\n\n#     def b(self):\n"
+        "#         return 2\n#     def c(self):\n#         return 3\n\n\n# print('a later block')\n"
+        "# print('at another place')\n# print('of its own')\ny = 2\n"
+    )
+    found = analyze_text(source, "old.py", ["MNT005"]).findings
+    assert [(f.line, f.message.split(" ")[0]) for f in found] == [(3, "7"), (13, "3")]
