@@ -213,8 +213,9 @@ def _paired_tables(
     horizons: tuple[int, ...],
     judged: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Paired Newey-West tests: each variant's seeds against each baseline at every horizon, and each
-    seed ensemble against each baseline at the judged horizon."""
+    """Paired Newey-West tests: each variant's seeds against each baseline at every horizon, each seed
+    ensemble against each baseline at the judged horizon, and the full model's ensemble against each
+    other variant's (what removing a stage or swapping the encoder changes, on the test days)."""
     paired = [
         {
             "variant": variant,
@@ -236,6 +237,18 @@ def _paired_tables(
         for name, frame in ensembles.items()
         for baseline, reference in baseline_frames.items()
     ]
+    full = f"{FULL}{ENSEMBLE}"
+    if full in ensembles:
+        paired_ensembles += [
+            {
+                "variant": full,
+                "baseline": name,
+                "horizon": judged,
+                **paired_against([ensembles[full]], frame, judged),
+            }
+            for name, frame in ensembles.items()
+            if name != full
+        ]
     return paired, paired_ensembles
 
 

@@ -88,7 +88,7 @@ class ExperimentResult:
         ]
         for row in (r for r in [*self.paired, *self.paired_ensembles] if r["horizon"] == self.horizon):
             lines.append(
-                f"| {self._label(row['variant'])} | {row['baseline']} | {row['horizon']}d "
+                f"| {self._label(row['variant'])} | {self._label(row['baseline'])} | {row['horizon']}d "
                 f"| {_fmt(row['mean_diff'], '{:+.4f}')} | {_fmt(row['t'], '{:+.2f}')} | {_fmt(row['p'], '{:.3g}')} "
                 f"| {row['seeds_significant']}/{row['n_seeds']} |"
             )

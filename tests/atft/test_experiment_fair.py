@@ -14,7 +14,13 @@ from atft.config import load_config
 from atft.data import load_dataset
 from atft.experiment import run_experiment, variant_config
 from atft.lightgbm_tuned import tuned_lightgbm
-from atft.metrics import daily_rank_ic, evaluate_frame, mean_prediction_frame, rank_ic_by_year
+from atft.metrics import (
+    daily_rank_ic,
+    evaluate_frame,
+    mean_prediction_frame,
+    paired_hac_test,
+    rank_ic_by_year,
+)
 from tests.atft.tiny import TINY_RUN
 
 SETTINGS = [
@@ -57,6 +63,29 @@ def test_the_ensemble_is_measured_on_the_mean_prediction(finished) -> None:
         "gat:ensemble",
         "gru:ensemble",
     }
+
+
+def test_the_full_ensemble_is_tested_against_each_other_variant(finished) -> None:
+    out, result = finished
+    ensemble = {
+        v: mean_prediction_frame([pd.read_parquet(out / v / f"seed_{s}" / "test.parquet") for s in (0, 1)])
+        for v in ("full", "gru")
+    }
+    row = next(
+        r
+        for r in result.paired_ensembles
+        if r["variant"] == "full:ensemble" and r["baseline"] == "gru:ensemble"
+    )
+    expected = paired_hac_test(daily_rank_ic(ensemble["full"], 5), daily_rank_ic(ensemble["gru"], 5), lag=4)
+    assert row["horizon"] == 5
+    assert row["mean_diff"] == pytest.approx(expected["mean_diff"], abs=1e-12)
+    assert row["t"] == pytest.approx(expected["t"], rel=1e-9)
+    assert {r["baseline"] for r in result.paired_ensembles if r["variant"] == "full:ensemble"} >= {
+        "gat:ensemble",
+        "gru:ensemble",
+    }
+    markdown = (out / "experiment.md").read_text()
+    assert "ensemble of 2 seeds | recurrent control" in markdown  # the other variant is named, not keyed
 
 
 def test_mean_prediction_frame_refuses_frames_of_other_rows() -> None:
