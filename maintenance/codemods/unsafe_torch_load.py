@@ -39,6 +39,9 @@ from maintenance.index.checkpoints import (
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "UnpicklingError", "PickleError"})
 
 
+_LOAD_SAVE = frozenset({"load", "save"})
+
+
 class UnsafeTorchLoad(AstRule):
     """`torch.load` called without `weights_only=True`.
 
@@ -187,7 +190,14 @@ class UnsafeTorchLoad(AstRule):
         values = assigned_values(nodes.of(ast.Assign))  # type: ignore[arg-type]
         places = Places(nodes, _broad)
         for node in nodes.of(ast.Call):
-            name = resolve_dotted(node.func, aliases)
+            func = (
+                node.func
+            )  # only `<x>.load`/`<x>.save` and imported names can be torch's (not every call resolved)
+            if not (
+                func.attr in _LOAD_SAVE if isinstance(func, ast.Attribute) else isinstance(func, ast.Name)
+            ):
+                continue
+            name = resolve_dotted(func, aliases)
             if name in TORCH_LOAD:
                 function, in_broad_try = places.of(node)
                 loads.append((node, in_broad_try, function))

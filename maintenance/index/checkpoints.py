@@ -227,7 +227,10 @@ def refusing_calls(
     values: dict[str, list[ast.expr]] | None = None
     places: Places | None = None
     for call in nodes.of(ast.Call):
-        callee = dotted(call.func)
+        func = call.func  # only `<x>.load`/`<x>.save` and imported names can be torch's
+        if isinstance(func, ast.Attribute) and func.attr not in ("load", "save"):
+            continue
+        callee = dotted(func)
         if callee is None:
             continue
         name = resolve(callee)
