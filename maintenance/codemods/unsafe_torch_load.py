@@ -28,6 +28,7 @@ from maintenance.index.checkpoints import (
     assigned_values,
     loaded_path,
     loads_everything,
+    may_be_torch_io,
     module_qualifier,
     path_keys,
     plain_state,
@@ -37,9 +38,6 @@ from maintenance.index.checkpoints import (
 
 # what a load refused by weights_only=True raises (pickle.UnpicklingError) and the handlers that catch it
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "UnpicklingError", "PickleError"})
-
-
-_LOAD_SAVE = frozenset({"load", "save"})
 
 
 class UnsafeTorchLoad(AstRule):
@@ -181,23 +179,18 @@ class UnsafeTorchLoad(AstRule):
     def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Every `torch.load` call, decided on `ast`; libcst only parses the file to add the argument."""
         aliases = import_aliases(tree)
-        if not any(_may_load(call.func, aliases) for call in tree_nodes(tree).of(ast.Call)):
-            return []  # no call is torch.load (the shared walk); the walk below tracks the enclosing `try`s
-        lines = source.splitlines()
         nodes = tree_nodes(tree)
+        if not any(_may_load(call.func, aliases) for call in nodes.of(ast.Call)):
+            return []  # no call is torch.load
+        lines = source.splitlines()
         loads: list[tuple[ast.Call, bool, Function | None]] = []
         checkpoints: list[_Checkpoint] = []
         values = assigned_values(nodes.of(ast.Assign))  # type: ignore[arg-type]
         places = Places(nodes, _broad)
         for node in nodes.of(ast.Call):
-            func = (
-                node.func
-            )  # only `<x>.load`/`<x>.save` and imported names can be torch's (not every call resolved)
-            if not (
-                func.attr in _LOAD_SAVE if isinstance(func, ast.Attribute) else isinstance(func, ast.Name)
-            ):
+            if not may_be_torch_io(node.func):
                 continue
-            name = resolve_dotted(func, aliases)
+            name = resolve_dotted(node.func, aliases)
             if name in TORCH_LOAD:
                 function, in_broad_try = places.of(node)
                 loads.append((node, in_broad_try, function))
@@ -226,20 +219,17 @@ def _compat_fallbacks(tree: ast.Module, aliases: dict[str, str]) -> set[int]:
     found: set[int] = set()
     for node in tree_nodes(tree).of(ast.Try, ast.TryStar):
         handlers = [h for h in node.handlers if _catches_type_error(h)]
+        tried = [c for stmt in node.body for c in ast.walk(stmt) if isinstance(c, ast.Call)]
+        # a load with the argument, or with `**kwargs` that may hold it
         if not handlers or not any(
-            isinstance(call, ast.Call)
-            and resolve_dotted(call.func, aliases) in TORCH_LOAD
-            and any(
-                k.arg in ("weights_only", None) for k in call.keywords
-            )  # (or `**kwargs` that may hold it)
-            for stmt in node.body
-            for call in ast.walk(stmt)
+            _may_load(c.func, aliases) and any(k.arg in ("weights_only", None) for k in c.keywords)
+            for c in tried
         ):
             continue
         for handler in handlers:
             for stmt in handler.body:
                 for call in ast.walk(stmt):
-                    if isinstance(call, ast.Call) and resolve_dotted(call.func, aliases) in TORCH_LOAD:
+                    if isinstance(call, ast.Call) and _may_load(call.func, aliases):
                         found.add(id(call))
     return found
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from maintenance.astutil import TreeNodes, dotted, tree_nodes
 from maintenance.index.model import ModuleInfo
@@ -49,6 +50,15 @@ def loaded_path(call: ast.Call) -> ast.expr | None:
     return call.args[0] if call.args else keyword(call, "f")
 
 
+def may_be_torch_io(func: ast.expr) -> bool:
+    """Whether a call of `func` can be torch's save or load before its name is resolved: `<x>.load`,
+    `<x>.save`, or a plain name (imported as one of them); every other call is not looked up."""
+    return func.attr in _LOAD_SAVE if isinstance(func, ast.Attribute) else isinstance(func, ast.Name)
+
+
+_LOAD_SAVE = frozenset({"load", "save"})
+
+
 def loads_everything(call: ast.Call) -> bool:
     """A `torch.load(..., weights_only=False)`."""
     value = keyword(call, "weights_only")
@@ -59,7 +69,8 @@ def path_keys(path: ast.expr | None, function: Function | None) -> frozenset[str
     """What names a checkpoint in a path expression: its string literals (`"best.pt"`, the parts of an
     f-string or `os.path.join`: `text:` keys) and its dotted names (`ckpt_path`, `self.checkpoint`; not the
     functions called on them: `name:` keys). A name the enclosing function assigns names a checkpoint of
-    that function only: `b` in one test is not `b` in another."""
+    that function only: `b` in one test is not `b` in another; bound once, it also brings the keys of the
+    value it was built from."""
     keys: set[str] = set()
     stack = [path] if path is not None else []
     followed: set[str] = set()
@@ -74,13 +85,14 @@ def path_keys(path: ast.expr | None, function: Function | None) -> frozenset[str
             if name is not None:
                 head = name.split(".")[0]
                 if head not in PATH_MODULES:
-                    local = function is not None and head in _local_names(function)
-                    keys.add(f"name:{function.lineno}:{name}" if local and function else f"name:{name}")
-                    if local and function is not None and isinstance(node, ast.Name) and name not in followed:
-                        followed.add(
-                            name
-                        )  # `extra = folder / META_FILE`: what it was built from names it too
-                        value = _single_value(function, name)
+                    if function is None or head not in _bindings(function).stores:
+                        keys.add(f"name:{name}")
+                        continue
+                    keys.add(f"name:{function.lineno}:{name}")
+                    # `extra = folder / META_FILE`: what the local was built from names it too
+                    if isinstance(node, ast.Name) and name not in followed:
+                        followed.add(name)
+                        value = _bindings(function).single.get(name)
                         if value is not None:
                             stack.append(value)
                 continue
@@ -93,17 +105,43 @@ def path_keys(path: ast.expr | None, function: Function | None) -> frozenset[str
     return frozenset(keys)
 
 
-def _local_names(function: Function) -> set[str]:
-    """The names a function assigns (its nested functions' included: an over-approximation that only
-    makes two checkpoints look different). Parameters are not among them: `save(model, path)` and
+@dataclass(frozen=True)
+class _Bindings:
+    """The names a function assigns (`stores`: how often; its nested functions' included, an
+    over-approximation that only makes two checkpoints look different) and, for a name bound once by a
+    plain `name = value`, that value (`single`). Parameters are not among them: `save(model, path)` and
     `load(path)` of one module pass the same checkpoint around."""
+
+    stores: dict[str, int]
+    single: dict[str, ast.expr]
+
+
+_BINDINGS: dict[int, tuple[Function, _Bindings]] = {}  # id(function) -> its bindings (a few functions a file)
+
+
+def _bindings(function: Function) -> _Bindings:
+    """The `_Bindings` of a function, walked once however many path names ask."""
+    memo = _BINDINGS.get(id(function))
+    if memo is not None and memo[0] is function:
+        return memo[1]
+    stores: dict[str, int] = {}
+    assigned: dict[str, ast.expr] = {}
     body = [function.body] if isinstance(function, ast.Lambda) else function.body
-    names = set()
     for stmt in body:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return names
+                stores[node.id] = stores.get(node.id, 0) + 1
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                assigned[node.targets[0].id] = node.value
+    found = _Bindings(stores, {name: value for name, value in assigned.items() if stores.get(name) == 1})
+    if len(_BINDINGS) > 256:
+        _BINDINGS.clear()
+    _BINDINGS[id(function)] = (function, found)
+    return found
 
 
 def plain_state(value: ast.expr, values: dict[str, list[ast.expr]], depth: int = 0) -> bool:
@@ -149,33 +187,6 @@ def assigned_values(nodes: list[ast.Assign]) -> dict[str, list[ast.expr]]:
             if isinstance(target, ast.Name):
                 values.setdefault(target.id, []).append(node.value)
     return values
-
-
-_VALUES: dict[int, tuple[Function, dict[str, ast.expr | None]]] = {}  # id(function) -> its single values
-
-
-def _single_value(function: Function, name: str) -> ast.expr | None:
-    """The value of `name = value` when that is the function's only binding of `name`, else `None`."""
-    memo = _VALUES.get(id(function))
-    if memo is None or memo[0] is not function:
-        stores: dict[str, int] = {}
-        assigned: dict[str, ast.expr] = {}
-        body = [function.body] if isinstance(function, ast.Lambda) else function.body
-        for stmt in body:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    stores[node.id] = stores.get(node.id, 0) + 1
-                elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-                    target = node.targets[0]
-                    if isinstance(target, ast.Name):
-                        assigned[target.id] = node.value
-        values: dict[str, ast.expr | None] = {
-            name: value for name, value in assigned.items() if stores.get(name) == 1
-        }
-        if len(_VALUES) > 256:
-            _VALUES.clear()
-        memo = _VALUES[id(function)] = (function, values)
-    return memo[1].get(name)
 
 
 _CONSTANT = re.compile(r"_*[A-Z][A-Z0-9_]*$")
@@ -227,10 +238,7 @@ def refusing_calls(
     values: dict[str, list[ast.expr]] | None = None
     places: Places | None = None
     for call in nodes.of(ast.Call):
-        func = call.func  # only `<x>.load`/`<x>.save` and imported names can be torch's
-        if isinstance(func, ast.Attribute) and func.attr not in ("load", "save"):
-            continue
-        callee = dotted(func)
+        callee = dotted(call.func) if may_be_torch_io(call.func) else None
         if callee is None:
             continue
         name = resolve(callee)
@@ -254,8 +262,9 @@ def refusing_calls(
 
 class Places:
     """Where a call sits: its innermost enclosing function (a `def` or a lambda; a class body keeps the
-    function around it) and whether it runs inside the body of a `try` one of whose handlers is `broad` (a `def`, lambda or class in between runs its body later, outside that `try`). Found from
-    the positions of the nodes of the shared walk, without walking the tree again."""
+    function around it) and whether it runs inside the body of a `try` one of whose handlers is `broad`
+    (a `def`, lambda or class in between runs its body later, outside that `try`). Found from the
+    positions of the nodes of the shared walk, without walking the tree again."""
 
     def __init__(self, nodes: TreeNodes, broad: Callable[[ast.ExceptHandler], bool] | None = None) -> None:
         self.scopes = [

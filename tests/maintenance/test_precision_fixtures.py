@@ -94,18 +94,14 @@ def test_mnt003_judges_a_load_by_the_saves_and_loads_of_other_modules(tmp_path: 
     plot = found["report.py", 5]
     assert not plot.fixable
     assert "loaded with weights_only=False at evaluate.py:7" in plot.message
-    # the same constant, imported from the module that defines it, names the same file
-    extra = found["restore.py", 7]
-    assert not extra.fixable
-    assert "the `torch.save` at checkpointing.py:7 writes this checkpoint" in extra.message
+    # the same constant, imported from the module that defines it, names the same file (restore.py:7);
+    # and a path held in a local the function builds from the constant, on the load's side (:16) and on
+    # the save's (:20)
+    for line, save in ((7, "checkpointing.py:7"), (16, "checkpointing.py:7"), (20, "checkpointing.py:12")):
+        load = found["restore.py", line]
+        assert not load.fixable
+        assert f"the `torch.save` at {save} writes this checkpoint" in load.message
     assert found["restore.py", 11].fixable  # another constant: another file
-    # a path held in a local the function builds from the constant, on the load's side and on the save's
-    through_local = found["restore.py", 16]
-    assert not through_local.fixable
-    assert "the `torch.save` at checkpointing.py:7 writes this checkpoint" in through_local.message
-    state = found["restore.py", 20]
-    assert not state.fixable
-    assert "the `torch.save` at checkpointing.py:12 writes this checkpoint" in state.message
     assert len(found) == 8  # and evaluate.py's own weights_only=False
 
 
