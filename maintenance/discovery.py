@@ -51,18 +51,23 @@ def discover(paths: Sequence[Path], config: Config) -> list[Path]:
         given_rel = relative(path, root)
         patterns = [p for p in config.exclude if not path_matches(given_rel, p)]
         files: list[Path] = []
-        for dirpath, dirnames, filenames in os.walk(path):
+        # walk the resolved directory: every directory os.walk enters below it is then a real path (it
+        # does not descend into symlinked ones), so only a file that is itself a symlink needs resolving
+        for dirpath, dirnames, filenames in os.walk(resolved(path)):
             here = Path(dirpath)
             dirnames[:] = sorted(
                 d
                 for d in dirnames
                 if d not in DEFAULT_EXCLUDED_DIRS
                 and not d.endswith(".egg-info")
-                and not _excluded(relative(here / d, root), patterns)
+                and not (patterns and _excluded(relative(here / d, root), patterns))
             )
             for name in sorted(filenames):
-                if name.endswith(".py") and not _excluded(relative(here / name, root), patterns):
-                    files.append(resolved(here / name))
+                if not name.endswith(".py"):
+                    continue
+                file = here / name
+                if not patterns or not _excluded(relative(file, root), patterns):
+                    files.append(resolved(file) if file.is_symlink() else file)
         walked.append((path, files))
     for given, files in walked:
         for file in _drop_git_ignored(given, files):

@@ -4,10 +4,12 @@ index, then the engine on the rest (in the workers or in this process)."""
 from __future__ import annotations
 
 import errno
+import gc
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from maintenance.astutil import cyclic_gc_paused
 from maintenance.cache import CACHE_DIR, IndexCache, ResultCache, content_hash, tool_fingerprint
 from maintenance.codes import MNT_CODES
 from maintenance.config import Config, code_matches
@@ -42,20 +44,27 @@ def analyze(
     workers = Workers(n_jobs) if n_jobs > 1 and len(readable) >= PARALLEL_MIN_FILES else None
     forget_kept()
     try:
-        with phase("index (module summaries, never-returning inference)") as facts:
+        # the collector is paused while the summaries arrive and the index is built, and what is alive then
+        # (the index, the trees a run in this process keeps) moves to the permanent generation: otherwise
+        # every later collection (unpickling results, pickling the index for the workers) walks it again
+        with (
+            phase("index (module summaries, never-returning inference)") as facts,
+            cyclic_gc_paused(freeze=True),
+        ):
             index = _project_index(readable, config.root, use_cache, workers)
             facts["modules"] = len(index.modules)
         set_index(index)  # the re-analyses after --apply (counts, --verify) see the same index
         caches: dict[tuple[str, ...], ResultCache] = {}
         tasks: list[Task] = []
         digests: dict[str, tuple[str, tuple[str, ...]]] = {}
-        for file, rel, data in readable:
+        for file, rel, data, _text in readable:
             path = str(file)
             codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
             if codes not in caches:
                 caches[codes] = ResultCache(config.root, codes, unsafe_fixes, enabled=use_cache)
             # a file's results depend on its own bytes and on the summaries of the modules it imports
-            info = index.module_for_path(rel)
+            # (the digest keys the result cache only: a run without it does not compute it)
+            info = index.module_for_path(rel) if use_cache else None
             digest = content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
             digests[path] = (digest, codes)
             cached = caches[codes].get(digest, rel)
@@ -69,6 +78,7 @@ def analyze(
             )
             facts["files"] = len(tasks)
     finally:
+        gc.unfreeze()  # back to the oldest generation: a process that goes on collects them as usual
         forget_kept()  # the trees of files whose results came from the cache
         if workers is not None:
             workers.close()
@@ -83,49 +93,65 @@ def analyze(
 
 def _read_files(
     files: list[Path], display: dict[str, str]
-) -> tuple[dict[str, FileResult], dict[str, bytes], list[tuple[Path, str, bytes]]]:
-    """The bytes of every readable file; an unreadable one gets its MNT000 result right away."""
+) -> tuple[dict[str, FileResult], dict[str, bytes], list[tuple[Path, str, bytes, str]]]:
+    """The bytes and decoded text of every readable file (each read and decoded once); an unreadable one
+    gets its MNT000 result right away."""
     results: dict[str, FileResult] = {}
     originals: dict[str, bytes] = {}
-    readable: list[tuple[Path, str, bytes]] = []
+    readable: list[tuple[Path, str, bytes, str]] = []
     for file in files:
         path = str(file)
         rel = display[path]
-        problem = _unreadable(file)
+        data, text, problem = _read(file)
         if problem is not None:
             results[path] = FileResult(path=rel, findings=[unreadable(rel, *problem)])
             results[path].remaining = list(results[path].findings)
             continue
-        data = file.read_bytes()
         originals[path] = data
-        readable.append((file, rel, data))
+        readable.append((file, rel, data, text))
     return results, originals, readable
 
 
-def _unreadable(file: Path) -> tuple[str, str] | None:
-    """(problem, advice) when `file` cannot be read or decoded as Python source, else `None`."""
+def _read(file: Path) -> tuple[bytes, str, tuple[str, str] | None]:
+    """(bytes, text, None) for a readable Python source; (b"", "", (problem, advice)) when it cannot be read
+    or decoded."""
     exclude = "or list it under [tool.maintenance] exclude"
-    if file.is_symlink() and not file.exists():
-        target = file.readlink()
-        try:
-            file.stat()
-        except OSError as err:
-            if err.errno == errno.ELOOP:
-                return f"symlink loop ({file.name} -> {target})", f"point the link at a real file {exclude}"
-        return f"dangling symlink to {target}, which does not exist", f"fix or delete the link {exclude}"
     try:
         data = file.read_bytes()
     except OSError as err:
+        if file.is_symlink() and not file.exists():
+            target = file.readlink()
+            try:
+                file.stat()
+            except OSError as loop:
+                if loop.errno == errno.ELOOP:
+                    return (
+                        b"",
+                        "",
+                        (
+                            f"symlink loop ({file.name} -> {target})",
+                            f"point the link at a real file {exclude}",
+                        ),
+                    )
+            return (
+                b"",
+                "",
+                (f"dangling symlink to {target}, which does not exist", f"fix or delete the link {exclude}"),
+            )
         advice = "make it readable (check its permissions)" if err.errno == errno.EACCES else "check the file"
-        return f"cannot read: {err.strerror or err}", f"{advice} {exclude}"
+        return b"", "", (f"cannot read: {err.strerror or err}", f"{advice} {exclude}")
     try:
-        decode(data)
+        text = decode(data).text
     except (SyntaxError, UnicodeDecodeError, LookupError) as err:
         return (
-            f"cannot decode: {err}",
-            f"save it as UTF-8 (or give it a correct `# -*- coding: ... -*-` line) {exclude}",
+            b"",
+            "",
+            (
+                f"cannot decode: {err}",
+                f"save it as UTF-8 (or give it a correct `# -*- coding: ... -*-` line) {exclude}",
+            ),
         )
-    return None
+    return data, text, None
 
 
 def _analyze_tasks(
@@ -154,16 +180,12 @@ def _analyze_tasks(
 
 
 def _project_index(
-    readable: list[tuple[Path, str, bytes]], root: Path, use_cache: bool, workers: Workers | None = None
+    readable: list[tuple[Path, str, bytes, str]], root: Path, use_cache: bool, workers: Workers | None = None
 ) -> ProjectIndex:
     """The project index of the run (one `ast` pass, in the workers when there are; cached summaries reused)."""
     sources = []
     digests: dict[str, str] = {}
-    for file, rel, data in readable:
-        try:
-            text = decode(data).text
-        except (SyntaxError, UnicodeDecodeError, LookupError):
-            continue  # the engine reports it as MNT000
+    for file, rel, data, text in readable:
         digests[str(file)] = content_hash(data)
         sources.append((file, rel, text, digests[str(file)]))
     cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())

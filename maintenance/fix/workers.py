@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from maintenance.astutil import cyclic_gc_paused
 from maintenance.cache import content_hash
 from maintenance.findings import FileResult
 from maintenance.index import ProjectIndex
@@ -34,8 +35,11 @@ def set_index(index: ProjectIndex | None) -> None:
 
 
 def _set_index_from(blob: bytes) -> None:
-    """Worker side of `Workers.analyze`: the run's index, unpickled once in each worker."""
-    set_index(pickle.loads(blob))
+    """Worker side of `Workers.analyze`: the run's index, unpickled once in each worker (with the collector
+    paused: unpickling allocates the whole index, and each full collection would walk all of it again,
+    2-3x the time of the unpickling itself; the index then lives in the permanent generation for the run)."""
+    with cyclic_gc_paused(freeze=True):
+        set_index(pickle.loads(blob))
 
 
 def current_index() -> ProjectIndex | None:
@@ -73,7 +77,6 @@ def _summarize_chunk(
     chunk: list[tuple[str, str, str]], root: str, freeze: bool = True
 ) -> list[tuple[str, dict[str, Any] | None]]:
     """Worker entry point of the index pass: read, parse and summarize files; keep their trees."""
-    from maintenance.astutil import cyclic_gc_paused
     from maintenance.index import summarize_file, summary_data
 
     out: list[tuple[str, dict[str, Any] | None]] = []
@@ -179,11 +182,12 @@ class Workers:
         results: dict[str, FileResult] = {}
         from concurrent.futures import as_completed
 
-        for future in as_completed(futures):
-            done = future.result()
-            results.update(done)
-            if on_done:
-                on_done(len(done))
+        with cyclic_gc_paused():  # the results are unpickled here
+            for future in as_completed(futures):
+                done = future.result()
+                results.update(done)
+                if on_done:
+                    on_done(len(done))
         return results
 
     def close(self) -> None:

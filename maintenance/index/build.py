@@ -107,6 +107,15 @@ class _Build:
                     computed[display], self.trees[display] = summary_data(summary[0]), summary[1]
                 else:
                     computed[display] = None
+        with cyclic_gc_paused():  # summaries are long-lived and acyclic: no collection walks them here
+            self._add(entries, computed)
+
+    def _add(
+        self,
+        entries: list[tuple[Path, str, list[str], dict[str, Any] | None]],
+        computed: dict[str, dict[str, Any] | None],
+    ) -> None:
+        cache = self.cache
         for _path, display, names, data in entries:
             fresh = data is None
             data = computed.get(display) if fresh else data

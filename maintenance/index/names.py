@@ -8,7 +8,8 @@ from pathlib import Path
 
 def module_names(path: Path, root: Path) -> list[str]:
     """Every dotted name the file at `path` can be imported by, the canonical (package-based) one first."""
-    path = path.resolve()
+    # the folder is resolved once for all its files; only a file that is itself a symlink is resolved whole
+    path = path.resolve() if path.is_symlink() else _resolved(path.parent) / path.name
     root = _resolved(root)
     try:
         rel = path.relative_to(root)
@@ -44,13 +45,13 @@ def _is_package(folder: Path) -> bool:
     return (folder / "__init__.py").exists()
 
 
-@functools.lru_cache(maxsize=64)
-def _resolved(root: Path) -> Path:
-    return root.resolve()
+@functools.lru_cache(maxsize=4096)
+def _resolved(folder: Path) -> Path:
+    return folder.resolve()
 
 
 def clear_caches() -> None:
-    """Forget the folders and roots seen (`build_index` calls it: each run sees the files as they are)."""
+    """Forget the folders seen (`build_index` calls it: each run sees the files as they are)."""
     _is_package.cache_clear()
     _resolved.cache_clear()
 
