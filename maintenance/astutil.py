@@ -161,6 +161,46 @@ def per_tree(tree: ast.AST, key: str, compute: Callable[[ast.AST], Any]) -> Any:
     return memo[key]
 
 
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` without the operator and context leaves (same order), several times
+    faster: only the fields that can hold such nodes are looked at."""
+    names = _CHILD_FIELDS.get(node.__class__)
+    if names is None:
+        names = _child_fields(node.__class__)
+    found: list[ast.AST] = []
+    for name in names:
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            found.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            found.append(value)
+    return found
+
+
+def parents(tree: ast.AST) -> dict[int, tuple[ast.AST, list[ast.stmt] | None]]:
+    """id(node) -> (its parent, the statement list it sits in when it is a statement) for every node of
+    `tree` but the operator and context leaves; built once per tree from its `TreeNodes` walk."""
+    return per_tree(tree, "parents", _parents)
+
+
+def _parents(tree: ast.AST) -> dict[int, tuple[ast.AST, list[ast.stmt] | None]]:
+    found: dict[int, tuple[ast.AST, list[ast.stmt] | None]] = {}
+    node_type, stmt_type, known = ast.AST, ast.stmt, _CHILD_FIELDS
+    for node in tree_nodes(tree)._all:
+        names = known.get(node.__class__)
+        if names is None:
+            names = _child_fields(node.__class__)
+        for name in names:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        found[id(item)] = (node, value if isinstance(item, stmt_type) else None)
+            elif isinstance(value, node_type):
+                found[id(value)] = (node, None)
+    return found
+
+
 def tree_nodes(tree: ast.AST) -> TreeNodes:
     """The `TreeNodes` of `tree`, walked once: the last tree's walk is kept for the next codemod."""
     return per_tree(tree, "nodes", TreeNodes)

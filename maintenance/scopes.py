@@ -27,7 +27,7 @@ import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from maintenance.astutil import dotted
+from maintenance.astutil import child_nodes, dotted
 
 Position = tuple[int, int]
 ScopeNode = ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
@@ -243,4 +243,4 @@ def _bindings(stmt: ast.stmt) -> Iterator[tuple[str, ast.stmt]]:
             yield node.name, owner
         elif isinstance(node, ast.MatchMapping) and node.rest:
             yield node.rest, owner
-        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+        stack.extend((child, owner) for child in child_nodes(node))

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from libcst.metadata import PositionProvider
 
-from maintenance.astutil import tree_nodes
+from maintenance.astutil import child_nodes, parents, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
@@ -236,7 +236,6 @@ class _Checker:
         self.lines = source.splitlines()
         self.scopes = Scopes(tree)
         self.calls: list[tuple[ast.Call, Scope]] = []
-        self._parents: dict[int, tuple[ast.AST, list[ast.stmt] | None]] | None = None
         self._followed: dict[tuple[int, str, tuple[int, int]], list[_Followed]] = {}
         self._walk()
 
@@ -247,7 +246,7 @@ class _Checker:
         TypeError (a `pytest.raises`/`assertRaises` of it or a base, or a `try` that handles it)."""
         root = self.scopes.root
         stack: list[tuple[ast.AST, Scope, frozenset[str]]] = [
-            (child, root, frozenset()) for child in ast.iter_child_nodes(self.tree)
+            (child, root, frozenset()) for child in child_nodes(self.tree)
         ]
         while stack:
             node, scope, shadowed = stack.pop()
@@ -312,7 +311,7 @@ class _Checker:
                 head = callee.value if isinstance(callee, ast.Attribute) else callee
                 if isinstance(head, ast.Name) and head.id not in shadowed:
                     self.calls.append((node, scope))
-            stack.extend((child, scope, shadowed) for child in ast.iter_child_nodes(node))
+            stack.extend((child, scope, shadowed) for child in child_nodes(node))
 
     # ------------------------------------------------------------------ checking the calls
 
@@ -425,33 +424,17 @@ class _Checker:
 
     def _dominates(self, stmt: ast.stmt, call: ast.Call) -> bool:
         """Whether `stmt` sits in a statement list that also holds, later, a statement enclosing `call`."""
-        parents = self._parent_map()
-        block = parents.get(id(stmt), (None, None))[1]
+        parent_of = parents(self.tree)
+        block = parent_of.get(id(stmt), (None, None))[1]
         if block is None:
             return False
         node: ast.AST = call
-        while id(node) in parents:
-            parent, node_block = parents[id(node)]
+        while id(node) in parent_of:
+            parent, node_block = parent_of[id(node)]
             if node_block is block:
                 return block.index(node) > block.index(stmt)  # type: ignore[arg-type]
             node = parent
         return False
-
-    def _parent_map(self) -> dict[int, tuple[ast.AST, list[ast.stmt] | None]]:
-        """id(node) -> (its parent, the statement list it sits in, if any); built once, on first need."""
-        if self._parents is None:
-            parents: dict[int, tuple[ast.AST, list[ast.stmt] | None]] = {}
-            for node in ast.walk(self.tree):
-                for _, value in ast.iter_fields(node):
-                    if isinstance(value, list):
-                        for child in value:
-                            if isinstance(child, ast.AST):
-                                block = value if isinstance(child, ast.stmt) else None
-                                parents[id(child)] = (node, block)
-                    elif isinstance(value, ast.AST):
-                        parents[id(value)] = (node, None)
-            self._parents = parents
-        return self._parents
 
     def _suppression(self, call: ast.Call) -> str | None:
         """The type-checker comment on the call's lines (for pyrefly, also on the line just above) that says

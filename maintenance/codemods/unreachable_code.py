@@ -9,7 +9,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from maintenance.astutil import dotted
+from maintenance.astutil import child_nodes, dotted
 from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, NodeRef
 from maintenance.index import (
     EXIT_FUNCTIONS,
@@ -239,7 +239,7 @@ def _must_keep(stmt: ast.stmt) -> bool:
             stack.extend(node.decorator_list)
             stack.extend(getattr(node, "bases", ()))
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return False
 
 

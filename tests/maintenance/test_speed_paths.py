@@ -1,7 +1,8 @@
 """The shortcuts that make the fixer fast must not change what it finds.
 
 - `TreeNodes` (the one walk all codemods share) lists exactly what `ast.walk` yields, in its order, less
-  the operator and context leaves;
+  the operator and context leaves; `child_nodes` is `ast.iter_child_nodes` less the same leaves, and
+  `parents` the parent (and statement list) of every node that `ast.iter_fields` gives;
 - the cross-module never-returning inference skips modules none of whose imported callees never return:
   the result equals re-inferring every module to a fixpoint, on fixtures and on a real package;
 - `cyclic_gc_paused` restores the collector's state.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from maintenance.astutil import _LEFT_OUT, TreeNodes
+from maintenance.astutil import _LEFT_OUT, TreeNodes, child_nodes, parents
 from maintenance.cache import content_hash
 from maintenance.index import (
     FunctionInfo,
@@ -47,6 +48,24 @@ def test_tree_nodes_are_ast_walk_without_operator_leaves(path: Path) -> None:
         assert nodes.of(kind) == [node for node in walked if type(node) is kind]
     both = (ast.FunctionDef, ast.ClassDef)
     assert nodes.of(*both) == [node for node in walked if type(node) in both]
+
+
+@pytest.mark.parametrize("path", _real_files()[::4], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_child_nodes_and_parents_are_the_generic_walk_without_operator_leaves(path: Path) -> None:
+    tree = ast.parse(path.read_bytes())
+    expected: dict[int, tuple[ast.AST, list | None]] = {}
+    for node in ast.walk(tree):
+        kept = [child for child in ast.iter_child_nodes(node) if not isinstance(child, _LEFT_OUT)]
+        assert child_nodes(node) == kept
+        for _, value in ast.iter_fields(node):
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.AST) and not isinstance(child, _LEFT_OUT):
+                    expected[id(child)] = (node, value if isinstance(child, ast.stmt) else None)
+    found = parents(tree)
+    assert found.keys() == expected.keys()
+    for key, (parent, block) in expected.items():
+        assert found[key][0] is parent
+        assert found[key][1] is block
 
 
 def test_tree_nodes_refuse_to_list_the_leaves_they_leave_out() -> None:
