@@ -7,10 +7,13 @@ metadata is slower again; docs/maintenance.md has the figures):
 2. each remaining codemod's `findings`: an ast rule decides from the `ast` tree and the index (a libcst
    rule may too, when the run has nothing for it to rewrite); a finding without a fix becomes a
    `Finding` right there;
-3. only if a fix will be written, or a libcst rule's visitor must decide: `libcst.parse_module`, metadata
-   for the union of the visitors' needs (positions only when no visitor runs), one `visit_batched` pass,
-   the ast findings located as libcst nodes by position, then all fixes in one transform plus
-   `AddImportsVisitor` for new imports.
+3. fixes a rule gives as text insertions as well (MNT003's keyword, in the plain layouts) are rendered
+   as text, and libcst is not loaded at all (`codemods.base.cst` imports it on first use);
+4. else, fixes of expressions and arguments are rendered from a libcst parse of their own statement;
+5. else (a libcst rule's visitor must decide, a fix adds an import or deletes statements): one
+   `libcst.parse_module`, metadata for the union of the visitors' needs (positions only when no visitor
+   runs), one `visit_batched` pass, the ast findings located as libcst nodes by position, then all fixes in
+   one transform plus `AddImportsVisitor` for new imports.
 The fixed text is re-analysed until it no longer changes (at most `MAX_ROUNDS`), so the output is a
 fixpoint: a second run changes nothing. A fix whose output does not parse is dropped, never written.
 """
@@ -19,24 +22,26 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from typing import TYPE_CHECKING
 
 from maintenance.astutil import cyclic_gc_paused
 from maintenance.astutil import parse as _parse_ast
 from maintenance.codemods import REGISTRY, Codemod, FileContext, LibcstRule, Violation
-from maintenance.codemods.base import AstFinding, NodeRef, Replacement, first_line, statements
+from maintenance.codemods.base import AstFinding, NodeRef, Replacement, cst, first_line, statements
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
 from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
 from maintenance.source import DecodedSource, decode
 
 LOG = logging.getLogger(__name__)
-Positions = Mapping[cst.CSTNode, CodeRange]
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
+
+    Positions = Mapping[cst.CSTNode, CodeRange]
 MAX_ROUNDS = 3
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
@@ -72,18 +77,25 @@ def parse_error(path: str, line: int, column: int, message: str) -> Finding:
     )
 
 
-class _Applier(cst.CSTTransformer):
-    """Applies every fix of one file in one transform; a fix receives the already-updated node."""
+def _applier(fixes: dict[cst.CSTNode, Replacement]) -> cst.CSTTransformer:
+    """A transformer that applies every fix of one file in one pass; a fix receives the updated node."""
+    return _applier_class()(fixes)
 
-    def __init__(self, fixes: dict[cst.CSTNode, Replacement]) -> None:
-        super().__init__()
-        self.fixes = fixes
 
-    def on_leave(
-        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode | cst.RemovalSentinel:
-        fix = self.fixes.get(original_node)
-        return fix(updated_node) if fix is not None else updated_node
+@functools.cache
+def _applier_class() -> type:
+    class Applier(cst.CSTTransformer):  # defined on first use: libcst loads only when a fix is rendered
+        def __init__(self, fixes: dict[cst.CSTNode, Replacement]) -> None:
+            super().__init__()
+            self.fixes = fixes
+
+        def on_leave(
+            self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+        ) -> cst.CSTNode | cst.RemovalSentinel:
+            fix = self.fixes.get(original_node)
+            return fix(updated_node) if fix is not None else updated_node
+
+    return Applier
 
 
 def _select(codes: Sequence[str] | None) -> list[type[Codemod]]:
@@ -140,8 +152,11 @@ def _analyze_text(
     active, ast_found, result.findings = _ast_phase(tree, source, path, lines, codes, context)
     if not active and not ast_found:
         return _finished(result)
-    # expression and argument fixes are rendered (and applied) from their own statements, no whole-file parse
-    rendered = None if active else _render_by_statement(tree, source, lines, path, ast_found, unsafe_fixes)
+    # fixes the rules give as text insertions are rendered without libcst; other expression and argument
+    # fixes are rendered (and applied) from their own statements, without a whole-file parse
+    rendered = None if active else _render_by_text(source, lines, path, ast_found, unsafe_fixes)
+    if rendered is None and not active:
+        rendered = _render_by_statement(tree, source, lines, path, ast_found, unsafe_fixes)
     if rendered is not None:
         findings, new_source = rendered
         result.findings += findings
@@ -154,11 +169,11 @@ def _analyze_text(
             [parse_error(path, err.raw_line, err.raw_column + 1, f"libcst cannot parse it: {err.message}")],
         )
     result.libcst_parsed = True
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    visitors = [codemod(context) for codemod in active]
+    wrapper = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
+    visitors = [codemod.visitor(context) for codemod in active]
     if visitors:
         wrapper.visit_batched(visitors)
-    positions = wrapper.resolve(PositionProvider)
+    positions = wrapper.resolve(cst.metadata.PositionProvider)
     violations = [violation for visitor in visitors for violation in visitor.violations]
     if ast_found:
         violations += _locate(ast_found, positions, path)
@@ -330,11 +345,13 @@ def _render_by_statement(
         header = ["if 1:"] if indented else []
         snippet = header + lines[top - 1 : bottom]
         try:
-            wrapper = MetadataWrapper(cst.parse_module("\n".join(snippet) + "\n"), unsafe_skip_copy=True)
+            wrapper = cst.metadata.MetadataWrapper(
+                cst.parse_module("\n".join(snippet) + "\n"), unsafe_skip_copy=True
+            )
         except cst.ParserSyntaxError:
             return None
         offset = top - 1 - len(header)  # snippet line + offset = file line
-        positions = wrapper.resolve(PositionProvider)
+        positions = wrapper.resolve(cst.metadata.PositionProvider)
         violations = _locate([(codemod, _shifted(item, -offset))], positions, path, missing_is_bug=False)
         if not violations:
             return None
@@ -346,7 +363,7 @@ def _render_by_statement(
         if applies:
             if (top, bottom) in edits or any(a <= bottom and top <= b for a, b in edits):
                 return None  # two fixes in one statement (or nested ones): the whole file renders them
-            fixed = wrapper.module.visit(_Applier(violation.fixes)).code
+            fixed = wrapper.module.visit(_applier(violation.fixes)).code
             edits[(top, bottom)] = fixed.split("\n")[len(header) : -1]
         finding = _finding(violation, applies, positions, snippet, path, wrapper.module)
         findings.append(dataclasses.replace(finding, line=finding.line + offset))
@@ -361,6 +378,68 @@ def _render_by_statement(
     except (SyntaxError, ValueError):
         return None  # the whole-file rendering decides (and logs it)
     return findings, new_source
+
+
+def _render_by_text(
+    source: str,
+    lines: list[str],
+    path: str,
+    found: list[tuple[type[Codemod], AstFinding]],
+    unsafe_fixes: bool,
+) -> tuple[list[Finding], str | None] | None:
+    """The findings of `found` and the fixed text when every fix comes as text insertions (libcst is not
+    needed, nor loaded); the same output as `_render_by_statement` (`tests/maintenance/test_engine_snippets.py`
+    holds them equal). `None` when a fix has no insertions, in files with other line breaks than ``\n``, or
+    when two fixed spans overlap."""
+    if "\r" in source or _OTHER_LINE_BREAKS.search(source):
+        return None
+    if any(item.insertions is None or item.imports for _, item in found):
+        return None
+    findings: list[Finding] = []
+    applied: list[tuple[int, int, str]] = []
+    spans: list[tuple[int, int]] = []
+    for codemod, item in found:
+        first, last = _ref_span(item)
+        if is_suppressed(lines, codemod.CODE, first, last):
+            continue
+        if any(a <= last and first <= b for a, b in spans):
+            return None  # two fixes in one span: the statement or whole-file rendering decides
+        spans.append((first, last))
+        insertions = item.insertions or ()
+        applies = unsafe_fixes or not item.unsafe
+        if applies:
+            applied += insertions
+        before = lines[first - 1 : last]
+        after = _inserted(before, [(line - first + 1, column, text) for line, column, text in insertions])
+        node = item.node
+        findings.append(
+            Finding(
+                path,
+                node.line,
+                node.column + 1,
+                codemod.CODE,
+                item.message,
+                applies,
+                before="\n".join(before),
+                after="\n".join(after),
+            )
+        )
+    if not applied:
+        return findings, None
+    new_source = "\n".join(_inserted(source.split("\n"), applied))
+    try:
+        _parse_ast(new_source)
+    except (SyntaxError, ValueError):
+        return None  # the whole-file rendering decides (and logs it)
+    return findings, new_source
+
+
+def _inserted(lines: list[str], insertions: list[tuple[int, int, str]]) -> list[str]:
+    """`lines` with each (1-based line, character column, text) inserted, the latest position first."""
+    out = list(lines)
+    for line, column, text in sorted(insertions, reverse=True):
+        out[line - 1] = out[line - 1][:column] + text + out[line - 1][column:]
+    return out
 
 
 def _shifted(item: AstFinding, offset: int) -> AstFinding:
@@ -441,7 +520,7 @@ def _apply(
     module: cst.Module, fixes: dict[cst.CSTNode, Replacement], imports: set[tuple[str, str | None]], path: str
 ) -> str | None:
     """The module with all fixes applied, or `None` when the result would not parse (a bug: logged)."""
-    new_module = module.visit(_Applier(fixes))
+    new_module = module.visit(_applier(fixes))
     if imports:
         # imported here: `libcst.codemod` loads `libcst.matchers`, 0.15-0.25 s of every worker's start-up
         from libcst.codemod import CodemodContext

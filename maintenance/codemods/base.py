@@ -10,9 +10,9 @@ the `ast` tree and the project index (`FileContext.index`), starting from `super
   libcst replacements. The engine parses the file with libcst only when one of them will be written,
   resolves positions only (cheap), finds the nodes and applies the replacements. MNT001, MNT002, MNT003,
   MNT004, MNT006 and MNT008 are ast rules (MNT002 asks `maintenance.scopes` for the qualified names).
-- **`LibcstRule`**: a `libcst.BatchableCSTVisitor` that calls `report()` for each problem it sees, with the
-  metadata it declares in `METADATA_DEPENDENCIES` (scope analysis is the expensive one); each report is a
-  `Violation`. The engine runs every such rule over one parsed module with `visit_batched`. MNT005 and
+- **`LibcstRule`**: a `libcst.BatchableCSTVisitor` (`visitor(context)`) that calls `report()` for each
+  problem it sees, with the metadata it names in `METADATA` (scope analysis is the expensive one); each
+  report is a `Violation`. The engine runs every such rule over one parsed module with `visit_batched`. MNT005 and
   MNT007 are libcst rules. A libcst rule may also answer `findings` with report-only `AstFinding`s when
   the run has nothing for it to rewrite (MNT005 without `--unsafe-fixes`); by default it answers `None`
   and the visitor decides.
@@ -24,12 +24,12 @@ a `maintenance.findings.Finding`.
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
-
-import libcst as cst
-from libcst.metadata import PositionProvider
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from maintenance.astutil import (
     dotted as dotted_name,  # `a.b.c` of a Name/Attribute chain (the ast prefilters)
@@ -37,9 +37,33 @@ from maintenance.astutil import (
 from maintenance.astutil import per_tree
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from maintenance.index import ModuleInfo, ProjectIndex
 
-Replacement = Callable[[cst.CSTNode], cst.CSTNode | cst.RemovalSentinel]
+    Replacement = Callable[[cst.CSTNode], cst.CSTNode | cst.RemovalSentinel]
+else:
+    Replacement = Callable[[Any], Any]
+
+
+def _lazy_module(name: str) -> Any:
+    """`name` imported on first attribute access (`importlib.util.LazyLoader`); the module itself when
+    something imported it already."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, f"{name} is not installed"
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if not TYPE_CHECKING:
+    # libcst (0.1-0.15 s to import: its 230 node dataclasses) loads when a fix is rendered or a libcst
+    # rule's visitor runs, not when the rules are imported: a worker with nothing to render never loads it
+    cst = _lazy_module("libcst")
 FixSafety = Literal["safe", "unsafe", "none"]
 
 
@@ -117,6 +141,9 @@ class AstFinding:
     fixes: tuple[tuple[NodeRef, Replacement], ...] = ()
     unsafe: bool = False
     imports: tuple[tuple[str, str | None], ...] = ()
+    # the same fix as text insertions (line, character column, text), where the rule can say that libcst
+    # would render exactly that: the engine then renders it without libcst
+    insertions: tuple[tuple[int, int, str], ...] | None = None
 
 
 @dataclass
@@ -189,14 +216,21 @@ class AstRule(Codemod):
         raise NotImplementedError(f"{cls.__name__} must implement findings()")
 
 
-class LibcstRule(Codemod, cst.BatchableCSTVisitor):
+class LibcstRule(Codemod):
     """A rule decided by a libcst visitor over the metadata it declares; its `visit_*` methods `report()`.
 
     `findings` answers `None` (the visitor decides) unless the rule overrides it to report from `ast`
-    alone when this run has nothing for it to rewrite.
+    alone when this run has nothing for it to rewrite. `METADATA` names the `libcst.metadata` providers
+    the visitor reads; `visitor(context)` makes the visitor (the rule mixed with
+    `libcst.BatchableCSTVisitor`, so that importing a rule does not import libcst).
     """
 
-    METADATA_DEPENDENCIES: ClassVar[tuple[type, ...]] = (PositionProvider,)
+    METADATA: ClassVar[tuple[str, ...]] = ("PositionProvider",)
+
+    @classmethod
+    def visitor(cls, context: FileContext) -> Any:
+        """An instance of this rule as a libcst visitor for one file."""
+        return _visitor_class(cls)(context)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
@@ -222,6 +256,13 @@ class LibcstRule(Codemod, cst.BatchableCSTVisitor):
         if replacement is not None:
             all_fixes[node] = replacement
         self.violations.append(Violation(self.CODE, node, message, all_fixes, unsafe, imports))
+
+
+@functools.cache
+def _visitor_class(rule: type[LibcstRule]) -> type:
+    """`rule` mixed with `libcst.BatchableCSTVisitor`, with its metadata providers (made once per rule)."""
+    dependencies = tuple(getattr(cst.metadata, name) for name in rule.METADATA)
+    return type(rule.__name__, (rule, cst.BatchableCSTVisitor), {"METADATA_DEPENDENCIES": dependencies})
 
 
 def import_aliases(tree: ast.Module) -> dict[str, str]:

@@ -6,14 +6,12 @@ import ast
 from dataclasses import dataclass
 from typing import ClassVar
 
-import libcst as cst
-from libcst.metadata import ImportAssignment, PositionProvider, ScopeProvider
-
 from maintenance.astutil import tree_nodes
 from maintenance.codemods.base import (
     FileContext,
     Invalid,
     LibcstRule,
+    cst,
     import_aliases,
     resolve_dotted,
 )
@@ -80,7 +78,7 @@ class StuckBooleanFlag(LibcstRule):
     FIX_TITLE: ClassVar[str] = "Use `action=argparse.BooleanOptionalAction`"
     FIX_SAFETY = "safe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("add_argument",)
-    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
+    METADATA: ClassVar[tuple[str, ...]] = ("PositionProvider", "ScopeProvider")
 
     INVALID = (
         Invalid(
@@ -305,14 +303,14 @@ class StuckBooleanFlag(LibcstRule):
 
     def _action_reference(self, node: cst.Call) -> tuple[str, bool] | None:
         """How the call's scope can name `BooleanOptionalAction`, and whether `import argparse` is needed."""
-        scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self.get_metadata(cst.metadata.ScopeProvider, node, None)
         if scope is None:
             return None
         tree = self.context.tree if self.context.tree is not None else ast.parse(self.context.source)
         for local, qualified in sorted(import_aliases(tree).items()):
             if qualified not in ("argparse", BOOLEAN_OPTIONAL) or local not in scope:
                 continue
-            if all(isinstance(a, ImportAssignment) for a in scope[local]):
+            if all(isinstance(a, cst.metadata.ImportAssignment) for a in scope[local]):
                 return (local if qualified == BOOLEAN_OPTIONAL else f"{local}.BooleanOptionalAction"), False
         if "argparse" in scope:
             return None  # bound to something other than the module

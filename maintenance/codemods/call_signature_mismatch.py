@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from libcst.metadata import PositionProvider
-
 from maintenance.astutil import child_nodes, parents, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
@@ -86,7 +84,6 @@ class CallSignatureMismatch(AstRule):
     NAME: ClassVar[str] = "CallSignatureMismatch"
     FIX_SAFETY = "none"
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
-    METADATA_DEPENDENCIES = (PositionProvider,)
 
     INVALID = (
         Invalid(

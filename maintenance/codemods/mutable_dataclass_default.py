@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from typing import ClassVar
 
-import libcst as cst
-
 from maintenance.astutil import dotted, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
@@ -14,6 +12,7 @@ from maintenance.codemods.base import (
     FileContext,
     Invalid,
     NodeRef,
+    cst,
     first_line,
     import_aliases,
     resolve_dotted,

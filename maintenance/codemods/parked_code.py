@@ -13,9 +13,6 @@ import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
-import libcst as cst
-from libcst.metadata import PositionProvider
-
 from maintenance.astutil import per_tree, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
@@ -23,6 +20,7 @@ from maintenance.codemods.base import (
     Invalid,
     LibcstRule,
     NodeRef,
+    cst,
     iter_blocks,
 )
 
@@ -334,7 +332,6 @@ class ParkedCode(LibcstRule):
     FIX_TITLE: ClassVar[str] = "Delete the parked code (with --unsafe-fixes)"
     FIX_SAFETY = "unsafe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ('"""', "'''", "#")
-    METADATA_DEPENDENCIES = (PositionProvider,)
 
     INVALID = (
         # `dtype:` in a parameter line is no `# type:` directive: the whole block is one span
@@ -521,12 +518,12 @@ class ParkedCode(LibcstRule):
         for stmt in body:
             if not isinstance(stmt, cst.SimpleStatementLine):
                 continue
-            span = self.string_lines.get(self.get_metadata(PositionProvider, stmt).start.line)
+            span = self.string_lines.get(self.get_metadata(cst.metadata.PositionProvider, stmt).start.line)
             if span is not None:
                 self.report(stmt, span.message, replacement=_remove if len(body) > 1 else _pass, unsafe=True)
 
     def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
-        line = self.get_metadata(PositionProvider, node).start.line
+        line = self.get_metadata(cst.metadata.PositionProvider, node).start.line
         if node.comment is None:
             span = self.comment_of_line.get(line)  # a blank line inside a joined block goes with it
             if span is not None:

@@ -6,11 +6,8 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
-import libcst as cst
-from libcst.metadata import PositionProvider
-
 from maintenance.astutil import child_nodes, dotted
-from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, NodeRef
+from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, NodeRef, cst
 from maintenance.index import (
     EXIT_FUNCTIONS,
     NORMAL,
@@ -76,7 +73,6 @@ class UnreachableCode(AstRule):
     NAME: ClassVar[str] = "UnreachableCode"
     FIX_TITLE: ClassVar[str] = "Delete the unreachable statements"
     FIX_SAFETY = "safe"
-    METADATA_DEPENDENCIES = (PositionProvider,)
 
     INVALID = (
         Invalid(

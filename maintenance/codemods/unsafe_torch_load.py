@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-import libcst as cst
-from libcst.metadata import PositionProvider
-
-from maintenance.astutil import tree_nodes
+from maintenance.astutil import parents, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
     FileContext,
     Invalid,
     NodeRef,
+    cst,
     import_aliases,
     resolve_dotted,
 )
@@ -86,7 +85,6 @@ class UnsafeTorchLoad(AstRule):
     FIX_TITLE: ClassVar[str] = "Pass `weights_only=True`"
     FIX_SAFETY = "safe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("load",)
-    METADATA_DEPENDENCIES = (PositionProvider,)
 
     INVALID = (
         Invalid(
@@ -207,7 +205,7 @@ class UnsafeTorchLoad(AstRule):
                 continue
             load = _Checkpoint.of_load(call, function)
             refused = _refusing(load, checkpoints) or _refused_elsewhere(call, context, function)
-            finding = _finding(call, lines, in_broad_try, refused)
+            finding = _finding(call, lines, in_broad_try, refused, tree)
             if finding is not None:
                 found.append(finding)
         return found
@@ -308,7 +306,9 @@ def _may_load(func: ast.expr, aliases: dict[str, str]) -> bool:
     )
 
 
-def _finding(call: ast.Call, lines: list[str], in_broad_try: bool, refused: str | None) -> AstFinding | None:
+def _finding(
+    call: ast.Call, lines: list[str], in_broad_try: bool, refused: str | None, tree: ast.Module
+) -> AstFinding | None:
     ref = NodeRef.of(call, lines)
     if any(k.arg is None for k in call.keywords):
         return None
@@ -346,7 +346,61 @@ def _finding(call: ast.Call, lines: list[str], in_broad_try: bool, refused: str 
             "torch.serialization.add_safe_globals([...]), or migrate the checkpoint once: load it with "
             "weights_only=False from a trusted file and re-save plain state dicts)"
         )
-    return AstFinding(ref, message, fixes=((ref, _add_weights_only),), unsafe=unsafe)
+    return AstFinding(
+        ref,
+        message,
+        fixes=((ref, _add_weights_only),),
+        unsafe=unsafe,
+        insertions=_weights_only_insertions(call, ref, lines, tree),
+    )
+
+
+def _weights_only_insertions(
+    call: ast.Call, ref: NodeRef, lines: list[str], tree: ast.Module
+) -> tuple[tuple[int, int, str], ...] | None:
+    """`_add_weights_only` as text insertions, for the plain layouts whose libcst rendering (fixed text and
+    `after`) is exactly that (`tests/maintenance/test_engine_snippets.py` holds the renderings equal): a
+    call on one line, not in parentheses of its own, whose arguments end in whitespace or one trailing
+    comma; `None` (libcst renders it) for anything else (a comment or a parenthesized argument before the
+    closing parenthesis, a lone generator argument)."""
+    close_line, close = ref.end_line, ref.end_column - 1
+    if ref.line != close_line or lines[close_line - 1][close : close + 1] != ")":
+        return None
+    if _parenthesized(call, ref, lines, tree):
+        return None
+    items: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    if not items:
+        return ((close_line, close, "weights_only=True"),)
+    if any(isinstance(item, ast.GeneratorExp) for item in call.args):
+        return None
+    last = NodeRef.of(max(items, key=lambda item: (item.end_lineno or 0, item.end_col_offset or 0)), lines)
+    if last.end_line == close_line:
+        gap = lines[close_line - 1][last.end_column : close]
+    else:
+        middle = lines[last.end_line : close_line - 1]
+        gap = "\n".join([lines[last.end_line - 1][last.end_column :], *middle, lines[close_line - 1][:close]])
+    if not gap.strip():
+        return ((last.end_line, last.end_column, ", "), (close_line, close, "weights_only=True"))
+    if re.fullmatch(r"[ \t]*,\s*", gap):
+        return ((last.end_line, last.end_column, ", weights_only=True"),)
+    return None
+
+
+def _parenthesized(call: ast.Call, ref: NodeRef, lines: list[str], tree: ast.Module) -> bool:
+    """Whether the call may sit in parentheses of its own, `(torch.load(p))` (libcst's node then holds
+    them): a `(` before it and a `)` after it that are not the argument list of a call it is an argument of,
+    or a line that holds nothing else before or after it."""
+    line = lines[ref.line - 1]
+    before, after = line[: ref.column].rstrip(), line[ref.end_column :].lstrip()
+    if not (before.endswith("(") or not before) or not (after.startswith(")") or not after):
+        return False
+    if not before or not after:
+        return True  # a `(` or `)` may be on another line: not looked at
+    parent = parents(tree).get(id(call), (None, None))[0]
+    if not isinstance(parent, ast.Call) or parent.func is call or call not in parent.args:
+        return True
+    func = NodeRef.of(parent.func, lines)
+    return not (func.end_line == ref.line and line[func.end_column : ref.column].strip() == "(")
 
 
 def _broad(handler: ast.ExceptHandler) -> bool:

@@ -10,7 +10,7 @@ import ast
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import QualifiedNameProvider
 
 from maintenance.codemods.base import FileContext, LibcstRule, import_aliases, resolve_dotted
 from maintenance.codemods.mutable_dataclass_default import (
@@ -31,7 +31,7 @@ class LibcstMutableDataclassDefault(LibcstRule):
     FIX_TITLE: ClassVar[str] = "Use `field(default_factory=...)`"
     FIX_SAFETY = "safe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("dataclass",)
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+    METADATA = ("PositionProvider", "QualifiedNameProvider")
 
     may_match = MutableDataclassDefault.may_match
 

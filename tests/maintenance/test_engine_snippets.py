@@ -1,6 +1,7 @@
 """Expression and argument fixes are rendered, and applied, from their own statement, not a whole-file libcst
-parse: the same findings, `before` and `after` text and fixed text as the whole-file rendering (on these
-fixtures and on real files of installed packages), and no whole-file parse."""
+parse, and fixes given as text insertions (MNT003's keyword) without libcst at all: the same findings,
+`before` and `after` text and fixed text as the whole-file rendering (on these fixtures, on call layouts
+chosen to break the insertions, and on real files of installed packages)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,27 @@ NESTED = textwrap.dedent(
 )
 
 
-def _whole_file(monkeypatch: pytest.MonkeyPatch, source: str) -> engine.FileResult:
+def _rendered(
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    how: str,
+    codes: tuple[str, ...] = ("MNT003",),
+    *,
+    unsafe: bool = False,
+    path: str = "nested.py",
+) -> engine.FileResult:
+    """`analyze_text` with the fixes rendered `how`: "text" (any path), "statement" (no text insertions)
+    or "whole" (neither: the whole-file libcst parse)."""
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "_render_by_statement", lambda *args, **kwargs: None)
-        return engine.analyze_text(source, "nested.py", ["MNT003"])
+        if how in ("statement", "whole"):
+            patch.setattr(engine, "_render_by_text", lambda *args, **kwargs: None)
+        if how == "whole":
+            patch.setattr(engine, "_render_by_statement", lambda *args, **kwargs: None)
+        return engine.analyze_text(source, path, list(codes), unsafe_fixes=unsafe)
+
+
+def _whole_file(monkeypatch: pytest.MonkeyPatch, source: str) -> engine.FileResult:
+    return _rendered(monkeypatch, source, "whole")
 
 
 @pytest.mark.parametrize("source", [NESTED, NESTED.replace("    ", "\t")], ids=["spaces", "tabs"])
@@ -69,9 +87,7 @@ def test_unapplied_fixes_render_as_the_whole_file_does(monkeypatch: pytest.Monke
 
 def test_applied_fixes_are_spliced_as_the_whole_file_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = engine.analyze_text(NESTED, "nested.py", ["MNT003"], unsafe_fixes=True)
-    with monkeypatch.context() as patch:
-        patch.setattr(engine, "_render_by_statement", lambda *args, **kwargs: None)
-        slow = engine.analyze_text(NESTED, "nested.py", ["MNT003"], unsafe_fixes=True)
+    slow = _rendered(monkeypatch, NESTED, "whole", unsafe=True)
     assert slow.libcst_parsed and not fast.libcst_parsed
     assert fast.new_source is not None and fast.new_source.count("weights_only=True") == 3
     assert fast.new_source == slow.new_source
@@ -118,17 +134,93 @@ def test_real_files_render_and_fix_as_the_whole_file_does(
     fixed = rendered = 0
     for path in files:
         source = path.read_text(encoding="utf-8")
-        fast = engine.analyze_text(source, path.name, ["MNT002", "MNT003"], unsafe_fixes=unsafe)
-        with monkeypatch.context() as patch:
-            patch.setattr(engine, "_render_by_statement", lambda *args, **kwargs: None)
-            slow = engine.analyze_text(source, path.name, ["MNT002", "MNT003"], unsafe_fixes=unsafe)
-        assert fast.findings == slow.findings, path
-        assert fast.new_source == slow.new_source, path
+        codes = ("MNT002", "MNT003")
+        fast = _rendered(monkeypatch, source, "text", codes, unsafe=unsafe, path=path.name)
+        for how in ("statement", "whole"):
+            slow = _rendered(monkeypatch, source, how, codes, unsafe=unsafe, path=path.name)
+            assert fast.findings == slow.findings, (path, how)
+            assert fast.new_source == slow.new_source, (path, how)
         fixed += fast.new_source is not None
         rendered += sum(bool(f.after) for f in fast.findings)
     # the comparison covered rendered fixes, and written ones when unsafe fixes are switched on
     assert rendered >= 5
     assert fixed >= 3 or not unsafe
+
+
+# call layouts around the place the keyword goes (each module alone: one fix per file)
+LAYOUTS = [
+    "torch.load(p)",
+    "torch.load()",
+    "torch.load( )",
+    "torch.load(\n)",
+    "torch.load(  # no path yet\n)",
+    "torch.load(p, map_location='cpu')",
+    "torch.load(p,)",
+    "torch.load(p ,)",
+    "torch.load(p, )",
+    "torch.load(p,  # the path\n)",
+    "torch.load(\n    p,\n)",
+    "torch.load(\n    p,\n    map_location='cpu',\n)",
+    "torch.load(\n    p\n)",
+    "torch.load(\n    p\n    )",
+    "torch.load(p  # the path\n)",
+    "torch.load((p))",
+    "torch.load(*args)",
+    "torch.load(p, *rest)",
+    "torch.load(p, map_location=m, *rest)",
+    "torch.load(p, \\\n    map_location=m)",
+    "torch.load (p)",
+    "(torch.load(p))",
+    "( torch.load(p) )",
+    "f(torch.load(p))",
+    "x = (\n    torch.load(p)\n)",
+    "torch.load('ü', map_location='cpu')",
+    "y = 'é'; torch.load(p)",
+    "torch.load(p, mmap=True) if c else None",
+    "torch.load(torch.load(p))",
+    "torch.load(x for x in y)",
+    "torch.load(p)[0]",
+    "torch.load(p).eval()",
+    "torch.load(p)  # noqa: MNT003",
+]
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_text_insertions_render_as_libcst_does(
+    monkeypatch: pytest.MonkeyPatch, layout: str, unsafe: bool
+) -> None:
+    source = f"import torch\n\n\ndef restore(p, m, c, rest, args, f):\n    x = 1\n{textwrap.indent(layout, '    ')}\n"
+    results = {
+        how: _rendered(monkeypatch, source, how, unsafe=unsafe) for how in ("text", "statement", "whole")
+    }
+    for how in ("statement", "whole"):
+        assert results["text"].findings == results[how].findings, how
+        assert results["text"].new_source == results[how].new_source, how
+    if "noqa" not in layout:
+        assert results["text"].findings, "every layout is a finding"
+
+
+def test_plain_calls_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The insertions cover the usual layouts (a call on one line): those files are fixed without a libcst
+    parse of any kind."""
+    calls: list[int] = []
+    real = engine._render_by_statement
+    monkeypatch.setattr(
+        engine, "_render_by_statement", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs)
+    )
+    for layout in (
+        "torch.load(p)",
+        "torch.load(p, map_location='cpu')",
+        "torch.load(p,)",
+        "f(torch.load(p))",
+        "m.load_state_dict(torch.load(p, map_location='cpu'))",
+    ):
+        source = f"import torch\n\n\ndef restore(p, f, m):\n    return {layout}\n"
+        result = engine.analyze_text(source, "plain.py", ["MNT003"], unsafe_fixes=True)
+        assert result.new_source is not None and "weights_only=True" in result.new_source, layout
+        assert not result.libcst_parsed, layout
+    assert not calls
 
 
 def test_a_suppressed_finding_stays_suppressed() -> None:
