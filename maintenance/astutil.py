@@ -185,20 +185,19 @@ def parents(tree: ast.AST) -> dict[int, tuple[ast.AST, list[ast.stmt] | None]]:
 
 def _parents(tree: ast.AST) -> dict[int, tuple[ast.AST, list[ast.stmt] | None]]:
     found: dict[int, tuple[ast.AST, list[ast.stmt] | None]] = {}
-    node_type, stmt_type, known = ast.AST, ast.stmt, _CHILD_FIELDS
     for node in tree_nodes(tree)._all:
-        names = known.get(node.__class__)
-        if names is None:
-            names = _child_fields(node.__class__)
-        for name in names:
+        for child in child_nodes(node):
+            found[id(child)] = (node, None)
+        for name in _STATEMENT_LISTS:  # the fields that hold statement lists
             value = getattr(node, name, None)
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, node_type):
-                        found[id(item)] = (node, value if isinstance(item, stmt_type) else None)
-            elif isinstance(value, node_type):
-                found[id(value)] = (node, None)
+                    if isinstance(item, ast.stmt):
+                        found[id(item)] = (node, value)
     return found
+
+
+_STATEMENT_LISTS = ("body", "orelse", "finalbody")
 
 
 def tree_nodes(tree: ast.AST) -> TreeNodes:
