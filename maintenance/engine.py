@@ -7,8 +7,9 @@ metadata is slower again; docs/maintenance.md has the figures):
 2. each remaining codemod's `findings`: an ast rule decides from the `ast` tree and the index (a libcst
    rule may too, when the run has nothing for it to rewrite); a finding without a fix becomes a
    `Finding` right there;
-3. fixes a rule gives as text insertions as well (MNT003's keyword, in the plain layouts) are rendered
-   as text, and libcst is not loaded at all (`codemods.base.cst` imports it on first use);
+3. fixes a rule gives as text edits as well (MNT003's keyword in the plain layouts, MNT001's deleted
+   lines) are rendered as text, and libcst is not loaded at all (`codemods.base.cst` imports it on first
+   use);
 4. else, fixes of expressions and arguments are rendered from a libcst parse of their own statement;
 5. else (a libcst rule's visitor must decide, a fix adds an import or deletes statements): one
    `libcst.parse_module`, metadata for the union of the visitors' needs (positions only when no visitor
@@ -387,30 +388,46 @@ def _render_by_text(
     found: list[tuple[type[Codemod], AstFinding]],
     unsafe_fixes: bool,
 ) -> tuple[list[Finding], str | None] | None:
-    """The findings of `found` and the fixed text when every fix comes as text insertions (libcst is not
-    needed, nor loaded); the same output as `_render_by_statement` (`tests/maintenance/test_engine_snippets.py`
-    holds them equal). `None` when a fix has no insertions, in files with other line breaks than ``\n``, or
-    when two fixed spans overlap."""
+    """The findings of `found` and the fixed text when every fix comes as text insertions or deleted lines
+    (libcst is not needed, nor loaded); the same output as the libcst renderings
+    (`tests/maintenance/test_engine_snippets.py` holds them equal). `None` when a fix comes as neither, in
+    files with other line breaks than ``\n``, or when two fixed spans overlap."""
     if "\r" in source or _OTHER_LINE_BREAKS.search(source):
         return None
-    if any(item.insertions is None or item.imports for _, item in found):
+    text = source.split("\n")
+    if any(
+        (item.insertions is None and item.deleted_lines is None)
+        or item.imports
+        or (
+            item.deleted_lines is not None and item.deleted_lines[1] >= len(text)
+        )  # the last line: no newline
+        for _, item in found
+    ):
         return None
     findings: list[Finding] = []
-    applied: list[tuple[int, int, str]] = []
+    inserted: list[tuple[int, int, str]] = []
+    deleted: list[tuple[int, int]] = []
     spans: list[tuple[int, int]] = []
     for codemod, item in found:
         first, last = _ref_span(item)
         if is_suppressed(lines, codemod.CODE, first, last):
             continue
-        if any(a <= last and first <= b for a, b in spans):
+        low, high = item.deleted_lines or (first, last)
+        low, high = min(low, first), max(high, last)
+        if any(a <= high and low <= b for a, b in spans):
             return None  # two fixes in one span: the statement or whole-file rendering decides
-        spans.append((first, last))
+        spans.append((low, high))
         insertions = item.insertions or ()
         applies = unsafe_fixes or not item.unsafe
         if applies:
-            applied += insertions
+            inserted += insertions
+            if item.deleted_lines is not None:
+                deleted.append(item.deleted_lines)
         before = lines[first - 1 : last]
-        after = _inserted(before, [(line - first + 1, column, text) for line, column, text in insertions])
+        if item.deleted_lines is not None:
+            after: list[str] = []
+        else:
+            after = _inserted(before, [(line - first + 1, column, text) for line, column, text in insertions])
         node = item.node
         findings.append(
             Finding(
@@ -424,9 +441,12 @@ def _render_by_text(
                 after="\n".join(after),
             )
         )
-    if not applied:
+    if not inserted and not deleted:
         return findings, None
-    new_source = "\n".join(_inserted(source.split("\n"), applied))
+    text = _inserted(text, inserted)
+    for low, high in sorted(deleted, reverse=True):
+        del text[low - 1 : high]
+    new_source = "\n".join(text)
     try:
         _parse_ast(new_source)
     except (SyntaxError, ValueError):

@@ -144,6 +144,8 @@ class AstFinding:
     # the same fix as text insertions (line, character column, text), where the rule can say that libcst
     # would render exactly that: the engine then renders it without libcst
     insertions: tuple[tuple[int, int, str], ...] | None = None
+    # or as deleting whole lines (first, last; 1-based), where libcst deletes exactly those lines
+    deleted_lines: tuple[int, int] | None = None
 
 
 @dataclass

@@ -223,6 +223,74 @@ def test_plain_calls_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not calls
 
 
+# dead code after a terminator, laid out to break a line deletion (each module alone)
+DEAD = [
+    "    return 1\n    x = 2\n",
+    "    return 1\n\n    # kept for reference\n    x = 2\n    y = 3\n",
+    "    return 1  # done\n    x = 2\n",
+    "    return 1\n    if x:\n        y = 2\n        # the end of the if\n    z = 3\n",
+    "    return 1\n    for i in x:\n        y = i\n        # trailing comment in the loop\n\n",
+    "    return 1\n    for i in x:\n        y = i\n    # trailing comment at the function's level\n",
+    "    return 1\n    x = 2; y = 3\n",
+    "    raise ValueError(\n        'no'\n    )\n    x = 2\n",
+    "    return 1\n    x = (\n        2\n    )\n\n\n# a comment before the next function\n",
+    "    if x:\n        return 1\n        y = 2\n    else:\n        return 3\n        z = 4\n",
+    "    try:\n        return 1\n        y = 2\n    finally:\n        pass\n",
+    "    return 1\n    x = 'é'\n",
+]
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+@pytest.mark.parametrize("body", DEAD)
+def test_line_deletions_render_as_libcst_does(
+    monkeypatch: pytest.MonkeyPatch, body: str, unsafe: bool
+) -> None:
+    source = f"def f(x, decorator):\n{body}\n\ndef g():\n    return 0\n"
+    text = _rendered(monkeypatch, source, "text", ("MNT001",), unsafe=unsafe)
+    whole = _rendered(monkeypatch, source, "whole", ("MNT001",), unsafe=unsafe)
+    assert text.findings, "every body has dead code"
+    assert text.findings == whole.findings
+    assert text.new_source == whole.new_source
+    # a comment after the last dead statement: libcst renders it (it may belong to that statement)
+    by_text = "# trailing" not in body and "# a comment before" not in body
+    assert text.libcst_parsed is not by_text and whole.libcst_parsed
+
+
+# files of installed packages (torch and sympy, in the test environment) with MNT001 fixes
+DEAD_CODE_FILES = [
+    "torch/_dynamo/utils.py",
+    "torch/_dynamo/variables/builtin.py",
+    "torch/_dynamo/variables/nn_module.py",
+    "torch/_dynamo/variables/torch.py",
+    "torch/_inductor/cpp_builder.py",
+    "torch/distributed/_functional_collectives.py",
+    "torch/distributed/fsdp/_common_utils.py",
+    "torch/fx/passes/utils/matcher_utils.py",
+    "torch/nested/_internal/sdpa.py",
+    "torch/utils/_sympy/reference.py",
+    "torch/utils/_sympy/value_ranges.py",
+    "sympy/integrals/rde.py",
+    "sympy/simplify/trigsimp.py",
+    "sympy/matrices/expressions/tests/test_derivatives.py",
+]
+
+
+def test_real_dead_code_deletes_as_the_whole_file_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    site = Path(sysconfig.get_paths()["purelib"])
+    fixed = 0
+    for name in DEAD_CODE_FILES:
+        path = site / name
+        if not path.exists():
+            continue
+        source = path.read_text(encoding="utf-8")
+        text = _rendered(monkeypatch, source, "text", ("MNT001",), path=path.name)
+        whole = _rendered(monkeypatch, source, "whole", ("MNT001",), path=path.name)
+        assert text.findings == whole.findings, name
+        assert text.new_source == whole.new_source, name
+        fixed += text.new_source is not None
+    assert fixed >= 5, "the comparison needs torch's and sympy's sources installed"
+
+
 def test_a_suppressed_finding_stays_suppressed() -> None:
     source = NESTED.replace("return torch.load(path)", "return torch.load(path)  # noqa: MNT003")
     result = engine.analyze_text(source, "nested.py", ["MNT003"])
