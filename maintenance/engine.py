@@ -155,9 +155,11 @@ def _analyze_text(
         return _finished(result)
     # fixes the rules give as text insertions are rendered without libcst; other expression and argument
     # fixes are rendered (and applied) from their own statements, without a whole-file parse
-    rendered = None if active else _render_by_text(source, lines, path, ast_found, unsafe_fixes)
-    if rendered is None and not active:
-        rendered = _render_by_statement(tree, source, lines, path, ast_found, unsafe_fixes)
+    rendered = None
+    if not active:
+        rendered = _render_by_text(source, lines, path, ast_found, unsafe_fixes) or _render_by_statement(
+            tree, source, lines, path, ast_found, unsafe_fixes
+        )
     if rendered is not None:
         findings, new_source = rendered
         result.findings += findings
@@ -394,13 +396,12 @@ def _render_by_text(
     files with other line breaks than ``\n``, or when two fixed spans overlap."""
     if "\r" in source or _OTHER_LINE_BREAKS.search(source):
         return None
-    text = source.split("\n")
+    file_lines = source.split("\n")
+    last_line = len(file_lines) - 1  # deleting the last line would leave the newline before it: libcst's case
     if any(
         (item.insertions is None and item.deleted_lines is None)
         or item.imports
-        or (
-            item.deleted_lines is not None and item.deleted_lines[1] >= len(text)
-        )  # the last line: no newline
+        or (item.deleted_lines is not None and item.deleted_lines[1] > last_line)
         for _, item in found
     ):
         return None
@@ -443,10 +444,10 @@ def _render_by_text(
         )
     if not inserted and not deleted:
         return findings, None
-    text = _inserted(text, inserted)
+    file_lines = _inserted(file_lines, inserted)
     for low, high in sorted(deleted, reverse=True):
-        del text[low - 1 : high]
-    new_source = "\n".join(text)
+        del file_lines[low - 1 : high]
+    new_source = "\n".join(file_lines)
     try:
         _parse_ast(new_source)
     except (SyntaxError, ValueError):

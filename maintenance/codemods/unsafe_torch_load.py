@@ -374,11 +374,7 @@ def _weights_only_insertions(
     if any(isinstance(item, ast.GeneratorExp) for item in call.args):
         return None
     last = NodeRef.of(max(items, key=lambda item: (item.end_lineno or 0, item.end_col_offset or 0)), lines)
-    if last.end_line == close_line:
-        gap = lines[close_line - 1][last.end_column : close]
-    else:
-        middle = lines[last.end_line : close_line - 1]
-        gap = "\n".join([lines[last.end_line - 1][last.end_column :], *middle, lines[close_line - 1][:close]])
+    gap = lines[close_line - 1][last.end_column : close]  # the call is on one line, so is its last argument
     if not gap.strip():
         return ((last.end_line, last.end_column, ", "), (close_line, close, "weights_only=True"))
     if re.fullmatch(r"[ \t]*,\s*", gap):
@@ -392,7 +388,8 @@ def _parenthesized(call: ast.Call, ref: NodeRef, lines: list[str], tree: ast.Mod
     or a line that holds nothing else before or after it."""
     line = lines[ref.line - 1]
     before, after = line[: ref.column].rstrip(), line[ref.end_column :].lstrip()
-    if not (before.endswith("(") or not before) or not (after.startswith(")") or not after):
+    opens, closes = not before or before.endswith("("), not after or after.startswith(")")
+    if not (opens and closes):
         return False
     if not before or not after:
         return True  # a `(` or `)` may be on another line: not looked at
