@@ -9,6 +9,7 @@ same way (`summarize_here`).
 from __future__ import annotations
 
 import pickle
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,11 @@ from maintenance.index import ProjectIndex
 from maintenance.source import decode
 
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
+# a worker's analysis batch: at most this many files or characters (large files go one or two at a time,
+# so that the last batches, the run's tail, are short); IN_FLIGHT batches per worker are queued at once
+BATCH_FILES = 8
+BATCH_CHARS = 200_000
+IN_FLIGHT = 2
 
 
 Task = tuple[str, str, tuple[str, ...], bool]
@@ -130,7 +136,8 @@ class Workers:
     A file is parsed once: the worker that summarizes it for the index keeps its tree and analyses it
     later (one single-process executor per worker, so that a file's analysis reaches its owner). Shares
     are balanced by size, largest files first; files the index cache already covers go to the least
-    loaded worker when they need analysis.
+    loaded worker when they need analysis. The analysis goes out in `Batches`: a worker that has done its
+    share takes the smallest files of another's, so that the run does not wait on one worker's tail.
     """
 
     def __init__(self, jobs: int) -> None:
@@ -171,28 +178,65 @@ class Workers:
         blob = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)  # pickled once for all the workers
         for pool in self.pools:
             pool.submit(_set_index_from, blob)  # once per worker, before its analyses (one process: in order)
-        shares: list[list[Task]] = [[] for _ in self.pools]
+        queues: list[list[Task]] = [[] for _ in self.pools]
         for task in sorted(tasks, key=lambda t: -sizes.get(t[0], 0)):
-            shares[self._assign(task[0], sizes.get(task[0], 0))].append(task)
-        futures = [
-            self.pools[w].submit(_analyze_chunk, c)
-            for w, share in enumerate(shares)
-            for c in _chunks(share, 8)
-        ]
-        results: dict[str, FileResult] = {}
-        from concurrent.futures import as_completed
+            queues[self._assign(task[0], sizes.get(task[0], 0))].append(task)
+        batches = Batches(queues, sizes)
+        from concurrent.futures import FIRST_COMPLETED, Future, wait
 
+        running: dict[Future, int] = {}
+
+        def submit(worker: int) -> None:
+            batch = batches.take(worker)
+            if batch:
+                running[self.pools[worker].submit(_analyze_chunk, batch)] = worker
+
+        for worker in range(len(self.pools)):
+            for _ in range(IN_FLIGHT):  # a second batch waits in the worker's pipe: no gap between batches
+                submit(worker)
+        results: dict[str, FileResult] = {}
         with cyclic_gc_paused():  # the results are unpickled here
-            for future in as_completed(futures):
-                done = future.result()
-                results.update(done)
-                if on_done:
-                    on_done(len(done))
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    worker = running.pop(future)
+                    done = future.result()
+                    results.update(done)
+                    if on_done:
+                        on_done(len(done))
+                    submit(worker)
         return results
 
     def close(self) -> None:
         for pool in self.pools:
             pool.shutdown(cancel_futures=True)
+
+
+class Batches:
+    """The analysis batches of a run's workers: each worker's own files first, largest first (it kept their
+    trees), in batches of at most `BATCH_FILES` files or `BATCH_CHARS` characters; a worker whose queue is
+    empty takes from the back of the queue with the most characters left (the smallest files, which it
+    parses again), so that no worker idles while another still has files queued."""
+
+    def __init__(self, queues: list[list[Task]], sizes: dict[str, int]) -> None:
+        self.queues = [deque(queue) for queue in queues]
+        self.sizes = sizes
+        self.left = [sum(sizes.get(task[0], 0) for task in queue) for queue in queues]
+
+    def take(self, worker: int) -> list[Task]:
+        """The next batch for `worker` (empty when every queue is)."""
+        steal = not self.queues[worker]
+        if steal:
+            worker = max(range(len(self.queues)), key=lambda w: (self.left[w], len(self.queues[w])))
+        queue = self.queues[worker]
+        batch: list[Task] = []
+        chars = 0
+        while queue and len(batch) < BATCH_FILES and chars < BATCH_CHARS:
+            task = queue.pop() if steal else queue.popleft()
+            batch.append(task)
+            chars += self.sizes.get(task[0], 0)
+        self.left[worker] -= chars
+        return batch
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -277,3 +277,47 @@ def test_dependency_closures_equal_a_search_per_module(tmp_path: Path, project: 
         }
         assert "pkg.a" not in index.dependencies(index.modules["pkg.a"])
         assert "pkg.b" in index.dependencies(index.modules["pkg.a"])
+
+
+def _task(name: str) -> tuple[str, str, tuple[str, ...], bool]:
+    return (name, name, ("MNT001",), False)
+
+
+def test_batches_take_a_workers_own_files_largest_first_then_steal_the_smallest_of_the_busiest() -> None:
+    from maintenance.fix.workers import BATCH_CHARS, BATCH_FILES, Batches
+
+    sizes = {f"a{i}": 1000 - i for i in range(BATCH_FILES + 3)} | {"b0": BATCH_CHARS, "b1": 10, "c0": 50}
+    own_a = [_task(f"a{i}") for i in range(BATCH_FILES + 3)]  # queued largest first, as `analyze` queues them
+    batches = Batches([own_a, [_task("b0"), _task("b1")], [_task("c0")]], sizes)
+    assert batches.take(0) == own_a[:BATCH_FILES]  # at most BATCH_FILES files
+    assert batches.take(1) == [_task("b0")]  # at most BATCH_CHARS characters: a large file goes alone
+    assert batches.take(1) == [_task("b1")]
+    # worker 1's queue is empty: it takes from the back of the queue with the most characters left (worker
+    # 0's smallest files), not from worker 2's
+    assert batches.take(1) == own_a[BATCH_FILES:][::-1]
+    assert batches.take(0) == [_task("c0")]
+    assert batches.take(0) == batches.take(1) == batches.take(2) == []
+    taken_everything = Batches([own_a], sizes)
+    assert [t for _ in range(3) for t in taken_everything.take(0)] == own_a
+
+
+def test_a_run_whose_files_all_belong_to_one_worker_gives_the_serial_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every file owned by worker 0 (as when the index cache covered them all and worker 0 was least
+    # loaded): worker 1 takes the back of worker 0's queue, and the results are those of a serial run
+    from maintenance.fix import workers as fix_workers
+    from maintenance.fix.pipeline import run_fix
+
+    for i in range(fix_workers.PARALLEL_MIN_FILES + 8):
+        body = "def f():\n    return 1\n    print('dead')\n" if i % 4 == 0 else f"x = {i}\n"
+        (tmp_path / f"m{i}.py").write_text(body)
+    (tmp_path / "pyproject.toml").write_text('[tool.maintenance]\nselect = ["MNT"]\n')
+    serial = run_fix([tmp_path], use_ruff=False, jobs=1, use_cache=False)
+    monkeypatch.setattr(
+        fix_workers.Workers, "_assign", lambda self, path, size: self.owner.setdefault(path, 0)
+    )
+    parallel = run_fix([tmp_path], use_ruff=False, jobs=2, use_cache=False)
+    assert parallel.findings == serial.findings
+    assert parallel.diff == serial.diff
+    assert len(serial.findings) == sum(1 for i in range(fix_workers.PARALLEL_MIN_FILES + 8) if i % 4 == 0)
