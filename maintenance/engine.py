@@ -40,7 +40,7 @@ from maintenance.source import DecodedSource, decode
 
 LOG = logging.getLogger(__name__)
 if TYPE_CHECKING:
-    from libcst.metadata import CodeRange
+    from libcst.metadata import CodePosition, CodeRange
 
     Positions = Mapping[cst.CSTNode, CodeRange]
 MAX_ROUNDS = 3
@@ -494,7 +494,7 @@ def _locate(
     arguments: dict[tuple[int, int], list[cst.CSTNode]] = {}
     for node, span in positions.items():
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
-            starting.setdefault(span.start.line, node)
+            starting.setdefault(_start(node, positions).line, node)  # a decorated one: as `NodeRef` does
         elif isinstance(node, cst.BaseExpression):
             expressions.setdefault((span.start.line, span.start.column), []).append(node)
         elif isinstance(node, cst.Arg):
@@ -570,7 +570,7 @@ def _finding(
     path: str,
     module: cst.Module,
 ) -> Finding:
-    start = positions[violation.node].start
+    start = _start(violation.node, positions)
     first, last = _line_span(violation, positions)
     before = "\n".join(lines[first - 1 : last])
     after = None
@@ -590,12 +590,20 @@ def _finding(
 
 def _line_span(violation: Violation, positions: Positions) -> tuple[int, int]:
     """First and last line (1-based) that a violation and its fix touch."""
-    first = last = positions[violation.node].start.line
+    first = last = _start(violation.node, positions).line
     for node in [violation.node, *violation.fixes]:
         span = positions[node]
         end = span.end.line - 1 if span.end.column == 0 and span.end.line > span.start.line else span.end.line
-        first, last = min(first, span.start.line), max(last, end)
+        first, last = min(first, _start(node, positions).line), max(last, end)
     return first, last
+
+
+def _start(node: cst.CSTNode, positions: Positions) -> CodePosition:
+    """Where a node starts as `ast` and the reader see it: a decorated definition at its first decorator
+    (libcst's span starts at `def`/`class`)."""
+    if isinstance(node, cst.FunctionDef | cst.ClassDef) and node.decorators:
+        return positions[node.decorators[0]].start
+    return positions[node].start
 
 
 def _after_text(

@@ -811,13 +811,29 @@ class _ProjectCandidates:
         self.module = module
         self.signatures: dict[str, list[Signature]] = {}
         self.attribute_signatures: dict[str, list[Signature]] = {}
+        # the calls the check can judge (`f(...)` and `x.f(...)` without `*args` or `**kwargs`): only the
+        # signatures of the names they call are looked up
+        self.calls = [
+            node
+            for node in tree_nodes(tree).of(ast.Call)
+            if isinstance(node.func, ast.Name | ast.Attribute)
+            and (isinstance(node.func, ast.Name) or isinstance(node.func.value, ast.Name))
+            and not any(isinstance(a, ast.Starred) for a in node.args)
+            and not any(k.arg is None for k in node.keywords)
+        ]
+        called = {node.func.id for node in self.calls if isinstance(node.func, ast.Name)}
+        called_attributes = {node.func.attr for node in self.calls if isinstance(node.func, ast.Attribute)}
         info = index.modules[module]
         for local in info.imports:
+            if local not in called:
+                continue
             sig = _callable_signature(index, index.resolve(module, local), local)
             if sig is not None:
                 self.signatures.setdefault(local, []).append(sig)
         for cls in info.classes.values():
             for attr, callee in cls.instance_attributes.items():
+                if attr not in called_attributes:
+                    continue
                 symbol = index.resolve_qualified(callee)
                 sig = _instance_signature(index, symbol) if isinstance(symbol, ClassInfo) else None
                 if sig is not None:
@@ -830,6 +846,8 @@ class _ProjectCandidates:
             for node in statements(tree)
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef)
         ]
+        if called.isdisjoint(name for node in binding for name in _bound_names(node)):
+            return  # no called name is bound to an instance anywhere: the bindings cannot matter
         for round_ in range(2):  # a second pass follows `m = model.to(dev)` written before `model` is known
             if round_ and not instances:
                 break  # (nothing known after the first pass: the second would find nothing either)
@@ -853,6 +871,8 @@ class _ProjectCandidates:
                     for cls in classes:
                         instances.setdefault(target.id, {})[cls.qualname] = cls
         for name, held in instances.items():
+            if name not in called:
+                continue
             for cls in held.values():
                 sig = _instance_signature(index, cls)
                 if sig is not None:
@@ -886,20 +906,28 @@ class _ProjectCandidates:
     def any_mismatch(self) -> bool:
         if not (self.signatures or self.attribute_signatures):
             return False
-        for node in tree_nodes(self.tree).of(ast.Call):
+        for node in self.calls:
             if isinstance(node.func, ast.Name):
                 sigs = self.signatures.get(node.func.id, [])
-            elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-                sigs = self.attribute_signatures.get(node.func.attr, [])
             else:
-                continue
-            if (
-                not sigs
-                or any(isinstance(a, ast.Starred) for a in node.args)
-                or any(k.arg is None for k in node.keywords)
-            ):
+                sigs = self.attribute_signatures.get(node.func.attr, [])  # type: ignore[attr-defined]
+            if not sigs:
                 continue
             keywords = [k.arg for k in node.keywords if k.arg is not None]
             if any(sig.bind(len(node.args), keywords) is not None for sig in sigs):
                 return True
         return False
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    """The names `_ProjectCandidates` may bind to instances at `node` (an assignment to one name, an
+    annotated assignment to a name, a function's annotated parameters)."""
+    if isinstance(node, ast.Assign):
+        target = node.targets[0] if len(node.targets) == 1 else None
+        return [target.id] if isinstance(target, ast.Name) else []
+    if isinstance(node, ast.AnnAssign):
+        return [node.target.id] if isinstance(node.target, ast.Name) else []
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        a = node.args
+        return [arg.arg for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs) if arg.annotation is not None]
+    return []

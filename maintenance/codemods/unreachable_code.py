@@ -215,13 +215,10 @@ def _cut_string(terminator: ast.stmt, first_dead: ast.stmt) -> bool:
 def _deleted_lines(terminator: ast.stmt, dead: list[ast.stmt], lines: list[str]) -> tuple[int, int] | None:
     """The lines libcst deletes with the dead statements: from the line after the terminator through the
     last dead statement, with the blank and comment lines above each. `None` (libcst renders it) where a
-    comment follows the last one (libcst may hold it in that statement's block) or a dead definition is
-    decorated (the whole-file rendering places it by its `def` line)."""
+    comment follows the last one (libcst may hold it in that statement's block)."""
     last = max(stmt.end_lineno or stmt.lineno for stmt in dead)
     following = next((line.strip() for line in lines[last:] if line.strip()), "")
     if following.startswith("#"):
-        return None
-    if any(getattr(stmt, "decorator_list", None) for stmt in dead):
         return None
     return (terminator.end_lineno or terminator.lineno) + 1, last
 

@@ -237,6 +237,9 @@ DEAD = [
     "    if x:\n        return 1\n        y = 2\n    else:\n        return 3\n        z = 4\n",
     "    try:\n        return 1\n        y = 2\n    finally:\n        pass\n",
     "    return 1\n    x = 'é'\n",
+    "    return 1\n\n    @decorator\n    def g():\n        return 2\n",
+    "    return 1\n    @decorator\n    @decorator(\n        1\n    )\n    class C:\n        pass\n    x = 3\n",
+    "    return 1\n\n    @decorator\n    def g():\n        return 2\n    # trailing comment after a decorated def\n",
 ]
 
 
