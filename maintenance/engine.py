@@ -616,14 +616,42 @@ def _after_text(
     new = fix(node)
     if isinstance(new, cst.RemovalSentinel):
         return ""
-    code = module.code_for_node(new)
     if isinstance(node, cst.BaseStatement):
+        code = module.code_for_node(new)
         indent = re.match(r"[ \t]*", lines[first - 1]).group(0)  # type: ignore[union-attr]
         return "\n".join(indent + line if line else line for line in code.strip("\n").splitlines())
+    # an expression or argument: its span leaves out its own parentheses, and libcst renders a node alone
+    # without the indentation of its block on continuation lines; both are put back, and checked on the
+    # node before the fix (else the fix alone is applied to the whole module and its lines are read)
     span = positions[node]
-    head = lines[span.start.line - 1][: span.start.column]
-    tail = lines[span.end.line - 1][span.end.column :]
-    return head + code + tail
+    original = "\n".join(lines[span.start.line - 1 : span.end.line])
+    original = original[span.start.column : len(original) - len(lines[span.end.line - 1]) + span.end.column]
+    old_code, new_code = module.code_for_node(_bare(node)), module.code_for_node(_bare(new))
+    indent = _continuation_indent(original, old_code)
+    if indent is not None and old_code.replace("\n", "\n" + indent) == original:
+        head = lines[span.start.line - 1][: span.start.column]
+        tail = lines[span.end.line - 1][span.end.column :]
+        return head + new_code.replace("\n", "\n" + indent) + tail
+    fixed = module.visit(_applier({node: fix})).code.split("\n")
+    return "\n".join(fixed[first - 1 : last + len(fixed) - len(module.code.split("\n"))])
+
+
+def _bare(node: cst.CSTNode) -> cst.CSTNode:
+    """`node` without its own parentheses (which its position span leaves out)."""
+    if getattr(node, "lpar", None) or getattr(node, "rpar", None):
+        return node.with_changes(lpar=[], rpar=[])
+    return node
+
+
+def _continuation_indent(original: str, rendered: str) -> str | None:
+    """The block indentation libcst leaves off the continuation lines of a node rendered alone: what
+    `original` (the node's text in the file) has before them; "" for a one-line node; `None` when the
+    lines do not differ by one prefix."""
+    pairs = list(zip(original.split("\n")[1:], rendered.split("\n")[1:], strict=False))
+    for line, bare in pairs:
+        if bare.strip() and line.endswith(bare):
+            return line[: len(line) - len(bare)]
+    return "" if not pairs else None
 
 
 def analyze_file(

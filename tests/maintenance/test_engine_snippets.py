@@ -182,6 +182,7 @@ LAYOUTS = [
     "torch.load(p)[0]",
     "torch.load(p).eval()",
     "torch.load(p)  # noqa: MNT003",
+    "torch.load(\n    '''a\nb''',\n)",  # `after` from the fix applied alone (the string's lines are not indented)
 ]
 
 
@@ -199,6 +200,27 @@ def test_text_insertions_render_as_libcst_does(
         assert results["text"].new_source == results[how].new_source, how
     if "noqa" not in layout:
         assert results["text"].findings, "every layout is a finding"
+
+
+@pytest.mark.parametrize("how", ["text", "statement", "whole"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_before_and_after_are_the_lines_of_the_file_before_and_after_the_fix(
+    monkeypatch: pytest.MonkeyPatch, layout: str, how: str
+) -> None:
+    # the report shows `before` and `after`: they must be the file's own lines (multi-line and parenthesized
+    # calls once lost their block's indentation and doubled their parentheses in `after`)
+    source = f"import torch\n\n\ndef restore(p, m, c, rest, args, f):\n    x = 1\n{textwrap.indent(layout, '    ')}\n"
+    result = _rendered(monkeypatch, source, how, unsafe=True)
+    fixed = [f for f in result.findings if f.fixable]
+    if len(fixed) != 1 or result.new_source is None:
+        pytest.skip("one fix per file is compared")
+    (finding,) = fixed
+    old, new = source.split("\n"), result.new_source.split("\n")
+    assert finding.before is not None and finding.after is not None
+    first = next(i for i, line in enumerate(old) if line == finding.before.split("\n")[0])
+    assert old[first : first + finding.before.count("\n") + 1] == finding.before.split("\n")
+    assert new[first : first + finding.after.count("\n") + 1] == finding.after.split("\n")
+    assert finding.after != finding.before
 
 
 def test_plain_calls_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
