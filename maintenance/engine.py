@@ -36,7 +36,7 @@ from maintenance.codemods import REGISTRY, Codemod, FileContext, LibcstRule, Vio
 from maintenance.codemods.base import AstFinding, NodeRef, Replacement, cst, first_line, statements
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
 from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
-from maintenance.source import DecodedSource, decode
+from maintenance.source import OTHER_LINE_BREAKS, DecodedSource, decode
 
 LOG = logging.getLogger(__name__)
 if TYPE_CHECKING:
@@ -306,9 +306,6 @@ def _finished(result: FileResult, findings: list[Finding] | None = None) -> File
 
 # characters `str.splitlines` ends a line at and the tokenizer does not: with one, `lines` and the
 # tokenizer's lines differ, so a statement is not spliced back by line number
-_OTHER_LINE_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
 def _render_by_statement(
     tree: ast.Module,
     source: str,
@@ -328,7 +325,7 @@ def _render_by_statement(
     the applied fixes' statements apart. `None` (the caller parses the whole file) when anything does not
     qualify or a snippet does not parse.
     """
-    if _OTHER_LINE_BREAKS.search(source) or any(
+    if OTHER_LINE_BREAKS.search(source) or any(
         item.imports or any(ref.kind == "statement" for ref, _ in item.fixes) for _, item in found
     ):
         return None
@@ -394,7 +391,7 @@ def _render_by_text(
     (libcst is not needed, nor loaded); the same output as the libcst renderings
     (`tests/maintenance/test_engine_snippets.py` holds them equal). `None` when a fix comes as neither, in
     files with other line breaks than ``\n``, or when two fixed spans overlap."""
-    if "\r" in source or _OTHER_LINE_BREAKS.search(source):
+    if "\r" in source or OTHER_LINE_BREAKS.search(source):
         return None
     file_lines = source.split("\n")
     last_line = len(file_lines) - 1  # deleting the last line would leave the newline before it: libcst's case

@@ -6,11 +6,15 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+
+# the line breaks `str.splitlines` knows besides "\n": a text without them has the same lines split on "\n"
+OTHER_LINE_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass

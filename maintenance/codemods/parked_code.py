@@ -23,10 +23,13 @@ from maintenance.codemods.base import (
     cst,
     iter_blocks,
 )
+from maintenance.source import OTHER_LINE_BREAKS
 
 MIN_LINES = 3
 MAX_PROSE_HEADER = 2  # prose lines allowed above a commented-out block (`# Removed callback - ...`)
 _COMMENT_RUN = re.compile(r"(?m)(?:^[ \t]*#[^\n]*\n){" + str(MIN_LINES) + "}")
+# a block of at least MIN_LINES consecutive lines that are comments after whitespace (`str.strip`'s)
+_COMMENT_BLOCK = re.compile(r"(?m)^[^\S\n]*#[^\n]*(?:\n[^\S\n]*#[^\n]*){" + str(MIN_LINES - 1) + ",}")
 _DIRECTIVE = re.compile(
     r"noqa|(?<![\w.])type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
 )
@@ -195,10 +198,12 @@ def find_parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
     if _COMMENT_RUN.search(source):
         runs = _comment_runs_in_text(source)
         if runs:
-            brackets = _bracket_interior_lines(tree)
+            brackets = _bracket_interior_lines(tree, {run[0] for run in runs})
             runs = [run for run in runs if _parked_comment(run[2], entries=run[0] in brackets)]
         if runs:
-            inside = _string_interior_lines(tree)
+            inside = _string_interior_lines(
+                tree, {line for run in runs for line in range(run[0], run[1] + 1)}
+            )
             kept = [run for run in runs if not any(line in inside for line in range(run[0], run[1] + 1))]
             lines = source.splitlines()
             for first, last, column in _joined(kept, lines):
@@ -252,31 +257,50 @@ def _parked_comment(text: str, *, entries: bool = False) -> bool:
     return False
 
 
-def _bracket_interior_lines(tree: ast.Module) -> set[int]:
-    """Lines strictly inside a display or a call that spans several lines: a comment there is an entry."""
+def _bracket_interior_lines(tree: ast.Module, asked: set[int]) -> set[int]:
+    """The lines of `asked` strictly inside a display or a call that spans several lines: a comment there
+    is an entry."""
     lines: set[int] = set()
     nodes = tree_nodes(tree)
-    for node in nodes.of(ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Call):
-        if node.end_lineno and node.end_lineno > node.lineno + 1:
-            lines.update(range(node.lineno + 1, node.end_lineno))
+    for kind in (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Call):
+        for node in nodes.of(kind):
+            if node.end_lineno and node.end_lineno > node.lineno + 1:
+                lines.update(line for line in asked if node.lineno < line < node.end_lineno)
     return lines
 
 
-def _string_interior_lines(tree: ast.Module) -> set[int]:
-    """Lines that lie inside a multi-line string (after its first line), where `#` is not a comment."""
+def _string_interior_lines(tree: ast.Module, asked: set[int]) -> set[int]:
+    """The lines of `asked` inside a multi-line string (after its first line), where `#` is not a comment."""
     lines: set[int] = set()
     nodes = tree_nodes(tree)
     for node in nodes.of(ast.Constant) + nodes.of(ast.JoinedStr):  # (a set: no need of the walk's order)
         if node.end_lineno and node.end_lineno > node.lineno:
-            lines.update(range(node.lineno + 1, node.end_lineno + 1))
+            lines.update(line for line in asked if node.lineno < line <= node.end_lineno)
     return lines
 
 
 def _comment_runs_in_text(source: str) -> list[tuple[int, int, str, int]]:
-    """(first line, last line, uncommented text, column) of each run of >= MIN_LINES comment-only lines."""
+    """(first line, last line, uncommented text, column) of each run of >= MIN_LINES comment-only lines.
+
+    Only the blocks of consecutive comment lines are looked at (found by one regular expression), not
+    every line of the file; a text with other line breaks than "\n" is read line by line."""
+    if OTHER_LINE_BREAKS.search(source):
+        return _comment_runs([*source.splitlines(), ""], 1)
+    runs: list[tuple[int, int, str, int]] = []
+    number, at = 1, 0
+    for block in _COMMENT_BLOCK.finditer(source):
+        number += source.count("\n", at, block.start())
+        at = block.start()
+        runs += _comment_runs([*block.group().split("\n"), ""], number)
+    return runs
+
+
+def _comment_runs(lines: list[str], first_number: int) -> list[tuple[int, int, str, int]]:
+    """The runs of `_comment_runs_in_text` in `lines` (numbered from `first_number`; a last line that is
+    not a comment ends a run)."""
     runs: list[tuple[int, int, str, int]] = []
     run: list[tuple[int, str, int]] = []
-    for number, line in enumerate([*source.splitlines(), ""], start=1):
+    for number, line in enumerate(lines, start=first_number):
         stripped = line.strip()
         if stripped.startswith("#") and not _DIRECTIVE.search(stripped):
             run.append((number, _uncomment(stripped), len(line) - len(line.lstrip()) + 1))

@@ -21,6 +21,26 @@ if TYPE_CHECKING:
 NORMAL, RETURN, RAISE, BREAK, CONTINUE = "normal", "return", "raise", "break", "continue"
 
 
+# statements that always complete normally here (the last case of `Completion._kinds`), tested first
+_PLAIN = frozenset(
+    {
+        ast.Assign,
+        ast.AugAssign,
+        ast.AnnAssign,
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Pass,
+        ast.Delete,
+        ast.Assert,
+        ast.Global,
+        ast.Nonlocal,
+    }
+)
+
+
 class Completion:
     """How statements complete (fall through, return, raise, break, continue), on `ast`.
 
@@ -39,6 +59,8 @@ class Completion:
         return self._memo[key]
 
     def _kinds(self, stmt: ast.stmt) -> set[str]:
+        if stmt.__class__ in _PLAIN:  # most statements: no test of each kind below
+            return {NORMAL}
         if isinstance(stmt, ast.Return):
             return {RETURN}
         if isinstance(stmt, ast.Raise):

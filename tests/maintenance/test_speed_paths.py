@@ -18,6 +18,8 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maintenance.astutil import _LEFT_OUT, TreeNodes, child_nodes, parents
 from maintenance.cache import content_hash
@@ -321,3 +323,58 @@ def test_a_run_whose_files_all_belong_to_one_worker_gives_the_serial_results(
     assert parallel.findings == serial.findings
     assert parallel.diff == serial.diff
     assert len(serial.findings) == sum(1 for i in range(fix_workers.PARALLEL_MIN_FILES + 8) if i % 4 == 0)
+
+
+# MNT005's comment runs: only the blocks of consecutive comment lines are read (one regular expression),
+# and the bracket and string checks are asked about the runs' lines only; both equal reading every line
+_LINES = st.sampled_from(
+    [
+        "# x = compute(a)",
+        "    # y = x + 1",
+        "\t# return y",
+        "# noqa: E501",
+        "#",
+        "   ",
+        "",
+        "z = 1",
+        "\xa0# nbsp before the hash",
+        "# pylint: disable=foo",
+        "    value = f(  # an entry",
+        "'''",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES, max_size=30), st.booleans())
+def test_comment_runs_from_the_blocks_equal_reading_every_line(lines: list[str], final_newline: bool) -> None:
+    from maintenance.codemods.parked_code import _comment_runs, _comment_runs_in_text
+
+    source = "\n".join(lines) + ("\n" if final_newline else "")
+    assert _comment_runs_in_text(source) == _comment_runs([*source.splitlines(), ""], 1)
+    # other line breaks (a form feed, a carriage return) are read line by line, as `splitlines` splits them
+    other = source.replace("# y", "\f# y").replace("#\n", "#\r\n")
+    assert _comment_runs_in_text(other) == _comment_runs([*other.splitlines(), ""], 1)
+
+
+@pytest.mark.parametrize("path", _real_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_comment_runs_and_their_bracket_and_string_lines_on_real_files(path: Path) -> None:
+    from maintenance.codemods.parked_code import (
+        _bracket_interior_lines,
+        _comment_runs,
+        _comment_runs_in_text,
+        _string_interior_lines,
+    )
+
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    assert _comment_runs_in_text(source) == _comment_runs([*source.splitlines(), ""], 1)
+    every_line = set(range(1, source.count("\n") + 2))
+    brackets, inside = set(), set()  # every line, as the checks were once computed
+    for node in ast.walk(tree):
+        if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.Call) and node.end_lineno:
+            brackets.update(range(node.lineno + 1, node.end_lineno))
+        if isinstance(node, ast.Constant | ast.JoinedStr) and node.end_lineno:
+            inside.update(range(node.lineno + 1, node.end_lineno + 1))
+    assert _bracket_interior_lines(tree, every_line) == brackets
+    assert _string_interior_lines(tree, every_line) == inside
