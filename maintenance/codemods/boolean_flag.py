@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from maintenance.astutil import tree_nodes
+from maintenance.astutil import dotted, tree_nodes
 from maintenance.codemods.base import (
     FileContext,
     Invalid,
@@ -22,15 +23,35 @@ OPPOSITE = {"store_true": "store_false", "store_false": "store_true"}
 
 @dataclass
 class _Argument:
-    """One `add_argument(...)` call, as far as its literal arguments tell."""
+    """One `add_argument(...)` call, as far as its literal arguments tell (read from libcst by the visitor,
+    from `ast` by the prefilter: `node` and `action_arg` are of the tree it was read from)."""
 
-    node: cst.Call
+    node: Any
     options: tuple[str, ...]
     action: str | None  # "store_true", "store_false", "boolean_optional", another literal, or None
     default: bool | None
     dest: str | None
     type_bool: bool
-    action_arg: cst.Arg | None
+    action_arg: Any
+
+
+def _stuck(arguments: list[_Argument]) -> Iterator[_Argument]:
+    """The arguments of a module that are reported: `type=bool`, or a store action whose default is its
+    own value with no partner writing the same `dest` the other way."""
+    by_dest: dict[str, list[_Argument]] = {}
+    for arg in arguments:
+        if arg.dest is not None:
+            by_dest.setdefault(arg.dest, []).append(arg)
+    for arg in arguments:
+        if arg.type_bool:
+            yield arg
+            continue
+        if arg.action not in OPPOSITE or arg.default is not (arg.action == "store_true"):
+            continue
+        partners = by_dest.get(arg.dest or "", [])
+        if any(p is not arg and p.action in (OPPOSITE[arg.action], "boolean_optional") for p in partners):
+            continue
+        yield arg
 
 
 class StuckBooleanFlag(LibcstRule):
@@ -178,27 +199,18 @@ class StuckBooleanFlag(LibcstRule):
 
     @classmethod
     def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
-        """An `add_argument` call with `type=bool`, or a store action whose literal default equals its value."""
+        """Whether some `add_argument` call is reported: the visitor's decision (`_stuck`) on the calls as
+        `ast` reads them, so that libcst parses only a module with a finding."""
         if not super().may_match(tree, source, context):
             return False
-        for node in tree_nodes(tree).of(ast.Call):
-            if not isinstance(node.func, ast.Attribute):
-                continue
-            if node.func.attr != "add_argument":
-                continue
-            keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
-            kind = keywords.get("type")
-            if isinstance(kind, ast.Name) and kind.id == "bool":
-                return True
-            action, default = keywords.get("action"), keywords.get("default")
-            stuck = (("store_true", True), ("store_false", False))
-            if (
-                isinstance(action, ast.Constant)
-                and isinstance(default, ast.Constant)
-                and (action.value, default.value) in stuck
-            ):
-                return True
-        return False
+        arguments = [
+            argument
+            for node in tree_nodes(tree).of(ast.Call)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"
+            for argument in [_read_ast(node)]
+            if argument is not None
+        ]
+        return any(True for _ in _stuck(arguments))
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -213,23 +225,14 @@ class StuckBooleanFlag(LibcstRule):
             self.arguments.append(argument)
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        by_dest: dict[str, list[_Argument]] = {}
         all_options = {opt for arg in self.arguments for opt in arg.options}
-        for arg in self.arguments:
-            if arg.dest is not None:
-                by_dest.setdefault(arg.dest, []).append(arg)
-        for arg in self.arguments:
+        for arg in _stuck(self.arguments):
             if arg.type_bool:
                 self.report(
                     arg.node,
                     f"`{_shown(arg)}` uses `type=bool`: `bool('False')` is True, so `{_first(arg)} False` turns "
                     "it on; use `action=argparse.BooleanOptionalAction` (or `store_true`)",
                 )
-                continue
-            if arg.action not in OPPOSITE or arg.default is not (arg.action == "store_true"):
-                continue
-            partners = by_dest.get(arg.dest or "", [])
-            if any(p is not arg and p.action in (OPPOSITE[arg.action], "boolean_optional") for p in partners):
                 continue
             if arg.action == "store_false":
                 self.report(
@@ -386,6 +389,51 @@ def _read(node: cst.Call) -> _Argument | None:
         type_arg is not None and isinstance(type_arg.value, cst.Name) and type_arg.value.value == "bool"
     )
     return _Argument(node, tuple(options), action, default, dest, type_bool, action_arg)
+
+
+def _read_ast(node: ast.Call) -> _Argument | None:
+    """`_read` on the `ast` of the call (the same facts: `ast` joins implicitly concatenated strings and
+    holds True/False/None as constants, as libcst's `evaluated_value` and names give them)."""
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        return None
+    options: list[str] = []
+    for a in node.args:
+        value = _literal_ast(a)
+        if not isinstance(value, str):
+            return None
+        options.append(value)
+    keywords = {k.arg: k for k in node.keywords if k.arg is not None}
+    if not options or not all(opt.startswith("-") for opt in options):
+        return None  # a positional argument
+    action_arg = keywords.get("action")
+    action: str | None = None
+    if action_arg is not None:
+        value = _literal_ast(action_arg.value)
+        if isinstance(value, str):
+            action = value
+        elif (dotted(action_arg.value) or "").endswith("BooleanOptionalAction"):
+            action = "boolean_optional"
+        else:
+            action = "unknown"
+    default = None
+    if "default" in keywords:
+        value = _literal_ast(keywords["default"].value)
+        default = value if isinstance(value, bool) else None
+    if "dest" in keywords:
+        value = _literal_ast(keywords["dest"].value)
+        dest = value if isinstance(value, str) else None
+    else:
+        dest = _default_dest(options)
+    type_arg = keywords.get("type")
+    type_bool = type_arg is not None and isinstance(type_arg.value, ast.Name) and type_arg.value.id == "bool"
+    return _Argument(node, tuple(options), action, default, dest, type_bool, action_arg)
+
+
+def _literal_ast(node: ast.expr) -> object:
+    """`_literal` on `ast`: a string, True, False or None constant, else a sentinel."""
+    if isinstance(node, ast.Constant) and (isinstance(node.value, str | bool) or node.value is None):
+        return node.value
+    return _UNKNOWN
 
 
 def _dotted(node: cst.BaseExpression) -> str:

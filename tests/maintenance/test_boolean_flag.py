@@ -133,3 +133,42 @@ def test_a_parser_from_another_module_is_checked_and_its_fix_is_unsafe() -> None
     assert unsafe.new_source == "import argparse\n\n" + source.replace(
         "action='store_true'", "action=argparse.BooleanOptionalAction"
     )
+
+
+_ARGUMENT_CALLS = st.tuples(
+    st.sampled_from(["'--amp'", "'-a'", "'--gat', '-g'", "'pos'", "flag_name", "b'--raw'", "'--a' 'mp'"]),
+    st.sampled_from(
+        [
+            "",
+            "action='store_true'",
+            "action='store_false'",
+            "action=argparse.BooleanOptionalAction",
+            "action=Custom",
+            "action='count'",
+        ]
+    ),
+    st.sampled_from(["", "default=True", "default=False", "default=None", "default=1", "default=flag"]),
+    st.sampled_from(["", "dest='amp'", "dest='gat'", "dest=name"]),
+    st.sampled_from(["", "type=bool", "type=int", "**extra"]),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_ARGUMENT_CALLS, min_size=1, max_size=5))
+def test_the_ast_prefilter_is_the_visitors_decision(calls: list[tuple[str, ...]]) -> None:
+    # MNT007's prefilter decides on `ast` what its libcst visitor reports: a module passes it exactly when
+    # the visitor (run on every module, prefilter bypassed) reports something
+    from maintenance.codemods.boolean_flag import StuckBooleanFlag
+
+    lines = ["import argparse", "", "p = argparse.ArgumentParser()"]
+    lines += [f"p.add_argument({', '.join(part for part in call if part)})" for call in calls]
+    source = "\n".join(lines) + "\n"
+    with_prefilter = analyze_text(source, "cli.py", ["MNT007"])
+    original = StuckBooleanFlag.may_match
+    try:
+        StuckBooleanFlag.may_match = classmethod(lambda cls, tree, text, context: True)  # type: ignore[method-assign,assignment]
+        without = analyze_text(source, "cli.py", ["MNT007"])
+    finally:
+        StuckBooleanFlag.may_match = original  # type: ignore[method-assign]
+    assert with_prefilter.findings == without.findings
+    assert with_prefilter.libcst_parsed is bool(without.findings)
