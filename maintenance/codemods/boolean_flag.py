@@ -352,43 +352,11 @@ def _read(node: cst.Call) -> _Argument | None:
     """The literal facts of an `add_argument` call; `None` where `*args`/`**kwargs` hide them."""
     if any(a.star for a in node.args):
         return None
-    options: list[str] = []
-    keywords: dict[str, cst.Arg] = {}
-    for a in node.args:
-        if a.keyword is None:
-            value = _literal(a.value)
-            if not isinstance(value, str):
-                return None
-            options.append(value)
-        else:
-            keywords[a.keyword.value] = a
-    if not options or not all(opt.startswith("-") for opt in options):
-        return None  # a positional argument
-    action_arg = keywords.get("action")
-    action: str | None = None
-    if action_arg is not None:
-        value = _literal(action_arg.value)
-        if isinstance(value, str):
-            action = value
-        elif _dotted(action_arg.value).endswith("BooleanOptionalAction"):
-            action = "boolean_optional"
-        else:
-            action = "unknown"
-    default = None
-    if "default" in keywords:
-        value = _literal(keywords["default"].value)
-        default = value if isinstance(value, bool) else None
-    dest = None
-    if "dest" in keywords:
-        value = _literal(keywords["dest"].value)
-        dest = value if isinstance(value, str) else None
-    else:
-        dest = _default_dest(options)
-    type_arg = keywords.get("type")
-    type_bool = (
-        type_arg is not None and isinstance(type_arg.value, cst.Name) and type_arg.value.value == "bool"
-    )
-    return _Argument(node, tuple(options), action, default, dest, type_bool, action_arg)
+    positional = [_literal(a.value) for a in node.args if a.keyword is None]
+    keywords = {
+        a.keyword.value: (_literal(a.value), _dotted(a.value), a) for a in node.args if a.keyword is not None
+    }
+    return _argument(node, positional, keywords)
 
 
 def _read_ast(node: ast.Call) -> _Argument | None:
@@ -396,37 +364,45 @@ def _read_ast(node: ast.Call) -> _Argument | None:
     holds True/False/None as constants, as libcst's `evaluated_value` and names give them)."""
     if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
         return None
-    options: list[str] = []
-    for a in node.args:
-        value = _literal_ast(a)
-        if not isinstance(value, str):
-            return None
-        options.append(value)
-    keywords = {k.arg: k for k in node.keywords if k.arg is not None}
-    if not options or not all(opt.startswith("-") for opt in options):
-        return None  # a positional argument
+    positional = [_literal_ast(a) for a in node.args]
+    keywords = {k.arg: (_literal_ast(k.value), dotted(k.value) or "", k) for k in node.keywords if k.arg}
+    return _argument(node, positional, keywords)
+
+
+def _argument(
+    node: Any, positional: list[object], keywords: dict[str, tuple[object, str, Any]]
+) -> _Argument | None:
+    """The `_Argument` of a call from its positional arguments' literal values and, by keyword, each
+    keyword's literal value, dotted name (`""` when not a name) and node; `None` for a positional argument."""
+    if not positional or not all(isinstance(opt, str) and opt.startswith("-") for opt in positional):
+        return None  # a positional argument, or options that are not literal strings
+    options = tuple(str(opt) for opt in positional)
     action_arg = keywords.get("action")
     action: str | None = None
     if action_arg is not None:
-        value = _literal_ast(action_arg.value)
+        value, name, _ = action_arg
         if isinstance(value, str):
             action = value
-        elif (dotted(action_arg.value) or "").endswith("BooleanOptionalAction"):
+        elif name.endswith("BooleanOptionalAction"):
             action = "boolean_optional"
         else:
             action = "unknown"
-    default = None
-    if "default" in keywords:
-        value = _literal_ast(keywords["default"].value)
-        default = value if isinstance(value, bool) else None
+    default = keywords["default"][0] if "default" in keywords else None
     if "dest" in keywords:
-        value = _literal_ast(keywords["dest"].value)
-        dest = value if isinstance(value, str) else None
+        dest = keywords["dest"][0]
+        dest = dest if isinstance(dest, str) else None
     else:
-        dest = _default_dest(options)
-    type_arg = keywords.get("type")
-    type_bool = type_arg is not None and isinstance(type_arg.value, ast.Name) and type_arg.value.id == "bool"
-    return _Argument(node, tuple(options), action, default, dest, type_bool, action_arg)
+        dest = _default_dest(list(options))
+    type_bool = "type" in keywords and keywords["type"][1] == "bool"
+    return _Argument(
+        node,
+        options,
+        action,
+        default if isinstance(default, bool) else None,
+        dest,
+        type_bool,
+        action_arg[2] if action_arg is not None else None,
+    )
 
 
 def _literal_ast(node: ast.expr) -> object:
