@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -203,21 +203,23 @@ def to_findings(
     display: dict[str, str],
     unsafe_fixes: bool,
     policy: FixPolicy | None = None,
+    sources: Mapping[str, bytes] | None = None,
 ) -> list[Finding]:
     """Findings from ruff's JSON; `display` maps absolute file names to the paths to show.
 
     A finding is fixable when ruff has a fix that applies (safe, or unsafe with `unsafe_fixes`) and
     `policy` (when given) allows it; an F401 import the policy keeps says why in its message.
     Diagnostics of files outside `display` (excluded by our configuration) and ruff's syntax errors
-    (reported by us as MNT000) are dropped.
+    (reported by us as MNT000) are dropped. `sources` (file -> bytes, as the run read them) spares reading
+    the files again for the findings' lines.
     """
     findings = []
     lines_of: dict[str, list[str]] = {}
     resolved: dict[str, str] = {}
     for diag in diagnostics:
         raw = diag.get("filename", "")
-        if raw not in resolved:
-            resolved[raw] = str(discovery.resolved(Path(raw)))
+        if raw not in resolved:  # (a file the run discovered is named by its resolved path already)
+            resolved[raw] = raw if raw in display else str(discovery.resolved(Path(raw)))
         filename = resolved[raw]
         code = diag.get("code")
         if filename not in display or not code:
@@ -238,7 +240,8 @@ def to_findings(
                 message = f"{message} (kept by the fix policy: {noqa[0]})"
         if filename not in lines_of:
             try:
-                lines_of[filename] = Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
+                data = sources[filename] if sources and filename in sources else Path(filename).read_bytes()
+                lines_of[filename] = data.decode("utf-8", errors="replace").splitlines()
             except OSError:
                 lines_of[filename] = []
         lines = lines_of[filename]

@@ -87,7 +87,9 @@ def run_fix(
         policy = build_policy(config, diagnostics, originals, unsafe_fixes)
         ours = keep(config, [f for r in results.values() for f in r.findings])
         readable = {display[p] for p in originals}
-        ruff_findings = keep(config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy))
+        ruff_findings = keep(
+            config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy, originals)
+        )
         ruff_findings = [f for f in ruff_findings if f.path in readable]  # an unreadable file is one MNT000
         facts["findings"] = len(ours) + len(ruff_findings)
     before = sorted([*ours, *ruff_findings], key=finding_sort_key)
