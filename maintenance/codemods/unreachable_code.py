@@ -215,11 +215,15 @@ def _cut_string(terminator: ast.stmt, first_dead: ast.stmt) -> bool:
 def _deleted_lines(terminator: ast.stmt, dead: list[ast.stmt], lines: list[str]) -> tuple[int, int] | None:
     """The lines libcst deletes with the dead statements: from the line after the terminator through the
     last dead statement, with the blank and comment lines above each. `None` (libcst renders it) where a
-    comment follows the last one (libcst may hold it in that statement's block)."""
+    comment follows the last one at the dead statements' indentation or deeper (libcst may hold it in
+    their block); a comment indented less belongs to the code after the block and stays."""
     last = max(stmt.end_lineno or stmt.lineno for stmt in dead)
-    following = next((line.strip() for line in lines[last:] if line.strip()), "")
-    if following.startswith("#"):
-        return None
+    following = next((line for line in lines[last:] if line.strip()), "")
+    if following.lstrip().startswith("#"):
+        block_indent = lines[dead[0].lineno - 1][: dead[0].col_offset]
+        comment_indent = following[: len(following) - len(following.lstrip())]
+        if not (len(comment_indent) < len(block_indent) and block_indent.startswith(comment_indent)):
+            return None
     return (terminator.end_lineno or terminator.lineno) + 1, last
 
 

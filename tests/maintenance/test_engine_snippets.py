@@ -259,6 +259,9 @@ DEAD = [
     "    if x:\n        return 1\n        y = 2\n    else:\n        return 3\n        z = 4\n",
     "    try:\n        return 1\n        y = 2\n    finally:\n        pass\n",
     "    return 1\n    x = 'é'\n",
+    "    if x:\n        return 1\n        y = (\n            2\n        )\n\n    # set up the rest\n    z = 3\n",
+    "    if x:\n        return 1\n        y = 2\n    # the else branch\n    else:\n        z = 3\n",
+    "    if x:\n        raise ValueError\n        y = 2\n        # trailing comment in the dead block\n    z = 3\n",
     "    return 1\n\n    @decorator\n    def g():\n        return 2\n",
     "    return 1\n    @decorator\n    @decorator(\n        1\n    )\n    class C:\n        pass\n    x = 3\n",
     "    return 1\n\n    @decorator\n    def g():\n        return 2\n    # trailing comment after a decorated def\n",
@@ -276,8 +279,9 @@ def test_line_deletions_render_as_libcst_does(
     assert text.findings, "every body has dead code"
     assert text.findings == whole.findings
     assert text.new_source == whole.new_source
-    # a comment after the last dead statement: libcst renders it (it may belong to that statement)
-    by_text = "# trailing" not in body and "# a comment before" not in body
+    # a comment after the last dead statement at its indentation or deeper: libcst renders it (it may
+    # belong to that statement's block); one indented less belongs to what follows
+    by_text = "# trailing" not in body
     assert text.libcst_parsed is not by_text and whole.libcst_parsed
 
 
