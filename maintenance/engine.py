@@ -304,8 +304,6 @@ def _finished(result: FileResult, findings: list[Finding] | None = None) -> File
     return result
 
 
-# characters `str.splitlines` ends a line at and the tokenizer does not: with one, `lines` and the
-# tokenizer's lines differ, so a statement is not spliced back by line number
 def _render_by_statement(
     tree: ast.Module,
     source: str,

@@ -13,7 +13,9 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-# the line breaks `str.splitlines` knows besides "\n": a text without them has the same lines split on "\n"
+# characters `str.splitlines` ends a line at besides "\n" (the tokenizer does not): a text without them has
+# the same lines split on "\n" and by `splitlines`; with one, `lines` and the tokenizer's lines differ, so
+# the engine does not splice a statement back by line number
 OTHER_LINE_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 

@@ -1,7 +1,8 @@
 """The worker processes of a run: each owns a share of the files for the whole run (index pass, then analysis).
 
-A file is parsed once: the worker that summarizes it for the project index keeps its tree and analyses it
-later. The run's index is sent to each worker once (`set_index`), not once per file. Small runs (fewer
+A file is parsed once where memory allows: the worker that summarizes it for the project index keeps its
+tree (up to `KEEP_SOURCE_CHARS`) and analyses it later; a file beyond that budget, or one another worker
+takes at the end of the run (`Batches`), is parsed again. The run's index is sent to each worker once (`set_index`), not once per file. Small runs (fewer
 than `PARALLEL_MIN_FILES` files, or one job) summarize and analyse in this process, keeping the trees the
 same way (`summarize_here`).
 """
