@@ -7,6 +7,7 @@ dry run never needs libcst for this rule; libcst is only used to delete the code
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import textwrap
 import warnings
@@ -260,23 +261,34 @@ def _parked_comment(text: str, *, entries: bool = False) -> bool:
 def _bracket_interior_lines(tree: ast.Module, asked: set[int]) -> set[int]:
     """The lines of `asked` strictly inside a display or a call that spans several lines: a comment there
     is an entry."""
-    lines: set[int] = set()
     nodes = tree_nodes(tree)
-    for kind in (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Call):
-        for node in nodes.of(kind):
-            if node.end_lineno and node.end_lineno > node.lineno + 1:
-                lines.update(line for line in asked if node.lineno < line < node.end_lineno)
-    return lines
+    spans = [
+        (node.lineno + 1, node.end_lineno - 1)
+        for kind in (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Call)
+        for node in nodes.of(kind)
+        if node.end_lineno and node.end_lineno > node.lineno + 1
+    ]
+    return _lines_within(sorted(asked), spans)
 
 
 def _string_interior_lines(tree: ast.Module, asked: set[int]) -> set[int]:
     """The lines of `asked` inside a multi-line string (after its first line), where `#` is not a comment."""
-    lines: set[int] = set()
     nodes = tree_nodes(tree)
-    for node in nodes.of(ast.Constant) + nodes.of(ast.JoinedStr):  # (a set: no need of the walk's order)
-        if node.end_lineno and node.end_lineno > node.lineno:
-            lines.update(line for line in asked if node.lineno < line <= node.end_lineno)
-    return lines
+    spans = [
+        (node.lineno + 1, node.end_lineno)
+        for node in nodes.of(ast.Constant) + nodes.of(ast.JoinedStr)
+        if node.end_lineno and node.end_lineno > node.lineno
+    ]
+    return _lines_within(sorted(asked), spans)
+
+
+def _lines_within(lines: list[int], spans: list[tuple[int, int]]) -> set[int]:
+    """The lines of the sorted `lines` that fall in some (first, last) span, both ends included (a binary
+    search per span, not a test of every line against every span)."""
+    found: set[int] = set()
+    for first, last in spans:
+        found.update(lines[bisect.bisect_left(lines, first) : bisect.bisect_right(lines, last)])
+    return found
 
 
 def _comment_runs_in_text(source: str) -> list[tuple[int, int, str, int]]:
