@@ -186,12 +186,17 @@ LAYOUTS = [
 ]
 
 
+def _in_function(layout: str) -> str:
+    """A module whose function body holds `layout` (one of LAYOUTS), after a first statement."""
+    return f"import torch\n\n\ndef restore(p, m, c, rest, args, f):\n    x = 1\n{textwrap.indent(layout, '    ')}\n"
+
+
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_text_insertions_render_as_libcst_does(
     monkeypatch: pytest.MonkeyPatch, layout: str, unsafe: bool
 ) -> None:
-    source = f"import torch\n\n\ndef restore(p, m, c, rest, args, f):\n    x = 1\n{textwrap.indent(layout, '    ')}\n"
+    source = _in_function(layout)
     results = {
         how: _rendered(monkeypatch, source, how, unsafe=unsafe) for how in ("text", "statement", "whole")
     }
@@ -209,7 +214,7 @@ def test_before_and_after_are_the_lines_of_the_file_before_and_after_the_fix(
 ) -> None:
     # the report shows `before` and `after`: they must be the file's own lines (multi-line and parenthesized
     # calls once lost their block's indentation and doubled their parentheses in `after`)
-    source = f"import torch\n\n\ndef restore(p, m, c, rest, args, f):\n    x = 1\n{textwrap.indent(layout, '    ')}\n"
+    source = _in_function(layout)
     result = _rendered(monkeypatch, source, how, unsafe=True)
     fixed = [f for f in result.findings if f.fixable]
     if len(fixed) != 1 or result.new_source is None:
