@@ -9,14 +9,14 @@ left, 2 usage or internal error. `run_fix` is the same run as a Python function 
 The package, one concern per module: `pipeline` (`run_fix`), `analysis` (reading, the result cache, the
 project index, the engine), `workers` (the worker processes), `apply` (the dry run and `--apply`),
 `verification` (`--verify` around `--apply`), `phases` (the log and the phases `-v` times) and `cli`
-(`build_parser`, `main`). The ruff fix policy is `maintenance.ruff_policy`.
+(`build_parser`, `main`, `run`). The ruff fix policy is `maintenance.ruff_policy`.
 """
 
 from __future__ import annotations
 
 from maintenance.fix.analysis import analyze, keep
 from maintenance.fix.apply import after_state, dry_run, settle
-from maintenance.fix.cli import build_parser, exit_status, main
+from maintenance.fix.cli import build_parser, exit_status, main, run
 from maintenance.fix.phases import LOG
 from maintenance.fix.pipeline import run_fix
 from maintenance.fix.workers import PARALLEL_MIN_FILES, Task, analyze_task, run_tasks
@@ -33,6 +33,7 @@ __all__ = [
     "exit_status",
     "keep",
     "main",
+    "run",
     "run_fix",
     "run_tasks",
     "settle",

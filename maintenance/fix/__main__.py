@@ -1,6 +1,6 @@
-"""`python -m maintenance.fix`: the command line (`maintenance.fix.cli.main`)."""
+"""`python -m maintenance.fix`: the command line (`maintenance.fix.cli.run`)."""
 
-from maintenance.fix.cli import main
+from maintenance.fix.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -4,10 +4,13 @@ place that turns errors into `error:` lines and exit statuses."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from maintenance import __version__, ruff_runner
 from maintenance import verify as verify_module
@@ -209,3 +212,29 @@ def exit_status(report: FixReport) -> int:
     if report.applied:
         return 1 if any(report.counts_after.values()) else 0
     return 1 if report.findings else 0
+
+
+def run() -> NoReturn:
+    """The console script and `python -m maintenance.fix`: `main()` on the command line, then `exit_fast`."""
+    exit_fast(main())
+
+
+def exit_fast(status: int) -> NoReturn:
+    """End the process with `status` once its output is flushed, without freeing the run's objects.
+
+    At a normal exit the interpreter frees the project index, the results and the sources one object at
+    a time: 1.5 s after an 8,285-file run, for memory the operating system takes back at once. Under
+    coverage.py (which writes its data at exit) the exit is the normal one.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`): nothing more to write
+            stream.flush()
+    logging.shutdown()
+    coverage = sys.modules.get("coverage")
+    if (
+        coverage is not None
+        and getattr(coverage, "Coverage", None) is not None
+        and coverage.Coverage.current()
+    ):
+        raise SystemExit(status)
+    os._exit(status)

@@ -252,6 +252,29 @@ def test_module_entry_point_runs_as_a_subprocess(make_repo: MakeRepo) -> None:
     assert json.loads(proc.stdout)[0]["code"] == "MNT001"
 
 
+@pytest.mark.parametrize("dead", [True, False], ids=["findings", "clean"])
+def test_the_command_line_ends_with_its_whole_output_and_status(make_repo: MakeRepo, dead: bool) -> None:
+    # `python -m maintenance.fix` ends the process without freeing the run's objects (`exit_fast`): its
+    # output must still arrive whole through a pipe (here past the pipe's 64 KiB buffer, from a run with
+    # worker processes) and its exit status must be the run's
+    files = {f"m{i:03d}.py": DEAD if dead else DEAD_FIXED for i in range(300)}
+    root = make_repo(files)
+    repo_root = Path(fix_module.__file__).resolve().parents[2]
+    # (stdout buffered as it is by default: PYTHONUNBUFFERED would hide a missing flush)
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "PYTHONPATH": str(repo_root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "maintenance.fix", str(root), "--no-ruff", "--no-cache", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == (1 if dead else 0), proc.stderr
+    findings = json.loads(proc.stdout)
+    assert len(findings) == (300 if dead else 0)
+    if dead:
+        assert len(proc.stdout) > 65536
+
 def test_module_entry_point_in_a_tree_that_shadows_the_standard_library(make_repo: MakeRepo) -> None:
     # optuna's package root holds its own logging.py: `python -m maintenance.fix .` run there must not import it
     shadow = "raise RuntimeError('the checked tree was imported')\n"

@@ -111,8 +111,8 @@ def test_the_standalone_distribution_depends_on_exactly_what_maintenance_imports
     assert "torch" not in declared
     # the same pins as the whole project's, so both run the same ruff
     assert set(declared.values()) <= set(whole["dependencies"])
-    assert standalone["scripts"] == {"maintenance-fix": "maintenance.fix:main"}
-    assert whole["scripts"]["maintenance-fix"] == "maintenance.fix:main"
+    assert standalone["scripts"] == {"maintenance-fix": "maintenance.fix:run"}
+    assert whole["scripts"]["maintenance-fix"] == "maintenance.fix:run"
 
 
 def test_one_version_for_both_distributions() -> None:
