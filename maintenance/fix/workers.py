@@ -176,7 +176,10 @@ class Workers:
         sizes: dict[str, int],
         on_done: Callable[[int], None] | None,
     ) -> dict[str, FileResult]:
-        blob = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)  # pickled once for all the workers
+        # pickled once for all the workers, with the collector paused: the reductions allocate a tuple per
+        # object, and the collections they set off took 0.5 of 1.35 s on 8,285 files' index
+        with cyclic_gc_paused():
+            blob = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
         for pool in self.pools:
             pool.submit(_set_index_from, blob)  # once per worker, before its analyses (one process: in order)
         queues: list[list[Task]] = [[] for _ in self.pools]
