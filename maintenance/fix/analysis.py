@@ -36,10 +36,16 @@ def analyze(
     jobs: int | None,
     use_cache: bool,
     progress: bool,
+    on_read: Callable[[dict[str, bytes]], object] | None = None,
 ) -> tuple[dict[str, FileResult], dict[str, bytes]]:
-    """Results for every file, from the cache where the content is unchanged, else from the engine."""
+    """Results for every file, from the cache where the content is unchanged, else from the engine.
+
+    `on_read` receives the bytes of every readable file (path -> bytes) as soon as they are read (the ruff
+    side of a run makes its findings from them while the analysis goes on)."""
     all_codes = tuple(c for c in MNT_CODES if config.selects(c))
     results, originals, readable = _read_files(files, display)
+    if on_read is not None:
+        on_read(originals)
     n_jobs = jobs or os.cpu_count() or 1
     workers = Workers(n_jobs) if n_jobs > 1 and len(readable) >= PARALLEL_MIN_FILES else None
     forget_kept()

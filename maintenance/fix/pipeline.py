@@ -6,20 +6,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from maintenance import ruff_runner
 from maintenance.cache import CACHE_DIR
-from maintenance.config import ConfigError, find_root, load_config
+from maintenance.config import Config, ConfigError, find_root, load_config
 from maintenance.discovery import discover, relative
-from maintenance.findings import FixReport
+from maintenance.findings import Finding, FixReport
 from maintenance.fix.analysis import analyze, keep
 from maintenance.fix.apply import Written, dry_run
 from maintenance.fix.phases import phase
 from maintenance.fix.verification import verify_before
 from maintenance.output import finding_sort_key
-from maintenance.ruff_policy import build_policy
+from maintenance.ruff_policy import FixPolicy, build_policy
 from maintenance.source import decode
 
 
@@ -71,27 +72,33 @@ def run_fix(
     ruff_wanted = use_ruff and config.wants_ruff() and bool(files)
     ruff_paths = [str(p.resolve()) for p in given]
 
+    # ruff runs in a thread beside the analysis, and its findings and fix policy are made there too as
+    # soon as the analysis has read the files (they need the sources, not the MNT results)
+    read: Future[dict[str, bytes]] = Future()
     with ThreadPoolExecutor(max_workers=1) as background:
-        ruff_before: Future[list[dict[str, Any]]] | None = None
+        ruff_side: Future[_RuffSide] | None = None
         if ruff_wanted:
             cache_dir = root / CACHE_DIR if use_cache else None
-            ruff_before = background.submit(ruff_runner.check_cached, ruff_paths, root, files, cache_dir)
-        with phase("analyse (MNT codemods)") as facts:
-            results, originals = analyze(files, display, config, unsafe_fixes, jobs, use_cache, progress)
-            facts["files"] = len(results)
-        with phase("ruff check (ran beside the analysis)") as facts:
-            diagnostics = ruff_before.result() if ruff_before is not None else []
-            facts["diagnostics"] = len(diagnostics)
+            ruff_side = background.submit(
+                _ruff_beside, ruff_paths, root, files, cache_dir, read, config, display, unsafe_fixes
+            )
+        try:
+            with phase("analyse (MNT codemods)") as facts:
+                results, originals = analyze(
+                    files, display, config, unsafe_fixes, jobs, use_cache, progress, on_read=read.set_result
+                )
+                facts["files"] = len(results)
+        finally:
+            if not read.done():  # the analysis stopped before reading: the ruff side must not wait for it
+                read.set_exception(RuntimeError("the analysis stopped before reading the files"))
+        with phase("ruff check, findings and fix policy (made beside the analysis)") as facts:
+            side = ruff_side.result() if ruff_side is not None else None
+            facts["diagnostics"] = len(side.diagnostics) if side is not None else 0
 
-    with phase("ruff fix policy and findings") as facts:
-        policy = build_policy(config, diagnostics, originals, unsafe_fixes)
-        ours = keep(config, [f for r in results.values() for f in r.findings])
-        readable = {display[p] for p in originals}
-        ruff_findings = keep(
-            config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy, originals)
-        )
-        ruff_findings = [f for f in ruff_findings if f.path in readable]  # an unreadable file is one MNT000
-        facts["findings"] = len(ours) + len(ruff_findings)
+    policy = side.policy if side is not None else build_policy(config, [], originals, unsafe_fixes)
+    ours = keep(config, [f for r in results.values() for f in r.findings])
+    readable = {display[p] for p in originals}
+    ruff_findings = [f for f in side.findings if f.path in readable] if side is not None else []
     before = sorted([*ours, *ruff_findings], key=finding_sort_key)
     report.counts_before = dict(Counter(f.code for f in before))
     absolute = {rel: path for path, rel in display.items()}
@@ -120,3 +127,31 @@ def run_fix(
             )
     run = Written(files, display, config, root, policy, ruff_wanted, unsafe_fixes, drop_unexercised)
     return run.apply(report, before, results, originals, ours_new, ruff_files, absolute, runner)
+
+
+@dataclass
+class _RuffSide:
+    """What the ruff thread of a run makes: ruff's diagnostics, the fix policy and ruff's findings."""
+
+    diagnostics: list[dict[str, Any]]
+    policy: FixPolicy
+    findings: list[Finding]
+
+
+def _ruff_beside(
+    paths: list[str],
+    root: Path,
+    files: list[Path],
+    cache_dir: Path | None,
+    read: Future[dict[str, bytes]],
+    config: Config,
+    display: dict[str, str],
+    unsafe_fixes: bool,
+) -> _RuffSide:
+    """ruff's check (cached), then, once the analysis has read the files, the policy and ruff's findings
+    (as the configuration keeps them; an unreadable file is one MNT000, so the caller drops its findings)."""
+    diagnostics = ruff_runner.check_cached(paths, root, files, cache_dir)
+    originals = read.result()
+    policy = build_policy(config, diagnostics, originals, unsafe_fixes)
+    findings = keep(config, ruff_runner.to_findings(diagnostics, display, unsafe_fixes, policy, originals))
+    return _RuffSide(diagnostics, policy, findings)
