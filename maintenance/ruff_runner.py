@@ -150,8 +150,12 @@ def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False, option
 def by_file(diff_text: str) -> str:
     """A multi-file unified diff with its files in path order: ruff prints them as its threads finish,
     so two runs of the same check differ in order (seen on qlib). A hunk's lines are counted from its
-    ``@@ -a,b +c,d @@`` header, so a removed line that reads ``-- x`` never starts a file."""
+    ``@@ -a,b +c,d @@`` header, so a removed line that reads ``-- x`` never starts a file. A line outside
+    every file's hunks that is not blank (ruff's ``Would fix N errors.``) goes to the end, in the order
+    given: it had followed whichever file ruff happened to print last (seen on Django); the blank line
+    ruff prints after each file stays with its file."""
     chunks: list[list[str]] = []
+    trailer: list[str] = []
     old_left = new_left = 0
     pieces = diff_text.split("\n")  # only "\n" ends a line here (`splitlines` also breaks at a form feed)
     for line in [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else []):
@@ -166,8 +170,11 @@ def by_file(diff_text: str) -> str:
                 new_left = int(match.group(4) or 1)
         elif line.startswith("--- ") or not chunks:
             chunks.append([])
+        elif line.strip() and not line.startswith(("+++ ", "\\")):  # ruff's summary, not a file's line
+            trailer.append(line)
+            continue
         chunks[-1].append(line)
-    return "".join("".join(chunk) for chunk in sorted(chunks, key=lambda chunk: chunk[0]))
+    return "".join("".join(chunk) for chunk in sorted(chunks, key=lambda chunk: chunk[0])) + "".join(trailer)
 
 
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")

@@ -42,6 +42,17 @@ def test_a_real_ruff_diff_is_sorted_and_loses_nothing(tmp_path: Path) -> None:
     headers = [line for line in ordered.splitlines() if line.startswith("--- ")]
     assert len(headers) == 3 and headers == sorted(headers)
     assert sorted(ordered.splitlines()) == sorted(raw.stdout.splitlines())
+    # ruff's summary line ends the diff, whichever file it printed last
+    assert ordered.splitlines()[-1] == "Would fix 3 errors."
+
+
+@given(st.permutations(range(3)))
+def test_the_summary_line_stays_at_the_end_whatever_the_file_order(order: list[int]) -> None:
+    # as ruff prints it: a blank line after each file, its summary after the last
+    sections = [_section(f"pkg/m{i}.py", ["import os"]) + "\n" for i in range(3)]
+    trailer = "Would fix 3 errors.\n"
+    raw = "".join(sections[i] for i in order) + trailer
+    assert ruff_runner.by_file(raw) == "".join(sections) + trailer
 
 
 def test_a_finding_on_line_100_prints_its_line_number(tmp_path: Path, capsys) -> None:
