@@ -22,7 +22,7 @@ Python API (what `health_checks` calls)::
         unsafe_fixes=False,        # also apply unsafe fixes (MNT005 deletion, ruff's unsafe fixes)
         root=None,                 # project root (pyproject.toml with [tool.maintenance]); None: found from paths
         # optional: jobs=None (worker processes; None = all CPUs), use_cache=True (.maintenance_cache/),
-        # progress=False (rich bar on stderr), want_diff=True (False skips ruff's second run for its diff),
+        # progress=False (rich bar on stderr), want_diff=True (False: no diff, which skips ruff's second run),
         # verify=None (with apply: a command run before and after; breaking fixes are reverted),
         # drop_unexercised=False (with verify: also revert the fixes no test executed)
     )

@@ -39,11 +39,16 @@ def dry_run(
 ) -> FixReport:
     """The report of a dry run: every finding, the diff `--apply` would write and the counts it would leave."""
     report.findings = before
-    diffs = [
-        unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
-        for path in ours_new
-    ]
-    # ruff's --diff is a second ruff run: skipped where nobody reads the diff
+    # the diff is made only where someone reads it (the text output): ruff's is a second ruff run, and
+    # ours a difflib pass over every fixed file
+    diffs = (
+        [
+            unified_diff(decode(originals[path]).text, results[path].new_source or "", display[path])
+            for path in ours_new
+        ]
+        if want_diff
+        else []
+    )
     if ruff_files and want_diff:
         diffs.append(ruff_runner.diff_policy(ruff_files, root, policy))
     left = [f for r in results.values() for f in keep(config, r.remaining)]

@@ -275,6 +275,7 @@ def test_the_command_line_ends_with_its_whole_output_and_status(make_repo: MakeR
     if dead:
         assert len(proc.stdout) > 65536
 
+
 def test_module_entry_point_in_a_tree_that_shadows_the_standard_library(make_repo: MakeRepo) -> None:
     # optuna's package root holds its own logging.py: `python -m maintenance.fix .` run there must not import it
     shadow = "raise RuntimeError('the checked tree was imported')\n"
