@@ -43,8 +43,8 @@ def run_fix(
     """Find (and with `apply`, fix) every selected problem under `paths`; see the `maintenance` docstring.
 
     `jobs` caps the worker processes (default: all CPUs), `use_cache=False` ignores
-    `.maintenance_cache/`, `progress` shows a progress bar on stderr, `want_diff=False` leaves `report.diff` empty (no
-    second ruff run for its diff, no difflib pass).
+    `.maintenance_cache/`, `progress` shows a progress bar on stderr, `want_diff=False` leaves
+    `report.diff` empty (no second ruff run for its diff, no difflib pass).
     `select`/`ignore` take code prefixes (`MNT`, `MNT001`, `ruff`, `F`, `ALL`); `select=None` uses
     `[tool.maintenance]` of the root's pyproject.toml; `ignore` adds to the configured ignores.
     `verify` (with `apply`) is a command run from the root before and after the fixes; the fixes that
