@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import gc
+import os
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -37,10 +39,22 @@ def cyclic_gc_paused(*, freeze: bool = False) -> Iterator[None]:
 
 
 def parse(source: str) -> ast.Module:
-    """`ast.parse` with the warnings of old escape sequences silenced (raises SyntaxError/ValueError)."""
-    with warnings.catch_warnings():
+    """`ast.parse` with the warnings of old escape sequences silenced (raises SyntaxError/ValueError).
+
+    `warnings.catch_warnings` swaps the process's filter list, so two threads inside it at once (the ruff
+    side of a run makes its fix policy beside the analysis) leave the other's filters behind: one lock
+    for every silenced parse, held by no thread when a worker process is forked.
+    """
+    with _SILENCED, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(source)
+
+
+_SILENCED = threading.Lock()
+if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
+    os.register_at_fork(
+        before=_SILENCED.acquire, after_in_parent=_SILENCED.release, after_in_child=_SILENCED.release
+    )
 
 
 def dotted(node: ast.expr) -> str | None:

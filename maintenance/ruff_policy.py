@@ -23,12 +23,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maintenance.astutil import parse
 from maintenance.source import decode, resolved
 
 if TYPE_CHECKING:
@@ -148,9 +148,7 @@ def kept_imports(path: Path, source: str, rows: Iterable[int]) -> dict[int, str]
     if path.name == "__init__.py":
         return dict.fromkeys(rows, "in an __init__.py, where imports are the package's public names")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return dict.fromkeys(rows, "the file does not parse")
     exported = _dunder_all(tree)

@@ -10,11 +10,10 @@ import ast
 import bisect
 import re
 import textwrap
-import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
-from maintenance.astutil import per_tree, tree_nodes
+from maintenance.astutil import parse, per_tree, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     FileContext,
@@ -67,9 +66,7 @@ def looks_like_code(text: str, min_lines: int = MIN_LINES, *, entries: bool = Fa
     if len(lines) < min_lines:
         return False
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(body)
+        tree = parse(body)
     except (SyntaxError, ValueError):
         return False
     encoded = [line.encode() for line in body.splitlines()]

@@ -5,7 +5,9 @@
   `parents` the parent (and statement list) of every node that `ast.iter_fields` gives;
 - the cross-module never-returning inference skips modules none of whose imported callees never return:
   the result equals re-inferring every module to a fixpoint, on fixtures and on a real package;
-- `cyclic_gc_paused` restores the collector's state.
+- `cyclic_gc_paused` restores the collector's state;
+- the silenced parse (`astutil.parse`) is safe in two threads at once (the ruff side of a run makes its
+  fix policy beside the analysis): the process's warning filters come back as they were.
 """
 
 from __future__ import annotations
@@ -378,3 +380,31 @@ def test_comment_runs_and_their_bracket_and_string_lines_on_real_files(path: Pat
             inside.update(range(node.lineno + 1, node.end_lineno + 1))
     assert _bracket_interior_lines(tree, every_line) == brackets
     assert _string_interior_lines(tree, every_line) == inside
+
+
+def test_silenced_parses_in_two_threads_leave_the_warning_filters_as_they_were() -> None:
+    import threading
+    import warnings
+
+    from maintenance.astutil import parse
+
+    source = "x = '\\d'\n" * 50  # an invalid escape: the parse warns, silenced
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        for _ in range(3000):
+            try:
+                parse(source)
+            except BaseException as err:  # a warning that got through, raised by the "error" filter
+                errors.append(err)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        before = list(warnings.filters)
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert warnings.filters == before
+    assert errors == []
