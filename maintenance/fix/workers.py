@@ -2,9 +2,9 @@
 
 A file is parsed once where memory allows: the worker that summarizes it for the project index keeps its
 tree (up to `KEEP_SOURCE_CHARS`) and analyses it later; a file beyond that budget, or one another worker
-takes at the end of the run (`Batches`), is parsed again. The run's index is sent to each worker once (`set_index`), not once per file. Small runs (fewer
-than `PARALLEL_MIN_FILES` files, or one job) summarize and analyse in this process, keeping the trees the
-same way (`summarize_here`).
+takes at the end of the run (`Batches`), is parsed again. The run's index is sent to each worker once
+(`set_index`), not once per file. Small runs (fewer than `PARALLEL_MIN_FILES` files, or one job)
+summarize and analyse in this process, keeping the trees the same way (`summarize_here`).
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def _analyze_chunk(tasks: list[Task]) -> list[tuple[str, FileResult]]:
 class Workers:
     """Worker processes that each own a share of the files for the whole run (index pass, then analysis).
 
-    A file is parsed once: the worker that summarizes it for the index keeps its tree and analyses it
-    later (one single-process executor per worker, so that a file's analysis reaches its owner). Shares
+    The worker that summarizes a file for the index keeps its tree (within the keep budget) and analyses
+    it later (one single-process executor per worker, so that a file's analysis reaches its owner). Shares
     are balanced by size, largest files first; files the index cache already covers go to the least
     loaded worker when they need analysis. The analysis goes out in `Batches`: a worker that has done its
     share takes the smallest files of another's, so that the run does not wait on one worker's tail.
