@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from maintenance.astutil import cyclic_gc_paused
 from maintenance.astutil import parse as _parse_ast
-from maintenance.codemods import REGISTRY, Codemod, FileContext, LibcstRule, Violation
+from maintenance.codemods import REGISTRY, Codemod, FileContext, IndexCheck, LibcstRule, Violation
 from maintenance.codemods.base import AstFinding, NodeRef, Replacement, cst, first_line, statements
 from maintenance.findings import PARSE_ERROR_CODE, FileResult, Finding
 from maintenance.index import ModuleInfo, ProjectIndex, single_module_index
@@ -122,6 +122,33 @@ def analyze_text(
     """
     with cyclic_gc_paused():
         return _analyze_text(source, path, codes, unsafe_fixes, index, tree, _round)
+
+
+def prefilter_before_index(
+    tree: ast.Module, source: str, path: str, module: ModuleInfo
+) -> list[IndexCheck] | None:
+    """Every rule's prefilter as the index pass decides it (`Codemod.may_match_before_index`), for a file
+    summarized as `module`: `None` when some rule may match (the analysis needs the tree), else the checks
+    that finish the other prefilters once the run's index exists (`result_without_tree`)."""
+    context = FileContext(path=path, source=source, tree=tree, module=module)
+    checks: list[IndexCheck] = []
+    for codemod in REGISTRY:
+        decided = codemod.may_match_before_index(tree, source, context)
+        if decided is True:
+            return None
+        if decided is not False:
+            checks.append(decided)
+    return checks
+
+
+def result_without_tree(checks: Sequence[IndexCheck], path: str, index: ProjectIndex) -> FileResult | None:
+    """The result of a file whose prefilters all failed in the index pass (`prefilter_before_index`) when the
+    rest of each fails with the run's `index` too: no rule can match, so the file is not parsed again (the
+    same result as `analyze_text`'s, whatever codes are selected); `None` when one may match (analyse it)."""
+    module = index.module_for_path(path)
+    if module is None or any(check.may_match(index, module) for check in checks):
+        return None
+    return _finished(FileResult(path=path))
 
 
 def _analyze_text(

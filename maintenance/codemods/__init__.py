@@ -2,8 +2,9 @@
 
 To add a codemod: write `maintenance/codemods/<problem>.py` with an `AstRule` subclass (a `LibcstRule`
 when it needs libcst to decide): CODE, NAME, a docstring with What it does / Why is this bad? / Example /
-Use instead / Fix safety, INVALID and VALID examples, `may_match` and `findings` (or `visit_*` methods);
-then add it to `REGISTRY` below; the examples test picks it up.
+Use instead / Fix safety, INVALID and VALID examples, `may_match` and `findings` (or `visit_*` methods),
+and `PREFILTER_WITHOUT_INDEX = True` when `may_match` reads no index (else `may_match_before_index`, or the
+index pass keeps every file's tree for it); then add it to `REGISTRY` below; the examples test picks it up.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from maintenance.codemods.base import (
     AstRule,
     Codemod,
     FileContext,
+    IndexCheck,
     Invalid,
     LibcstRule,
     Violation,
@@ -43,6 +45,7 @@ __all__ = [
     "AstRule",
     "Codemod",
     "FileContext",
+    "IndexCheck",
     "Invalid",
     "LibcstRule",
     "Violation",

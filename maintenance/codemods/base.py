@@ -29,7 +29,7 @@ import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from maintenance.astutil import (
     dotted as dotted_name,  # `a.b.c` of a Name/Attribute chain (the ast prefilters)
@@ -148,6 +148,14 @@ class AstFinding:
     deleted_lines: tuple[int, int] | None = None
 
 
+class IndexCheck(Protocol):
+    """The rest of a prefilter that needs the run's index, kept by the index pass instead of the tree."""
+
+    def may_match(self, index: ProjectIndex, module: ModuleInfo) -> bool:
+        """Whether the rule may match the file, with the run's `index` and the file's `module` in it."""
+        ...
+
+
 @dataclass
 class FileContext:
     """What a codemod may know about the file it visits.
@@ -183,6 +191,9 @@ class Codemod:
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
     VALID: ClassVar[tuple[str, ...]] = ()
+    # `may_match` reads the tree and the text only (not `context.index` or `context.module`): the index
+    # pass can decide it (`may_match_before_index`)
+    PREFILTER_WITHOUT_INDEX: ClassVar[bool] = False
 
     @classmethod
     def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
@@ -192,6 +203,21 @@ class Codemod:
         index (`context.index`), starting with `super().may_match(tree, source, context)`.
         """
         return not cls.TRIGGERS or any(trigger in source for trigger in cls.TRIGGERS)
+
+    @classmethod
+    def may_match_before_index(cls, tree: ast.Module, source: str, context: FileContext) -> bool | IndexCheck:
+        """The prefilter as the index pass decides it, before the run's index exists (`context.index` is
+        `None`; `context.module` is this file's own summary, its never-returning functions inferred locally).
+
+        `False`: the rule cannot match the file whatever the index holds; `True`: it may (the file keeps its
+        tree for the analysis); an `IndexCheck`: what the rest of the prefilter needs (small next to the
+        tree), finished once the index exists. A file for which every rule answers `False` or a check that
+        fails is not parsed again. Here: `may_match` when it reads no index (`PREFILTER_WITHOUT_INDEX`),
+        else `True`.
+        """
+        if cls.PREFILTER_WITHOUT_INDEX:
+            return cls.may_match(tree, source, context)
+        return True
 
     @classmethod
     def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding] | None:

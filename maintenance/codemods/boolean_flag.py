@@ -99,6 +99,7 @@ class StuckBooleanFlag(LibcstRule):
     FIX_TITLE: ClassVar[str] = "Use `action=argparse.BooleanOptionalAction`"
     FIX_SAFETY = "safe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("add_argument",)
+    PREFILTER_WITHOUT_INDEX: ClassVar[bool] = True
     METADATA: ClassVar[tuple[str, ...]] = ("PositionProvider", "ScopeProvider")
 
     INVALID = (

@@ -13,6 +13,7 @@ from maintenance.codemods.base import (
     AstFinding,
     AstRule,
     FileContext,
+    IndexCheck,
     Invalid,
     NodeRef,
     dotted_name,
@@ -154,7 +155,17 @@ class CallSignatureMismatch(AstRule):
             return True
         if context.index is None or context.module is None:
             return False
-        return _ProjectCandidates(tree, context.index, context.module.name).any_mismatch()
+        return _ProjectCalls(tree).may_match(context.index, context.module)
+
+    @classmethod
+    def may_match_before_index(cls, tree: ast.Module, source: str, context: FileContext) -> bool | IndexCheck:
+        """The module's own half of the prefilter now; the calls of the cross-module half, kept for the index."""
+        if not super().may_match(tree, source, context):
+            return False
+        if _AstCandidates(tree, source).any_mismatch():
+            return True
+        calls = _ProjectCalls(tree)
+        return calls if calls.calls else False
 
     @classmethod
     def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
@@ -802,27 +813,71 @@ class _AstCandidates:
         return False
 
 
-class _ProjectCandidates:
-    """The by-name superset of the cross-module check, on `ast`: callees resolved through the index."""
+class _ProjectCalls:
+    """What the cross-module prefilter reads from a tree: the shapes of the calls it can judge (`f(...)` and
+    `x.f(...)` without `*args` or `**kwargs`) and the statements that may bind a name to an instance.
 
-    def __init__(self, tree: ast.Module, index: ProjectIndex, module: str) -> None:
-        self.tree = tree
+    Small next to the tree: the index pass keeps it instead of the tree, and finishes the prefilter once the
+    run's index exists (`may_match`), so that a file no rule needs is parsed once.
+    """
+
+    def __init__(self, tree: ast.Module) -> None:
+        shapes: set[tuple[bool, str, int, tuple[str, ...]]] = set()
+        for node in tree_nodes(tree).of(ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                is_name, name = True, func.id
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                is_name, name = False, func.attr
+            else:
+                continue
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(
+                k.arg is None for k in node.keywords
+            ):
+                continue
+            shapes.add((is_name, name, len(node.args), tuple(k.arg for k in node.keywords if k.arg)))
+        self.calls = shapes
+        self.called = {name for is_name, name, _, _ in shapes if is_name}
+        self.called_attributes = {name for is_name, name, _, _ in shapes if not is_name}
+        # ("assign", target, value) / ("annotated", target, annotation) / ("parameter", name, annotation),
+        # in the order of the statements; none when no called name is bound anywhere (they cannot matter)
+        self.bindings: list[tuple[str, str, ast.expr]] = []
+        binding = [
+            node
+            for node in statements(tree)
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        if self.called.isdisjoint(name for node in binding for name in _bound_names(node)):
+            return
+        for node in binding:
+            if isinstance(node, ast.Assign):
+                if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    self.bindings.append(("assign", node.targets[0].id, node.value))
+            elif isinstance(node, ast.AnnAssign):
+                if isinstance(node.target, ast.Name):
+                    self.bindings.append(("annotated", node.target.id, node.annotation))
+            else:
+                a = node.args
+                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
+                    if arg.annotation is not None:
+                        self.bindings.append(("parameter", arg.arg, arg.annotation))
+
+    def may_match(self, index: ProjectIndex, module: ModuleInfo) -> bool:
+        """Whether some call may not bind to a callee the run's `index` resolves (the prefilter's second half)."""
+        return _ProjectCandidates(self, index, module.name).any_mismatch()
+
+
+class _ProjectCandidates:
+    """The by-name superset of the cross-module check: the calls of a `_ProjectCalls`, callees resolved
+    through the index."""
+
+    def __init__(self, calls: _ProjectCalls, index: ProjectIndex, module: str) -> None:
         self.index = index
         self.module = module
+        self.calls = calls.calls
         self.signatures: dict[str, list[Signature]] = {}
         self.attribute_signatures: dict[str, list[Signature]] = {}
-        # the calls the check can judge (`f(...)` and `x.f(...)` without `*args` or `**kwargs`): only the
-        # signatures of the names they call are looked up
-        self.calls = [
-            node
-            for node in tree_nodes(tree).of(ast.Call)
-            if isinstance(node.func, ast.Name | ast.Attribute)
-            and (isinstance(node.func, ast.Name) or isinstance(node.func.value, ast.Name))
-            and not any(isinstance(a, ast.Starred) for a in node.args)
-            and not any(k.arg is None for k in node.keywords)
-        ]
-        called = {node.func.id for node in self.calls if isinstance(node.func, ast.Name)}
-        called_attributes = {node.func.attr for node in self.calls if isinstance(node.func, ast.Attribute)}
+        called, called_attributes = calls.called, calls.called_attributes
         info = index.modules[module]
         for local in info.imports:
             if local not in called:
@@ -838,38 +893,20 @@ class _ProjectCandidates:
                 sig = _instance_signature(index, symbol) if isinstance(symbol, ClassInfo) else None
                 if sig is not None:
                     self.attribute_signatures.setdefault(attr, []).append(sig)
-        if not (info.imports or info.classes):
+        if not (info.imports or info.classes) or not calls.bindings:
             return
         instances: dict[str, dict[str, ClassInfo]] = {}  # every class a name may hold (any binding)
-        binding = [
-            node
-            for node in statements(tree)
-            if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
-        if called.isdisjoint(name for node in binding for name in _bound_names(node)):
-            return  # no called name is bound to an instance anywhere: the bindings cannot matter
         for round_ in range(2):  # a second pass follows `m = model.to(dev)` written before `model` is known
             if round_ and not instances:
                 break  # (nothing known after the first pass: the second would find nothing either)
-            for node in binding:
-                target, classes = None, []
-                if isinstance(node, ast.Assign):
-                    if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                        target, classes = node.targets[0], self._instance(node.value, instances, 0)
-                elif isinstance(node, ast.AnnAssign):
-                    if isinstance(node.target, ast.Name):
-                        found = self._class(node.annotation)
-                        target, classes = node.target, [found] if found is not None else []
-                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                    a = node.args
-                    for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
-                        found = self._class(arg.annotation) if arg.annotation is not None else None
-                        if found is not None:
-                            instances.setdefault(arg.arg, {})[found.qualname] = found
-                    continue
-                if isinstance(target, ast.Name):
-                    for cls in classes:
-                        instances.setdefault(target.id, {})[cls.qualname] = cls
+            for kind, target, expr in calls.bindings:
+                if kind == "assign":
+                    classes = self._instance(expr, instances, 0)
+                else:
+                    found = self._class(expr)
+                    classes = [found] if found is not None else []
+                for cls in classes:
+                    instances.setdefault(target, {})[cls.qualname] = cls
         for name, held in instances.items():
             if name not in called:
                 continue
@@ -906,15 +943,9 @@ class _ProjectCandidates:
     def any_mismatch(self) -> bool:
         if not (self.signatures or self.attribute_signatures):
             return False
-        for node in self.calls:
-            if isinstance(node.func, ast.Name):
-                sigs = self.signatures.get(node.func.id, [])
-            else:
-                sigs = self.attribute_signatures.get(node.func.attr, [])  # type: ignore[attr-defined]
-            if not sigs:
-                continue
-            keywords = [k.arg for k in node.keywords if k.arg is not None]
-            if any(sig.bind(len(node.args), keywords) is not None for sig in sigs):
+        for is_name, name, n_positional, keywords in self.calls:
+            sigs = (self.signatures if is_name else self.attribute_signatures).get(name)
+            if sigs and any(sig.bind(n_positional, list(keywords)) is not None for sig in sigs):
                 return True
         return False
 

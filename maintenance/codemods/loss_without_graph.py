@@ -110,6 +110,7 @@ class LossWithoutGraph(AstRule):
     FIX_TITLE: ClassVar[str] = "Return a zero connected to the inputs (`scores.sum() * 0.0`)"
     FIX_SAFETY = "none"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("loss", "Loss")
+    PREFILTER_WITHOUT_INDEX: ClassVar[bool] = True
 
     INVALID = (
         Invalid(

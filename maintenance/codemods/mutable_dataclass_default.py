@@ -80,6 +80,7 @@ class MutableDataclassDefault(AstRule):
     FIX_TITLE: ClassVar[str] = "Use `field(default_factory=...)`"
     FIX_SAFETY = "safe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("dataclass",)
+    PREFILTER_WITHOUT_INDEX: ClassVar[bool] = True
 
     INVALID = (
         Invalid(

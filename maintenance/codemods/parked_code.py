@@ -365,6 +365,7 @@ class ParkedCode(LibcstRule):
     FIX_TITLE: ClassVar[str] = "Delete the parked code (with --unsafe-fixes)"
     FIX_SAFETY = "unsafe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ('"""', "'''", "#")
+    PREFILTER_WITHOUT_INDEX: ClassVar[bool] = True
 
     INVALID = (
         # `dtype:` in a parameter line is no `# type:` directive: the whole block is one span

@@ -117,6 +117,7 @@ class UnpicklableDataset(AstRule):
     FIX_TITLE: ClassVar[str] = "Drop the attribute in `__getstate__`, or create it lazily in the worker"
     FIX_SAFETY = "none"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("Dataset",)
+    PREFILTER_WITHOUT_INDEX: ClassVar[bool] = True
 
     INVALID = (
         Invalid(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 from maintenance.astutil import child_nodes, dotted
-from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, NodeRef, cst
+from maintenance.codemods.base import AstFinding, AstRule, FileContext, IndexCheck, Invalid, NodeRef, cst
 from maintenance.index import (
     EXIT_FUNCTIONS,
     NORMAL,
@@ -155,6 +156,17 @@ class UnreachableCode(AstRule):
         return True
 
     @classmethod
+    def may_match_before_index(cls, tree: ast.Module, source: str, context: FileContext) -> bool | IndexCheck:
+        """The analysis itself, each callee of another module taken to return (what the run's index says unless
+        it infers otherwise): a finding now is `True`; else the answers it was given, checked against the index
+        (the analysis is deterministic: with the same answers it finds the same nothing)."""
+        assert context.module is not None
+        answers = _Answers(context.module)
+        if cls.findings(tree, source, dataclasses.replace(context, index=answers)):  # type: ignore[arg-type]
+            return True
+        return answers
+
+    @classmethod
     def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Dead runs from the completion analysis on `ast`, calls resolved per scope through the index."""
         assert context.index is not None and context.module is not None
@@ -191,6 +203,31 @@ class UnreachableCode(AstRule):
                 )
             )
         return found
+
+
+class _Answers:
+    """The index of the prefilter in the index pass: every callee of another module returns (only `sys.exit`
+    and its kind never do), each question recorded with its answer, and the module's own never-returning
+    functions as the local inference found them. `may_match` asks the run's index again."""
+
+    def __init__(self, module: ModuleInfo) -> None:
+        self.given: dict[str, bool] = {}
+        self.never_returning = _never_returning(module)
+
+    def never_returns(self, qualified: str) -> bool:
+        answer = self.given[qualified] = qualified in EXIT_FUNCTIONS
+        return answer
+
+    def may_match(self, index: ProjectIndex, module: ModuleInfo) -> bool:
+        """Whether the run's index answers some question otherwise, or infers other never-returning functions
+        in the module (the analysis could then take another path)."""
+        return _never_returning(module) != self.never_returning or any(
+            index.never_returns(qualified) != answer for qualified, answer in self.given.items()
+        )
+
+
+def _never_returning(module: ModuleInfo) -> frozenset[str]:
+    return frozenset(name for name, function in module.functions.items() if function.never_returns)
 
 
 def _cut_string(terminator: ast.stmt, first_dead: ast.stmt) -> bool:

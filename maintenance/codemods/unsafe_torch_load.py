@@ -85,6 +85,7 @@ class UnsafeTorchLoad(AstRule):
     FIX_TITLE: ClassVar[str] = "Pass `weights_only=True`"
     FIX_SAFETY = "safe"
     TRIGGERS: ClassVar[tuple[str, ...]] = ("load",)
+    PREFILTER_WITHOUT_INDEX: ClassVar[bool] = True
 
     INVALID = (
         Invalid(
@@ -170,16 +171,17 @@ class UnsafeTorchLoad(AstRule):
 
     @classmethod
     def may_match(cls, tree: ast.Module, source: str, context: FileContext) -> bool:
-        """The module names torch (a `torch.load` call needs it; `findings` resolves the calls)."""
-        return super().may_match(tree, source, context) and "torch" in source
+        """Some call resolves to `torch.load` (by the module's imports; `findings` decides the rest)."""
+        if not (super().may_match(tree, source, context) and "torch" in source):
+            return False
+        aliases = import_aliases(tree)
+        return any(_may_load(call.func, aliases) for call in tree_nodes(tree).of(ast.Call))
 
     @classmethod
     def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Every `torch.load` call, decided on `ast`; libcst only parses the file to add the argument."""
         aliases = import_aliases(tree)
         nodes = tree_nodes(tree)
-        if not any(_may_load(call.func, aliases) for call in nodes.of(ast.Call)):
-            return []  # no call is torch.load
         lines = source.splitlines()
         loads: list[tuple[ast.Call, bool, Function | None]] = []
         checkpoints: list[_Checkpoint] = []

@@ -13,7 +13,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maintenance.astutil import cyclic_gc_paused
 from maintenance.cache import content_hash
@@ -21,12 +21,16 @@ from maintenance.findings import FileResult
 from maintenance.index import ProjectIndex
 from maintenance.source import decode
 
+if TYPE_CHECKING:
+    from maintenance.codemods import IndexCheck
+
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 # a worker's analysis batch: at most this many files or characters (large files go one or two at a time,
 # so that the last batches, the run's tail, are short); IN_FLIGHT batches per worker are queued at once
 BATCH_FILES = 8
 BATCH_CHARS = 200_000
 IN_FLIGHT = 2
+UNMATCHED_BATCH = 256  # files no prefilter passed on take about 0.1 ms each: a batch is still short
 
 
 Task = tuple[str, str, tuple[str, ...], bool]
@@ -59,6 +63,13 @@ def analyze_task(task: Task) -> tuple[str, FileResult]:
     from maintenance.engine import analyze_file, analyze_text  # libcst is only imported where needed
 
     path, display, codes, unsafe = task
+    checks = _UNMATCHED.pop(path, None)
+    if checks is not None and _INDEX is not None:
+        from maintenance.engine import result_without_tree
+
+        result = result_without_tree(checks, display, _INDEX)
+        if result is not None:
+            return path, result
     kept = _KEPT.pop(path, None)
     if kept is not None:
         text, tree = kept
@@ -75,6 +86,11 @@ _KEPT: dict[str, tuple[str, Any]] = {}
 _KEPT_CHARS = [0]  # the characters of the sources in _KEPT (not summed again for every file)
 
 
+# the files the index pass found no rule's prefilter to pass on (whatever the index holds, or once the
+# checks kept here fail with the run's index): their trees are dropped, and most are never parsed again
+_UNMATCHED: dict[str, list[IndexCheck]] = {}
+
+
 # per worker: `ast` trees take about 40 bytes per source character (measured on 8,285 files of installed
 # packages), so 16M characters keep a worker near 1.2 GB; files beyond it are parsed again for the analysis
 KEEP_SOURCE_CHARS = 16_000_000
@@ -82,44 +98,54 @@ KEEP_SOURCE_CHARS = 16_000_000
 
 def _summarize_chunk(
     chunk: list[tuple[str, str, str]], root: str, freeze: bool = True
-) -> list[tuple[str, dict[str, Any] | None]]:
-    """Worker entry point of the index pass: read, parse and summarize files; keep their trees."""
+) -> list[tuple[str, dict[str, Any] | None, bool]]:
+    """Worker entry point of the index pass: read, parse and summarize files, run the rules' prefilters that
+    need no index; keep the trees the analysis needs. Each file's (display path, summary, whether some
+    prefilter passed or may pass with the index)."""
+    from maintenance.engine import prefilter_before_index
     from maintenance.index import summarize_file, summary_data
 
-    out: list[tuple[str, dict[str, Any] | None]] = []
+    out: list[tuple[str, dict[str, Any] | None, bool]] = []
     with cyclic_gc_paused(freeze=freeze):  # a worker's kept trees live for the run: collections skip them
         for path, display, digest in chunk:
             try:
                 data = Path(path).read_bytes()
                 text = decode(data).text
             except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
-                out.append((display, None))
+                out.append((display, None, True))
                 continue
             if content_hash(data) != digest:  # changed since the run read it: summarize what the run read
-                out.append((display, None))
+                out.append((display, None, True))
                 continue
             summary = summarize_file(Path(path), display, text, Path(root))
             if summary is None:
-                out.append((display, None))
+                out.append((display, None, True))
                 continue
-            if _KEPT_CHARS[0] + len(text) <= KEEP_SOURCE_CHARS:
+            info, tree = summary
+            data_out = summary_data(info)
+            checks = prefilter_before_index(tree, text, display, info)
+            if checks is not None:
+                _UNMATCHED[path] = checks
+            elif _KEPT_CHARS[0] + len(text) <= KEEP_SOURCE_CHARS:
                 replaced = _KEPT.get(path)
-                _KEPT[path] = (text, summary[1])
+                _KEPT[path] = (text, tree)
                 _KEPT_CHARS[0] += len(text) - (len(replaced[0]) if replaced is not None else 0)
-            out.append((display, summary_data(summary[0])))
+            out.append((display, data_out, checks is None))
     return out
 
 
 def summarize_here(missing: list[tuple[Path, str, str]], digests: dict[str, str], root: Path) -> dict:
     """The index pass in this process (a run without workers), keeping the trees for the analysis."""
     chunk = [(str(path), display, digests[str(path)]) for path, display, _text in missing]
-    return dict(_summarize_chunk(chunk, str(root), freeze=False))  # this process lives on: no freeze
+    # this process lives on: no freeze
+    return {display: data for display, data, _ in _summarize_chunk(chunk, str(root), freeze=False)}
 
 
 def forget_kept() -> None:
     """Drop the trees kept in this process (a run's start and end: a later run re-reads its files)."""
     _KEPT.clear()
     _KEPT_CHARS[0] = 0
+    _UNMATCHED.clear()
 
 
 def _load_engine() -> None:
@@ -147,6 +173,7 @@ class Workers:
         self.pools = [ProcessPoolExecutor(max_workers=1) for _ in range(jobs)]
         self.load = [0] * jobs
         self.owner: dict[str, int] = {}
+        self.unmatched: set[str] = set()  # files whose owner needs no tree to analyse them (most of them)
 
     def _assign(self, path: str, size: int) -> int:
         worker = self.owner.get(path)
@@ -167,7 +194,14 @@ class Workers:
         ]
         for pool in self.pools:  # the engine (and libcst, ~1 s) loads while this process builds the index
             pool.submit(_load_engine)
-        return {display: data for future in futures for display, data in future.result()}
+        by_display = {display: path for path, display, _text in missing}
+        summaries = {}
+        for future in futures:
+            for display, data, needs_tree in future.result():
+                summaries[display] = data
+                if not needs_tree:
+                    self.unmatched.add(str(by_display[display]))
+        return summaries
 
     def analyze(
         self,
@@ -183,9 +217,13 @@ class Workers:
         for pool in self.pools:
             pool.submit(_set_index_from, blob)  # once per worker, before its analyses (one process: in order)
         queues: list[list[Task]] = [[] for _ in self.pools]
+        unmatched: list[list[Task]] = [[] for _ in self.pools]  # only their owner has their checks
         for task in sorted(tasks, key=lambda t: -sizes.get(t[0], 0)):
-            queues[self._assign(task[0], sizes.get(task[0], 0))].append(task)
-        batches = Batches(queues, sizes)
+            if task[0] in self.unmatched:
+                unmatched[self.owner[task[0]]].append(task)
+            else:
+                queues[self._assign(task[0], sizes.get(task[0], 0))].append(task)
+        batches = Batches(queues, sizes, unmatched)
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
         running: dict[Future, int] = {}
@@ -218,17 +256,26 @@ class Workers:
 
 class Batches:
     """The analysis batches of a run's workers: each worker's own files first, largest first (it kept their
-    trees), in batches of at most `BATCH_FILES` files or `BATCH_CHARS` characters; a worker whose queue is
-    empty takes from the back of the queue with the most characters left (the smallest files, which it
-    parses again), so that no worker idles while another still has files queued."""
+    trees), in batches of at most `BATCH_FILES` files or `BATCH_CHARS` characters, then its `unmatched`
+    files (no prefilter passed in the index pass: checked without a tree, `UNMATCHED_BATCH` at a time, never
+    taken by another worker, which would parse them); a worker with nothing of its own left takes from the
+    back of the queue with the most characters left (the smallest files, which it parses again), so that no
+    worker idles while another still has files queued."""
 
-    def __init__(self, queues: list[list[Task]], sizes: dict[str, int]) -> None:
+    def __init__(
+        self, queues: list[list[Task]], sizes: dict[str, int], unmatched: list[list[Task]] | None = None
+    ) -> None:
         self.queues = [deque(queue) for queue in queues]
+        self.unmatched = [list(tasks) for tasks in unmatched] if unmatched else [[] for _ in queues]
         self.sizes = sizes
         self.left = [sum(sizes.get(task[0], 0) for task in queue) for queue in queues]
 
     def take(self, worker: int) -> list[Task]:
         """The next batch for `worker` (empty when every queue is)."""
+        if not self.queues[worker] and self.unmatched[worker]:
+            batch = self.unmatched[worker][-UNMATCHED_BATCH:]
+            del self.unmatched[worker][-UNMATCHED_BATCH:]
+            return batch
         steal = not self.queues[worker]
         if steal:
             worker = max(range(len(self.queues)), key=lambda w: (self.left[w], len(self.queues[w])))

@@ -17,6 +17,7 @@ import email
 import gc
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -395,7 +396,7 @@ def test_silenced_parses_in_two_threads_leave_the_warning_filters_as_they_were()
         for _ in range(3000):
             try:
                 parse(source)
-            except BaseException as err:  # a warning that got through, raised by the "error" filter
+            except BaseException as err:  # noqa: BLE001 -- any warning that got through, raised by the "error" filter
                 errors.append(err)
 
     with warnings.catch_warnings():
@@ -408,3 +409,101 @@ def test_silenced_parses_in_two_threads_leave_the_warning_filters_as_they_were()
             thread.join()
         assert warnings.filters == before
     assert errors == []
+
+
+def test_a_workers_unmatched_files_come_after_its_own_queue_and_are_never_taken_by_another() -> None:
+    from maintenance.fix.workers import UNMATCHED_BATCH, Batches
+
+    sizes = {"a0": 500, "b0": 100, "b1": 90} | {f"u{i}": 10 for i in range(UNMATCHED_BATCH + 5)}
+    unmatched = [_task(f"u{i}") for i in range(UNMATCHED_BATCH + 5)]
+    batches = Batches([[_task("a0")], [_task("b0"), _task("b1")]], sizes, [unmatched, []])
+    assert batches.take(0) == [_task("a0")]
+    assert batches.take(1) == [_task("b0"), _task("b1")]
+    # worker 1 has nothing of its own left, and worker 0's unmatched files are not its to take
+    assert batches.take(1) == []
+    first, second = batches.take(0), batches.take(0)
+    assert len(first) == UNMATCHED_BATCH and len(second) == 5
+    assert sorted(first + second) == sorted(unmatched)
+    assert batches.take(0) == []
+
+
+def _shortcut_project(make_repo: Callable[..., Path]) -> Path:
+    """The fixture project of `test_projects` (MNT001 through another module's `die()`, MNT004 through every
+    resolution path: findings the index pass cannot decide alone) beside the real sources of `email`."""
+    from tests.maintenance.test_projects import _project
+
+    files: dict[str, str | bytes] = dict(_project())
+    root = Path(email.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        files[f"src/email/{path.relative_to(root).as_posix()}"] = path.read_bytes()
+    return make_repo(files, select=["MNT"])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_files_no_prefilter_passes_on_are_parsed_once_and_the_findings_stay(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    import maintenance.engine as engine
+    from maintenance.fix import workers as fix_workers
+    from maintenance.fix.pipeline import run_fix
+
+    root = _shortcut_project(make_repo)
+    monkeypatch.setattr(
+        fix_workers, "KEEP_SOURCE_CHARS", 0
+    )  # no tree kept: each file the analysis needs is parsed again
+    parses = [0]
+    parse_ast = engine._parse_ast
+
+    def counted(source: str) -> ast.Module:
+        parses[0] += 1
+        return parse_ast(source)
+
+    monkeypatch.setattr(engine, "_parse_ast", counted)
+    fast = run_fix([root], root=root, use_ruff=False, use_cache=False, jobs=jobs, unsafe_fixes=True)
+    fast_parses = parses[0]
+    monkeypatch.setattr(engine, "prefilter_before_index", lambda *args: None)  # every file keeps its tree
+    parses[0] = 0
+    full = run_fix([root], root=root, use_ruff=False, use_cache=False, jobs=jobs, unsafe_fixes=True)
+    full_parses = parses[0]
+    assert fast.findings == full.findings
+    assert fast.diff == full.diff
+    codes = {f.code for f in fast.findings}
+    assert {"MNT001", "MNT002", "MNT004"} <= codes, codes  # the cross-module findings are among them
+    if jobs == 1:  # (the workers' parses are not counted here)
+        files = [p for p in root.rglob("*.py") if p.stat().st_size]  # (an empty file is always kept)
+        assert full_parses >= len(files)
+        assert fast_parses < full_parses / 2, (fast_parses, full_parses)
+
+
+def test_the_cross_module_prefilters_pass_only_with_the_runs_index(tmp_path: Path) -> None:
+    # alone, neither module shows anything; the index pass keeps each one's check, and the run's index
+    # (which knows `die` never returns and what `Net.forward` takes) makes both checks pass
+    from maintenance.engine import prefilter_before_index, result_without_tree
+    from maintenance.index import summarize_file
+
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/util.py": "import sys\n\n\ndef die(msg):\n    sys.exit(msg)\n",
+        "pkg/net.py": "class Net:\n    def __init__(self, size):\n        self.size = size\n",
+        "pkg/main.py": "from pkg.net import Net\nfrom pkg.util import die\n\n\ndef main():\n"
+        "    die('usage')\n    print('never')\n\n\ndef build():\n    return Net(1, 2)\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    sources = [(tmp_path / name, name, text, content_hash(text.encode())) for name, text in files.items()]
+    index = build_index(sources, tmp_path)
+    summary = summarize_file(tmp_path / "pkg/main.py", "pkg/main.py", files["pkg/main.py"], tmp_path)
+    assert summary is not None
+    info, tree = summary
+    checks = prefilter_before_index(tree, files["pkg/main.py"], "pkg/main.py", info)
+    assert checks is not None and len(checks) == 2  # MNT001's answers, MNT004's calls
+    assert [check.may_match(index, index.modules["pkg.main"]) for check in checks] == [True, True]
+    assert result_without_tree(checks, "pkg/main.py", index) is None
+    # a module with nothing to find is settled without its tree
+    summary = summarize_file(tmp_path / "pkg/net.py", "pkg/net.py", files["pkg/net.py"], tmp_path)
+    assert summary is not None
+    checks = prefilter_before_index(summary[1], files["pkg/net.py"], "pkg/net.py", summary[0])
+    assert checks is not None
+    result = result_without_tree(checks, "pkg/net.py", index)
+    assert result is not None and result.findings == [] and result.new_source is None
