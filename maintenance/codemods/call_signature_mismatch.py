@@ -6,7 +6,7 @@ import ast
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from maintenance.astutil import child_nodes, parents, tree_nodes
 from maintenance.codemods.base import (
@@ -155,7 +155,7 @@ class CallSignatureMismatch(AstRule):
             return True
         if context.index is None or context.module is None:
             return False
-        return _ProjectCalls(tree).may_match(context.index, context.module)
+        return _ProjectCalls(tree, context.module).may_match(context.index, context.module)
 
     @classmethod
     def may_match_before_index(cls, tree: ast.Module, source: str, context: FileContext) -> bool | IndexCheck:
@@ -164,7 +164,8 @@ class CallSignatureMismatch(AstRule):
             return False
         if _AstCandidates(tree, source).any_mismatch():
             return True
-        calls = _ProjectCalls(tree)
+        assert context.module is not None
+        calls = _ProjectCalls(tree, context.module)
         return calls if calls.calls else False
 
     @classmethod
@@ -815,13 +816,14 @@ class _AstCandidates:
 
 class _ProjectCalls:
     """What the cross-module prefilter reads from a tree: the shapes of the calls it can judge (`f(...)` and
-    `x.f(...)` without `*args` or `**kwargs`) and the statements that may bind a name to an instance.
+    `x.f(...)` without `*args` or `**kwargs`) whose callee the index may resolve (a name the module imports
+    or binds, an attribute its classes set), and the bindings of names to instances, as plain tuples.
 
     Small next to the tree: the index pass keeps it instead of the tree, and finishes the prefilter once the
     run's index exists (`may_match`), so that a file no rule needs is parsed once.
     """
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, module: ModuleInfo) -> None:
         shapes: set[tuple[bool, str, int, tuple[str, ...]]] = set()
         for node in tree_nodes(tree).of(ast.Call):
             func = node.func
@@ -836,35 +838,62 @@ class _ProjectCalls:
             ):
                 continue
             shapes.add((is_name, name, len(node.args), tuple(k.arg for k in node.keywords if k.arg)))
-        self.calls = shapes
-        self.called = {name for is_name, name, _, _ in shapes if is_name}
-        self.called_attributes = {name for is_name, name, _, _ in shapes if not is_name}
-        # ("assign", target, value) / ("annotated", target, annotation) / ("parameter", name, annotation),
-        # in the order of the statements; none when no called name is bound anywhere (they cannot matter)
-        self.bindings: list[tuple[str, str, ast.expr]] = []
+        called = {name for is_name, name, _, _ in shapes if is_name}
+        # ("assign", target, value) / ("annotated", target, class name), in the order of the statements (a
+        # parameter's annotation is "annotated"); none when no called name is bound anywhere
+        self.bindings: list[tuple[str, str, Any]] = []
         binding = [
             node
             for node in statements(tree)
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef)
         ]
-        if self.called.isdisjoint(name for node in binding for name in _bound_names(node)):
-            return
-        for node in binding:
-            if isinstance(node, ast.Assign):
-                if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    self.bindings.append(("assign", node.targets[0].id, node.value))
-            elif isinstance(node, ast.AnnAssign):
-                if isinstance(node.target, ast.Name):
-                    self.bindings.append(("annotated", node.target.id, node.annotation))
-            else:
-                a = node.args
-                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
-                    if arg.annotation is not None:
-                        self.bindings.append(("parameter", arg.arg, arg.annotation))
+        if not called.isdisjoint(name for node in binding for name in _bound_names(node)):
+            for node in binding:
+                if isinstance(node, ast.Assign):
+                    if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                        value = _held(node.value, 0)
+                        if value is not None:
+                            self.bindings.append(("assign", node.targets[0].id, value))
+                elif isinstance(node, ast.AnnAssign):
+                    if isinstance(node.target, ast.Name):
+                        self._annotated(node.target.id, node.annotation)
+                else:
+                    a = node.args
+                    for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
+                        if arg.annotation is not None:
+                            self._annotated(arg.arg, arg.annotation)
+        names = set(module.imports) | {target for _, target, _ in self.bindings}
+        attributes = {attr for cls in module.classes.values() for attr in cls.instance_attributes}
+        self.calls = {shape for shape in shapes if shape[1] in (names if shape[0] else attributes)}
+        self.called = {name for is_name, name, _, _ in self.calls if is_name}
+        self.called_attributes = {name for is_name, name, _, _ in self.calls if not is_name}
+
+    def _annotated(self, target: str, annotation: ast.expr) -> None:
+        name = dotted_name(annotation)
+        if name:
+            self.bindings.append(("annotated", target, name))
 
     def may_match(self, index: ProjectIndex, module: ModuleInfo) -> bool:
         """Whether some call may not bind to a callee the run's `index` resolves (the prefilter's second half)."""
-        return _ProjectCandidates(self, index, module.name).any_mismatch()
+        return bool(self.calls) and _ProjectCandidates(self, index, module.name).any_mismatch()
+
+
+def _held(expr: ast.expr, depth: int) -> tuple | None:
+    """What `_ProjectCandidates` follows in an assigned value, as tuples: ("name", id), ("method", held) for
+    `x.to(...)` and the like, ("call", dotted callee, held first argument); `None` for anything else."""
+    if depth > 10:
+        return None
+    if isinstance(expr, ast.Name):
+        return ("name", expr.id)
+    if not isinstance(expr, ast.Call):
+        return None
+    func = expr.func
+    if isinstance(func, ast.Attribute) and func.attr in SAME_MODULE_METHODS:
+        return ("method", _held(func.value, depth + 1))
+    name = dotted_name(func)
+    if name is None:
+        return None
+    return ("call", name, _held(expr.args[0], depth + 1) if expr.args else None)
 
 
 class _ProjectCandidates:
@@ -899,45 +928,37 @@ class _ProjectCandidates:
         for round_ in range(2):  # a second pass follows `m = model.to(dev)` written before `model` is known
             if round_ and not instances:
                 break  # (nothing known after the first pass: the second would find nothing either)
-            for kind, target, expr in calls.bindings:
+            for kind, target, held in calls.bindings:
                 if kind == "assign":
-                    classes = self._instance(expr, instances, 0)
+                    classes = self._instance(held, instances)
                 else:
-                    found = self._class(expr)
+                    found = self._class(held)
                     classes = [found] if found is not None else []
                 for cls in classes:
                     instances.setdefault(target, {})[cls.qualname] = cls
-        for name, held in instances.items():
+        for name, held_classes in instances.items():
             if name not in called:
                 continue
-            for cls in held.values():
+            for cls in held_classes.values():
                 sig = _instance_signature(index, cls)
                 if sig is not None:
                     self.signatures.setdefault(name, []).append(sig)
 
-    def _class(self, expr: ast.expr) -> ClassInfo | None:
-        name = dotted_name(expr)
-        symbol = self.index.resolve_in(self.module, name) if name else None
+    def _class(self, name: str) -> ClassInfo | None:
+        symbol = self.index.resolve_in(self.module, name)
         return symbol if isinstance(symbol, ClassInfo) else None
 
-    def _instance(
-        self, expr: ast.expr, instances: dict[str, dict[str, ClassInfo]], depth: int
-    ) -> list[ClassInfo]:
-        if depth > 10:
+    def _instance(self, held: tuple | None, instances: dict[str, dict[str, ClassInfo]]) -> list[ClassInfo]:
+        if held is None:
             return []
-        if isinstance(expr, ast.Name):
-            return list(instances.get(expr.id, {}).values())
-        if not isinstance(expr, ast.Call):
-            return []
-        func = expr.func
-        if isinstance(func, ast.Attribute) and func.attr in SAME_MODULE_METHODS:
-            return self._instance(func.value, instances, depth + 1)
-        name = dotted_name(func)
-        if name is None:
-            return []
+        if held[0] == "name":
+            return list(instances.get(held[1], {}).values())
+        if held[0] == "method":
+            return self._instance(held[1], instances)
+        _, name, first = held
         if self.index.qualified_name_in(self.module, name) in SIGNATURE_KEEPING_WRAPPERS:
-            return self._instance(expr.args[0], instances, depth + 1) if expr.args else []
-        found = self._class(func)
+            return self._instance(first, instances)
+        found = self._class(name)
         return [found] if found is not None else []
 
     def any_mismatch(self) -> bool:
