@@ -21,7 +21,6 @@ from maintenance.codemods.base import (
     LibcstRule,
     NodeRef,
     cst,
-    iter_blocks,
 )
 from maintenance.source import OTHER_LINE_BREAKS
 
@@ -180,17 +179,25 @@ class ParkedSpan:
 def find_parked(tree: ast.Module, source: str) -> list[ParkedSpan]:
     """Every parked string statement and commented-out block of a module."""
     spans: list[ParkedSpan] = []
-    for owner, body in iter_blocks(tree):
-        has_docstring = isinstance(owner, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        for stmt in body[1:] if has_docstring else body:
-            if (
-                isinstance(stmt, ast.Expr)
-                and isinstance(stmt.value, ast.Constant)
-                and isinstance(stmt.value.value, str)
-                and stmt.value.value.count("\n") >= MIN_LINES - 1
-                and looks_like_code(stmt.value.value)
-            ):
-                n_lines = len([line for line in stmt.value.value.splitlines() if line.strip()])
+    nodes = tree_nodes(tree)
+    strings = [  # string statements of several lines (an `Expr` is always a statement)
+        stmt
+        for stmt in nodes.of(ast.Expr)
+        if isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+        and stmt.value.value.count("\n") >= MIN_LINES - 1
+    ]
+    if strings:
+        docstrings = {  # the first statement of a module, function or class body is its docstring
+            id(owner.body[0])
+            for kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            for owner in [tree, *nodes.of(kind)]
+            if owner.body
+        }
+        for stmt in strings:
+            text = stmt.value.value  # type: ignore[attr-defined]
+            if id(stmt) not in docstrings and looks_like_code(text):
+                n_lines = len([line for line in text.splitlines() if line.strip()])
                 end = stmt.end_lineno or stmt.lineno
                 spans.append(ParkedSpan("string", stmt.lineno, stmt.col_offset + 1, end, n_lines))
     if _COMMENT_RUN.search(source):
@@ -300,7 +307,12 @@ def _comment_runs_in_text(source: str) -> list[tuple[int, int, str, int]]:
     for block in _COMMENT_BLOCK.finditer(source):
         number += source.count("\n", at, block.start())
         at = block.start()
-        runs += _comment_runs([*block.group().split("\n"), ""], number)
+        lines = block.group().split("\n")
+        if _DIRECTIVE.search(block.group()):
+            runs += _comment_runs([*lines, ""], number)
+        else:  # every line is a comment of the run (what `_comment_runs` finds, without a search per line)
+            text = "\n".join(_uncomment(line.strip()) for line in lines)
+            runs.append((number, number + len(lines) - 1, text, len(lines[0]) - len(lines[0].lstrip()) + 1))
     return runs
 
 

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
-from maintenance.astutil import child_nodes, dotted
+from maintenance.astutil import child_nodes, dotted, tree_nodes
 from maintenance.codemods.base import AstFinding, AstRule, FileContext, IndexCheck, Invalid, NodeRef, cst
 from maintenance.index import (
     EXIT_FUNCTIONS,
@@ -174,10 +174,11 @@ class UnreachableCode(AstRule):
     def findings(cls, tree: ast.Module, source: str, context: FileContext) -> list[AstFinding]:
         """Dead runs from the completion analysis on `ast`, calls resolved per scope through the index."""
         assert context.index is not None and context.module is not None
-        lines = source.splitlines()
         analysis = _Analysis(tree, source, context.module, context.index)
         found = []
+        lines: list[str] = []
         for block, index in analysis.dead_runs():
+            lines = lines or source.splitlines()
             terminator = block[index]
             # statements after the terminator on its own line (`return; x`) belong to its line
             dead = [s for s in block[index + 1 :] if s.lineno > (terminator.end_lineno or terminator.lineno)]
@@ -306,20 +307,21 @@ def _must_keep(stmt: ast.stmt) -> bool:
 # ----------------------------------------------------------------------------------------------- analysis
 
 
-def _nested_statements(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Statements inside function and class bodies (at any depth)."""
-    stack: list[tuple[ast.stmt, bool]] = [(stmt, False) for stmt in tree.body]
+def _module_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Statements outside function and class bodies (in the module's `if`, `try`, `with`, ... blocks too);
+    every other statement of the tree is nested in a function or class body."""
+    stack: list[ast.stmt] = list(tree.body)
     while stack:
-        stmt, nested = stack.pop()
-        if nested:
-            yield stmt
-        inner = nested or isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
         for attr in ("body", "orelse", "finalbody"):
             child = getattr(stmt, attr, None)
             if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
-                stack.extend((c, inner) for c in child)
+                stack.extend(child)
         for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
-            stack.extend((c, inner) for c in sub.body)
+            stack.extend(sub.body)
 
 
 _COMPOUND_NAMES = {ast.AsyncFor: "for", ast.AsyncWith: "with"}
@@ -392,10 +394,12 @@ class _Analysis:
         )
         self._scopes: Scopes | None = None
         # names that some import below module level binds (only those can shadow into never-returning)
+        imports = [stmt for kind in (ast.Import, ast.ImportFrom) for stmt in tree_nodes(tree).of(kind)]
+        at_module = {id(stmt) for stmt in _module_level_statements(tree)} if imports else set()
         self.nested_imports = {
             alias.asname or alias.name.split(".")[0]
-            for stmt in _nested_statements(tree)
-            if isinstance(stmt, ast.Import | ast.ImportFrom)
+            for stmt in imports
+            if id(stmt) not in at_module
             for alias in stmt.names
         }
 
