@@ -132,7 +132,8 @@ def prefilter_before_index(
     that finish the other prefilters once the run's index exists (`result_without_tree`)."""
     context = FileContext(path=path, source=source, tree=tree, module=module)
     checks: list[IndexCheck] = []
-    for codemod in REGISTRY:
+    # the prefilters that need no index first: most are a look at the text, and the first that passes ends it
+    for codemod in sorted(REGISTRY, key=lambda rule: not rule.PREFILTER_WITHOUT_INDEX):
         decided = codemod.may_match_before_index(tree, source, context)
         if decided is True:
             return None

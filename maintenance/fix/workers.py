@@ -1,7 +1,9 @@
 """The worker processes of a run: each owns a share of the files for the whole run (index pass, then analysis).
 
-A file is parsed once where memory allows: the worker that summarizes it for the project index keeps its
-tree (up to `KEEP_SOURCE_CHARS`) and analyses it later; a file beyond that budget, or one another worker
+A file is parsed once where it can be: the worker that summarizes it for the project index keeps its tree
+(up to `KEEP_SOURCE_CHARS`) and analyses it later; beyond that budget it runs the rules' prefilters on the
+tree before dropping it, and a file none passes on (most of them: 7,447 of 8,285 files of installed
+packages) is settled without being parsed again. A file some prefilter passes on, or one another worker
 takes at the end of the run (`Batches`), is parsed again. The run's index is sent to each worker once
 (`set_index`), not once per file. Small runs (fewer than `PARALLEL_MIN_FILES` files, or one job)
 summarize and analyse in this process, keeping the trees the same way (`summarize_here`).
@@ -86,8 +88,8 @@ _KEPT: dict[str, tuple[str, Any]] = {}
 _KEPT_CHARS = [0]  # the characters of the sources in _KEPT (not summed again for every file)
 
 
-# the files the index pass found no rule's prefilter to pass on (whatever the index holds, or once the
-# checks kept here fail with the run's index): their trees are dropped, and most are never parsed again
+# the files beyond the keep budget on which the index pass found no rule's prefilter to pass (whatever the
+# index holds, or unless the checks kept here pass with the run's index): most are never parsed again
 _UNMATCHED: dict[str, list[IndexCheck]] = {}
 
 
@@ -99,9 +101,10 @@ KEEP_SOURCE_CHARS = 16_000_000
 def _summarize_chunk(
     chunk: list[tuple[str, str, str]], root: str, freeze: bool = True
 ) -> list[tuple[str, dict[str, Any] | None, bool]]:
-    """Worker entry point of the index pass: read, parse and summarize files, run the rules' prefilters that
-    need no index; keep the trees the analysis needs. Each file's (display path, summary, whether some
-    prefilter passed or may pass with the index)."""
+    """Worker entry point of the index pass: read, parse and summarize files; keep their trees within the
+    budget, and beyond it run the rules' prefilters before the index exists (`prefilter_before_index`):
+    a file none passes is settled later without its tree. Each file's (display path, summary, whether
+    the analysis needs its tree)."""
     from maintenance.engine import prefilter_before_index
     from maintenance.index import summarize_file, summary_data
 
@@ -122,15 +125,16 @@ def _summarize_chunk(
                 out.append((display, None, True))
                 continue
             info, tree = summary
-            data_out = summary_data(info)
-            checks = prefilter_before_index(tree, text, display, info)
-            if checks is not None:
-                _UNMATCHED[path] = checks
-            elif _KEPT_CHARS[0] + len(text) <= KEEP_SOURCE_CHARS:
+            checks = None
+            if _KEPT_CHARS[0] + len(text) <= KEEP_SOURCE_CHARS:
                 replaced = _KEPT.get(path)
                 _KEPT[path] = (text, tree)
                 _KEPT_CHARS[0] += len(text) - (len(replaced[0]) if replaced is not None else 0)
-            out.append((display, data_out, checks is None))
+            else:  # beyond the budget: the tree is dropped, and parsed again only if some rule may need it
+                checks = prefilter_before_index(tree, text, display, info)
+                if checks is not None:
+                    _UNMATCHED[path] = checks
+            out.append((display, summary_data(info), checks is None))
     return out
 
 
