@@ -36,7 +36,12 @@ def render_json(report: FixReport) -> str:
         elif r is not None and not f.fixed:
             row["verification"] = {"status": "reverted", "tests": [r.tests], "kept": False}
         rows.append(row)
-    return json.dumps(rows, indent=2)
+    if not rows or any("verification" in row for row in rows):
+        return json.dumps(rows, indent=2)
+    # rows of scalars: each row encoded by json's C encoder in the layout `indent=2` gives (which the pure
+    # Python encoder writes, 0.3 s for 42,000 findings); the same text
+    rendered = (json.dumps(row, separators=(",\n    ", ": "))[1:-1] for row in rows)
+    return "[\n" + ",\n".join("  {\n    " + inner + "\n  }" for inner in rendered) + "\n]"
 
 
 def render_github(report: FixReport) -> str:

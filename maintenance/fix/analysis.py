@@ -37,11 +37,13 @@ def analyze(
     use_cache: bool,
     progress: bool,
     on_read: Callable[[dict[str, bytes]], object] | None = None,
+    process_ends: bool = False,
 ) -> tuple[dict[str, FileResult], dict[str, bytes]]:
     """Results for every file, from the cache where the content is unchanged, else from the engine.
 
     `on_read` receives the bytes of every readable file (path -> bytes) as soon as they are read (the ruff
-    side of a run makes its findings from them while the analysis goes on)."""
+    side of a run makes its findings from them while the analysis goes on). `process_ends`: what is alive
+    at the end stays in the collector's permanent generation (see `run_fix`)."""
     all_codes = tuple(c for c in MNT_CODES if config.selects(c))
     results, originals, readable = _read_files(files, display)
     if on_read is not None:
@@ -57,7 +59,7 @@ def analyze(
             phase("index (module summaries, never-returning inference)") as facts,
             cyclic_gc_paused(freeze=True),
         ):
-            index = _project_index(readable, config.root, use_cache, workers)
+            index, index_cache = _project_index(readable, config.root, use_cache, workers)
             facts["modules"] = len(index.modules)
         set_index(index)  # the re-analyses after --apply (counts, --verify) see the same index
         caches: dict[tuple[str, ...], ResultCache] = {}
@@ -80,11 +82,20 @@ def analyze(
                 tasks.append((path, rel, codes, unsafe_fixes))
         with phase("rules (files not in the result cache)") as facts:
             fresh = _analyze_tasks(
-                tasks, n_jobs, index, workers, {p: len(d) for p, d in originals.items()}, progress
+                tasks,
+                n_jobs,
+                index,
+                workers,
+                {p: len(d) for p, d in originals.items()},
+                progress,
+                index_cache.save,  # while the workers analyse (1 s of JSON on 8,285 files), not before
             )
             facts["files"] = len(tasks)
     finally:
-        gc.unfreeze()  # back to the oldest generation: a process that goes on collects them as usual
+        if process_ends:
+            gc.freeze()  # the results too: no later collection of this short-lived process walks them
+        else:
+            gc.unfreeze()  # back to the oldest generation: a process that goes on collects them as usual
         forget_kept()  # the trees of files whose results came from the cache
         if workers is not None:
             workers.close()
@@ -167,12 +178,15 @@ def _analyze_tasks(
     workers: Workers | None,
     sizes: dict[str, int],
     progress: bool,
+    meanwhile: Callable[[], None],
 ) -> dict[str, FileResult]:
-    """Run the engine on the files the cache does not cover: in the run's workers, or in this process."""
+    """Run the engine on the files the cache does not cover: in the run's workers, or in this process;
+    `meanwhile` runs in this process while the workers analyse (before the analysis without them)."""
 
     def run(on_done: Callable[[int], None] | None) -> dict[str, FileResult]:
         if workers is not None and tasks:
-            return workers.analyze(tasks, index, sizes, on_done)
+            return workers.analyze(tasks, index, sizes, on_done, meanwhile)
+        meanwhile()
         return run_tasks(tasks, 1, on_done, index)
 
     if progress and len(tasks) > 50:
@@ -187,17 +201,22 @@ def _analyze_tasks(
 
 def _project_index(
     readable: list[tuple[Path, str, bytes, str]], root: Path, use_cache: bool, workers: Workers | None = None
-) -> ProjectIndex:
-    """The project index of the run (one `ast` pass, in the workers when there are; cached summaries reused)."""
+) -> tuple[ProjectIndex, IndexCache]:
+    """The project index of the run (one `ast` pass, in the workers when there are; cached summaries reused)
+    and its cache, not yet saved (`IndexCache.save`)."""
     sources = []
     digests: dict[str, str] = {}
     for file, rel, data, text in readable:
         digests[str(file)] = content_hash(data)
         sources.append((file, rel, text, digests[str(file)]))
     cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())
-    if workers is None:
-        return build_index(sources, root, cache, lambda missing: summarize_here(missing, digests, root))
-    return build_index(sources, root, cache, lambda missing: workers.summarize(missing, digests, root))
+
+    def summarize(missing: list[tuple[Path, str, str]]) -> dict:
+        if workers is None:
+            return summarize_here(missing, digests, root)
+        return workers.summarize(missing, digests, root)
+
+    return build_index(sources, root, cache, summarize, save=False), cache
 
 
 def keep(config: Config, findings: Iterable[Finding]) -> list[Finding]:

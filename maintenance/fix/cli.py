@@ -136,8 +136,11 @@ def _split(codes: str | None) -> list[str] | None:
     return [c.strip() for c in codes.split(",") if c.strip()] if codes else None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point; returns the exit status (0 clean, 1 findings left, 2 usage or internal error)."""
+def main(argv: Sequence[str] | None = None, *, process_ends: bool = False) -> int:
+    """CLI entry point; returns the exit status (0 clean, 1 findings left, 2 usage or internal error).
+
+    `process_ends`: the process exits after this run (`run`), so what the run built is left to the
+    permanent generation of the collector (`run_fix`), not walked again by every later collection."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -184,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             want_diff=args.format == "text" and not args.no_diff,
             verify=args.verify,
             drop_unexercised=args.drop_unexercised,
+            process_ends=process_ends,
         )
     except (ConfigError, FileNotFoundError, ruff_runner.RuffError, verify_module.VerifyError) as err:
         sys.stderr.write(f"error: {err}\n")
@@ -216,7 +220,7 @@ def exit_status(report: FixReport) -> int:
 
 def run() -> NoReturn:
     """The console script and `python -m maintenance.fix`: `main()` on the command line, then `exit_fast`."""
-    exit_fast(main())
+    exit_fast(main(process_ends=True))
 
 
 def exit_fast(status: int) -> NoReturn:

@@ -39,6 +39,7 @@ def run_fix(
     want_diff: bool = True,
     verify: str | None = None,
     drop_unexercised: bool = False,
+    process_ends: bool = False,
 ) -> FixReport:
     """Find (and with `apply`, fix) every selected problem under `paths`; see the `maintenance` docstring.
 
@@ -49,7 +50,10 @@ def run_fix(
     `[tool.maintenance]` of the root's pyproject.toml; `ignore` adds to the configured ignores.
     `verify` (with `apply`) is a command run from the root before and after the fixes; the fixes that
     make it fail are reverted (see `maintenance.verify`); `report.verified` says which tests reached each
-    kept fix, and `drop_unexercised` reverts the fixes no test reached.
+    kept fix, and `drop_unexercised` reverts the fixes no test reached. `process_ends` (the command line):
+    the process exits after the run, so the objects the analysis built stay in the collector's permanent
+    generation (`gc.freeze`) instead of being walked by every later collection (0.9 s after an 8,285-file
+    run); a caller that goes on leaves it false, and they return to the oldest generation.
     Raises `ConfigError` for a bad configuration, `FileNotFoundError` for a missing path,
     `ruff_runner.RuffError` when ruff fails and `verify.VerifyError` when the command fails before any fix.
     """
@@ -86,7 +90,15 @@ def run_fix(
         try:
             with phase("analyse (MNT codemods)") as facts:
                 results, originals = analyze(
-                    files, display, config, unsafe_fixes, jobs, use_cache, progress, on_read=read.set_result
+                    files,
+                    display,
+                    config,
+                    unsafe_fixes,
+                    jobs,
+                    use_cache,
+                    progress,
+                    on_read=read.set_result,
+                    process_ends=process_ends,
                 )
                 facts["files"] = len(results)
         finally:

@@ -47,6 +47,7 @@ def build_index(
     root: Path,
     cache: IndexCache | None = None,
     summarize: Summaries | None = None,
+    save: bool = True,
 ) -> ProjectIndex:
     """The index of a run from `(path, display path, text, content digest)` of each file.
 
@@ -55,13 +56,14 @@ def build_index(
     depend on). `summarize` computes the summaries the cache lacks elsewhere (`maintenance.fix` runs them
     in its worker processes, which keep the trees for the analysis): it receives `(path, display, text)`
     and returns display path -> `summary_data` (or `None` for a file that does not parse); without it they
-    are computed here. Never-returning functions are then inferred across modules to a fixpoint.
+    are computed here. Never-returning functions are then inferred across modules to a fixpoint. The
+    cache is saved at the end, unless `save` is false (the caller saves it when it has time to spare).
     """
     clear_caches()  # a folder may have gained or lost its __init__.py since the last run of this process
     run = _Build(root, cache)
     run.add_summaries(sources, summarize)
     run.infer_across_modules()
-    if cache is not None and cache.file is not None:
+    if save and cache is not None and cache.file is not None:
         cache.save()
     return run.index
 

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from maintenance.astutil import _LEFT_OUT, TreeNodes, child_nodes, parents
 from maintenance.cache import content_hash
+from maintenance.findings import Finding
 from maintenance.index import (
     FunctionInfo,
     ModuleInfo,
@@ -507,3 +508,36 @@ def test_the_cross_module_prefilters_pass_only_with_the_runs_index(tmp_path: Pat
     assert checks is not None
     result = result_without_tree(checks, "pkg/net.py", index)
     assert result is not None and result.findings == [] and result.new_source is None
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=30) | st.sampled_from(
+    ['a "quoted"\n\tline', "é\\x"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Finding,
+            path=_TEXT,
+            line=st.integers(0, 10**6),
+            column=st.integers(0, 500),
+            code=_TEXT,
+            message=_TEXT,
+            fixable=st.booleans(),
+            fixed=st.booleans(),
+            before=st.none() | _TEXT,
+            after=st.none() | _TEXT,
+        ),
+        max_size=5,
+    )
+)
+def test_json_output_is_what_the_indenting_encoder_writes(findings: list[Finding]) -> None:
+    # the findings are encoded row by row by json's C encoder: the text is that of `json.dumps(indent=2)`
+    from maintenance.findings import FixReport
+    from maintenance.output import render_json
+
+    report = FixReport(findings=findings)
+    assert render_json(report) == json.dumps([f.to_dict() for f in findings], indent=2)
+    assert json.loads(render_json(report)) == [f.to_dict() for f in findings]
