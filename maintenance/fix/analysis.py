@@ -45,13 +45,14 @@ def analyze(
     side of a run makes its findings from them while the analysis goes on). `process_ends`: what is alive
     at the end stays in the collector's permanent generation (see `run_fix`)."""
     all_codes = tuple(c for c in MNT_CODES if config.selects(c))
-    results, originals, readable = _read_files(files, display)
-    if on_read is not None:
-        on_read(originals)
     n_jobs = jobs or os.cpu_count() or 1
-    workers = Workers(n_jobs) if n_jobs > 1 and len(readable) >= PARALLEL_MIN_FILES else None
+    # the workers start (and import the engine) while this process reads the files
+    workers = Workers(n_jobs) if n_jobs > 1 and len(files) >= PARALLEL_MIN_FILES else None
     forget_kept()
     try:
+        results, originals, readable = _read_files(files, display)
+        if on_read is not None:
+            on_read(originals)
         # the collector is paused while the summaries arrive and the index is built, and what is alive then
         # (the index, the trees a run in this process keeps) moves to the permanent generation: otherwise
         # every later collection (unpickling results, pickling the index for the workers) walks it again
@@ -65,21 +66,35 @@ def analyze(
         caches: dict[tuple[str, ...], ResultCache] = {}
         tasks: list[Task] = []
         digests: dict[str, tuple[str, tuple[str, ...]]] = {}
+        later: list[tuple[str, str, bytes, tuple[str, ...]]] = []  # digests no lookup needs
+
+        def digest_of(rel: str, data: bytes) -> str:
+            # a file's results depend on its own bytes and on the summaries of the modules it imports
+            info = index.module_for_path(rel)
+            return content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
+
         for file, rel, data, _text in readable:
             path = str(file)
             codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
             if codes not in caches:
                 caches[codes] = ResultCache(config.root, codes, unsafe_fixes, enabled=use_cache)
-            # a file's results depend on its own bytes and on the summaries of the modules it imports
-            # (the digest keys the result cache only: a run without it does not compute it)
-            info = index.module_for_path(rel) if use_cache else None
-            digest = content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
-            digests[path] = (digest, codes)
-            cached = caches[codes].get(digest, rel)
-            if cached is not None:
-                results[path] = cached
-            else:
-                tasks.append((path, rel, codes, unsafe_fixes))
+            if caches[codes].entries:  # a result may be cached: the digest decides
+                digests[path] = (digest_of(rel, data), codes)
+                cached = caches[codes].get(digests[path][0], rel)
+                if cached is not None:
+                    results[path] = cached
+                    continue
+            elif use_cache:  # an empty cache (a cold run): the digest only keys the result stored later
+                later.append((path, rel, data, codes))
+            tasks.append((path, rel, codes, unsafe_fixes))
+
+        def meanwhile() -> (
+            None
+        ):  # while the workers analyse: the caches' work that the analysis does not wait for
+            index_cache.save()  # (1 s of JSON on 8,285 files)
+            for path, rel, data, codes in later:
+                digests[path] = (digest_of(rel, data), codes)
+
         with phase("rules (files not in the result cache)") as facts:
             fresh = _analyze_tasks(
                 tasks,
@@ -88,7 +103,7 @@ def analyze(
                 workers,
                 {p: len(d) for p, d in originals.items()},
                 progress,
-                index_cache.save,  # while the workers analyse (1 s of JSON on 8,285 files), not before
+                meanwhile,
             )
             facts["files"] = len(tasks)
     finally:
@@ -101,8 +116,9 @@ def analyze(
             workers.close()
     for path, result in fresh.items():
         results[path] = result
-        digest, codes = digests[path]
-        caches[codes].put(digest, result)
+        if path in digests:  # (none without the cache)
+            digest, codes = digests[path]
+            caches[codes].put(digest, result)
     for cache in caches.values():
         cache.save()
     return results, originals

@@ -175,6 +175,8 @@ class Workers:
         from concurrent.futures import ProcessPoolExecutor
 
         self.pools = [ProcessPoolExecutor(max_workers=1) for _ in range(jobs)]
+        for pool in self.pools:  # each starts (and imports the engine) while this process reads the files
+            pool.submit(_load_engine)
         self.load = [0] * jobs
         self.owner: dict[str, int] = {}
         self.unmatched: set[str] = set()  # files whose owner needs no tree to analyse them (most of them)
@@ -196,8 +198,6 @@ class Workers:
             for w, share in enumerate(shares)
             for chunk in _chunks(share, 64)
         ]
-        for pool in self.pools:  # the engine (and libcst, ~1 s) loads while this process builds the index
-            pool.submit(_load_engine)
         by_display = {display: path for path, display, _text in missing}
         summaries = {}
         for future in futures:
