@@ -227,10 +227,12 @@ def _project_index(
         sources.append((file, rel, text, digests[str(file)]))
     cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())
 
-    def summarize(missing: list[tuple[Path, str, str]]) -> dict:
+    def summarize(
+        missing: list[tuple[Path, str, str]], on_summary: Callable[[str, dict | None], None]
+    ) -> dict:
         if workers is None:
             return summarize_here(missing, digests, root)
-        return workers.summarize(missing, digests, root)
+        return workers.summarize(missing, digests, root, on_summary)
 
     return build_index(sources, root, cache, summarize, save=False), cache
 

@@ -189,7 +189,15 @@ class Workers:
         self.load[worker] += size
         return worker
 
-    def summarize(self, missing: list[tuple[Path, str, str]], digests: dict[str, str], root: Path) -> dict:
+    def summarize(
+        self,
+        missing: list[tuple[Path, str, str]],
+        digests: dict[str, str],
+        root: Path,
+        on_summary: Callable[[str, dict | None], None] | None = None,
+    ) -> dict:
+        """Every missing file's summary, made in the workers; `on_summary` is given each as its chunk arrives
+        (this process turns them into the index's objects while the workers make the rest)."""
         shares: list[list[tuple[str, str, str]]] = [[] for _ in self.pools]
         for path, display, text in sorted(missing, key=lambda m: -len(m[2])):
             shares[self._assign(str(path), len(text))].append((str(path), display, digests[str(path)]))
@@ -203,6 +211,8 @@ class Workers:
         for future in futures:
             for display, data, needs_tree in future.result():
                 summaries[display] = data
+                if on_summary is not None:
+                    on_summary(display, data)
                 if not needs_tree:
                     self.unmatched.add(str(by_display[display]))
         return summaries
@@ -262,10 +272,10 @@ class Workers:
 
 
 class Batches:
-    """The analysis batches of a run's workers: each worker's own files first, largest first (it kept their
-    trees), in batches of at most `BATCH_FILES` files or `BATCH_CHARS` characters, then its `unmatched`
-    files (no prefilter passed in the index pass: checked without a tree, `UNMATCHED_BATCH` at a time, never
-    taken by another worker, which would parse them); a worker with nothing of its own left takes from the
+    """The analysis batches of a run's workers: each worker's `unmatched` files first (no prefilter passed
+    in the index pass: checked without a tree, `UNMATCHED_BATCH` at a time, never taken by another worker,
+    which would parse them), then its own queue, largest first (it kept their trees), in batches of at most
+    `BATCH_FILES` files or `BATCH_CHARS` characters; a worker with nothing of its own left takes from the
     back of the queue with the most characters left (the smallest files, which it parses again), so that no
     worker idles while another still has files queued."""
 
@@ -279,7 +289,7 @@ class Batches:
 
     def take(self, worker: int) -> list[Task]:
         """The next batch for `worker` (empty when every queue is)."""
-        if not self.queues[worker] and self.unmatched[worker]:
+        if self.unmatched[worker]:  # first: only this worker can take them (and they are quick)
             batch = self.unmatched[worker][-UNMATCHED_BATCH:]
             del self.unmatched[worker][-UNMATCHED_BATCH:]
             return batch

@@ -18,7 +18,11 @@ from maintenance.index.summarize import Summarizer
 if TYPE_CHECKING:
     from maintenance.cache import IndexCache
 
-Summaries = Callable[[list[tuple[Path, str, str]]], dict[str, dict[str, Any] | None]]
+# (files to summarize, a callback that may be given each summary as soon as it is made) -> every summary
+Summaries = Callable[
+    [list[tuple[Path, str, str]], Callable[[str, dict[str, Any] | None], None]],
+    dict[str, dict[str, Any] | None],
+]
 
 
 def summarize_file(path: Path, display: str, text: str, root: Path) -> tuple[ModuleInfo, ast.Module] | None:
@@ -55,8 +59,9 @@ def build_index(
     unchanged file's summary is reused (keyed by content and by its module name, which relative imports
     depend on). `summarize` computes the summaries the cache lacks elsewhere (`maintenance.fix` runs them
     in its worker processes, which keep the trees for the analysis): it receives `(path, display, text)`
-    and returns display path -> `summary_data` (or `None` for a file that does not parse); without it they
-    are computed here. Never-returning functions are then inferred across modules to a fixpoint. The
+    and a callback, and returns display path -> `summary_data` (or `None` for a file that does not
+    parse); given each summary as it arrives, the callback turns it into its `ModuleInfo` while the rest
+    are still being made. Without it they are computed here. Never-returning functions are then inferred across modules to a fixpoint. The
     cache is saved at the end, unless `save` is false (the caller saves it when it has time to spare).
     """
     clear_caches()  # a folder may have gained or lost its __init__.py since the last run of this process
@@ -77,6 +82,7 @@ class _Build:
         self.index = ProjectIndex()
         self.trees: dict[str, ast.Module] = {}  # display path -> the tree parsed here (none from a worker)
         self.texts: dict[str, str] = {}
+        self.prepared: dict[str, ModuleInfo] = {}  # display path -> a fresh summary, made as it arrived
         self.keys: dict[
             str, str
         ] = {}  # display path -> cache key (content digest, module name, package flag)
@@ -101,7 +107,14 @@ class _Build:
                 missing.append((path, display, text))
         computed: dict[str, dict[str, Any] | None] = {}
         if summarize is not None and missing:
-            computed = summarize(missing)
+            first_names = {display: names[0] for _path, display, names, _data in entries}
+
+            def prepare(display: str, data: dict[str, Any] | None) -> None:
+                if data is not None:
+                    self.prepared[display] = ModuleInfo.from_dict(first_names[display], display, data)
+
+            with cyclic_gc_paused():
+                computed = summarize(missing, prepare)
         else:
             for path, display, text in missing:
                 summary = summarize_file(path, display, text, self.root)
@@ -123,7 +136,9 @@ class _Build:
             data = computed.get(display) if fresh else data
             if data is None:
                 continue  # does not parse
-            info = ModuleInfo.from_dict(names[0], display, data)
+            info = self.prepared.pop(display, None) if fresh else None
+            if info is None:
+                info = ModuleInfo.from_dict(names[0], display, data)
             info.local_digest = data.get("digest")
             if fresh and cache is not None and cache.file is not None:
                 cache.put(self.keys[display], data)

@@ -147,7 +147,7 @@ def test_modules_whose_imported_callees_all_return_are_never_parsed_again(tmp_pa
         summaries[display] = index_module.summary_data(summary[0])
     index_module.parse = counting  # type: ignore[assignment]
     try:
-        index = build_index(sources, tmp_path, summarize=lambda missing: summaries)
+        index = build_index(sources, tmp_path, summarize=lambda missing, _on_summary: summaries)
     finally:
         index_module.parse = real_parse  # type: ignore[assignment]
     assert index.never_returns("pkg.cli.stop")
@@ -412,18 +412,20 @@ def test_silenced_parses_in_two_threads_leave_the_warning_filters_as_they_were()
     assert errors == []
 
 
-def test_a_workers_unmatched_files_come_after_its_own_queue_and_are_never_taken_by_another() -> None:
+def test_a_workers_unmatched_files_come_first_and_are_never_taken_by_another() -> None:
     from maintenance.fix.workers import UNMATCHED_BATCH, Batches
 
     sizes = {"a0": 500, "b0": 100, "b1": 90} | {f"u{i}": 10 for i in range(UNMATCHED_BATCH + 5)}
     unmatched = [_task(f"u{i}") for i in range(UNMATCHED_BATCH + 5)]
     batches = Batches([[_task("a0")], [_task("b0"), _task("b1")]], sizes, [unmatched, []])
-    assert batches.take(0) == [_task("a0")]
+    first = batches.take(0)  # worker 0's unmatched files first: no other worker can take them
+    assert len(first) == UNMATCHED_BATCH
     assert batches.take(1) == [_task("b0"), _task("b1")]
-    # worker 1 has nothing of its own left, and worker 0's unmatched files are not its to take
+    # worker 1 has nothing of its own left: it takes worker 0's queued file, not its unmatched ones
+    assert batches.take(1) == [_task("a0")]
     assert batches.take(1) == []
-    first, second = batches.take(0), batches.take(0)
-    assert len(first) == UNMATCHED_BATCH and len(second) == 5
+    second = batches.take(0)
+    assert len(second) == 5
     assert sorted(first + second) == sorted(unmatched)
     assert batches.take(0) == []
 
