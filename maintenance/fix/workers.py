@@ -32,6 +32,9 @@ PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than
 BATCH_FILES = 8
 BATCH_CHARS = 200_000
 IN_FLIGHT = 2
+# a chunk of the index pass: at most this many files or characters (large files go one or two at a time)
+SUMMARY_FILES = 64
+SUMMARY_CHARS = 1_000_000
 UNMATCHED_BATCH = 256  # files no prefilter passed on take about 0.1 ms each: a batch is still short
 
 
@@ -197,24 +200,44 @@ class Workers:
         on_summary: Callable[[str, dict | None], None] | None = None,
     ) -> dict:
         """Every missing file's summary, made in the workers; `on_summary` is given each as its chunk arrives
-        (this process turns them into the index's objects while the workers make the rest)."""
-        shares: list[list[tuple[str, str, str]]] = [[] for _ in self.pools]
-        for path, display, text in sorted(missing, key=lambda m: -len(m[2])):
-            shares[self._assign(str(path), len(text))].append((str(path), display, digests[str(path)]))
-        futures = [
-            self.pools[w].submit(_summarize_chunk, chunk, str(root))
-            for w, share in enumerate(shares)
-            for chunk in _chunks(share, 64)
-        ]
+        (this process turns them into the index's objects while the workers make the rest).
+
+        The files go out largest first in chunks (at most `SUMMARY_FILES` files or `SUMMARY_CHARS`
+        characters, and about 8 or more per worker), each to the next worker that has one chunk or none left to do, so that the workers
+        finish together; the worker that summarizes a file owns it for the analysis."""
+        from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+        # at least about 8 chunks per worker, so that the last ones are short whatever the run's size
+        limit = min(SUMMARY_CHARS, sum(len(m[2]) for m in missing) // (8 * len(self.pools)) + 1)
+        chunks = deque(_sized_chunks(sorted(missing, key=lambda m: -len(m[2])), limit))
         by_display = {display: path for path, display, _text in missing}
+        running: dict[Future, int] = {}
+
+        def submit(worker: int) -> None:
+            if not chunks:
+                return
+            chunk = chunks.popleft()
+            for path, _display, text in chunk:
+                self.owner[str(path)] = worker
+                self.load[worker] += len(text)
+            work = [(str(path), display, digests[str(path)]) for path, display, _text in chunk]
+            running[self.pools[worker].submit(_summarize_chunk, work, str(root))] = worker
+
+        for worker in range(len(self.pools)):
+            for _ in range(IN_FLIGHT):
+                submit(worker)
         summaries = {}
-        for future in futures:
-            for display, data, needs_tree in future.result():
-                summaries[display] = data
-                if on_summary is not None:
-                    on_summary(display, data)
-                if not needs_tree:
-                    self.unmatched.add(str(by_display[display]))
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                worker = running.pop(future)
+                submit(worker)  # first: the worker's next chunk is queued before this one is read
+                for display, data, needs_tree in future.result():
+                    summaries[display] = data
+                    if on_summary is not None:
+                        on_summary(display, data)
+                    if not needs_tree:
+                        self.unmatched.add(str(by_display[display]))
         return summaries
 
     def analyze(
@@ -307,9 +330,19 @@ class Batches:
         return batch
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _sized_chunks(files: list[tuple[Path, str, str]], limit: int) -> Iterator[list[tuple[Path, str, str]]]:
+    """`(path, display, text)` in chunks of at most `SUMMARY_FILES` files or `limit` characters (a larger
+    file goes alone)."""
+    chunk: list[tuple[Path, str, str]] = []
+    chars = 0
+    for item in files:
+        if chunk and (len(chunk) >= SUMMARY_FILES or chars + len(item[2]) > limit):
+            yield chunk
+            chunk, chars = [], 0
+        chunk.append(item)
+        chars += len(item[2])
+    if chunk:
+        yield chunk
 
 
 def run_tasks(

@@ -311,7 +311,8 @@ def test_a_run_whose_files_all_belong_to_one_worker_gives_the_serial_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # every file owned by worker 0 (as when the index cache covered them all and worker 0 was least
-    # loaded): worker 1 takes the back of worker 0's queue, and the results are those of a serial run
+    # loaded): worker 1 takes the back of worker 0's queue, worker 0 parses the files whose trees and
+    # checks worker 1 kept, and the results are those of a serial run
     from maintenance.fix import workers as fix_workers
     from maintenance.fix.pipeline import run_fix
 
@@ -320,9 +321,15 @@ def test_a_run_whose_files_all_belong_to_one_worker_gives_the_serial_results(
         (tmp_path / f"m{i}.py").write_text(body)
     (tmp_path / "pyproject.toml").write_text('[tool.maintenance]\nselect = ["MNT"]\n')
     serial = run_fix([tmp_path], use_ruff=False, jobs=1, use_cache=False)
-    monkeypatch.setattr(
-        fix_workers.Workers, "_assign", lambda self, path, size: self.owner.setdefault(path, 0)
-    )
+    analyze = fix_workers.Workers.analyze
+
+    def all_owned_by_worker_0(self: fix_workers.Workers, *args: object, **kwargs: object) -> object:
+        # (the trees and checks stay where the index pass left them: worker 0 parses the files it lacks)
+        self.owner = dict.fromkeys(self.owner, 0)
+        monkeypatch.setattr(self, "_assign", lambda path, size: self.owner.setdefault(path, 0))
+        return analyze(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fix_workers.Workers, "analyze", all_owned_by_worker_0)
     parallel = run_fix([tmp_path], use_ruff=False, jobs=2, use_cache=False)
     assert parallel.findings == serial.findings
     assert parallel.diff == serial.diff
