@@ -9,7 +9,6 @@ import gc
 import os
 import threading
 import warnings
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -80,14 +79,19 @@ class TreeNodes:
     """
 
     def __init__(self, tree: ast.AST) -> None:
-        order: list[ast.AST] = [tree]  # breadth first: the list is its own queue
-        append, node_type, i, known = order.append, ast.AST, 0, _CHILD_FIELDS
-        while i < len(order):
-            node = order[i]
-            i += 1
-            names = known.get(node.__class__)
+        order: list[ast.AST] = [tree]  # breadth first: the list is its own queue (iterated as it grows)
+        append, node_type, known = order.append, ast.AST, _CHILD_FIELDS
+        buckets: dict[type, list[ast.AST]] = {}
+        for node in order:
+            kind = node.__class__
+            names = known.get(kind)
             if names is None:
-                names = _child_fields(node.__class__)
+                names = _child_fields(kind)
+            bucket = buckets.get(kind)
+            if bucket is None:
+                buckets[kind] = [node]
+            else:
+                bucket.append(node)
             for name in names:
                 value = getattr(node, name, None)
                 if value.__class__ is list:
@@ -96,9 +100,6 @@ class TreeNodes:
                             append(item)
                 elif isinstance(value, node_type):
                     append(value)
-        buckets: dict[type, list[ast.AST]] = defaultdict(list)
-        for node in order:
-            buckets[node.__class__].append(node)
         self._buckets = buckets
         self._all = order
         self._position: dict[int, int] | None = None

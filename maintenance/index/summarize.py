@@ -218,7 +218,7 @@ class Summarizer:
         `globals`, `vars`): a full `ast.walk` costs ten times the parse.
         """
         imported_modules = {local for local, b in self.info.imports.items() if b}
-        look_at_calls = self.source is None or _REBINDING_CALLS.search(self.source) is not None
+        look_at_calls = self.source is None or _calls_rebinding(self.source)
         for node in _all_statements(self.tree):
             if isinstance(node, ast.Global):
                 self.rebindable.update(node.names)
@@ -281,6 +281,23 @@ class Summarizer:
 
 
 _REBINDING_CALLS = re.compile(r"\b(?:setattr|patch|globals|vars|object)\s*\(")
+_REBINDING_NAMES = ("setattr", "patch", "globals", "vars", "object")
+_WORD_CHAR = re.compile(r"\w")
+_OPENS_CALL = re.compile(r"\s*\(")
+
+
+def _calls_rebinding(source: str) -> bool:
+    """Whether `_REBINDING_CALLS` matches `source`, found with `str.find` (a search with the alternation
+    tries every position of the text: 4x slower on installed packages)."""
+    for name in _REBINDING_NAMES:
+        at = source.find(name)
+        while at >= 0:
+            if (at == 0 or not _WORD_CHAR.match(source, at - 1)) and _OPENS_CALL.match(
+                source, at + len(name)
+            ):
+                return True
+            at = source.find(name, at + 1)
+    return False
 
 
 def _statement_calls(stmt: ast.stmt) -> Iterator[ast.Call]:

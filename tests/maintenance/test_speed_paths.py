@@ -550,3 +550,33 @@ def test_json_output_is_what_the_indenting_encoder_writes(findings: list[Finding
     report = FixReport(findings=findings)
     assert render_json(report) == json.dumps([f.to_dict() for f in findings], indent=2)
     assert json.loads(render_json(report)) == [f.to_dict() for f in findings]
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "setattr",
+        "patch",
+        "globals",
+        "vars",
+        "object",
+        "(",
+        " (",
+        "\n(",
+        "_",
+        "x",
+        "é",
+        ".",
+        " ",
+        "\t",
+        "#",
+        "ö(",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_FRAGMENTS, max_size=12).map("".join))
+def test_the_rebinding_call_search_by_find_equals_the_regular_expression(text: str) -> None:
+    from maintenance.index.summarize import _REBINDING_CALLS, _calls_rebinding
+
+    assert _calls_rebinding(text) == (_REBINDING_CALLS.search(text) is not None)
