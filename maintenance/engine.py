@@ -17,6 +17,10 @@ metadata is slower again; docs/maintenance.md has the figures):
    one transform plus `AddImportsVisitor` for new imports.
 The fixed text is re-analysed until it no longer changes (at most `MAX_ROUNDS`), so the output is a
 fixpoint: a second run changes nothing. A fix whose output does not parse is dropped, never written.
+
+Before all of this, a run's index pass may decide stage 1 for a file whose tree it will not keep
+(`prefilter_before_index`, before the index exists), and `result_without_tree` finishes it with the index:
+a file no rule can match gets its (empty) result without being parsed again.
 """
 
 from __future__ import annotations

@@ -168,9 +168,9 @@ class Workers:
     """Worker processes that each own a share of the files for the whole run (index pass, then analysis).
 
     The worker that summarizes a file for the index keeps its tree (within the keep budget) and analyses
-    it later (one single-process executor per worker, so that a file's analysis reaches its owner). Shares
-    are balanced by size, largest files first; files the index cache already covers go to the least
-    loaded worker when they need analysis. The analysis goes out in `Batches`: a worker that has done its
+    it later (one single-process executor per worker, so that a file's analysis reaches its owner). The
+    index pass hands out chunks, largest files first, to whichever worker frees up (`summarize`); files
+    the index cache already covers go to the least loaded worker when they need analysis. The analysis goes out in `Batches`: a worker that has done its
     share takes the smallest files of another's, so that the run does not wait on one worker's tail.
     """
 
@@ -203,8 +203,9 @@ class Workers:
         (this process turns them into the index's objects while the workers make the rest).
 
         The files go out largest first in chunks (at most `SUMMARY_FILES` files or `SUMMARY_CHARS`
-        characters, and about 8 or more per worker), each to the next worker that has one chunk or none left to do, so that the workers
-        finish together; the worker that summarizes a file owns it for the analysis."""
+        characters, and about 8 or more per worker), each to the next worker that has one chunk or none
+        left to do, so that the workers finish together; the worker that summarizes a file owns it for the
+        analysis."""
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
         # at least about 8 chunks per worker, so that the last ones are short whatever the run's size
