@@ -2,8 +2,8 @@
 
 A file is parsed once where it can be: the worker that summarizes it for the project index keeps its tree
 (up to `KEEP_SOURCE_CHARS`) and analyses it later; beyond that budget it runs the rules' prefilters on the
-tree before dropping it, and a file none passes on (most of them: 7,447 of 8,285 files of installed
-packages) is settled without being parsed again. A file some prefilter passes on, or one another worker
+tree before dropping it, and a file none passes on (most of them: in a one-process run on 8,285 files
+of installed packages, 6,324 of the 6,373 files beyond the budget) is settled without being parsed again. A file some prefilter passes on, or one another worker
 takes at the end of the run (`Batches`), is parsed again. The run's index is sent to each worker once
 (`set_index`), not once per file. Small runs (fewer than `PARALLEL_MIN_FILES` files, or one job)
 summarize and analyse in this process, keeping the trees the same way (`summarize_here`).
