@@ -359,7 +359,7 @@ class _ScopeRef:
             return False
         head, _, rest = name.partition(".")
         at_module = self.analysis.module_resolver(call)
-        if not at_module and head not in self.analysis.nested_imports:
+        if not at_module and not self.analysis.nested_import_may_exit(head, rest):
             return False  # only a local import could make it never-returning: skip building the scopes
         if self.node is None:
             return at_module
@@ -396,12 +396,25 @@ class _Analysis:
         # names that some import below module level binds (only those can shadow into never-returning)
         imports = [stmt for kind in (ast.Import, ast.ImportFrom) for stmt in tree_nodes(tree).of(kind)]
         at_module = {id(stmt) for stmt in _module_level_statements(tree)} if imports else set()
-        self.nested_imports = {
-            alias.asname or alias.name.split(".")[0]
-            for stmt in imports
-            if id(stmt) not in at_module
-            for alias in stmt.names
-        }
+        self.nested_imports: dict[str, list[ast.Import | ast.ImportFrom]] = {}
+        for stmt in imports:
+            if id(stmt) not in at_module:
+                for alias in stmt.names:
+                    self.nested_imports.setdefault(alias.asname or alias.name.split(".")[0], []).append(stmt)
+        self._may_exit: dict[tuple[str, str], bool] = {}
+
+    def nested_import_may_exit(self, head: str, rest: str) -> bool:
+        """Whether some import below module level that binds `head` makes `head.rest` a never-returning
+        function (when none does, no binding in a function or class body can: the scopes are not needed)."""
+        key = (head, rest)
+        if key not in self._may_exit:
+            self._may_exit[key] = any(
+                qualified in EXIT_FUNCTIONS or self.index.never_returns(qualified)
+                for stmt in self.nested_imports.get(head, ())
+                for target in self.import_targets(stmt, head)
+                for qualified in [target + ("." + rest if rest else "")]
+            )
+        return self._may_exit[key]
 
     def scopes(self) -> Scopes:
         """The module's scopes (built on the first call that needs them)."""
