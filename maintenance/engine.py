@@ -136,14 +136,17 @@ def prefilter_before_index(
     that finish the other prefilters once the run's index exists (`result_without_tree`)."""
     context = FileContext(path=path, source=source, tree=tree, module=module)
     checks: list[IndexCheck] = []
-    # the prefilters that need no index first: most are a look at the text, and the first that passes ends it
-    for codemod in sorted(REGISTRY, key=lambda rule: not rule.PREFILTER_WITHOUT_INDEX):
+    for codemod in _BEFORE_INDEX_ORDER:
         decided = codemod.may_match_before_index(tree, source, context)
         if decided is True:
             return None
         if decided is not False:
             checks.append(decided)
     return checks
+
+
+# the prefilters that need no index first: most are a look at the text, and the first that passes ends it
+_BEFORE_INDEX_ORDER = tuple(sorted(REGISTRY, key=lambda rule: not rule.PREFILTER_WITHOUT_INDEX))
 
 
 def result_without_tree(checks: Sequence[IndexCheck], path: str, index: ProjectIndex) -> FileResult | None:

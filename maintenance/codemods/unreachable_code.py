@@ -165,9 +165,7 @@ class UnreachableCode(AstRule):
         if cls.findings(tree, source, dataclasses.replace(context, index=answers)):  # type: ignore[arg-type]
             return True
         if not answers.given and not context.module.external_calls:
-            return (
-                False  # nothing the index could answer otherwise (`infer_across`): this is the run's result
-            )
+            return False  # nothing the index could answer otherwise (`infer_across`): the run's result
         return answers
 
     @classmethod

@@ -56,44 +56,44 @@ def analyze(
         # the collector is paused while the summaries arrive and the index is built, and what is alive then
         # (the index, the trees a run in this process keeps) moves to the permanent generation: otherwise
         # every later collection (unpickling results, pickling the index for the workers) walks it again
+        hashes = {str(file): content_hash(data) for file, _rel, data, _text in readable}
         with (
             phase("index (module summaries, never-returning inference)") as facts,
             cyclic_gc_paused(freeze=True),
         ):
-            index, index_cache = _project_index(readable, config.root, use_cache, workers)
+            index, index_cache = _project_index(readable, hashes, config.root, use_cache, workers)
             facts["modules"] = len(index.modules)
         set_index(index)  # the re-analyses after --apply (counts, --verify) see the same index
         caches: dict[tuple[str, ...], ResultCache] = {}
         tasks: list[Task] = []
         digests: dict[str, tuple[str, tuple[str, ...]]] = {}
-        later: list[tuple[str, str, bytes, tuple[str, ...]]] = []  # digests no lookup needs
+        later: list[tuple[str, str, tuple[str, ...]]] = []  # digests no lookup needs
 
-        def digest_of(rel: str, data: bytes) -> str:
+        def digest_of(path: str, rel: str) -> str:
             # a file's results depend on its own bytes and on the summaries of the modules it imports
             info = index.module_for_path(rel)
-            return content_hash(data) + ("-" + index.context_digest(info) if info is not None else "")
+            return hashes[path] + ("-" + index.context_digest(info) if info is not None else "")
 
-        for file, rel, data, _text in readable:
+        for file, rel, _data, _text in readable:
             path = str(file)
             codes = tuple(c for c in all_codes if not config.ignored_in_file(rel, c))
             if codes not in caches:
                 caches[codes] = ResultCache(config.root, codes, unsafe_fixes, enabled=use_cache)
             if caches[codes].entries:  # a result may be cached: the digest decides
-                digests[path] = (digest_of(rel, data), codes)
+                digests[path] = (digest_of(path, rel), codes)
                 cached = caches[codes].get(digests[path][0], rel)
                 if cached is not None:
                     results[path] = cached
                     continue
             elif use_cache:  # an empty cache (a cold run): the digest only keys the result stored later
-                later.append((path, rel, data, codes))
+                later.append((path, rel, codes))
             tasks.append((path, rel, codes, unsafe_fixes))
 
-        def meanwhile() -> (
-            None
-        ):  # while the workers analyse: the caches' work that the analysis does not wait for
+        def meanwhile() -> None:
+            # while the workers analyse: the caches' work that the analysis does not wait for
             index_cache.save()  # (1 s of JSON on 8,285 files)
-            for path, rel, data, codes in later:
-                digests[path] = (digest_of(rel, data), codes)
+            for path, rel, codes in later:
+                digests[path] = (digest_of(path, rel), codes)
 
         with phase("rules (files not in the result cache)") as facts:
             fresh = _analyze_tasks(
@@ -216,15 +216,15 @@ def _analyze_tasks(
 
 
 def _project_index(
-    readable: list[tuple[Path, str, bytes, str]], root: Path, use_cache: bool, workers: Workers | None = None
+    readable: list[tuple[Path, str, bytes, str]],
+    digests: dict[str, str],
+    root: Path,
+    use_cache: bool,
+    workers: Workers | None = None,
 ) -> tuple[ProjectIndex, IndexCache]:
     """The project index of the run (one `ast` pass, in the workers when there are; cached summaries reused)
-    and its cache, not yet saved (`IndexCache.save`)."""
-    sources = []
-    digests: dict[str, str] = {}
-    for file, rel, data, text in readable:
-        digests[str(file)] = content_hash(data)
-        sources.append((file, rel, text, digests[str(file)]))
+    and its cache, not yet saved (`IndexCache.save`); `digests` are the files' content hashes."""
+    sources = [(file, rel, text, digests[str(file)]) for file, rel, _data, text in readable]
     cache = IndexCache(root / CACHE_DIR if use_cache else None, tool_fingerprint())
 
     def summarize(

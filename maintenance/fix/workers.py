@@ -2,9 +2,10 @@
 
 A file is parsed once where it can be: the worker that summarizes it for the project index keeps its tree
 (up to `KEEP_SOURCE_CHARS`) and analyses it later; beyond that budget it runs the rules' prefilters on the
-tree before dropping it, and a file none passes on (most of them: in a one-process run on 8,285 files
-of installed packages, 6,324 of the 6,373 files beyond the budget) is settled without being parsed again. A file some prefilter passes on, or one another worker
-takes at the end of the run (`Batches`), is parsed again. The run's index is sent to each worker once
+tree before dropping it, and a file none passes on (most of them: in a one-process run on 8,285 files of
+installed packages, 6,324 of the 6,373 files beyond the budget) is settled without being parsed again. A
+file some prefilter passes on, or one another worker takes at the end of the run (`Batches`), is parsed
+again. The run's index is sent to each worker once
 (`set_index`), not once per file. Small runs (fewer than `PARALLEL_MIN_FILES` files, or one job)
 summarize and analyse in this process, keeping the trees the same way (`summarize_here`).
 """
@@ -170,8 +171,9 @@ class Workers:
     The worker that summarizes a file for the index keeps its tree (within the keep budget) and analyses
     it later (one single-process executor per worker, so that a file's analysis reaches its owner). The
     index pass hands out chunks, largest files first, to whichever worker frees up (`summarize`); files
-    the index cache already covers go to the least loaded worker when they need analysis. The analysis goes out in `Batches`: a worker that has done its
-    share takes the smallest files of another's, so that the run does not wait on one worker's tail.
+    the index cache already covers go to the least loaded worker when they need analysis. The analysis
+    goes out in `Batches`: a worker that has done its share takes the smallest files of another's, so that
+    the run does not wait on one worker's tail.
     """
 
     def __init__(self, jobs: int) -> None:

@@ -61,8 +61,9 @@ def build_index(
     in its worker processes, which keep the trees for the analysis): it receives `(path, display, text)`
     and a callback, and returns display path -> `summary_data` (or `None` for a file that does not
     parse); given each summary as it arrives, the callback turns it into its `ModuleInfo` while the rest
-    are still being made. Without it they are computed here. Never-returning functions are then inferred across modules to a fixpoint. The
-    cache is saved at the end, unless `save` is false (the caller saves it when it has time to spare).
+    are still being made. Without it they are computed here. Never-returning functions are then inferred
+    across modules to a fixpoint. The cache is saved at the end, unless `save` is false (the caller saves
+    it when it has time to spare).
     """
     clear_caches()  # a folder may have gained or lost its __init__.py since the last run of this process
     run = _Build(root, cache)

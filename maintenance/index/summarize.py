@@ -280,8 +280,8 @@ class Summarizer:
                     self.info.external_rebinds.append((self._qualify(owner_name), second.value))
 
 
-_REBINDING_CALLS = re.compile(r"\b(?:setattr|patch|globals|vars|object)\s*\(")
 _REBINDING_NAMES = ("setattr", "patch", "globals", "vars", "object")
+_REBINDING_CALLS = re.compile(r"\b(?:" + "|".join(_REBINDING_NAMES) + r")\s*\(")  # what the search finds
 _WORD_CHAR = re.compile(r"\w")
 _OPENS_CALL = re.compile(r"\s*\(")
 
