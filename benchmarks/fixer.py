@@ -183,9 +183,10 @@ def timed(name: str, command: list[str], cwd: Path, files: int, ok_codes: Sequen
 
 
 def _drop_caches(root: Path) -> None:
-    """Remove every result cache under `root` (a corpus with its own pyproject.toml, like Django's sdist,
-    keeps its cache beside it, not at `root`): the next run is cold."""
-    for cache in list(root.rglob(".maintenance_cache")):
+    """Remove every result cache under `root`, ours and ruff's own (a corpus with its own pyproject.toml,
+    like Django's sdist, keeps its caches beside it, not at `root`): the next run is cold on both sides,
+    as the baseline is with `--no-cache`."""
+    for cache in [*root.rglob(".maintenance_cache"), *root.rglob(".ruff_cache")]:
         shutil.rmtree(cache, ignore_errors=True)
 
 
