@@ -218,3 +218,20 @@ _STATEMENT_LISTS = ("body", "orelse", "finalbody")
 def tree_nodes(tree: ast.AST) -> TreeNodes:
     """The `TreeNodes` of `tree`, walked once: the last tree's walk is kept for the next codemod."""
     return per_tree(tree, "nodes", TreeNodes)
+
+
+def module_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Statements outside function and class bodies (in the module's `if`, `try`, `with`, ... blocks too);
+    every other statement of the tree is nested in a function or class body."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for attr in ("body", "orelse", "finalbody"):
+            child = getattr(stmt, attr, None)
+            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                stack.extend(child)
+        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
+            stack.extend(sub.body)

@@ -23,11 +23,12 @@ about names there.
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from maintenance.astutil import child_nodes, dotted
+from maintenance.astutil import child_nodes, dotted, module_level_statements, tree_nodes
 
 Position = tuple[int, int]
 ScopeNode = ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
@@ -56,15 +57,30 @@ class Binding:
         return _import_names(self.statement, full_name)
 
 
-@dataclass(eq=False)
 class Scope:
-    """A module, class or function scope and the names bound directly in it."""
+    """A module, class or function scope and the names bound directly in it (`bindings`, `redirects`),
+    which are found the first time either is read: most scopes of a file are never asked about."""
 
-    node: ScopeNode
-    parent: Scope | None
-    prefix: str
-    bindings: dict[str, list[Binding]] = field(default_factory=dict)
-    redirects: dict[str, str] = field(default_factory=dict)  # name -> "global" | "nonlocal"
+    __slots__ = ("_bindings", "_redirects", "node", "parent", "prefix")
+
+    def __init__(self, node: ScopeNode, parent: Scope | None, prefix: str) -> None:
+        self.node = node
+        self.parent = parent
+        self.prefix = prefix
+        self._bindings: dict[str, list[Binding]] | None = None
+        self._redirects: dict[str, str] = {}  # name -> "global" | "nonlocal"
+
+    @property
+    def bindings(self) -> dict[str, list[Binding]]:
+        if self._bindings is None:
+            self._bindings = _scope_bindings(self.node, self._redirects)
+        return self._bindings
+
+    @property
+    def redirects(self) -> dict[str, str]:
+        if self._bindings is None:
+            self._bindings = _scope_bindings(self.node, self._redirects)
+        return self._redirects
 
     @property
     def is_class(self) -> bool:
@@ -108,6 +124,17 @@ class Scopes:
         self.tree = tree
         self._scopes: dict[int, Scope] = {}
         self.root = self._build(tree, None, "")
+        self._in_bodies: set[str] | None = None
+
+    def resolve(self, name: str, scope: Scope) -> list[tuple[Scope, Binding]]:
+        """`scope.resolve(name, scope)`; a name that no function or class body of the module binds is
+        answered by the module scope alone, without finding the bindings of the scopes in between (the
+        answer is the same: no redirect and no enclosing scope can stop the lookup before the module)."""
+        if self._in_bodies is None:
+            self._in_bodies = _bound_in_bodies(self.tree)
+        if name not in self._in_bodies:
+            return self.root.resolve(name, self.root)
+        return scope.resolve(name, scope)
 
     def child(self, parent: Scope, node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> Scope:
         """The scope a class or function body opens inside `parent`."""
@@ -123,20 +150,6 @@ class Scopes:
     def _build(self, node: ScopeNode, parent: Scope | None, prefix: str) -> Scope:
         scope = Scope(node, parent, prefix)
         self._scopes[id(node)] = scope
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            args = node.args
-            for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-                if arg is not None:
-                    _add(scope, arg.arg, (node.lineno, node.col_offset))
-        body = [node.body] if isinstance(node, ast.Lambda) else node.body
-        for stmt in body:
-            for name, binding_stmt in _bindings(stmt):
-                if isinstance(binding_stmt, ast.Global | ast.Nonlocal):
-                    scope.redirects[name] = "global" if isinstance(binding_stmt, ast.Global) else "nonlocal"
-                    continue
-                end = (binding_stmt.end_lineno or binding_stmt.lineno, binding_stmt.end_col_offset or 0)
-                imported = binding_stmt if isinstance(binding_stmt, ast.Import | ast.ImportFrom) else None
-                scope.bindings.setdefault(name, []).append(Binding(name, end, imported, owner=binding_stmt))
         return scope
 
     def qualified_names(self, node: ast.expr, scope: Scope) -> set[str]:
@@ -167,8 +180,26 @@ def _builtin(scope: Scope, name: str) -> list[tuple[Scope, Binding]]:
     return [(scope, Binding(name, (0, 0), builtin=True))] if hasattr(builtins, name) else []
 
 
-def _add(scope: Scope, name: str, after: Position) -> None:
-    scope.bindings.setdefault(name, []).append(Binding(name, after))
+def _scope_bindings(node: ScopeNode, redirects: dict[str, str]) -> dict[str, list[Binding]]:
+    """The names bound directly in the scope `node` opens (its parameters, then its body's bindings in
+    order); its `global`/`nonlocal` names go into `redirects` instead."""
+    bindings: dict[str, list[Binding]] = {}
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        args = node.args
+        at = (node.lineno, node.col_offset)
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+            if arg is not None:
+                bindings.setdefault(arg.arg, []).append(Binding(arg.arg, at))
+    body = [node.body] if isinstance(node, ast.Lambda) else node.body
+    for stmt in body:
+        for name, binding_stmt in _bindings(stmt):
+            if isinstance(binding_stmt, ast.Global | ast.Nonlocal):
+                redirects[name] = "global" if isinstance(binding_stmt, ast.Global) else "nonlocal"
+                continue
+            end = (binding_stmt.end_lineno or binding_stmt.lineno, binding_stmt.end_col_offset or 0)
+            imported = binding_stmt if isinstance(binding_stmt, ast.Import | ast.ImportFrom) else None
+            bindings.setdefault(name, []).append(Binding(name, end, imported, owner=binding_stmt))
+    return bindings
 
 
 def _import_names(stmt: ast.Import | ast.ImportFrom, full_name: str) -> set[str]:
@@ -244,3 +275,47 @@ def _bindings(stmt: ast.stmt) -> Iterator[tuple[str, ast.stmt]]:
         elif isinstance(node, ast.MatchMapping) and node.rest:
             yield node.rest, owner
         stack.extend((child, owner) for child in child_nodes(node))
+
+
+def _bound_in_bodies(tree: ast.Module) -> set[str]:
+    """A superset of the names some function or class body of `tree` binds (parameters included), from
+    the shared walk: a binding in a body lies within the lines of a module-level `def` or `class`."""
+    nodes = tree_nodes(tree)
+    top = [
+        stmt
+        for stmt in module_level_statements(tree)
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    ]
+    spans = sorted(
+        (min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)]), stmt.end_lineno or stmt.lineno)
+        for stmt in top
+    )
+    starts = [first for first, _ in spans]
+
+    def inside(node: ast.AST) -> bool:
+        line = getattr(node, "lineno", None)
+        if line is None:
+            return True
+        at = bisect.bisect_right(starts, line) - 1
+        return at >= 0 and line <= spans[at][1]
+
+    top_ids = {id(stmt) for stmt in top}
+    names = {arg.arg for arg in nodes.of(ast.arg)}
+    # an assignment expression may sit in an f-string, whose inner positions Python 3.11 may misplace
+    names.update(node.target.id for node in nodes.of(ast.NamedExpr) if isinstance(node.target, ast.Name))
+    names.update(
+        node.name
+        for node in nodes.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        if id(node) not in top_ids
+    )
+    names.update(node.id for node in nodes.of(ast.Name) if node.ctx.__class__ is ast.Store and inside(node))
+    for stmt in nodes.of(ast.Import, ast.ImportFrom):
+        if inside(stmt):
+            for alias in stmt.names:
+                parts = (alias.asname or alias.name).split(".")
+                names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    for node in nodes.of(ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping):
+        name = node.rest if isinstance(node, ast.MatchMapping) else node.name
+        if name and inside(node):
+            names.add(name)
+    return names

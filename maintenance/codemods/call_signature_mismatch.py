@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from maintenance.astutil import child_nodes, parents, tree_nodes
+from maintenance.astutil import child_nodes, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
@@ -235,6 +235,8 @@ class _Checker:
     Names are looked up in the scope model of `maintenance.scopes`; of the bindings in the call's own scope,
     only those that may reach the call are followed (a later unconditional rebinding hides an earlier one).
     Lambdas and comprehensions are not scopes there: a call whose callee name they bind is not judged.
+    Only the calls that can fail to bind are recorded (`_judged`): the other scopes of the file are never
+    resolved, so their bindings are never found.
     """
 
     def __init__(self, tree: ast.Module, source: str, index: ProjectIndex, module: ModuleInfo) -> None:
@@ -244,9 +246,46 @@ class _Checker:
         self.module = module
         self.lines = source.splitlines()
         self.scopes = Scopes(tree)
-        self.calls: list[tuple[ast.Call, Scope]] = []
+        # (call, its scope, the innermost statement holding it)
+        self.calls: list[tuple[ast.Call, Scope, ast.stmt]] = []
         self._followed: dict[tuple[int, str, tuple[int, int]], list[_Followed]] = {}
+        nodes = tree_nodes(tree)
+        # names a binding may make hold an instance (`_follow_once` follows only these), and the attributes
+        # `self.x = Cls(...)` sets in the module's classes (`_self_attribute` judges only those)
+        self._held = {
+            target.id
+            for stmt in nodes.of(ast.Assign)
+            for target in stmt.targets
+            if isinstance(target, ast.Name)
+        }
+        self._held.update(
+            stmt.target.id for stmt in nodes.of(ast.AnnAssign) if isinstance(stmt.target, ast.Name)
+        )
+        self._held.update(arg.arg for arg in nodes.of(ast.arg) if arg.annotation is not None)
+        self._attributes = {attr for cls in module.classes.values() for attr in cls.instance_attributes}
+        self._judged_names: dict[str, bool] = {}
+        self._statement_parents: dict[int, tuple[ast.stmt | None, list[ast.stmt]]] | None = None
         self._walk()
+
+    def _judged(self, call: ast.Call) -> bool:
+        """Whether the call can fail to bind here: a name some binding may make a project callable or an
+        instance of a project class (a module-level function or class, a name the index resolves to one,
+        a name assigned or annotated somewhere), or `self.x(...)` of an attribute a class of the module
+        sets. Any other call's message is `None` whatever its scope holds (see `_name_call`)."""
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            return func.attr in self._attributes
+        name = func.id  # type: ignore[attr-defined]
+        known = self._judged_names.get(name)
+        if known is None:
+            known = (
+                name in self._held
+                or name in self.module.functions
+                or name in self.module.classes
+                or isinstance(self.index.resolve(self.module.name, name), FunctionInfo | ClassInfo)
+            )
+            self._judged_names[name] = known
+        return known
 
     # ------------------------------------------------------------------ which calls, in which scope
 
@@ -254,11 +293,13 @@ class _Checker:
         """Record every call by name or `x.attr`, with its scope, that no enclosing code expects to raise
         TypeError (a `pytest.raises`/`assertRaises` of it or a base, or a `try` that handles it)."""
         root = self.scopes.root
-        stack: list[tuple[ast.AST, Scope, frozenset[str]]] = [
-            (child, root, frozenset()) for child in child_nodes(self.tree)
+        stack: list[tuple[ast.AST, Scope, frozenset[str], ast.stmt]] = [
+            (stmt, root, frozenset(), stmt) for stmt in self.tree.body
         ]
         while stack:
-            node, scope, shadowed = stack.pop()
+            node, scope, shadowed, statement = stack.pop()
+            if isinstance(node, ast.stmt):
+                statement = node
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 outer: list[ast.AST] = list(node.decorator_list)
                 if isinstance(node, ast.ClassDef):
@@ -266,74 +307,78 @@ class _Checker:
                 else:
                     args = node.args
                     outer += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
-                stack.extend((child, scope, shadowed) for child in outer)
+                stack.extend((child, scope, shadowed, statement) for child in outer)
                 if _expects_failure(node):
                     continue  # an expected failure (`@pytest.mark.xfail`, sympy's `@XFAIL`): its errors are known
                 inner = self.scopes.child(scope, node)
-                stack.extend((child, inner, frozenset()) for child in node.body)
+                stack.extend((child, inner, frozenset(), child) for child in node.body)
                 continue
             if isinstance(node, ast.Lambda):
                 args = node.args
                 stack.extend(
-                    (d, scope, shadowed) for d in (*args.defaults, *(d for d in args.kw_defaults if d))
+                    (d, scope, shadowed, statement)
+                    for d in (*args.defaults, *(d for d in args.kw_defaults if d))
                 )
                 params = {
                     a.arg
                     for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
                     if a
                 }
-                stack.append((node.body, scope, shadowed | params))
+                stack.append((node.body, scope, shadowed | params, statement))
                 continue
             if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
                 targets = {
                     n.id for comp in node.generators for n in ast.walk(comp.target) if isinstance(n, ast.Name)
                 }
                 inside = shadowed | targets
-                stack.append((node.generators[0].iter, scope, shadowed))
+                stack.append((node.generators[0].iter, scope, shadowed, statement))
                 for number, comp in enumerate(node.generators):
                     if number:
-                        stack.append((comp.iter, scope, inside))
-                    stack.extend((cond, scope, inside) for cond in comp.ifs)
+                        stack.append((comp.iter, scope, inside, statement))
+                    stack.extend((cond, scope, inside, statement) for cond in comp.ifs)
                 for attr in ("elt", "key", "value"):
                     child = getattr(node, attr, None)
                     if child is not None:
-                        stack.append((child, scope, inside))
+                        stack.append((child, scope, inside, statement))
                 continue
             if isinstance(node, ast.With | ast.AsyncWith) and any(
                 _expects_type_error(item.context_expr) for item in node.items
             ):
-                stack.extend((item, scope, shadowed) for item in node.items)
+                stack.extend((item, scope, shadowed, statement) for item in node.items)
                 continue  # the body tests the error
             if isinstance(node, ast.If) and _version_test(node.test):
-                stack.append((node.test, scope, shadowed))
+                stack.append((node.test, scope, shadowed, statement))
                 continue  # code for another version of Python or of a library the call may bind there
             if isinstance(node, ast.Try | ast.TryStar) and any(_handles_type_error(h) for h in node.handlers):
                 stack.extend(
-                    (child, scope, shadowed) for child in (*node.handlers, *node.orelse, *node.finalbody)
+                    (child, scope, shadowed, statement)
+                    for child in (*node.handlers, *node.orelse, *node.finalbody)
                 )
                 continue  # the body's TypeError is handled
             if isinstance(node, ast.Call):
                 if _expects_type_error(node):
-                    stack.extend((child, scope, shadowed) for child in (node.func, *node.args[:1]))
+                    stack.extend((child, scope, shadowed, statement) for child in (node.func, *node.args[:1]))
                     continue  # the other arguments (a lambda, the callee and its arguments) test the error
                 callee = node.func
                 head = callee.value if isinstance(callee, ast.Attribute) else callee
-                if isinstance(head, ast.Name) and head.id not in shadowed:
-                    self.calls.append((node, scope))
-            stack.extend((child, scope, shadowed) for child in child_nodes(node))
+                if isinstance(head, ast.Name) and head.id not in shadowed and self._judged(node):
+                    self.calls.append((node, scope, statement))
+            stack.extend((child, scope, shadowed, statement) for child in child_nodes(node))
 
     # ------------------------------------------------------------------ checking the calls
 
     def findings(self) -> list[AstFinding]:
         out = []
-        for call, scope in sorted(self.calls, key=lambda item: (item[0].lineno, item[0].col_offset)):
+        for call, scope, statement in sorted(
+            self.calls, key=lambda item: (item[0].lineno, item[0].col_offset)
+        ):
             if any(isinstance(a, ast.Starred) for a in call.args) or any(
                 k.arg is None for k in call.keywords
             ):
                 continue
             keywords = [k.arg for k in call.keywords if k.arg is not None]
             if isinstance(call.func, ast.Name):
-                message = self._name_call(call, call.func.id, scope, keywords)
+                message = self._name_call(call, call.func.id, scope, keywords, statement)
             else:
                 signature = self._self_attribute(call.func, scope)  # type: ignore[arg-type]
                 problem = signature.bind(len(call.args), keywords) if signature is not None else None
@@ -348,9 +393,11 @@ class _Checker:
             out.append(AstFinding(NodeRef.of(call, self.lines), message))
         return out
 
-    def _name_call(self, call: ast.Call, name: str, scope: Scope, keywords: list[str]) -> str | None:
+    def _name_call(
+        self, call: ast.Call, name: str, scope: Scope, keywords: list[str], statement: ast.stmt
+    ) -> str | None:
         """The problem of calling `name(...)` here, over every binding of it that may reach the call."""
-        found = scope.resolve(name, scope)
+        found = self.scopes.resolve(name, scope)
         if not found or any(binding.builtin for _, binding in found):
             return None
         if len(found) == 1:
@@ -361,7 +408,7 @@ class _Checker:
         owner_scope = found[0][0]
         bindings = [b for _, b in found]
         if owner_scope is scope:
-            bindings = self._reaching(bindings, call)
+            bindings = self._reaching(bindings, call, statement)
         followed = [item for binding in bindings for item in self._follow(binding, owner_scope)]
         return _verdict(self.index, name, followed, len(call.args), keywords)
 
@@ -419,29 +466,33 @@ class _Checker:
             return stmt.lineno, [self._project_class(stmt.annotation, owner)]
         return stmt.lineno, [None]
 
-    def _reaching(self, bindings: list[Binding], call: ast.Call) -> list[Binding]:
+    def _reaching(self, bindings: list[Binding], call: ast.Call, statement: ast.stmt) -> list[Binding]:
         """The bindings of the call's own scope that may reach it: those that end before it, latest first,
-        up to the first one every path to the call goes through."""
+        up to the first one every path to the call goes through (`statement`: the innermost one holding
+        the call)."""
         at = (call.lineno, call.col_offset)
         before = sorted((b for b in bindings if b.after <= at), key=lambda b: b.after, reverse=True)
         reaching = []
         for binding in before:
             reaching.append(binding)
-            if binding.owner is not None and self._dominates(binding.owner, call):
+            if binding.owner is not None and self._dominates(binding.owner, statement):
                 break
         return reaching
 
-    def _dominates(self, stmt: ast.stmt, call: ast.Call) -> bool:
-        """Whether `stmt` sits in a statement list that also holds, later, a statement enclosing `call`."""
-        parent_of = parents(self.tree)
-        block = parent_of.get(id(stmt), (None, None))[1]
-        if block is None:
+    def _dominates(self, stmt: ast.stmt, statement: ast.stmt) -> bool:
+        """Whether `stmt` sits in a statement list that also holds, later, `statement` or a statement
+        enclosing it (`statement`: the innermost statement holding a call)."""
+        if self._statement_parents is None:
+            self._statement_parents = _statement_parents(self.tree)
+        parent_of = self._statement_parents
+        if id(stmt) not in parent_of:
             return False
-        node: ast.AST = call
-        while id(node) in parent_of:
+        block = parent_of[id(stmt)][1]
+        node: ast.stmt | None = statement
+        while node is not None:
             parent, node_block = parent_of[id(node)]
             if node_block is block:
-                return block.index(node) > block.index(stmt)  # type: ignore[arg-type]
+                return block.index(node) > block.index(stmt)
             node = parent
         return False
 
@@ -470,7 +521,7 @@ class _Checker:
         name = dotted_name(expr)
         if name is None:
             return None
-        found = scope.resolve(name.partition(".")[0], scope)
+        found = self.scopes.resolve(name.partition(".")[0], scope)
         if not found or any(owner is not self.scopes.root or b.builtin for owner, b in found):
             return None
         symbol = self.index.resolve_in(self.module.name, name)
@@ -484,7 +535,7 @@ class _Checker:
         if single is not None or name is None:
             return [single]
         head, _, rest = name.partition(".")
-        found = scope.resolve(head, scope)
+        found = self.scopes.resolve(head, scope)
         imports = self.module.imports.get(head, [])
         if (
             len(found) < 2
@@ -518,7 +569,7 @@ class _Checker:
             return self._project_classes(func, scope)
         if isinstance(expr, ast.Name):
             classes: dict[str, ClassInfo] = {}
-            for owner, binding in scope.resolve(expr.id, scope):
+            for owner, binding in self.scopes.resolve(expr.id, scope):
                 if binding.builtin:
                     return [None]
                 for followed in self._follow(binding, owner, depth + 1):
@@ -553,6 +604,25 @@ class _Checker:
             return None
         symbol = self.index.resolve_qualified(callee)
         return _instance_signature(self.index, symbol) if isinstance(symbol, ClassInfo) else None
+
+
+def _statement_parents(tree: ast.Module) -> dict[int, tuple[ast.stmt | None, list[ast.stmt]]]:
+    """id(statement) -> (the statement holding it, `None` at module level; the statement list it sits in)
+    for every statement of the tree (expressions are not walked)."""
+    found: dict[int, tuple[ast.stmt | None, list[ast.stmt]]] = {
+        id(stmt): (None, tree.body) for stmt in tree.body
+    }
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        blocks = [getattr(stmt, attr, None) for attr in ("body", "orelse", "finalbody")]
+        blocks += [sub.body for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ())]
+        for block in blocks:
+            if block.__class__ is list and block and isinstance(block[0], ast.stmt):
+                for child in block:
+                    found[id(child)] = (stmt, block)
+                stack.extend(block)
+    return found
 
 
 def _verdict(

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
-from maintenance.astutil import child_nodes, dotted, tree_nodes
+from maintenance.astutil import child_nodes, dotted, module_level_statements, tree_nodes
 from maintenance.codemods.base import AstFinding, AstRule, FileContext, IndexCheck, Invalid, NodeRef, cst
 from maintenance.index import (
     EXIT_FUNCTIONS,
@@ -305,23 +305,6 @@ def _must_keep(stmt: ast.stmt) -> bool:
 # ----------------------------------------------------------------------------------------------- analysis
 
 
-def _module_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Statements outside function and class bodies (in the module's `if`, `try`, `with`, ... blocks too);
-    every other statement of the tree is nested in a function or class body."""
-    stack: list[ast.stmt] = list(tree.body)
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            continue
-        for attr in ("body", "orelse", "finalbody"):
-            child = getattr(stmt, attr, None)
-            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
-                stack.extend(child)
-        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
-            stack.extend(sub.body)
-
-
 _COMPOUND_NAMES = {ast.AsyncFor: "for", ast.AsyncWith: "with"}
 
 
@@ -393,7 +376,7 @@ class _Analysis:
         self._scopes: Scopes | None = None
         # names that some import below module level binds (only those can shadow into never-returning)
         imports = [stmt for kind in (ast.Import, ast.ImportFrom) for stmt in tree_nodes(tree).of(kind)]
-        at_module = {id(stmt) for stmt in _module_level_statements(tree)} if imports else set()
+        at_module = {id(stmt) for stmt in module_level_statements(tree)} if imports else set()
         self.nested_imports: dict[str, list[ast.Import | ast.ImportFrom]] = {}
         for stmt in imports:
             if id(stmt) not in at_module:

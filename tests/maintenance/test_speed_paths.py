@@ -36,6 +36,7 @@ from maintenance.index import (
     infer_never_returning,
     parse,
 )
+from maintenance.scopes import Scope, Scopes
 
 REAL_PACKAGES = [Path(email.__file__).parent, Path(json.__file__).parent, Path(logging.__file__).parent]
 
@@ -580,3 +581,146 @@ def test_the_rebinding_call_search_by_find_equals_the_regular_expression(text: s
     from maintenance.index.summarize import _REBINDING_CALLS, _calls_rebinding
 
     assert _calls_rebinding(text) == (_REBINDING_CALLS.search(text) is not None)
+
+
+# ------------------------------------------------------------- the scope model's and MNT004's shortcuts
+
+SCOPE_CASES = """
+import os
+if os.name:
+    from json import loads as parse
+g = 0
+
+
+def outer(a: int, *args, **kwargs):
+    global g
+    g = 1
+    x = 1
+
+    def inner():
+        nonlocal x
+        x = 2
+        return parse(x), os.sep, print, a, args, kwargs
+
+    return inner
+
+
+class C:
+    y = 1
+
+    def m(self):
+        return y, C, f"{(z := 3)}", z
+
+
+try:
+    pass
+except ValueError as err:
+    pass
+
+
+def uses(a):
+    try:
+        pass
+    except KeyError as err:
+        return err, g
+    match a:
+        case {"k": v, **rest}:
+            return v, rest
+        case [first, *others]:
+            return first, others
+    import email.mime as mime
+    import xml.dom
+    return mime, email, xml, [w for w in a], (lambda q: q)(a)
+
+
+@outer
+def decorated(b=(h := 1)):
+    return h, b
+"""
+
+
+def _every_scope(tree: ast.Module, scopes: Scopes) -> list[Scope]:
+    found = [scopes.root]
+    stack: list[tuple[ast.AST, Scope]] = [(tree, scopes.root)]
+    while stack:
+        node, scope = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                inner = scopes.child(scope, child)
+                found.append(inner)
+                stack.append((child, inner))
+            else:
+                stack.append((child, scope))
+    return found
+
+
+def _assert_resolve_answers_as_each_scope(tree: ast.Module) -> int:
+    scopes = Scopes(tree)
+    asked = 0
+    for scope in _every_scope(tree, scopes):
+        names = {n.id for n in ast.walk(scope.node) if isinstance(n, ast.Name)} | {"print", "nowhere"}
+        for name in sorted(names):
+            fast = scopes.resolve(name, scope)
+            slow = scope.resolve(name, scope)
+            assert [(s, b, b.owner) for s, b in fast] == [(s, b, b.owner) for s, b in slow], (
+                name,
+                scope.prefix,
+            )
+            asked += 1
+    return asked
+
+
+def test_scopes_resolve_answers_as_each_scope_does_on_the_hard_cases() -> None:
+    tree = ast.parse(SCOPE_CASES)
+    assert _assert_resolve_answers_as_each_scope(tree) > 50
+    # the names only module-level statements bind are answered without the bodies' bindings
+    scopes = Scopes(tree)
+    inner = scopes.child(scopes.child(scopes.root, tree.body[3]), tree.body[3].body[3])
+    assert scopes.resolve("os", inner)[0][0] is scopes.root
+    assert inner._bindings is None  # (never found)
+    assert scopes.resolve("x", inner)[0][0].prefix == "outer.<locals>"  # `nonlocal x`: the body's binding
+
+
+@pytest.mark.parametrize("path", _real_files()[::3], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_scopes_resolve_answers_as_each_scope_does_on_real_files(path: Path) -> None:
+    _assert_resolve_answers_as_each_scope(ast.parse(path.read_bytes()))
+
+
+def test_mnt004_judges_only_calls_that_can_fail_and_finds_the_same(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MNT004 records only the calls `_judged` keeps, resolves names that no body binds at module level
+    # (`Scopes.resolve`) and finds a call's statement list from the statements alone: with all three
+    # shortcuts off (every call judged, every scope's bindings found, the parent of every node), the
+    # findings on the fixture projects and on `email` are the same
+    import maintenance.codemods.call_signature_mismatch as mnt004
+    from maintenance.fix.pipeline import run_fix
+
+    root = _shortcut_project(make_repo)
+    for fixture in ("mnt004_two_bindings", "mnt004_expected_errors"):
+        source = Path(__file__).parent / "fixtures" / fixture
+        for path in source.rglob("*.py"):
+            target = root / fixture / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    fast = run_fix([root], root=root, use_ruff=False, use_cache=False, jobs=1, select=["MNT004"])
+
+    def dominates_by_every_parent(self: mnt004._Checker, stmt: ast.stmt, statement: ast.stmt) -> bool:
+        parent_of = parents(self.tree)
+        block = parent_of.get(id(stmt), (None, None))[1]
+        node: ast.AST = statement
+        while block is not None and id(node) in parent_of:
+            parent, node_block = parent_of[id(node)]
+            if node_block is block:
+                return block.index(node) > block.index(stmt)  # type: ignore[arg-type]
+            node = parent
+        return False
+
+    monkeypatch.setattr(mnt004._Checker, "_judged", lambda self, call: True)
+    monkeypatch.setattr(Scopes, "resolve", lambda self, name, scope: scope.resolve(name, scope))
+    monkeypatch.setattr(mnt004._Checker, "_dominates", dominates_by_every_parent)
+    full = run_fix([root], root=root, use_ruff=False, use_cache=False, jobs=1, select=["MNT004"])
+    assert fast.findings == full.findings
+    messages = [f.message for f in fast.findings]
+    assert len(messages) >= 5, messages
+    assert any("binds when it is" in m for m in messages), messages  # a name bound twice before the call
