@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,7 +19,6 @@ from maintenance.codemods.base import (
     NodeRef,
     dotted_name,
     import_aliases,
-    resolve_dotted,
     statements,
 )
 from maintenance.index import (
@@ -807,19 +807,30 @@ class _AstCandidates:
         if not (self.functions or self.classes):
             return
         aliases = import_aliases(tree)
+        # only a plain name can name a class of this module (a dotted one resolves to a dotted name)
         for node in statements(tree):  # assignments and parameters are statements: no full walk needed
             cls_name = None
             target = None
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Call):
-                target, cls_name = node.targets[0], resolve_dotted(node.value.func, aliases)
+                func = node.value.func
+                target, cls_name = (
+                    node.targets[0],
+                    aliases.get(func.id, func.id) if isinstance(func, ast.Name) else None,
+                )
             elif isinstance(node, ast.AnnAssign):
-                target, cls_name = node.target, resolve_dotted(node.annotation, aliases)
+                annotation = node.annotation
+                target = node.target
+                cls_name = (
+                    aliases.get(annotation.id, annotation.id) if isinstance(annotation, ast.Name) else None
+                )
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 a = node.args
                 for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
-                    if arg.annotation is not None:
-                        resolved = resolve_dotted(arg.annotation, aliases) or ""
-                        self.instances.setdefault(arg.arg, set()).add(resolved)
+                    annotation = arg.annotation
+                    if isinstance(annotation, ast.Name):
+                        resolved = aliases.get(annotation.id, annotation.id)
+                        if resolved in self.classes:
+                            self.instances.setdefault(arg.arg, set()).add(resolved)
                 continue
             if isinstance(target, ast.Name) and cls_name in self.classes:
                 self.instances.setdefault(target.id, set()).add(cls_name)
@@ -894,47 +905,56 @@ class _ProjectCalls:
     """
 
     def __init__(self, tree: ast.Module, module: ModuleInfo) -> None:
+        binding = [
+            node
+            for node in statements(tree)
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        bound = {name for node in binding for name in _bound_names(node)}
+        # a call is kept only when the index may resolve its callee: a name the module imports or binds to
+        # an instance, an attribute its classes set (the other calls are not looked at)
+        names = set(module.imports) | bound
+        attributes = {attr for cls in module.classes.values() for attr in cls.instance_attributes}
         shapes: set[tuple[bool, str, int, tuple[str, ...]]] = set()
         for node in tree_nodes(tree).of(ast.Call):
             func = node.func
             if isinstance(func, ast.Name):
                 is_name, name = True, func.id
+                if name not in names:
+                    continue
             elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
                 is_name, name = False, func.attr
+                if name not in attributes:
+                    continue
             else:
                 continue
-            if any(isinstance(a, ast.Starred) for a in node.args) or any(
+            if any(a.__class__ is ast.Starred for a in node.args) or any(
                 k.arg is None for k in node.keywords
             ):
                 continue
             shapes.add((is_name, name, len(node.args), tuple(k.arg for k in node.keywords if k.arg)))
         called = {name for is_name, name, _, _ in shapes if is_name}
         # ("assign", target, value) / ("annotated", target, class name), in the order of the statements (a
-        # parameter's annotation is "annotated"); none when no called name is bound anywhere
+        # parameter's annotation is "annotated"), of the names whose instances the check reads: the called
+        # ones and, through `x = y.to(dev)`, the names their values hold; none when no called name is bound
         self.bindings: list[tuple[str, str, Any]] = []
-        binding = [
-            node
-            for node in statements(tree)
-            if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
-        if not called.isdisjoint(name for node in binding for name in _bound_names(node)):
+        if not called.isdisjoint(bound):
+            values, read = _held_values(binding, called & bound)
             for node in binding:
                 if isinstance(node, ast.Assign):
-                    if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                        value = _held(node.value, 0)
-                        if value is not None:
-                            self.bindings.append(("assign", node.targets[0].id, value))
+                    target = node.targets[0]
+                    if id(node) in values and isinstance(target, ast.Name):
+                        self.bindings.append(("assign", target.id, values[id(node)]))
                 elif isinstance(node, ast.AnnAssign):
-                    if isinstance(node.target, ast.Name):
+                    if isinstance(node.target, ast.Name) and node.target.id in read:
                         self._annotated(node.target.id, node.annotation)
                 else:
                     a = node.args
                     for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
-                        if arg.annotation is not None:
+                        if arg.annotation is not None and arg.arg in read:
                             self._annotated(arg.arg, arg.annotation)
-        names = set(module.imports) | {target for _, target, _ in self.bindings}
-        attributes = {attr for cls in module.classes.values() for attr in cls.instance_attributes}
-        self.calls = {shape for shape in shapes if shape[1] in (names if shape[0] else attributes)}
+        kept = set(module.imports) | {target for _, target, _ in self.bindings}
+        self.calls = {shape for shape in shapes if not shape[0] or shape[1] in kept}
         self.called = {name for is_name, name, _, _ in self.calls if is_name}
         self.called_attributes = {name for is_name, name, _, _ in self.calls if not is_name}
 
@@ -946,6 +966,39 @@ class _ProjectCalls:
     def may_match(self, index: ProjectIndex, module: ModuleInfo) -> bool:
         """Whether some call may not bind to a callee the run's `index` resolves (the prefilter's second half)."""
         return bool(self.calls) and _ProjectCandidates(self, index, module.name).any_mismatch()
+
+
+def _held_values(binding: list[ast.stmt], wanted: set[str]) -> tuple[dict[int, tuple], set[str]]:
+    """What the assignments to the names of `wanted` hold (id(assignment) -> `_held`), and to every name
+    those values read, read again (`m = model.to(dev)` reads `model`); and all those names: the instances
+    of no other name are ever looked up."""
+    assigns: dict[str, list[ast.Assign]] = {}
+    for node in binding:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assigns.setdefault(node.targets[0].id, []).append(node)
+    values: dict[int, tuple] = {}
+    names = set(wanted)
+    pending = list(wanted)
+    while pending:
+        for node in assigns.get(pending.pop(), ()):
+            value = _held(node.value, 0)
+            if value is None:
+                continue
+            values[id(node)] = value
+            for name in _read_names(value):
+                if name not in names:
+                    names.add(name)
+                    pending.append(name)
+    return values, names
+
+
+def _read_names(held: tuple | None) -> Iterator[str]:
+    """The names a `_held` value reads (its ("name", id) leaves)."""
+    while held is not None:
+        if held[0] == "name":
+            yield held[1]
+            return
+        held = held[1] if held[0] == "method" else held[2]
 
 
 def _held(expr: ast.expr, depth: int) -> tuple | None:

@@ -11,7 +11,6 @@ from maintenance.astutil import child_nodes, dotted, module_level_statements, tr
 from maintenance.codemods.base import AstFinding, AstRule, FileContext, IndexCheck, Invalid, NodeRef, cst
 from maintenance.index import (
     EXIT_FUNCTIONS,
-    NORMAL,
     Completion,
     ModuleInfo,
     ProjectIndex,
@@ -306,6 +305,23 @@ def _must_keep(stmt: ast.stmt) -> bool:
 
 
 _COMPOUND_NAMES = {ast.AsyncFor: "for", ast.AsyncWith: "with"}
+# the statements that hold statement lists (`_children` finds none in any other)
+_HAS_BLOCKS = frozenset(
+    {
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.If,
+        ast.For,
+        ast.AsyncFor,
+        ast.While,
+        ast.With,
+        ast.AsyncWith,
+        ast.Try,
+        ast.TryStar,
+        ast.Match,
+    }
+)
 
 
 class _ScopeRef:
@@ -432,10 +448,12 @@ class _Analysis:
         while stack:
             block, scope, completion = stack.pop()
             for index, stmt in enumerate(block[:-1]):
-                if NORMAL not in completion.kinds(stmt):
+                if not completion.may_complete(stmt):
                     yield block, index
                     break
             for stmt in block:
+                if stmt.__class__ not in _HAS_BLOCKS:
+                    continue
                 for child_block, child_scope in self._children(stmt, scope):
                     child_completion = (
                         completion if child_scope is scope else Completion(child_scope.never_returns)

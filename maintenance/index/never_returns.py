@@ -52,6 +52,10 @@ class Completion:
         self.never_returns = never_returns
         self._memo: dict[int, set[str]] = {}
 
+    def may_complete(self, stmt: ast.stmt) -> bool:
+        """Whether `stmt` may fall through (`NORMAL in kinds(stmt)`; a plain statement is not memoized)."""
+        return stmt.__class__ in _PLAIN or NORMAL in self.kinds(stmt)
+
     def kinds(self, stmt: ast.stmt) -> set[str]:
         key = id(stmt)
         if key not in self._memo:

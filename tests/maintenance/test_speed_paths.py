@@ -724,3 +724,16 @@ def test_mnt004_judges_only_calls_that_can_fail_and_finds_the_same(
     messages = [f.message for f in fast.findings]
     assert len(messages) >= 5, messages
     assert any("binds when it is" in m for m in messages), messages  # a name bound twice before the call
+
+
+def test_mnt001_looks_for_blocks_in_every_statement_that_can_hold_one() -> None:
+    from maintenance.codemods.unreachable_code import _HAS_BLOCKS
+
+    holding = {
+        kind
+        for kind in vars(ast).values()
+        if isinstance(kind, type)
+        and issubclass(kind, ast.stmt)
+        and {"body", "orelse", "finalbody", "handlers", "cases"} & set(kind._fields)
+    }
+    assert holding == set(_HAS_BLOCKS)
