@@ -215,6 +215,11 @@ def _parents(tree: ast.AST) -> dict[int, tuple[ast.AST, list[ast.stmt] | None]]:
 _STATEMENT_LISTS = ("body", "orelse", "finalbody")
 
 
+def share_walk(tree: ast.AST, nodes: TreeNodes) -> None:
+    """Make `nodes`, the walk of `tree` made earlier and kept with it, the last tree's walk."""
+    _LAST_TREE[:] = [(tree, {"nodes": nodes})]
+
+
 def tree_nodes(tree: ast.AST) -> TreeNodes:
     """The `TreeNodes` of `tree`, walked once: the last tree's walk is kept for the next codemod."""
     return per_tree(tree, "nodes", TreeNodes)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maintenance.astutil import cyclic_gc_paused
+from maintenance.astutil import TreeNodes, cyclic_gc_paused, share_walk, tree_nodes
 from maintenance.cache import content_hash
 from maintenance.findings import FileResult
 from maintenance.index import ProjectIndex
@@ -78,15 +78,17 @@ def analyze_task(task: Task) -> tuple[str, FileResult]:
             return path, result
     kept = _KEPT.pop(path, None)
     if kept is not None:
-        text, tree = kept
+        text, tree, nodes = kept
         _KEPT_CHARS[0] -= len(text)
+        share_walk(tree, nodes)  # the walk the summarizer made: the codemods do not walk the tree again
         return path, analyze_text(text, display, codes, unsafe_fixes=unsafe, index=_INDEX, tree=tree)
     result, _ = analyze_file(Path(path), display, codes, unsafe, _INDEX)
     return path, result
 
 
-# the trees a worker parsed for the index, kept for its analysis of the same files (bounded by source size)
-_KEPT: dict[str, tuple[str, Any]] = {}
+# the trees a worker parsed for the index, with their shared walk (`tree_nodes`), kept for its analysis of
+# the same files (bounded by source size)
+_KEPT: dict[str, tuple[str, Any, TreeNodes]] = {}
 
 
 _KEPT_CHARS = [0]  # the characters of the sources in _KEPT (not summed again for every file)
@@ -132,7 +134,7 @@ def _summarize_chunk(
             checks = None
             if _KEPT_CHARS[0] + len(text) <= KEEP_SOURCE_CHARS:
                 replaced = _KEPT.get(path)
-                _KEPT[path] = (text, tree)
+                _KEPT[path] = (text, tree, tree_nodes(tree))  # (the summarizer's walk)
                 _KEPT_CHARS[0] += len(text) - (len(replaced[0]) if replaced is not None else 0)
             else:  # beyond the budget: the tree is dropped, and parsed again only if some rule may need it
                 checks = prefilter_before_index(tree, text, display, info)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Callable, Iterator
 
-from maintenance.astutil import dotted
+from maintenance.astutil import dotted, tree_nodes
 from maintenance.index.checkpoints import module_qualifier, refusing_calls
 from maintenance.index.model import (
     NO_RETURN_NAMES,
@@ -214,23 +215,34 @@ class Summarizer:
     def _scan_everything(self) -> None:
         """What can rebind a module name from anywhere: statements at any depth, and the few calls that can.
 
-        Expressions are walked only where the text mentions one of those calls (`setattr`, `patch`,
-        `globals`, `vars`): a full `ast.walk` costs ten times the parse.
+        The statements come from the shared walk (`tree_nodes`, which the codemods use next), in its order.
+        Expressions are looked at only in statements whose lines name one of those calls (`setattr`,
+        `patch`, `globals`, `vars`, `object`) and only when the text calls one somewhere (`_REBINDING_CALLS`):
+        a call's name always stands on one of its statement's lines.
         """
         imported_modules = {local for local, b in self.info.imports.items() if b}
-        look_at_calls = self.source is None or _calls_rebinding(self.source)
-        for node in _all_statements(self.tree):
-            if isinstance(node, ast.Global):
-                self.rebindable.update(node.names)
-            elif isinstance(node, ast.Delete):
-                for target in node.targets:
-                    self._attribute_rebind(target, imported_modules)
-            elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        nodes = tree_nodes(self.tree)
+        for node in nodes.of(ast.Global):
+            self.rebindable.update(node.names)
+        for node in nodes.of(ast.Delete):
+            for target in node.targets:
+                self._attribute_rebind(target, imported_modules)
+        for kind in (ast.Assign, ast.AugAssign, ast.AnnAssign):
+            for node in nodes.of(kind):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     for sub in _unpack(target):
                         self._attribute_rebind(sub, imported_modules)
-            if look_at_calls:
+        lines: list[int] | None = None  # (no text, or one with "\r" line breaks: every statement is read)
+        if self.source is not None:
+            if not _calls_rebinding(self.source):
+                return
+            if "\r" not in self.source:
+                lines = _lines_naming(self.source, _REBINDING_NAMES)
+        for kind in _CALLING_STATEMENTS:
+            for node in nodes.of(kind):
+                if lines is not None and not _names_a_line(lines, node):
+                    continue
                 for call in _statement_calls(node):
                     self._call(call, imported_modules)
 
@@ -298,6 +310,48 @@ def _calls_rebinding(source: str) -> bool:
                 return True
             at = source.find(name, at + 1)
     return False
+
+
+def _lines_naming(source: str, names: tuple[str, ...]) -> list[int]:
+    """The sorted numbers of the lines on which one of `names` stands (as part of any word or not)."""
+    offsets: list[int] = []
+    for name in names:
+        at = source.find(name)
+        while at >= 0:
+            offsets.append(at)
+            at = source.find(name, at + 1)
+    offsets.sort()
+    lines: list[int] = []
+    line, counted = 1, 0
+    for offset in offsets:
+        line += source.count("\n", counted, offset)
+        counted = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _names_a_line(lines: list[int], node: ast.stmt) -> bool:
+    """Whether one of the sorted `lines` lies within the statement's lines (its decorators included)."""
+    decorators = getattr(node, "decorator_list", None)
+    first = min([node.lineno, *(d.lineno for d in decorators)]) if decorators else node.lineno
+    at = bisect.bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= (node.end_lineno or node.lineno)
+
+
+# the statements whose expressions `_statement_calls` reads
+_CALLING_STATEMENTS = (
+    ast.Expr,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.Return,
+    ast.With,
+    ast.AsyncWith,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+)
 
 
 def _statement_calls(stmt: ast.stmt) -> Iterator[ast.Call]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import ast
 import email
 import gc
+import importlib
 import json
 import logging
+import unittest
 from collections.abc import Callable
 from pathlib import Path
 
@@ -737,3 +739,58 @@ def test_mnt001_looks_for_blocks_in_every_statement_that_can_hold_one() -> None:
         and {"body", "orelse", "finalbody", "handlers", "cases"} & set(kind._fields)
     }
     assert holding == set(_HAS_BLOCKS)
+
+
+REBINDING_CALLS = """
+import os
+import unittest
+from unittest import mock as m
+
+
+@m.patch.object(os, "getcwd")
+def test(x):
+    setattr(os, "sep",
+            "/")
+    setattr(
+        unittest,
+        "main",
+        None,
+    )
+    globals().update(a=1)
+    with m.patch("os.path.join"):
+        pass
+    return vars()
+
+
+class Case(unittest.TestCase):
+    @m.patch("os.listdir")
+    def test_it(self, listdir):
+        m.patch.object(
+            os, "walk"
+        ).start()
+"""
+
+
+def _rebinding_summary(text: str) -> tuple[set, set, set]:
+    from maintenance.index.summarize import Summarizer
+
+    info = Summarizer(ast.parse(text), "pkg.mod", "pkg/mod.py", False, text).run()
+    return set(info.external_rebinds), set(info.patched), set(info.rebindable)
+
+
+@pytest.mark.parametrize(
+    "path", [None, *_real_files()[::2], *sorted(Path(unittest.__file__).parent.rglob("*.py"))], ids=str
+)
+def test_rebinding_calls_read_only_on_lines_that_name_them_are_all_found(
+    path: Path | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summarize = importlib.import_module(
+        "maintenance.index.summarize"
+    )  # (the package exports a function so named)
+    text = REBINDING_CALLS if path is None else path.read_text(encoding="utf-8")
+    fast = _rebinding_summary(text)
+    monkeypatch.setattr(summarize, "_names_a_line", lambda lines, node: True)
+    assert fast == _rebinding_summary(text)
+    if path is None:
+        assert ("os", "sep") in fast[0] and ("unittest", "main") in fast[0] and ("os", "walk") in fast[0]
+        assert {"os.path.join", "os.listdir"} <= fast[1] and "*" in fast[2]
