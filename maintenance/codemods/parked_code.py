@@ -32,6 +32,32 @@ _COMMENT_BLOCK = re.compile(r"(?m)^[^\S\n]*#[^\n]*(?:\n[^\S\n]*#[^\n]*){" + str(
 _DIRECTIVE = re.compile(
     r"noqa|(?<![\w.])type:|pragma|pylint:|fmt:|isort:|mypy:|pyright:|-\*-|^!|copyright|license", re.IGNORECASE
 )
+# the words one of which `_DIRECTIVE` needs in an ASCII text, lower-cased (`type:` also needs its look-behind)
+_DIRECTIVE_WORDS = (
+    "noqa",
+    "pragma",
+    "pylint:",
+    "fmt:",
+    "isort:",
+    "mypy:",
+    "pyright:",
+    "-*-",
+    "copyright",
+    "license",
+)
+
+
+def _has_directive(text: str) -> bool:
+    """`_DIRECTIVE.search(text)`, decided by substring tests where they can (an ASCII text matches the
+    case-insensitive pattern exactly where its lower-cased text holds a word of it): 9x faster on comments."""
+    if not text.isascii():
+        return _DIRECTIVE.search(text) is not None
+    low = text.lower()
+    if text.startswith("!") or any(word in low for word in _DIRECTIVE_WORDS):
+        return True
+    return "type:" in low and _DIRECTIVE.search(text) is not None
+
+
 _TRIVIAL = (ast.Name, ast.Constant, ast.Attribute)
 _PROMPTS = (">>> ", "$ ")  # a REPL or shell session: the lines after a prompt are its output
 # a header that announces an example, an explanation or how something was made (a bare "example" may
@@ -47,6 +73,15 @@ _RECIPE = re.compile(
     r"\bmpmath\b|\bmp\.(?:dps|prec|mpf|mpc)\b|^\s*(?:library|require)\(|\boptions\(digits|(?<![\w.])c\(\s*-?[\d.]",
     re.MULTILINE,
 )
+# the literal text each alternative of `_RECIPE` needs (a text holding none of them cannot match)
+_RECIPE_NEEDS = ("mpmath", "mp.", "library(", "require(", "options(digits", "c(")
+
+
+def _is_recipe(text: str) -> bool:
+    """`_RECIPE.search(text)`, searched only in a text that holds a literal part of some alternative."""
+    return any(part in text for part in _RECIPE_NEEDS) and _RECIPE.search(text) is not None
+
+
 STRING_MESSAGE = "{n} lines of code parked in a string literal: delete them (git keeps history) or restore them as code that runs"
 COMMENT_MESSAGE = (
     "{n} commented-out lines of code: delete them (git keeps history) or restore them as code that runs"
@@ -248,7 +283,7 @@ def _parked_comment(text: str, *, entries: bool = False) -> bool:
     show how something is used or made: they are documentation, not code put away.
     """
     lines = text.splitlines()
-    if any(line.lstrip().startswith(_PROMPTS) for line in lines) or _RECIPE.search(text):
+    if any(line.lstrip().startswith(_PROMPTS) for line in lines) or _is_recipe(text):
         return False
     if looks_like_code(text, entries=entries):
         return True
@@ -308,7 +343,7 @@ def _comment_runs_in_text(source: str) -> list[tuple[int, int, str, int]]:
         number += source.count("\n", at, block.start())
         at = block.start()
         lines = block.group().split("\n")
-        if _DIRECTIVE.search(block.group()):
+        if _has_directive(block.group()):
             runs += _comment_runs([*lines, ""], number)
         else:  # every line is a comment of the run (what `_comment_runs` finds, without a search per line)
             text = "\n".join(_uncomment(line.strip()) for line in lines)
@@ -323,7 +358,7 @@ def _comment_runs(lines: list[str], first_number: int) -> list[tuple[int, int, s
     run: list[tuple[int, str, int]] = []
     for number, line in enumerate(lines, start=first_number):
         stripped = line.strip()
-        if stripped.startswith("#") and not _DIRECTIVE.search(stripped):
+        if stripped.startswith("#") and not _has_directive(stripped):
             run.append((number, _uncomment(stripped), len(line) - len(line.lstrip()) + 1))
             continue
         if len(run) >= MIN_LINES:

@@ -794,3 +794,61 @@ def test_rebinding_calls_read_only_on_lines_that_name_them_are_all_found(
     if path is None:
         assert ("os", "sep") in fast[0] and ("unittest", "main") in fast[0] and ("os", "walk") in fast[0]
         assert {"os.path.join", "os.listdir"} <= fast[1] and "*" in fast[2]
+
+
+_COMMENT_FRAGMENTS = st.sampled_from(
+    [
+        "NoQA",
+        "noqa",
+        "type:",
+        "Type:",
+        ".type:",
+        "xtype:",
+        "pragma",
+        "Pylint:",
+        "fmt:",
+        "ISORT:",
+        "mypy:",
+        "pyright:",
+        "-*-",
+        "!",
+        "Copyright",
+        "licenſe",  # (a long s matches "s" when the case is ignored)
+        "LICENSE",
+        "\u212aeep",  # (the Kelvin sign matches "k")
+        "mpmath",
+        "mp.dps",
+        "mp.",
+        "library(",
+        "require(",
+        "options(digits",
+        "c(",
+        "c( -1.5",
+        ".c(1",
+        "\n",
+        " ",
+        "x",
+        "é",
+        "#",
+    ]
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_COMMENT_FRAGMENTS, max_size=10).map("".join))
+def test_mnt005_substring_tests_equal_its_regular_expressions(text: str) -> None:
+    from maintenance.codemods.parked_code import _DIRECTIVE, _RECIPE, _has_directive, _is_recipe
+
+    assert _has_directive(text) == bool(_DIRECTIVE.search(text))
+    assert _is_recipe(text) == bool(_RECIPE.search(text))
+
+
+@pytest.mark.parametrize("path", _real_files()[::2], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_mnt005_substring_tests_equal_its_regular_expressions_on_real_comments(path: Path) -> None:
+    from maintenance.codemods.parked_code import _DIRECTIVE, _RECIPE, _has_directive, _is_recipe
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    comments = [line.strip() for line in lines if line.strip().startswith("#")]
+    for text in [*comments, "\n".join(comments), "\n".join(lines[:200])]:
+        assert _has_directive(text) == bool(_DIRECTIVE.search(text))
+        assert _is_recipe(text) == bool(_RECIPE.search(text))
