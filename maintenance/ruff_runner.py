@@ -128,14 +128,27 @@ def check(
     options: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """ruff's JSON diagnostics for `paths` (after fixing them in place when `fix`); `options` go before them."""
+    return _check_text(paths, root, fix=fix, unsafe_fixes=unsafe_fixes, options=options)[0]
+
+
+def _check_text(
+    paths: Sequence[str],
+    root: Path,
+    *,
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    options: Sequence[str] = (),
+) -> tuple[list[dict[str, Any]], str]:
+    """`check`, with the JSON text ruff printed (what the cache stores, not encoded again)."""
     args = ["check", "--output-format", "json", "--exit-zero", "--no-fix"]
     if fix:
         args = ["check", "--output-format", "json", "--exit-zero", "--fix"]
         if unsafe_fixes:
             args.append("--unsafe-fixes")
     proc = _run([*args, *options, "--", *paths], root)
+    text = proc.stdout or "[]"
     try:
-        return json.loads(proc.stdout or "[]")
+        return json.loads(text), text
     except json.JSONDecodeError as err:
         raise RuffError(f"ruff printed something that is not JSON ({err}): {proc.stdout[:200]!r}") from err
 
@@ -319,12 +332,12 @@ def check_cached(
         return json.loads(target.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    diagnostics = check(paths, root)
+    diagnostics, text = _check_text(paths, root)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         for old in cache_dir.glob("ruff-*.json"):
             old.unlink(missing_ok=True)
-        atomic_write(target, json.dumps(diagnostics).encode())
+        atomic_write(target, text.encode())  # ruff's own text: 27 MB on 8,285 files need no encoding again
     except OSError as err:
         LOG.warning("could not cache ruff's results in %s (%s)", cache_dir, err)
     return diagnostics
