@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
+from maintenance.astutil import child_nodes
 from maintenance.codemods.base import AstFinding, AstRule, FileContext, Invalid, resolve_dotted
 from maintenance.codemods.class_hierarchy import ModuleClasses, ProjectLookup, report_only
 
@@ -282,7 +283,7 @@ def _functions(
     stack: list[tuple[ast.ClassDef | None, ast.AST, tuple[ast.AST, ...]]] = [(None, tree, ())]
     while stack:
         owner, node, outer = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in _statement_children(node):
             if isinstance(child, ast.ClassDef):
                 stack.append((child, child, outer))
             elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -290,6 +291,17 @@ def _functions(
                 stack.append((None, child, (*outer, child)))
             elif isinstance(child, ast.stmt):
                 stack.append((owner, child, outer))
+
+
+def _statement_children(node: ast.AST) -> list[ast.AST]:
+    """The statements `ast.iter_child_nodes` gives for a module or statement, in its order (those of its
+    `body`, `orelse` and `finalbody`; an `except` or `case` clause is not a statement)."""
+    found: list[ast.AST] = []
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            found.extend(value)
+    return found
 
 
 def _words(name: str) -> set[str]:
@@ -336,14 +348,15 @@ def _runs_backward(func: ast.AST) -> bool:
 
 
 def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function body, not descending into nested functions, classes or lambdas."""
-    stack = list(ast.iter_child_nodes(func))
+    """The nodes of a function body, not descending into nested functions, classes or lambdas (nor the
+    operator and context leaves, which no caller looks for)."""
+    stack = child_nodes(func)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
             continue
         yield node
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
 
 
 def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
@@ -353,7 +366,7 @@ def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
     `if not self.training:` / `if not torch.is_grad_enabled():` (or the `else` of the positive test),
     and both branches of an `if` on a weight or scale setting (`if self.loss_scale == 0.0:`).
     """
-    stack = list(ast.iter_child_nodes(func))
+    stack = child_nodes(func)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
@@ -371,7 +384,7 @@ def _returns(func: ast.AST, aliases: dict[str, str]) -> Iterator[ast.Return]:
             continue
         if isinstance(node, ast.Return):
             yield node
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
 
 
 def _tests_a_setting(test: ast.expr) -> bool:

@@ -852,3 +852,14 @@ def test_mnt005_substring_tests_equal_its_regular_expressions_on_real_comments(p
     for text in [*comments, "\n".join(comments), "\n".join(lines[:200])]:
         assert _has_directive(text) == bool(_DIRECTIVE.search(text))
         assert _is_recipe(text) == bool(_RECIPE.search(text))
+
+
+@pytest.mark.parametrize("path", _real_files()[::3], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_mnt006_statement_children_are_the_statements_among_the_child_nodes(path: Path) -> None:
+    from maintenance.codemods.loss_without_graph import _statement_children
+
+    tree = ast.parse(path.read_bytes())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.stmt):
+            expected = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)]
+            assert _statement_children(node) == expected
