@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -296,8 +297,11 @@ class _Checker:
         stack: list[tuple[ast.AST, Scope, frozenset[str], ast.stmt]] = [
             (stmt, root, frozenset(), stmt) for stmt in self.tree.body
         ]
+        holds_judged = self._holds_judged()
         while stack:
             node, scope, shadowed, statement = stack.pop()
+            if not holds_judged(node):
+                continue  # no call it holds can be recorded
             if isinstance(node, ast.stmt):
                 statement = node
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -364,6 +368,43 @@ class _Checker:
                 if isinstance(head, ast.Name) and head.id not in shadowed and self._judged(node):
                     self.calls.append((node, scope, statement))
             stack.extend((child, scope, shadowed, statement) for child in child_nodes(node))
+
+    def _holds_judged(self) -> Callable[[ast.AST], bool]:
+        """A test of whether a node may hold a call `_judged` keeps, by lines: a node's descendants stand on
+        its lines (a `def`'s or `class`'s decorators included), except inside an f-string, where Python
+        3.11 may misplace a position; a judged call in an f-string counts all the f-string's lines, and a
+        node in an f-string is always walked into. A node without a position is walked into too."""
+        nodes = tree_nodes(self.tree)
+        in_fstring: dict[
+            int, tuple[int, int]
+        ] = {}  # id(node in an f-string) -> the outermost f-string's lines
+        for fstring in nodes.of(ast.JoinedStr):
+            if id(fstring) in in_fstring:
+                continue
+            lines = (fstring.lineno, fstring.end_lineno or fstring.lineno)
+            for inner in ast.walk(fstring):
+                if inner is not fstring:
+                    in_fstring[id(inner)] = lines
+        judged: set[int] = set()
+        for call in nodes.of(ast.Call):
+            callee = call.func
+            head = callee.value if isinstance(callee, ast.Attribute) else callee
+            if isinstance(head, ast.Name) and self._judged(call):
+                first, last = in_fstring.get(id(call), (call.lineno, call.end_lineno or call.lineno))
+                judged.update(range(first, last + 1))
+        lines = sorted(judged)
+
+        def holds(node: ast.AST) -> bool:
+            line = getattr(node, "lineno", None)
+            if line is None or id(node) in in_fstring:
+                return True
+            decorators = getattr(node, "decorator_list", None)
+            if decorators:
+                line = min(line, *(d.lineno for d in decorators))
+            at = bisect.bisect_left(lines, line)
+            return at < len(lines) and lines[at] <= (node.end_lineno or line)  # type: ignore[attr-defined]
+
+        return holds
 
     # ------------------------------------------------------------------ checking the calls
 

@@ -691,10 +691,11 @@ def test_scopes_resolve_answers_as_each_scope_does_on_real_files(path: Path) -> 
 def test_mnt004_judges_only_calls_that_can_fail_and_finds_the_same(
     make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # MNT004 records only the calls `_judged` keeps, resolves names that no body binds at module level
-    # (`Scopes.resolve`) and finds a call's statement list from the statements alone: with all three
-    # shortcuts off (every call judged, every scope's bindings found, the parent of every node), the
-    # findings on the fixture projects and on `email` are the same
+    # MNT004 records only the calls `_judged` keeps, walks only into nodes whose lines hold one, resolves
+    # names that no body binds at module level (`Scopes.resolve`) and finds a call's statement list from
+    # the statements alone: with the shortcuts off (every call judged, every node walked, every scope's
+    # bindings found, the parent of every node), the findings on the fixture projects and on `email` are
+    # the same
     import maintenance.codemods.call_signature_mismatch as mnt004
     from maintenance.fix.pipeline import run_fix
 
@@ -719,6 +720,7 @@ def test_mnt004_judges_only_calls_that_can_fail_and_finds_the_same(
         return False
 
     monkeypatch.setattr(mnt004._Checker, "_judged", lambda self, call: True)
+    monkeypatch.setattr(mnt004._Checker, "_holds_judged", lambda self: lambda node: True)
     monkeypatch.setattr(Scopes, "resolve", lambda self, name, scope: scope.resolve(name, scope))
     monkeypatch.setattr(mnt004._Checker, "_dominates", dominates_by_every_parent)
     full = run_fix([root], root=root, use_ruff=False, use_cache=False, jobs=1, select=["MNT004"])
@@ -863,3 +865,41 @@ def test_mnt006_statement_children_are_the_statements_among_the_child_nodes(path
         if isinstance(node, ast.Module | ast.stmt):
             expected = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)]
             assert _statement_children(node) == expected
+
+
+PRUNED_CASES = {
+    "pkg/__init__.py": "",
+    "pkg/net.py": "class Net:\n    def __call__(self, x):\n        return x\n\n\ndef build(size):\n    return Net()\n",
+    "pkg/use.py": (
+        "from pkg.net import Net, build\n\n\n"
+        "def report():\n"
+        "    model = Net()\n"
+        '    text = f"""first line\n'
+        "{model(1, 2)} on the second line\n"
+        '{f"{build(3, 4)}"}"""\n'
+        "    return text\n\n\n"
+        "def register(value):\n    return lambda f: f\n\n\n"
+        "@register(\n    build(5, 6),\n)\n"
+        "def decorated():\n    return 1\n\n\n"
+        "class Holder:\n"
+        "    def __init__(self):\n        self.net = Net()\n\n"
+        "    def run(self):\n        return self.net(1, 2)\n"
+    ),
+}
+
+
+def test_mnt004_walks_only_into_lines_that_hold_a_judged_call_and_finds_the_same(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # judged calls in a multi-line f-string, a nested f-string, a decorator and a method
+    import maintenance.codemods.call_signature_mismatch as mnt004
+    from maintenance.fix.pipeline import run_fix
+
+    root = make_repo(dict(PRUNED_CASES), select=["MNT004"])
+    pruned = run_fix([root], root=root, use_ruff=False, use_cache=False, jobs=1)
+    monkeypatch.setattr(mnt004._Checker, "_holds_judged", lambda self: lambda node: True)
+    walked = run_fix([root], root=root, use_ruff=False, use_cache=False, jobs=1)
+    assert pruned.findings == walked.findings
+    assert sorted(f.line for f in pruned.findings) == [7, 8, 17, 28], [
+        (f.line, f.message) for f in pruned.findings
+    ]
