@@ -228,11 +228,17 @@ def tree_nodes(tree: ast.AST) -> TreeNodes:
 def module_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
     """Statements outside function and class bodies (in the module's `if`, `try`, `with`, ... blocks too);
     every other statement of the tree is nested in a function or class body."""
-    stack: list[ast.stmt] = list(tree.body)
+    return nested_statements(tree, into_bodies=False)
+
+
+def nested_statements(node: ast.Module | ast.stmt, *, into_bodies: bool = True) -> Iterator[ast.stmt]:
+    """Every statement in `node`'s statement lists at any depth, without walking expressions; with
+    `into_bodies=False`, not those of the function and class bodies below it."""
+    stack: list[ast.stmt] = list(node.body)  # type: ignore[union-attr]
     while stack:
         stmt = stack.pop()
         yield stmt
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        if not into_bodies and isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
         for attr in ("body", "orelse", "finalbody"):
             child = getattr(stmt, attr, None)

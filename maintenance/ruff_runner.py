@@ -128,29 +128,22 @@ def check(
     options: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """ruff's JSON diagnostics for `paths` (after fixing them in place when `fix`); `options` go before them."""
-    return _check_text(paths, root, fix=fix, unsafe_fixes=unsafe_fixes, options=options)[0]
+    return _diagnostics(_run([*_check_args(fix, unsafe_fixes), *options, "--", *paths], root).stdout)
 
 
-def _check_text(
-    paths: Sequence[str],
-    root: Path,
-    *,
-    fix: bool = False,
-    unsafe_fixes: bool = False,
-    options: Sequence[str] = (),
-) -> tuple[list[dict[str, Any]], str]:
-    """`check`, with the JSON text ruff printed (what the cache stores, not encoded again)."""
-    args = ["check", "--output-format", "json", "--exit-zero", "--no-fix"]
-    if fix:
-        args = ["check", "--output-format", "json", "--exit-zero", "--fix"]
-        if unsafe_fixes:
-            args.append("--unsafe-fixes")
-    proc = _run([*args, *options, "--", *paths], root)
-    text = proc.stdout or "[]"
+def _check_args(fix: bool = False, unsafe_fixes: bool = False) -> list[str]:
+    if not fix:
+        return ["check", "--output-format", "json", "--exit-zero", "--no-fix"]
+    return ["check", "--output-format", "json", "--exit-zero", "--fix"] + (
+        ["--unsafe-fixes"] if unsafe_fixes else []
+    )
+
+
+def _diagnostics(text: str) -> list[dict[str, Any]]:
     try:
-        return json.loads(text), text
+        return json.loads(text or "[]")
     except json.JSONDecodeError as err:
-        raise RuffError(f"ruff printed something that is not JSON ({err}): {proc.stdout[:200]!r}") from err
+        raise RuffError(f"ruff printed something that is not JSON ({err}): {text[:200]!r}") from err
 
 
 def diff(paths: Sequence[str], root: Path, *, unsafe_fixes: bool = False, options: Sequence[str] = ()) -> str:
@@ -332,7 +325,8 @@ def check_cached(
         return json.loads(target.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    diagnostics, text = _check_text(paths, root)
+    text = _run([*_check_args(), "--", *paths], root).stdout or "[]"
+    diagnostics = _diagnostics(text)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         for old in cache_dir.glob("ruff-*.json"):

@@ -7,7 +7,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterator
 
-from maintenance.astutil import dotted, tree_nodes
+from maintenance.astutil import dotted, nested_statements, tree_nodes
 from maintenance.index.checkpoints import module_qualifier, refusing_calls
 from maintenance.index.model import (
     NO_RETURN_NAMES,
@@ -376,20 +376,6 @@ def _statement_calls(stmt: ast.stmt) -> Iterator[ast.Call]:
             roots.extend(expr.elts)
 
 
-def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Every statement at any depth (function and class bodies included), without walking expressions."""
-    stack: list[ast.stmt] = list(tree.body)
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        for attr in ("body", "orelse", "finalbody"):
-            child = getattr(stmt, attr, None)
-            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
-                stack.extend(child)
-        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
-            stack.extend(sub.body)
-
-
 def _unpack(target: ast.expr) -> Iterator[ast.expr]:
     """The single targets of an assignment target (`a, (b.c, *d) = ...` -> a, b.c, d)."""
     if isinstance(target, ast.Tuple | ast.List):
@@ -520,7 +506,7 @@ def _init_attributes(init: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
         return {}
     me = init.args.args[0].arg
     found: dict[str, list[str | None]] = {}
-    for node in _all_statements(init):  # type: ignore[arg-type]
+    for node in nested_statements(init):
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
