@@ -240,9 +240,25 @@ def nested_statements(node: ast.Module | ast.stmt, *, into_bodies: bool = True) 
         yield stmt
         if not into_bodies and isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
-        for attr in ("body", "orelse", "finalbody"):
-            child = getattr(stmt, attr, None)
-            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
-                stack.extend(child)
-        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
-            stack.extend(sub.body)
+        for block in statement_lists(stmt):
+            stack.extend(block)
+
+
+def statement_lists(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement's own non-empty statement lists: `body`, `orelse`, `finalbody`, then each `except` or
+    `case` clause's body."""
+    found = []
+    for attr in ("body", "orelse", "finalbody"):
+        child = getattr(stmt, attr, None)
+        if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+            found.append(child)
+    found.extend(sub.body for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()))
+    return found
+
+
+def first_line(node: ast.AST) -> int:
+    """The first line of a node, a `def`'s or `class`'s decorators included."""
+    decorators = getattr(node, "decorator_list", None)
+    if not decorators:
+        return node.lineno  # type: ignore[attr-defined]
+    return min(node.lineno, *(decorator.lineno for decorator in decorators))  # type: ignore[attr-defined]

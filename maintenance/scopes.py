@@ -28,7 +28,7 @@ import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from maintenance.astutil import child_nodes, dotted, module_level_statements, tree_nodes
+from maintenance.astutil import child_nodes, dotted, first_line, module_level_statements, tree_nodes
 
 Position = tuple[int, int]
 ScopeNode = ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
@@ -286,10 +286,7 @@ def _bound_in_bodies(tree: ast.Module) -> set[str]:
         for stmt in module_level_statements(tree)
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     ]
-    spans = sorted(
-        (min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)]), stmt.end_lineno or stmt.lineno)
-        for stmt in top
-    )
+    spans = sorted((first_line(stmt), stmt.end_lineno or stmt.lineno) for stmt in top)
     starts = [first for first, _ in spans]
 
     def inside(node: ast.AST) -> bool:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from maintenance.astutil import (
     dotted as dotted_name,  # `a.b.c` of a Name/Attribute chain (the ast prefilters)
 )
+from maintenance.astutil import first_line as first_line  # (re-exported: the rules import it from here)
 from maintenance.astutil import per_tree
 
 if TYPE_CHECKING:
@@ -342,12 +343,6 @@ def iter_blocks(tree: ast.Module) -> Iterator[tuple[ast.AST, list[ast.stmt]]]:
                     stack.append((stmt if attr == "body" else ast.Pass(), child))
             for sub_node in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
                 stack.append((sub_node, sub_node.body))
-
-
-def first_line(statement: ast.stmt) -> int:
-    """The first line of a statement, its decorators included."""
-    decorators = getattr(statement, "decorator_list", None) or []
-    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
 def resolve_dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:

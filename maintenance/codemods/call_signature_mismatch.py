@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from maintenance.astutil import child_nodes, tree_nodes
+from maintenance.astutil import child_nodes, first_line, statement_lists, tree_nodes
 from maintenance.codemods.base import (
     AstFinding,
     AstRule,
@@ -266,6 +266,7 @@ class _Checker:
         self._attributes = {attr for cls in module.classes.values() for attr in cls.instance_attributes}
         self._judged_names: dict[str, bool] = {}
         self._statement_parents: dict[int, tuple[ast.stmt | None, list[ast.stmt]]] | None = None
+        self._judged_ids = self._judged_calls()  # id(call) -> call, for the calls that can fail to bind
         self._walk()
 
     def _judged(self, call: ast.Call) -> bool:
@@ -297,6 +298,7 @@ class _Checker:
         stack: list[tuple[ast.AST, Scope, frozenset[str], ast.stmt]] = [
             (stmt, root, frozenset(), stmt) for stmt in self.tree.body
         ]
+        judged = self._judged_ids
         holds_judged = self._holds_judged()
         while stack:
             node, scope, shadowed, statement = stack.pop()
@@ -365,46 +367,23 @@ class _Checker:
                     continue  # the other arguments (a lambda, the callee and its arguments) test the error
                 callee = node.func
                 head = callee.value if isinstance(callee, ast.Attribute) else callee
-                if isinstance(head, ast.Name) and head.id not in shadowed and self._judged(node):
+                if id(node) in judged and head.id not in shadowed:  # type: ignore[union-attr]
                     self.calls.append((node, scope, statement))
             stack.extend((child, scope, shadowed, statement) for child in child_nodes(node))
 
     def _holds_judged(self) -> Callable[[ast.AST], bool]:
-        """A test of whether a node may hold a call `_judged` keeps, by lines: a node's descendants stand on
-        its lines (a `def`'s or `class`'s decorators included), except inside an f-string, where Python
-        3.11 may misplace a position; a judged call in an f-string counts all the f-string's lines, and a
-        node in an f-string is always walked into. A node without a position is walked into too."""
-        nodes = tree_nodes(self.tree)
-        in_fstring: dict[
-            int, tuple[int, int]
-        ] = {}  # id(node in an f-string) -> the outermost f-string's lines
-        for fstring in nodes.of(ast.JoinedStr):
-            if id(fstring) in in_fstring:
-                continue
-            lines = (fstring.lineno, fstring.end_lineno or fstring.lineno)
-            for inner in ast.walk(fstring):
-                if inner is not fstring:
-                    in_fstring[id(inner)] = lines
-        judged: set[int] = set()
-        for call in nodes.of(ast.Call):
+        """Whether a node may hold one of the calls `_judged` keeps (`_holds`): the walk goes into no other."""
+        return _holds(self._judged_ids, self.tree)
+
+    def _judged_calls(self) -> dict[int, ast.Call]:
+        """id(call) -> call for the calls `_judged` keeps whose callee is a name or a name's attribute."""
+        judged = {}
+        for call in tree_nodes(self.tree).of(ast.Call):
             callee = call.func
             head = callee.value if isinstance(callee, ast.Attribute) else callee
             if isinstance(head, ast.Name) and self._judged(call):
-                first, last = in_fstring.get(id(call), (call.lineno, call.end_lineno or call.lineno))
-                judged.update(range(first, last + 1))
-        lines = sorted(judged)
-
-        def holds(node: ast.AST) -> bool:
-            line = getattr(node, "lineno", None)
-            if line is None or id(node) in in_fstring:
-                return True
-            decorators = getattr(node, "decorator_list", None)
-            if decorators:
-                line = min(line, *(d.lineno for d in decorators))
-            at = bisect.bisect_left(lines, line)
-            return at < len(lines) and lines[at] <= (node.end_lineno or line)  # type: ignore[attr-defined]
-
-        return holds
+                judged[id(call)] = call
+        return judged
 
     # ------------------------------------------------------------------ checking the calls
 
@@ -647,6 +626,35 @@ class _Checker:
         return _instance_signature(self.index, symbol) if isinstance(symbol, ClassInfo) else None
 
 
+def _holds(judged: dict[int, ast.Call], tree: ast.Module) -> Callable[[ast.AST], bool]:
+    """A test of whether a node may hold one of the `judged` calls, by lines: a node's descendants stand on
+    its lines (a `def`'s or `class`'s decorators included), except inside an f-string, where Python 3.11 may
+    misplace a position; a judged call in an f-string counts all the f-string's lines, and a node in an
+    f-string is always walked into. A node without a position is walked into too."""
+    # id(node in an f-string) -> the outermost f-string's lines
+    in_fstring: dict[int, tuple[int, int]] = {}
+    for fstring in tree_nodes(tree).of(ast.JoinedStr):
+        if id(fstring) in in_fstring:
+            continue
+        span = (fstring.lineno, fstring.end_lineno or fstring.lineno)
+        for inner in ast.walk(fstring):
+            if inner is not fstring:
+                in_fstring[id(inner)] = span
+    held: set[int] = set()
+    for key, call in judged.items():
+        first, last = in_fstring.get(key, (call.lineno, call.end_lineno or call.lineno))
+        held.update(range(first, last + 1))
+    lines = sorted(held)
+
+    def holds(node: ast.AST) -> bool:
+        if id(node) in in_fstring or not hasattr(node, "lineno"):
+            return True
+        at = bisect.bisect_left(lines, first_line(node))
+        return at < len(lines) and lines[at] <= (node.end_lineno or node.lineno)  # type: ignore[attr-defined]
+
+    return holds
+
+
 def _statement_parents(tree: ast.Module) -> dict[int, tuple[ast.stmt | None, list[ast.stmt]]]:
     """id(statement) -> (the statement holding it, `None` at module level; the statement list it sits in)
     for every statement of the tree (expressions are not walked)."""
@@ -656,13 +664,10 @@ def _statement_parents(tree: ast.Module) -> dict[int, tuple[ast.stmt | None, lis
     stack: list[ast.stmt] = list(tree.body)
     while stack:
         stmt = stack.pop()
-        blocks = [getattr(stmt, attr, None) for attr in ("body", "orelse", "finalbody")]
-        blocks += [sub.body for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ())]
-        for block in blocks:
-            if block.__class__ is list and block and isinstance(block[0], ast.stmt):
-                for child in block:
-                    found[id(child)] = (stmt, block)
-                stack.extend(block)
+        for block in statement_lists(stmt):
+            for child in block:
+                found[id(child)] = (stmt, block)
+            stack.extend(block)
     return found
 
 

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
-from maintenance.astutil import child_nodes, dotted, module_level_statements, tree_nodes
+from maintenance.astutil import child_nodes, dotted, module_level_statements, statement_lists, tree_nodes
 from maintenance.codemods.base import AstFinding, AstRule, FileContext, IndexCheck, Invalid, NodeRef, cst
 from maintenance.index import (
     EXIT_FUNCTIONS,
@@ -465,12 +465,8 @@ class _Analysis:
             inner = _ScopeRef(stmt, scope, self)
             yield stmt.body, inner
             return
-        for attr in ("body", "orelse", "finalbody"):
-            child = getattr(stmt, attr, None)
-            if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
-                yield child, scope
-        for sub in getattr(stmt, "handlers", ()) or getattr(stmt, "cases", ()):
-            yield sub.body, scope
+        for block in statement_lists(stmt):
+            yield block, scope
 
     def describe(self, stmt: ast.stmt) -> str:
         """How the terminator is named in the message."""

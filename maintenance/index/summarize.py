@@ -7,7 +7,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterator
 
-from maintenance.astutil import dotted, nested_statements, tree_nodes
+from maintenance.astutil import dotted, first_line, nested_statements, tree_nodes
 from maintenance.index.checkpoints import module_qualifier, refusing_calls
 from maintenance.index.model import (
     NO_RETURN_NAMES,
@@ -333,9 +333,7 @@ def _lines_naming(source: str, names: tuple[str, ...]) -> list[int]:
 
 def _names_a_line(lines: list[int], node: ast.stmt) -> bool:
     """Whether one of the sorted `lines` lies within the statement's lines (its decorators included)."""
-    decorators = getattr(node, "decorator_list", None)
-    first = min([node.lineno, *(d.lineno for d in decorators)]) if decorators else node.lineno
-    at = bisect.bisect_left(lines, first)
+    at = bisect.bisect_left(lines, first_line(node))
     return at < len(lines) and lines[at] <= (node.end_lineno or node.lineno)
 
 
